@@ -1,0 +1,246 @@
+"""Ingest one source file: read in batches, check, load what is valid, quarantine the rest.
+
+Every batch is one transaction (its rows, its rejects and nothing else), so an interrupted
+run leaves whole batches and a rerun of the same file completes it without duplicates.
+received = accepted + rejected, always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, text
+
+from tamis.ingest.profiles import Profile, load_profile
+from tamis.ingest.readers import ROW, RawBatch, SourceError, read_batches, source_format
+from tamis.ingest.validate import EXPECTED, check, with_records
+from tamis.settings import settings
+from tamis.store.load import Loaded, load_batch, open_staging, to_storage
+from tamis.store.tables import quarantine, sources
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class Summary:
+    source: str
+    profile: str
+    source_id: str
+    received: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    inserted: int = 0
+    already_stored: int = 0
+    outcomes_inserted: int = 0
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"rejected_by_reason": dict(self.rejected_by_reason.most_common())}
+
+
+def fingerprint(path: Path) -> tuple[str, int]:
+    """sha256 of the file (its identity for idempotent reruns) and its line count."""
+    digest, lines = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+    return digest.hexdigest(), lines
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _clash_rejects(loaded: Loaded, raw: pl.DataFrame, source_id: str) -> pl.DataFrame:
+    clashes = loaded.clashes.unique("source_row").with_columns(
+        pl.when(pl.col("stored_source_id") == source_id)
+        .then(pl.lit("duplicate item number"))
+        .otherwise(pl.lit("already stored from another source"))
+        .alias("reason")
+    )
+    details = [
+        f"row {row}, {d} item {n}: declaration_id {d!r}: {reason} "
+        f"(stored from source {str(stored)[:12]}; {EXPECTED[reason]})"
+        for row, d, n, stored, reason in clashes.iter_rows()
+    ]
+    return with_records(
+        clashes.select(
+            pl.col("source_row").cast(pl.Int64).alias(ROW),
+            pl.format("{} item {}", "declaration_id", "item_number").alias("record_key"),
+            pl.lit("declaration_id").alias("field"),
+            pl.col("declaration_id").alias("value"),
+            "reason",
+            pl.Series("detail", details, dtype=pl.String),
+        ),
+        raw,
+    )
+
+
+def _malformed_rejects(batch: RawBatch) -> pl.DataFrame:
+    reason = "malformed line"
+    return pl.DataFrame(
+        {
+            ROW: [m.row for m in batch.malformed],
+            "record_key": [None] * len(batch.malformed),
+            "field": [None] * len(batch.malformed),
+            "value": [m.text for m in batch.malformed],
+            "reason": [reason] * len(batch.malformed),
+            "detail": [f"row {m.row}: {reason}: {m.reason}" for m in batch.malformed],
+            "record": [None] * len(batch.malformed),
+        },
+        schema={
+            ROW: pl.Int64,
+            "record_key": pl.String,
+            "field": pl.String,
+            "value": pl.String,
+            "reason": pl.String,
+            "detail": pl.String,
+            "record": pl.String,
+        },
+    )
+
+
+_QUARANTINE = text(
+    "INSERT INTO quarantine (source_id, source_path, source_row, record_key, field, value, reason,"
+    " detail, record, quarantined_at) VALUES (:source_id, :source_path, :source_row, :record_key,"
+    " :field, :value, :reason, :detail, :record, :quarantined_at)"
+    " ON CONFLICT (source_id, source_row) DO NOTHING"
+)
+
+
+def _split_last_declaration(frame: pl.DataFrame, column: str | None):
+    """Hold back the rows of the batch's last declaration: its items may continue next batch."""
+    if column is None or frame.is_empty():
+        return frame, None
+    last = frame[column][-1]
+    tail = frame[column] == last if last is not None else frame[column].is_null()
+    if tail.all():
+        return frame, None
+    return frame.filter(~tail), frame.filter(tail)
+
+
+def ingest(
+    path: Path | str,
+    profile: Profile | str,
+    engine: Engine,
+    batch_rows: int | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    path = Path(path)
+    profile = profile if isinstance(profile, Profile) else load_profile(profile)
+    fmt = source_format(path, profile.format)
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    source_id, lines = fingerprint(path)
+    summary = Summary(str(path), profile.name, source_id)
+    started = time.perf_counter()
+    total = max(lines - 1, 0) if fmt == "csv" else lines if fmt == "jsonl" else None
+    id_fm = profile.fields["declaration_id"]
+    quarantined_at = _now()
+
+    with engine.connect() as conn:
+        with conn.begin():
+            _register_source(conn, source_id, path, profile.name)
+            open_staging(conn)
+
+        def process(frame: pl.DataFrame, batch: RawBatch) -> None:
+            checked = check(frame, profile)
+            staged = to_storage(checked.accepted, source_id, ROW)
+            with conn.begin():
+                loaded = load_batch(conn, staged, source_id, quarantined_at)
+                rejected = pl.concat(
+                    [
+                        checked.rejected,
+                        _clash_rejects(loaded, frame, source_id),
+                        _malformed_rejects(batch),
+                    ],
+                    how="vertical_relaxed",
+                )
+                if rejected.height:
+                    conn.execute(
+                        _QUARANTINE,
+                        [
+                            dict(
+                                r,
+                                source_id=source_id,
+                                source_path=str(path),
+                                source_row=r[ROW],
+                                quarantined_at=quarantined_at,
+                            )
+                            for r in rejected.iter_rows(named=True)
+                        ],
+                    )
+            summary.received += frame.height + len(batch.malformed)
+            summary.rejected += rejected.height
+            summary.accepted += loaded.inserted + loaded.already_stored
+            summary.inserted += loaded.inserted
+            summary.already_stored += loaded.already_stored
+            summary.outcomes_inserted += loaded.outcomes_inserted
+            summary.rejected_by_reason.update(rejected["reason"].to_list())
+            if progress:
+                progress(summary.received, total)
+
+        carry: pl.DataFrame | None = None
+        batches = read_batches(
+            path, fmt, profile.delimiter, profile.encoding, batch_rows or settings().batch_rows
+        )
+        for batch in batches:
+            frame = batch.frame
+            if carry is not None:
+                frame = pl.concat([carry, frame], how="diagonal_relaxed")
+            id_column = next((c for c in id_fm.columns if c in frame.columns), None)
+            frame, carry = _split_last_declaration(frame, id_column)
+            process(frame, batch)
+        if carry is not None:
+            process(carry, RawBatch(carry.clear()))
+        with conn.begin():
+            conn.execute(
+                sources.update()
+                .where(sources.c.source_id == source_id)
+                .values(
+                    received=summary.received,
+                    accepted=summary.accepted,
+                    rejected=summary.rejected,
+                    completed=1,
+                    last_ingested_at=_now(),
+                )
+            )
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _register_source(conn, source_id: str, path: Path, profile: str) -> None:
+    now = _now()
+    known = conn.execute(sources.select().where(sources.c.source_id == source_id)).first()
+    if known:
+        conn.execute(
+            sources.update().where(sources.c.source_id == source_id).values(last_ingested_at=now)
+        )
+    else:
+        conn.execute(
+            sources.insert().values(
+                source_id=source_id,
+                path=str(path),
+                profile=profile,
+                first_ingested_at=now,
+                last_ingested_at=now,
+                completed=0,
+            )
+        )
+
+
+def quarantined(engine: Engine, source_id: str | None = None) -> pl.DataFrame:
+    query = quarantine.select().order_by(quarantine.c.source_id, quarantine.c.source_row)
+    if source_id:
+        query = query.where(quarantine.c.source_id.startswith(source_id))
+    with engine.connect() as conn:
+        return pl.read_database(query, conn, infer_schema_length=None)

@@ -1,0 +1,179 @@
+"""Stream a source file as batches of raw text records, numbered by data row.
+
+Every value comes out as text (or null) so that validation, not the reader, decides what
+is wrong with it; a line the reader cannot split into the header's columns is reported as
+malformed with its row number, never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+ROW = "__row"  # data row number: 1 is the first record after any header
+
+
+class SourceError(ValueError):
+    """A file that cannot be read at all, with what was expected."""
+
+
+@dataclass(frozen=True)
+class Malformed:
+    row: int
+    text: str
+    reason: str
+
+
+@dataclass
+class RawBatch:
+    frame: pl.DataFrame  # all columns String, plus ROW
+    malformed: list[Malformed] = field(default_factory=list)
+
+    @property
+    def received(self) -> int:
+        return self.frame.height + len(self.malformed)
+
+
+def source_format(path: Path, declared: str | None = None) -> str:
+    fmt = (declared or path.suffix.lstrip(".")).lower()
+    fmt = {"ndjson": "jsonl", "json": "jsonl", "pq": "parquet", "txt": "csv", "tsv": "csv"}.get(
+        fmt, fmt
+    )
+    if fmt not in {"csv", "parquet", "jsonl"}:
+        raise SourceError(
+            f"{path}: cannot read '.{fmt}' files: expected CSV, Parquet or JSON Lines"
+        )
+    return fmt
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.all().cast(pl.String)) if frame.width else frame
+
+
+def _numbered(frame: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
+    return _as_text(frame).with_columns(pl.Series(ROW, rows, dtype=pl.Int64))
+
+
+def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> Iterator[RawBatch]:
+    try:
+        with path.open(encoding=encoding, newline="") as handle:
+            header = next(csv.reader(handle, delimiter=delimiter), None)
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f"{path}: not valid {encoding} ({error.reason} at byte {error.start}); "
+            "set source.encoding in the profile (e.g. latin-1)"
+        ) from None
+    if not header:
+        raise SourceError(f"{path}: empty file, expected a header line with column names")
+    bad: dict[int, Malformed] = {}
+
+    def on_invalid(row: pa_csv.InvalidRow) -> str:
+        data_row = (row.number or 0) - 1
+        reason = f"expected {row.expected_columns} columns, found {row.actual_columns}"
+        bad[data_row] = Malformed(data_row, row.text, reason)
+        return "skip"
+
+    reader = pa_csv.open_csv(
+        path,
+        read_options=pa_csv.ReadOptions(encoding=encoding, use_threads=False, block_size=1 << 20),
+        parse_options=pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    next_row, reported = 1, 0
+    pending = pa.Table.from_batches([], schema=reader.schema)
+
+    def take(n: int) -> RawBatch:
+        """The next n parsed rows, numbered past the malformed lines around them."""
+        nonlocal next_row, reported, pending
+        table, pending = pending.slice(0, n), pending.slice(n)
+        rows = []
+        while len(rows) < table.num_rows:
+            if next_row not in bad:
+                rows.append(next_row)
+            next_row += 1
+        malformed = [bad[r] for r in sorted(bad) if r < next_row][reported:]
+        reported += len(malformed)
+        return RawBatch(_numbered(pl.from_arrow(table), rows), malformed)
+
+    try:
+        for batch in reader:
+            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
+            while pending.num_rows >= batch_rows:
+                yield take(batch_rows)
+    except pa.ArrowInvalid as error:
+        raise SourceError(f"{path}: cannot read as CSV after data row {next_row - 1}: {error}")
+    final = take(pending.num_rows)
+    final.malformed.extend(bad[r] for r in sorted(bad) if r >= next_row)
+    yield final
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawBatch]:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise SourceError(f"{path}: not a readable Parquet file: {error}") from None
+    next_row = 1
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        rows = list(range(next_row, next_row + batch.num_rows))
+        next_row += batch.num_rows
+        yield RawBatch(_numbered(pl.from_arrow(batch), rows))
+
+
+def _jsonl_batches(path: Path, encoding: str, batch_rows: int) -> Iterator[RawBatch]:
+    records: list[dict] = []
+    rows: list[int] = []
+    malformed: list[Malformed] = []
+
+    def flush() -> RawBatch:
+        frame = pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame()
+        batch = RawBatch(_numbered(frame, rows), list(malformed))
+        records.clear(), rows.clear(), malformed.clear()
+        return batch
+
+    with path.open(encoding=encoding, errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("a JSON object was expected")
+            except ValueError as error:
+                malformed.append(
+                    Malformed(number, line.rstrip("\n")[:2000], f"invalid JSON: {error}")
+                )
+                continue
+            records.append(
+                {
+                    k: v if v is None or isinstance(v, str) else json.dumps(v)
+                    for k, v in record.items()
+                }
+            )
+            rows.append(number)
+            if len(records) >= batch_rows:
+                yield flush()
+    yield flush()
+
+
+def read_batches(
+    path: Path, fmt: str, delimiter: str = ",", encoding: str = "utf-8", batch_rows: int = 50_000
+) -> Iterator[RawBatch]:
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    if fmt == "csv":
+        return _csv_batches(path, delimiter, encoding, batch_rows)
+    if fmt == "parquet":
+        return _parquet_batches(path, batch_rows)
+    return _jsonl_batches(path, encoding, batch_rows)

@@ -1,0 +1,276 @@
+"""Map raw text records to canonical fields, convert them and say what is wrong, row by row.
+
+Everything is a Polars expression over the whole batch: one error column per field holds
+the reason a value was refused (or null). A record is rejected for its first error; the
+declaration-level checks (duplicate item numbers, items that disagree on the header, a
+declaration with a refused item) run on what is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+import pycountry
+
+from tamis.declarations import FIELDS, HEADER_NAMES, OUTCOME_FIELDS, Field, Kind
+from tamis.ingest.profiles import FieldMap, Profile
+from tamis.ingest.readers import ROW, SourceError
+
+USER_ASSIGNED_COUNTRIES = {"ZZ": "unknown", "XK": "Kosovo"}
+COUNTRIES = {c.alpha_2 for c in pycountry.countries} | set(USER_ASSIGNED_COUNTRIES)
+COUNTRY_ALIASES = {c.alpha_3: c.alpha_2 for c in pycountry.countries} | {
+    c.numeric: c.alpha_2 for c in pycountry.countries
+}
+CURRENCIES = {c.alpha_3 for c in pycountry.currencies}
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%Y%m%d",
+)
+
+EXPECTED = {
+    "missing required field": "a value is required",
+    "invalid HS code": "expected 6 to 10 digits",
+    "unknown country code": "expected an ISO 3166-1 country code",
+    "unknown currency code": "expected an ISO 4217 currency code",
+    "not a number": "expected a number",
+    "negative value": "expected a value of 0 or more",
+    "not a whole number": "expected a whole number of 1 or more",
+    "unparseable date": "expected a date such as 2025-03-31 or 2025-03-31 14:05:00",
+    "implausible date": "expected a year between 1950 and 2100",
+    "unknown code": "expected one of the listed values",
+    "duplicate item number": "item numbers must be unique within a declaration",
+    "inconsistent header": "items of one declaration must agree on its header fields",
+    "rejected with its declaration": "another item of the same declaration was refused",
+    "already stored from another source": "a declaration is stored once; amend it, do not resend it",
+    "malformed line": "a record with the header's columns",
+}
+
+ERR = "__err_"
+RAW = "__raw_"
+
+
+@dataclass
+class Checked:
+    accepted: pl.DataFrame  # canonical typed columns + ROW
+    rejected: pl.DataFrame  # ROW, record_key, field, value, reason, detail, record
+
+
+def _source_column(fm: FieldMap, columns: Sequence[str]) -> str | None:
+    return next((c for c in fm.columns if c in columns), None)
+
+
+def _text(fm: FieldMap, columns: Sequence[str]) -> pl.Expr:
+    column = _source_column(fm, columns)
+    text = pl.col(column) if column else pl.lit(None if fm.value is None else str(fm.value))
+    text = text.cast(pl.String).str.strip_chars()
+    if fm.mapping:
+        text = text.replace(fm.mapping)
+    return pl.when(text.str.len_chars() > 0).then(text)
+
+
+def _number(text: pl.Expr, fm: FieldMap) -> pl.Expr:
+    text = text.str.replace_all(r"[\s\u00a0\u202f]", "")
+    if fm.thousands:
+        text = text.str.replace_all(fm.thousands, "", literal=True)
+    if fm.decimal != ".":
+        text = text.str.replace_all(fm.decimal, ".", literal=True)
+    return text
+
+
+def _parse(field: Field, fm: FieldMap, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The typed value and the reason it was refused (null when it was not)."""
+    present = text.is_not_null()
+    kind = field.kind
+    if kind in (Kind.DECIMAL, Kind.MONEY, Kind.INTEGER):
+        number = _number(text, fm).cast(pl.Float64, strict=False)
+        if fm.scale is not None:
+            number = number * fm.scale
+        bad = present & (number.is_null() | ~number.is_finite())
+        if kind is Kind.INTEGER:
+            value = number.cast(pl.Int64, strict=False)
+            refused = bad | (present & ((number != number.floor()) | (number < 1)))
+            return value, pl.when(refused).then(pl.lit("not a whole number"))
+        value = number
+        if kind is Kind.MONEY:  # exact from the text; via float only for scaled or 1e5 forms
+            value = number.round(2).cast(pl.Decimal(18, 2), strict=False)
+            if fm.scale is None:
+                value = pl.coalesce(_number(text, fm).cast(pl.Decimal(18, 2), strict=False), value)
+        reason = pl.when(bad).then(pl.lit("not a number")).when(present & (number < 0))
+        return value, reason.then(pl.lit("negative value"))
+    if kind is Kind.DATETIME:
+        formats = fm.formats or DATETIME_FORMATS
+        value = pl.coalesce(
+            [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+        )
+        year = value.dt.year()
+        reason = pl.when(present & value.is_null()).then(pl.lit("unparseable date"))
+        return value, reason.when((year < 1950) | (year > 2100)).then(pl.lit("implausible date"))
+    if kind is Kind.HS_CODE:
+        value = text.str.replace_all(r"[\s.\-]", "")
+        if fm.pad_to:
+            value = value.str.zfill(fm.pad_to)
+        ok = value.str.contains(r"^\d{6,10}$")
+        return value, pl.when(present & ~ok).then(pl.lit("invalid HS code"))
+    if kind is Kind.COUNTRY:
+        value = text.str.to_uppercase()
+        value = value.replace(COUNTRY_ALIASES)
+        return value, pl.when(present & ~value.is_in(COUNTRIES)).then(
+            pl.lit("unknown country code")
+        )
+    if kind is Kind.CURRENCY:
+        value = text.str.to_uppercase()
+        return value, pl.when(present & ~value.is_in(CURRENCIES)).then(
+            pl.lit("unknown currency code")
+        )
+    if field.choices:
+        value = text.str.to_lowercase()
+        return value, pl.when(present & ~value.is_in(field.choices)).then(pl.lit("unknown code"))
+    if kind is Kind.CODE:
+        return text.str.to_uppercase(), pl.lit(None, dtype=pl.String)
+    return text, pl.lit(None, dtype=pl.String)
+
+
+_DTYPES = {
+    Kind.DECIMAL: pl.Float64,
+    Kind.MONEY: pl.Decimal(18, 2),
+    Kind.INTEGER: pl.Int64,
+    Kind.DATETIME: pl.Datetime("us"),
+}
+
+
+def convert(
+    raw: pl.DataFrame, fields: Sequence[Field], maps: dict[str, FieldMap], prefix: str = ""
+) -> list[pl.Expr]:
+    """Expressions giving, for each field, its typed value, its raw text and its error."""
+    exprs = []
+    for field in fields:
+        name = prefix + field.name
+        fm = maps.get(field.name)
+        if fm is None or (fm.value is None and _source_column(fm, raw.columns) is None):
+            if fm is not None and field.required:
+                raise SourceError(
+                    f"no column for required field {name!r}: looked for {list(fm.columns)}, "
+                    f"the file has {[c for c in raw.columns if c != ROW]}"
+                )
+            exprs += [
+                pl.lit(None, dtype=_DTYPES.get(field.kind, pl.String)).alias(name),
+                pl.lit(None, dtype=pl.String).alias(RAW + name),
+                pl.lit(None, dtype=pl.String).alias(ERR + name),
+            ]
+            continue
+        text = _text(fm, raw.columns)
+        value, reason = _parse(field, fm, text)
+        if field.required:
+            reason = (
+                pl.when(text.is_null()).then(pl.lit("missing required field")).otherwise(reason)
+            )
+        exprs += [
+            value.cast(_DTYPES.get(field.kind, pl.String)).alias(name),
+            text.alias(RAW + name),
+            reason.cast(pl.String).alias(ERR + name),
+        ]
+    return exprs
+
+
+def first_error(names: Sequence[str]) -> list[pl.Expr]:
+    """Field, value and reason of the first refused field of each row."""
+    refused = [pl.col(ERR + n).is_not_null() for n in names]
+    pick = lambda what: pl.coalesce(
+        [pl.when(r).then(what(n)) for r, n in zip(refused, names, strict=True)]
+    )
+    return [
+        pick(lambda n: pl.lit(n)).alias("field"),
+        pick(lambda n: pl.col(RAW + n)).alias("value"),
+        pick(lambda n: pl.col(ERR + n)).alias("reason"),
+    ]
+
+
+def reject(
+    frame: pl.DataFrame, where: pl.Expr, field: str, reason: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split rows matching ``where`` off as rejected for one reason."""
+    mask = frame.select(where.fill_null(False)).to_series()
+    refused = frame.filter(mask).with_columns(
+        pl.lit(field).alias("field"),
+        pl.col(RAW + field).alias("value") if RAW + field in frame.columns else pl.lit(None),
+        pl.lit(reason).alias("reason"),
+    )
+    return frame.filter(~mask), refused
+
+
+def describe(rejected: pl.DataFrame) -> pl.DataFrame:
+    """Add the message a person reads: record, field, value and what was expected."""
+    details = [
+        f"row {row}, {key or 'record'}: {field} {value!r}: {reason} ({EXPECTED.get(reason, '')})"
+        if value is not None
+        else f"row {row}, {key or 'record'}: {field}: {reason} ({EXPECTED.get(reason, '')})"
+        for row, key, field, value, reason in rejected.select(
+            ROW, "record_key", "field", "value", "reason"
+        ).iter_rows()
+    ]
+    return rejected.with_columns(pl.Series("detail", details, dtype=pl.String))
+
+
+def with_records(rejected: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Attach to each rejected row its raw record, as JSON, as it was read."""
+    columns = [c for c in raw.columns if c != ROW]
+    records = raw.filter(pl.col(ROW).is_in(rejected[ROW].implode())).select(
+        ROW, pl.struct(columns).struct.json_encode().alias("record")
+    )
+    return rejected.join(records, on=ROW, how="left")
+
+
+OUTCOME_PREFIX = "outcome_"
+OUTCOME_OWN_FIELDS = tuple(
+    f for f in OUTCOME_FIELDS if f.name not in ("declaration_id", "item_number")
+)
+
+
+def check(raw: pl.DataFrame, profile: Profile) -> Checked:
+    """Accepted canonical rows and rejected rows, with every row of ``raw`` in one of them."""
+    exprs = convert(raw, FIELDS, profile.fields)
+    names = [f.name for f in FIELDS]
+    if profile.outcomes:
+        exprs += convert(raw, OUTCOME_OWN_FIELDS, profile.outcomes, OUTCOME_PREFIX)
+        names += [OUTCOME_PREFIX + f.name for f in OUTCOME_OWN_FIELDS]
+    frame = raw.select(ROW, *exprs).with_columns(first_error(names))
+    frame = frame.with_columns(
+        pl.concat_str(
+            pl.col(RAW + "declaration_id").fill_null("?"),
+            pl.lit(" item "),
+            pl.col(RAW + "item_number").fill_null("?"),
+        ).alias("record_key")
+    )
+    refused = frame.filter(pl.col("field").is_not_null())
+    ok = frame.filter(pl.col("field").is_null())
+    ok, duplicates = reject(
+        ok,
+        ~pl.struct("declaration_id", "item_number").is_first_distinct(),
+        "item_number",
+        "duplicate item number",
+    )
+    header_disagrees = pl.any_horizontal(
+        [pl.col(h).n_unique().over("declaration_id") > 1 for h in HEADER_NAMES[1:]]
+    )
+    ok, inconsistent = reject(ok, header_disagrees, "declaration_id", "inconsistent header")
+    parts = [refused, duplicates, inconsistent]
+    refused_ids = pl.concat([p.select("declaration_id") for p in parts])["declaration_id"]
+    ok, siblings = reject(
+        ok,
+        pl.col("declaration_id").is_in(refused_ids.drop_nulls().implode()),
+        "declaration_id",
+        "rejected with its declaration",
+    )
+    columns = [ROW, "record_key", "field", "value", "reason"]
+    rejected = pl.concat([p.select(columns) for p in [*parts, siblings]]).sort(ROW)
+    rejected = with_records(describe(rejected), raw)
+    keep = [c for c in ok.columns if not c.startswith((ERR, RAW))]
+    keep = [c for c in keep if c not in ("field", "value", "reason", "record_key")]
+    return Checked(ok.select(keep), rejected)

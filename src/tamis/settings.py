@@ -1,0 +1,20 @@
+"""Configuration from environment variables prefixed TAMIS_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAMIS_")
+
+    database_url: str = "sqlite:///tamis.db"
+    national_currency: str = "MAD"
+    batch_rows: int = 50_000
+
+
+@lru_cache
+def settings() -> Settings:
+    return Settings()

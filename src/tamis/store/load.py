@@ -1,0 +1,162 @@
+"""Bulk loads: checked rows into declarations, items and outcomes, idempotently, per batch.
+
+Each batch goes to a temporary staging table by the engine's fast path (COPY on
+PostgreSQL, executemany on SQLite); from there the same SQL on both engines finds rows
+that clash with what is stored and moves the rest into place. A row already stored from
+the same source row is counted as accepted, not inserted twice.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Column, Connection, MetaData, Table, text
+
+from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
+from tamis.store.tables import declarations, inspection_outcomes, items
+
+KEYS = "staging_keys"
+OUTCOME_COLUMNS = (
+    "inspected_at",
+    "inspector",
+    "result",
+    "fraud_type",
+    "revenue_recovered_minor",
+    "fraud_notice",
+)
+HEADER = [storage_name(n) for n in HEADER_NAMES]
+ITEM = [storage_name(n) for n in ITEM_NAMES]
+PROVENANCE = ["source_id", "source_row"]
+OUTCOME = [f"outcome_{c}" for c in OUTCOME_COLUMNS]
+STAGED = HEADER + ITEM + OUTCOME + PROVENANCE
+
+
+def open_staging(conn: Connection) -> None:
+    """Temporary tables of this connection: the batch's keys, and one per target table."""
+    for target in (KEYS, *(f"staging_{t.name}" for t in TARGETS)):
+        conn.execute(text(f"DROP TABLE IF EXISTS {target}"))
+    keys = Table(
+        KEYS,
+        MetaData(),
+        Column("declaration_id", items.c.declaration_id.type),
+        Column("item_number", items.c.item_number.type),
+        Column("source_row", items.c.source_row.type),
+        prefixes=["TEMPORARY"],
+    )
+    keys.create(conn)
+    if conn.dialect.name == "postgresql":
+        for target in TARGETS:
+            conn.execute(
+                text(
+                    f"CREATE TEMP TABLE staging_{target.name} (LIKE {target.name} INCLUDING DEFAULTS)"
+                )
+            )
+
+
+def to_storage(frame: pl.DataFrame, source_id: str, row_column: str) -> pl.DataFrame:
+    """Checked frame → staging columns: money in integer hundredths, provenance added."""
+    money = {n: storage_name(n) for n in MONEY_NAMES}
+    money["outcome_revenue_recovered"] = "outcome_revenue_recovered_minor"
+    frame = frame.with_columns(
+        (pl.col(n).cast(pl.Decimal(20, 2)) * 100).cast(pl.Int64).alias(stored)
+        for n, stored in money.items()
+        if n in frame.columns
+    ).with_columns(pl.lit(source_id).alias("source_id"), pl.col(row_column).alias("source_row"))
+    return frame.select(pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in STAGED)
+
+
+def _copy(conn: Connection, table: str, frame: pl.DataFrame) -> None:
+    """The engine's fast path for many rows: COPY on PostgreSQL, executemany on SQLite."""
+    columns = ", ".join(frame.columns)
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, null_value=r"\N")
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+            copy.write(buffer.getvalue())
+        return
+    frame = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * frame.width)})"
+        f"{' ON CONFLICT DO NOTHING' if table in TARGET_NAMES else ''}",
+        list(frame.iter_rows()),
+    )
+
+
+def insert_new(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert the rows whose key is not stored yet; the number inserted."""
+    if frame.is_empty():
+        return 0
+    if conn.dialect.name != "postgresql":
+        before = conn.connection.driver_connection.total_changes
+        _copy(conn, table.name, frame)
+        return conn.connection.driver_connection.total_changes - before
+    staging = f"staging_{table.name}"
+    conn.execute(text(f"DELETE FROM {staging}"))
+    _copy(conn, staging, frame)
+    columns = ", ".join(frame.columns)
+    return conn.execute(
+        text(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {staging}"
+            " ON CONFLICT DO NOTHING"
+        )
+    ).rowcount
+
+
+@dataclass
+class Loaded:
+    inserted: int
+    already_stored: int
+    outcomes_inserted: int
+    clashes: pl.DataFrame  # source_row, declaration_id, item_number, stored_source_id
+
+
+CLASH_SCHEMA = {
+    "source_row": pl.Int64,
+    "declaration_id": pl.String,
+    "item_number": pl.Int64,
+    "stored_source_id": pl.String,
+}
+_CLASHES = f"""
+SELECT k.source_row, k.declaration_id, k.item_number, d.source_id AS stored_source_id
+FROM {KEYS} k JOIN declarations d ON d.declaration_id = k.declaration_id
+WHERE COALESCE(d.source_id, '') <> :source_id
+UNION
+SELECT k.source_row, k.declaration_id, k.item_number, i.source_id
+FROM {KEYS} k JOIN items i
+  ON i.declaration_id = k.declaration_id AND i.item_number = k.item_number
+WHERE COALESCE(i.source_id, '') = :source_id AND i.source_row <> k.source_row
+"""
+
+
+def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_at) -> Loaded:
+    """Insert a batch (staging columns), setting aside rows that clash with stored ones."""
+    conn.execute(text(f"DELETE FROM {KEYS}"))
+    if frame.is_empty():
+        return Loaded(0, 0, 0, pl.DataFrame(schema=CLASH_SCHEMA))
+    _copy(conn, KEYS, frame.select("declaration_id", "item_number", "source_row"))
+    clashes = pl.DataFrame(
+        conn.execute(text(_CLASHES), {"source_id": source_id}).fetchall(),
+        schema=CLASH_SCHEMA,
+        orient="row",
+    )
+    frame = frame.filter(~pl.col("source_row").is_in(clashes["source_row"].implode()))
+    header = frame.unique("declaration_id", keep="first", maintain_order=True)
+    insert_new(conn, declarations, header.select(HEADER + PROVENANCE))
+    inserted = insert_new(conn, items, frame.select(["declaration_id", *ITEM, *PROVENANCE]))
+    outcomes = frame.filter(pl.col("outcome_result").is_not_null()).select(
+        "declaration_id",
+        "item_number",
+        *(pl.col(f"outcome_{c}").alias(c) for c in OUTCOME_COLUMNS),
+        pl.lit(recorded_at).alias("recorded_at"),
+        *PROVENANCE,
+    )
+    return Loaded(
+        inserted, frame.height - inserted, insert_new(conn, inspection_outcomes, outcomes), clashes
+    )
+
+
+TARGETS = (declarations, items, inspection_outcomes)
+TARGET_NAMES = {t.name for t in TARGETS}

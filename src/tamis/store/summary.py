@@ -1,0 +1,44 @@
+"""What the store holds, in a few figures a person can check at a glance."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from tamis.store.tables import declarations, inspection_outcomes, items, quarantine, sources
+
+
+def store_summary(engine: Engine) -> dict:
+    with engine.connect() as conn:
+        scalar = lambda q: conn.execute(q).scalar()
+        first, last = conn.execute(
+            select(func.min(declarations.c.lodged_at), func.max(declarations.c.lodged_at))
+        ).one()
+        by_office = conn.execute(
+            select(declarations.c.office, func.count())
+            .group_by(declarations.c.office)
+            .order_by(func.count().desc())
+            .limit(10)
+        ).all()
+        by_result = conn.execute(
+            select(inspection_outcomes.c.result, func.count()).group_by(
+                inspection_outcomes.c.result
+            )
+        ).all()
+        by_reason = conn.execute(
+            select(quarantine.c.reason, func.count())
+            .group_by(quarantine.c.reason)
+            .order_by(func.count().desc())
+        ).all()
+        return {
+            "database": engine.url.render_as_string(hide_password=True),
+            "sources": scalar(select(func.count()).select_from(sources)),
+            "declarations": scalar(select(func.count()).select_from(declarations)),
+            "items": scalar(select(func.count()).select_from(items)),
+            "importers": scalar(select(func.count(func.distinct(declarations.c.importer_id)))),
+            "first_lodged": first.isoformat() if first else None,
+            "last_lodged": last.isoformat() if last else None,
+            "customs_value": (scalar(select(func.sum(items.c.customs_value_minor))) or 0) / 100,
+            "declarations_by_office": dict(by_office),
+            "inspection_outcomes": dict(by_result),
+            "quarantined": dict(by_reason),
+        }

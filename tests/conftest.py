@@ -1,0 +1,66 @@
+"""Stores for tests: a SQLite file and, for real, PostgreSQL in a schema of its own.
+
+PostgreSQL is at TAMIS_TEST_POSTGRES_URL (default: 127.0.0.1:5432, database test). Outside
+CI a missing server skips those tests with the reason; in CI (CI=true) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tamis.store import open_store
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+POSTGRES_URL = os.environ.get("TAMIS_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+
+
+def _postgres_or_skip() -> None:
+    try:
+        with create_engine(POSTGRES_URL).connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure to connect means "no server"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL must answer in CI at {POSTGRES_URL}: {error}")
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL}: {error.__class__.__name__}")
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    _postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tamis.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(store_url):
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def kcs_train() -> Path:
+    path = SHARED_DATA / "kcs" / "train.csv"
+    if not path.is_file():
+        pytest.skip(f"the KCS data set is not beside the repository ({path})")
+    return path

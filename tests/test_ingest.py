@@ -1,0 +1,226 @@
+"""Ingest as a user meets it: files in, declarations stored, bad records quarantined."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+
+from tamis.ingest import ProfileError, SourceError, ingest, load_profile, quarantined
+from tamis.store.tables import declarations, inspection_outcomes, items
+
+HEADER = (
+    "declaration_id,lodged_at,office,importer_id,item_number,hs_code,origin_country,"
+    "customs_value,invoice_amount,invoice_currency,net_mass_kg,description"
+)
+GOOD = [
+    "D1,2025-03-01 10:00:00,CASA-PORT,IMP1,1,6403990000,CN,1000.50,100.05,USD,12.5,shoes",
+    "D1,2025-03-01 10:00:00,CASA-PORT,IMP1,2,640399,CN,2000,200,USD,20,shoes",
+    "D2,2025-03-02,TANGER-MED,IMP2,1,8517.13.00.00,CHN,15000,1500,EUR,3,phones",
+]
+BAD = {
+    "D3,2025-03-02,TANGER-MED,IMP3,1,64AB,CN,10,1,USD,1,x": "invalid HS code",
+    "D4,2025-03-02,TANGER-MED,IMP4,1,640399,QQ,10,1,USD,1,x": "unknown country code",
+    "D5,2025-03-02,TANGER-MED,IMP5,1,640399,CN,-10,1,USD,1,x": "negative value",
+    "D6,2025-13-45,TANGER-MED,IMP6,1,640399,CN,10,1,USD,1,x": "unparseable date",
+    "D7,2025-03-02,TANGER-MED,IMP7,1,640399,CN,10,1,XYZ,1,x": "unknown currency code",
+    "D8,2025-03-02,TANGER-MED,,1,640399,CN,10,1,USD,1,x": "missing required field",
+    "D9,2025-03-02,TANGER-MED,IMP9,1,640399,CN,ten,1,USD,1,x": "not a number",
+    "D10,2025-03-02,TANGER-MED,IMP10,1,640399,CN,10": "malformed line",
+}
+
+
+def write_csv(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_mixed_file_is_accepted_in_part_and_every_bad_row_is_quarantined(store, tmp_path):
+    path = write_csv(tmp_path / "mixed.csv", GOOD + list(BAD))
+    summary = ingest(path, "canonical", store)
+
+    assert summary.received == len(GOOD) + len(BAD)
+    assert summary.accepted == 3 and summary.rejected == len(BAD)
+    assert summary.received == summary.accepted + summary.rejected
+    assert summary.rejected_by_reason == {reason: 1 for reason in BAD.values()}
+    assert count(store, declarations) == 2 and count(store, items) == 3
+
+    kept = quarantined(store, summary.source_id)
+    assert sorted(kept["source_row"].to_list()) == list(range(4, 4 + len(BAD)))
+    by_row = {r["source_row"]: r for r in kept.iter_rows(named=True)}
+    hs = by_row[4]
+    assert (hs["field"], hs["value"], hs["reason"]) == ("hs_code", "64AB", "invalid HS code")
+    assert "D3 item 1" in hs["detail"] and "6 to 10 digits" in hs["detail"]
+    assert json.loads(hs["record"])["hs_code"] == "64AB"
+    assert by_row[5]["field"] == "origin_country"
+    assert (
+        by_row[11]["reason"] == "malformed line" and "expected 12 columns" in by_row[11]["detail"]
+    )
+
+
+def test_values_are_converted_to_canonical_form_and_money_is_exact(store, tmp_path):
+    ingest(write_csv(tmp_path / "good.csv", GOOD), "canonical", store)
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(items.c.hs_code, items.c.origin_country, items.c.customs_value_minor).order_by(
+                items.c.declaration_id, items.c.item_number
+            )
+        ).all()
+    # dots dropped from the HS code, alpha-3 CHN read as CN, money in integer hundredths
+    assert rows == [
+        ("6403990000", "CN", 100050),
+        ("640399", "CN", 200000),
+        ("8517130000", "CN", 1500000),
+    ]
+
+
+def test_ingesting_twice_adds_nothing(store, tmp_path):
+    path = write_csv(tmp_path / "mixed.csv", GOOD + list(BAD))
+    first = ingest(path, "canonical", store)
+    again = ingest(path, "canonical", store)
+    assert (again.inserted, again.already_stored, again.accepted) == (0, 3, 3)
+    assert again.rejected == first.rejected
+    assert count(store, items) == 3
+    assert quarantined(store).height == len(BAD)
+
+
+def test_a_declaration_with_one_bad_item_is_rejected_whole(store, tmp_path):
+    lines = [
+        "D1,2025-03-01,CASA-PORT,IMP1,1,640399,CN,10,1,USD,1,a",
+        "D1,2025-03-01,CASA-PORT,IMP1,2,640399,QQ,10,1,USD,1,b",
+        "D2,2025-03-01,CASA-PORT,IMP2,1,640399,CN,10,1,USD,1,c",
+        "D2,2025-03-01,CASA-PORT,IMP2,1,640399,CN,10,1,USD,1,d",
+        "D3,2025-03-01,CASA-PORT,IMP3,1,640399,CN,10,1,USD,1,e",
+        "D3,2025-03-01,AGADIR,IMP3,2,640399,CN,10,1,USD,1,f",
+    ]
+    summary = ingest(write_csv(tmp_path / "items.csv", lines), "canonical", store)
+    assert (summary.accepted, summary.rejected) == (0, 6)
+    assert summary.rejected_by_reason == {
+        "unknown country code": 1,
+        "rejected with its declaration": 2,
+        "duplicate item number": 1,
+        "inconsistent header": 2,
+    }
+
+
+def test_items_of_one_declaration_stay_together_across_batches(store, tmp_path):
+    lines = [
+        f"D{n // 3},2025-03-01,CASA-PORT,IMP1,{n % 3 + 1},640399,CN,10,1,USD,1,x" for n in range(30)
+    ]
+    summary = ingest(write_csv(tmp_path / "many.csv", lines), "canonical", store, batch_rows=4)
+    assert (summary.accepted, summary.rejected) == (30, 0)
+    assert count(store, declarations) == 10
+
+
+def test_an_interrupted_run_leaves_whole_batches_and_a_rerun_completes_it(store, tmp_path):
+    lines = [f"D{n},2025-03-01,CASA-PORT,IMP1,1,640399,CN,10,1,USD,1,x" for n in range(100)]
+    path = write_csv(tmp_path / "long.csv", lines)
+
+    def stop_after_two_batches(done: int, _total) -> None:
+        if done >= 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(path, "canonical", store, batch_rows=10, progress=stop_after_two_batches)
+    stored = count(store, items)
+    assert 0 < stored < 100
+    assert count(store, declarations) == stored
+
+    summary = ingest(path, "canonical", store, batch_rows=10)
+    assert (summary.received, summary.accepted, summary.inserted) == (100, 100, 100 - stored)
+    assert count(store, items) == 100
+
+
+def test_same_declaration_from_another_file_is_quarantined_not_merged(store, tmp_path):
+    ingest(write_csv(tmp_path / "a.csv", GOOD[:1]), "canonical", store)
+    resent = write_csv(tmp_path / "b.csv", [GOOD[0].replace("shoes", "boots")])
+    summary = ingest(resent, "canonical", store)
+    assert summary.rejected_by_reason == {"already stored from another source": 1}
+    assert count(store, items) == 1
+
+
+def test_csv_parquet_and_jsonl_give_the_same_store(tmp_path):
+    from tamis.store import open_store
+
+    frame = pl.read_csv(write_csv(tmp_path / "good.csv", GOOD), infer_schema=False)
+    frame.write_parquet(tmp_path / "good.parquet")
+    frame.write_ndjson(tmp_path / "good.jsonl")
+    stored = []
+    for name in ("good.csv", "good.parquet", "good.jsonl"):
+        engine = open_store(f"sqlite:///{tmp_path / (name + '.db')}")
+        assert ingest(tmp_path / name, "canonical", engine).accepted == 3
+        with engine.connect() as conn:
+            stored.append(conn.execute(items.select().order_by(items.c.hs_code)).all())
+    assert [r[:-2] for r in stored[0]] == [r[:-2] for r in stored[1]] == [r[:-2] for r in stored[2]]
+
+
+def test_a_national_profile_with_decimal_commas_and_day_first_dates(store, tmp_path):
+    profile = tmp_path / "badr.yaml"
+    profile.write_text(
+        """
+name: badr-like
+source: {delimiter: ";", encoding: latin-1}
+fields:
+  declaration_id: NUM_DUM
+  lodged_at: {column: DATE_ENR, formats: ["%d/%m/%Y"]}
+  office: BUREAU
+  importer_id: IFU
+  item_number: NUM_ARTICLE
+  hs_code: {column: NGP, pad_to: 10}
+  origin_country: ORIGINE
+  customs_value: {column: VALEUR_DOUANE, decimal: ",", thousands: "."}
+  description: DESIGNATION
+""",
+        encoding="utf-8",
+    )
+    source = tmp_path / "badr.csv"
+    source.write_bytes(
+        "NUM_DUM;DATE_ENR;BUREAU;IFU;NUM_ARTICLE;NGP;ORIGINE;VALEUR_DOUANE;DESIGNATION\n"
+        "301-2025-1;31/03/2025;301;1234567;1;901110000;BR;1.234,56;café vert\n".encode("latin-1")
+    )
+    summary = ingest(source, load_profile(profile), store)
+    assert (summary.accepted, summary.rejected) == (1, 0)
+    with store.connect() as conn:
+        row = conn.execute(
+            select(items.c.hs_code, items.c.customs_value_minor, items.c.description)
+        ).one()
+    assert row == ("0901110000", 123456, "café vert")
+    assert Decimal(row.customs_value_minor) / 100 == Decimal("1234.56")
+
+
+def test_profile_and_file_errors_name_what_is_wrong(store, tmp_path):
+    with pytest.raises(ProfileError, match="no profile 'nope'.*canonical.*kcs"):
+        load_profile("nope")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fields:\n  declaration_id: A\n  colour: B\n")
+    with pytest.raises(ProfileError, match="unknown canonical fields \\['colour'\\]"):
+        load_profile(bad)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    with pytest.raises(SourceError, match="no column for required field 'declaration_id'"):
+        ingest(other, "canonical", store)
+    with pytest.raises(SourceError, match="no such file"):
+        ingest(tmp_path / "missing.csv", "canonical", store)
+
+
+def test_the_kcs_data_set_is_accepted_whole_with_its_outcomes(store, kcs_train):
+    first = ingest(kcs_train, "kcs", store)
+    assert (first.received, first.accepted, first.rejected) == (37_385, 37_385, 0)
+    assert first.outcomes_inserted == 37_385
+    again = ingest(kcs_train, "kcs", store)
+    assert (again.inserted, again.outcomes_inserted, again.accepted) == (0, 0, 37_385)
+    assert count(store, items) == 37_385
+    with store.connect() as conn:
+        frauds = conn.execute(
+            select(func.count()).where(inspection_outcomes.c.result == "non_compliant")
+        ).scalar()
+    assert frauds == pl.read_csv(kcs_train, columns=["Fraud"])["Fraud"].sum()
