@@ -1,0 +1,44 @@
+"""Columnar reads of the store: the flat canonical frame that detectors and models take."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
+from tamis.store.tables import declarations, inspection_outcomes, items
+
+
+def read_items(
+    engine: Engine, since: datetime | None = None, until: datetime | None = None
+) -> pl.DataFrame:
+    """Flat items (header repeated), lodged in [since, until); money as Decimal(18, 2)."""
+    header = [declarations.c[storage_name(n)] for n in HEADER_NAMES]
+    item = [items.c[storage_name(n)] for n in ITEM_NAMES]
+    query = select(*header, *item).join_from(declarations, items)
+    if since:
+        query = query.where(declarations.c.lodged_at >= since)
+    if until:
+        query = query.where(declarations.c.lodged_at < until)
+    query = query.order_by(declarations.c.lodged_at, items.c.declaration_id, items.c.item_number)
+    with engine.connect() as conn:
+        frame = pl.read_database(query, conn, infer_schema_length=None)
+    return frame.with_columns(
+        (pl.col(storage_name(n)).cast(pl.Decimal(20, 2)) / 100).cast(pl.Decimal(18, 2)).alias(n)
+        for n in MONEY_NAMES
+    ).select(*HEADER_NAMES, *ITEM_NAMES)
+
+
+def read_outcomes(engine: Engine) -> pl.DataFrame:
+    """Inspection outcomes, one row per recorded result."""
+    with engine.connect() as conn:
+        frame = pl.read_database(
+            select(inspection_outcomes).order_by(inspection_outcomes.c.inspected_at),
+            conn,
+            infer_schema_length=None,
+        )
+    return frame.with_columns(
+        (pl.col("revenue_recovered_minor") / 100).alias("revenue_recovered")
+    ).drop("revenue_recovered_minor")
