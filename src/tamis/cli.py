@@ -20,6 +20,8 @@ from tamis.store.summary import store_summary
 app = typer.Typer(help="Tamis: customs risk management and targeting.", no_args_is_help=True)
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+rules_app = typer.Typer(help="Risk profiles (rules), kept as versioned rule sets.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 console = Console()
 errors = Console(stderr=True)
 
@@ -143,6 +145,114 @@ def synth_command(
         f"{declared:,} declarations ({items.height:,} items) written to {out}; "
         f"{frauds:,} with planted fraud"
     )
+
+
+@app.command("assess")
+def assess_command(
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file.")],
+    out: Annotated[Path, typer.Option(help="Decisions: .parquet, .jsonl or .csv.")],
+    profile: Annotated[str, typer.Option(help="Mapping profile.")] = "canonical",
+    record_decisions: Annotated[
+        bool, typer.Option("--record/--no-record", help="Store each decision.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Score a whole file in batch: one row per declaration with channel, score and reasons."""
+    from tamis.assess import assess_file, assessor_from_store
+
+    engine = open_store()
+    assessor = assessor_from_store(engine)
+    try:
+        with progress_bar(f"assess {path.name}") as update:
+            summary = assess_file(path, profile, assessor, out,
+                                  engine if record_decisions else None, progress=update)
+    except (ProfileError, SourceError, ValueError) as error:
+        fail(str(error))
+    result = {"out": str(out), "rule_set_version": assessor.rule_set_version,
+              "detectors": [d.name for d in assessor.detectors], **summary.__dict__}
+    print_json(result) if as_json else print_mapping(f"Assessed {path}", result)
+
+
+def _rule_set_or_fail(engine, version: int | None):
+    from tamis import rulesets
+
+    try:
+        return rulesets.get(engine, version) if version else rulesets.current(engine)[1]
+    except LookupError as error:
+        fail(str(error))
+
+
+@rules_app.command("list")
+def rules_list(version: Annotated[int | None, typer.Option(help="Default: current.")] = None):
+    """The rules of a version."""
+    from tamis import rulesets
+
+    engine = open_store()
+    rulesets.ensure_rule_set(engine)
+    table = Table(title=f"Rule set {version or rulesets.current(engine)[0]}", title_justify="left")
+    for column in ("id", "active", "weight / channel", "author", "description"):
+        table.add_column(column)
+    for r in _rule_set_or_fail(engine, version).rules:
+        table.add_row(r.id, "yes" if r.active else "no", str(r.weight or r.channel), r.author,
+                      r.description)
+    console.print(table)
+
+
+@rules_app.command("show")
+def rules_show(rule_id: str, version: Annotated[int | None, typer.Option()] = None) -> None:
+    """One rule, in full."""
+    rule = next((r for r in _rule_set_or_fail(open_store(), version).rules if r.id == rule_id), None)
+    if rule is None:
+        fail(f"no rule {rule_id!r}")
+    print_json(rule.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+@rules_app.command("apply")
+def rules_apply(
+    file: Annotated[Path, typer.Argument(help="YAML rule set.")],
+    author: Annotated[str, typer.Option(help="Who makes the change.")],
+    comment: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """Make a YAML rule set the current version (a new version if anything changed)."""
+    from tamis import rulesets
+    from tamis.detectors.rules import RuleSetError, rule_set_from_file
+
+    try:
+        rule_set = rule_set_from_file(file)
+    except (RuleSetError, OSError) as error:
+        fail(str(error))
+    version = rulesets.apply(open_store(), rule_set, author, comment)
+    console.print(f"rule set version {version}: {len(rule_set.rules)} rules")
+
+
+@rules_app.command("diff")
+def rules_diff(old: int, new: int) -> None:
+    """What changed between two versions."""
+    from tamis import rulesets
+
+    engine = open_store()
+    print_json(rulesets.diff(_rule_set_or_fail(engine, old), _rule_set_or_fail(engine, new)))
+
+
+@rules_app.command("versions")
+def rules_versions() -> None:
+    """Every version with its author and time."""
+    from tamis import rulesets
+
+    print_json(rulesets.history(open_store()))
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the API (under /api) and /health."""
+    import uvicorn
+
+    from tamis.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
 @db_app.command("upgrade")

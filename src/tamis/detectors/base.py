@@ -19,6 +19,10 @@ from typing import Protocol, Self
 
 import polars as pl
 
+from tamis.channels import CHANNELS
+
+RANK = {c: i for i, c in enumerate(CHANNELS)}
+
 SIGNAL_SCHEMA: dict[str, pl.DataType] = {
     "declaration_id": pl.String(),
     "score": pl.Float64(),
@@ -68,7 +72,8 @@ def per_declaration(
             pl.col("r").sum().alias("revenue_at_stake")
             if revenue_at_stake is not None
             else pl.lit(None, pl.Float64).alias("revenue_at_stake"),
-            pl.col("f").drop_nulls().first().alias("forced_channel"),
+            pl.col("f").sort_by(pl.col("f").replace_strict(RANK, default=-1)).drop_nulls().last()
+            .alias("forced_channel"),
         )
         .select(list(SIGNAL_SCHEMA))
         .cast(SIGNAL_SCHEMA)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,6 +128,26 @@ def _split_last_declaration(frame: pl.DataFrame, column: str | None):
     return frame.filter(~tail), frame.filter(tail)
 
 
+def declaration_batches(
+    path: Path, profile: Profile, fmt: str, batch_rows: int | None = None
+) -> Iterator[tuple[pl.DataFrame, RawBatch]]:
+    """Raw batches in which no declaration is split: its items stay in one batch."""
+    id_columns = profile.fields["declaration_id"].columns
+    carry: pl.DataFrame | None = None
+    batches = read_batches(
+        path, fmt, profile.delimiter, profile.encoding, batch_rows or settings().batch_rows
+    )
+    for batch in batches:
+        frame = batch.frame
+        if carry is not None:
+            frame = pl.concat([carry, frame], how="diagonal_relaxed")
+        id_column = next((c for c in id_columns if c in frame.columns), None)
+        frame, carry = _split_last_declaration(frame, id_column)
+        yield frame, batch
+    if carry is not None:
+        yield carry, RawBatch(carry.clear())
+
+
 def ingest(
     path: Path | str,
     profile: Profile | str,
@@ -144,7 +164,6 @@ def ingest(
     summary = Summary(str(path), profile.name, source_id)
     started = time.perf_counter()
     total = max(lines - 1, 0) if fmt == "csv" else lines if fmt == "jsonl" else None
-    id_fm = profile.fields["declaration_id"]
     quarantined_at = _now()
 
     with engine.connect() as conn:
@@ -189,19 +208,8 @@ def ingest(
             if progress:
                 progress(summary.received, total)
 
-        carry: pl.DataFrame | None = None
-        batches = read_batches(
-            path, fmt, profile.delimiter, profile.encoding, batch_rows or settings().batch_rows
-        )
-        for batch in batches:
-            frame = batch.frame
-            if carry is not None:
-                frame = pl.concat([carry, frame], how="diagonal_relaxed")
-            id_column = next((c for c in id_fm.columns if c in frame.columns), None)
-            frame, carry = _split_last_declaration(frame, id_column)
+        for frame, batch in declaration_batches(path, profile, fmt, batch_rows):
             process(frame, batch)
-        if carry is not None:
-            process(carry, RawBatch(carry.clear()))
         with conn.begin():
             conn.execute(
                 sources.update()

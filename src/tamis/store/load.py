@@ -67,8 +67,14 @@ def to_storage(frame: pl.DataFrame, source_id: str, row_column: str) -> pl.DataF
     return frame.select(pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in STAGED)
 
 
-def _copy(conn: Connection, table: str, frame: pl.DataFrame) -> None:
-    """The engine's fast path for many rows: COPY on PostgreSQL, executemany on SQLite."""
+def bulk_insert(
+    conn: Connection, table: str, frame: pl.DataFrame, ignore_conflicts: bool = False
+) -> None:
+    """The engine's fast path for many rows: COPY on PostgreSQL, executemany on SQLite.
+
+    ``ignore_conflicts`` (SQLite only; PostgreSQL goes through ``insert_new``) skips rows
+    whose key is already stored.
+    """
     columns = ", ".join(frame.columns)
     if conn.dialect.name == "postgresql":
         buffer = io.BytesIO()
@@ -80,7 +86,7 @@ def _copy(conn: Connection, table: str, frame: pl.DataFrame) -> None:
     frame = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * frame.width)})"
-        f"{' ON CONFLICT DO NOTHING' if table in TARGET_NAMES else ''}",
+        f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}",
         list(frame.iter_rows()),
     )
 
@@ -91,11 +97,11 @@ def insert_new(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         return 0
     if conn.dialect.name != "postgresql":
         before = conn.connection.driver_connection.total_changes
-        _copy(conn, table.name, frame)
+        bulk_insert(conn, table.name, frame, ignore_conflicts=True)
         return conn.connection.driver_connection.total_changes - before
     staging = f"staging_{table.name}"
     conn.execute(text(f"DELETE FROM {staging}"))
-    _copy(conn, staging, frame)
+    bulk_insert(conn, staging, frame)
     columns = ", ".join(frame.columns)
     return conn.execute(
         text(
@@ -136,7 +142,7 @@ def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_a
     conn.execute(text(f"DELETE FROM {KEYS}"))
     if frame.is_empty():
         return Loaded(0, 0, 0, pl.DataFrame(schema=CLASH_SCHEMA))
-    _copy(conn, KEYS, frame.select("declaration_id", "item_number", "source_row"))
+    bulk_insert(conn, KEYS, frame.select("declaration_id", "item_number", "source_row"))
     clashes = pl.DataFrame(
         conn.execute(text(_CLASHES), {"source_id": source_id}).fetchall(),
         schema=CLASH_SCHEMA,
@@ -159,4 +165,9 @@ def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_a
 
 
 TARGETS = (declarations, items, inspection_outcomes)
-TARGET_NAMES = {t.name for t in TARGETS}
+
+
+def insert_rows(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    """A few rows through SQLAlchemy (lodgement of one declaration): only the table's columns."""
+    names = [c.name for c in table.columns if c.name in frame.columns]
+    conn.execute(table.insert(), frame.select(names).to_dicts())

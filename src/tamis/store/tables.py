@@ -122,3 +122,49 @@ quarantine = Table(
     Column("quarantined_at", DateTime, nullable=False),
     UniqueConstraint("source_id", "source_row", name="uq_quarantine_source_row"),
 )
+
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("author", String(128), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("rules", Text, nullable=False, comment="the whole rule set, JSON"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(64), nullable=False),
+    Column("decided_at", DateTime, nullable=False),
+    Column("mode", String(16), nullable=False, comment="lodgement or batch"),
+    Column("channel", String(8), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reasons", Text, nullable=False, comment="JSON list"),
+    Column("signals", Text, nullable=False, comment="JSON: every detector's signal"),
+    Column("revenue_at_stake_minor", BigInteger, nullable=True),
+    Column("forced_channel", String(8), nullable=True),
+    Column("random_draw", Float, nullable=False),
+    Column("random_rate", Float, nullable=False),
+    Column("random_selected", Integer, nullable=False),
+    Column("capacity_held", Integer, nullable=False),
+    Column("rule_set_version", Integer, nullable=True),
+    Column("model_version", String(64), nullable=True),
+    Column("routing", Text, nullable=False, comment="JSON: the routing configuration used"),
+    Index("ix_decisions_declaration_id", "declaration_id"),
+)
+
+channel_changes = Table(
+    "channel_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", Integer, ForeignKey("decisions.decision_id"), nullable=False),
+    Column("declaration_id", String(64), nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+    Column("officer", String(128), nullable=False),
+    Column("from_channel", String(8), nullable=False),
+    Column("to_channel", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""The HTTP API: the same core as the CLI, served by FastAPI."""

@@ -1,0 +1,185 @@
+"""The FastAPI application: ``/health`` and the API under ``/api``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, select
+
+from tamis import rulesets
+from tamis.api.lodgement import DeclarationIn, LodgementError, to_frame
+from tamis.assess import assessor_from_store, latest_decision, record
+from tamis.channels import channel_rank
+from tamis.detectors.rules import RuleSetError, parse_rule_set
+from tamis.ingest.readers import ROW
+from tamis.store import open_store
+from tamis.store.load import insert_rows, to_storage
+from tamis.store.tables import channel_changes, declarations, items
+
+router = APIRouter(prefix="/api")
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def assessor_of(request: Request):
+    state = request.app.state
+    if state.assessor is None:
+        state.assessor = assessor_from_store(state.engine)
+    return state.assessor
+
+
+class Assessment(BaseModel):
+    declaration_id: str
+    channel: str
+    current_channel: str
+    score: float
+    reasons: list[str]
+    revenue_at_stake: float | None
+    forced_channel: str | None
+    random_selected: bool
+    capacity_held: bool
+    rule_set_version: int | None
+    model_version: str | None
+    decided_at: datetime
+    decision_id: int
+    signals: dict
+
+
+def _assessment(engine: Engine, declaration_id: str) -> Assessment:
+    decision = latest_decision(engine, declaration_id)
+    if decision is None:
+        raise HTTPException(404, f"no assessment for declaration {declaration_id!r}")
+    with engine.connect() as conn:
+        changed = conn.execute(
+            select(channel_changes.c.to_channel)
+            .where(channel_changes.c.decision_id == decision["decision_id"])
+            .order_by(channel_changes.c.change_id.desc())
+            .limit(1)
+        ).scalar()
+    return Assessment(**decision, current_channel=changed or decision["channel"])
+
+
+@router.post("/declarations", response_model=Assessment, status_code=201)
+def lodge(request: Request, declaration: DeclarationIn) -> Assessment:
+    """Lodge one declaration: it is checked, stored, assessed and its decision recorded."""
+    try:
+        frame = to_frame(declaration)
+    except LodgementError as error:
+        return JSONResponse(status_code=422, content={"detail": error.errors})
+    engine, assessor = engine_of(request), assessor_of(request)
+    declaration_id = frame["declaration_id"][0]
+    staged = to_storage(frame, f"api:{declaration_id}", ROW)
+    with engine.begin() as conn:
+        exists = conn.execute(
+            select(declarations.c.declaration_id).where(
+                declarations.c.declaration_id == declaration_id
+            )
+        ).first()
+        if exists:
+            raise HTTPException(409, f"declaration {declaration_id!r} is already lodged")
+        insert_rows(conn, declarations, staged.unique("declaration_id"))
+        insert_rows(conn, items, staged)
+        record(conn, assessor.assess(frame), "lodgement", assessor.routing)
+    return _assessment(engine, declaration_id)
+
+
+@router.get("/declarations/{declaration_id}/assessment", response_model=Assessment)
+def get_assessment(request: Request, declaration_id: str) -> Assessment:
+    """The latest decision on a declaration, exactly as it was made."""
+    return _assessment(engine_of(request), declaration_id)
+
+
+class ChannelChange(BaseModel):
+    channel: Literal["green", "blue", "yellow", "orange", "red"]
+    reason: str = Field(min_length=3)
+    officer: str = Field(min_length=1)
+
+
+@router.post("/declarations/{declaration_id}/channel", response_model=Assessment)
+def change_channel(request: Request, declaration_id: str, change: ChannelChange) -> Assessment:
+    """An officer raises (or lowers, never below a forced channel) with a stated reason."""
+    engine = engine_of(request)
+    current = _assessment(engine, declaration_id)
+    if current.forced_channel and channel_rank(change.channel) < channel_rank(current.forced_channel):
+        raise HTTPException(
+            409, f"a risk profile forced {current.forced_channel!r}: cannot go below it"
+        )
+    with engine.begin() as conn:
+        conn.execute(
+            channel_changes.insert().values(
+                decision_id=current.decision_id,
+                declaration_id=declaration_id,
+                changed_at=datetime.now(UTC).replace(tzinfo=None),
+                officer=change.officer,
+                from_channel=current.current_channel,
+                to_channel=change.channel,
+                reason=change.reason,
+            )
+        )
+    return _assessment(engine, declaration_id)
+
+
+@router.get("/rules")
+def get_rules(request: Request) -> dict:
+    """The current rule set and its version."""
+    version, rule_set = rulesets.current(engine_of(request))
+    return {"version": version, **rule_set.model_dump(mode="json", by_alias=True)}
+
+
+@router.get("/rules/versions")
+def get_rule_versions(request: Request) -> list[dict]:
+    return rulesets.history(engine_of(request))
+
+
+@router.get("/rules/diff")
+def get_rules_diff(request: Request, old: int, new: int) -> dict:
+    engine = engine_of(request)
+    try:
+        return rulesets.diff(rulesets.get(engine, old), rulesets.get(engine, new))
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+class RuleSetIn(BaseModel):
+    author: str = Field(min_length=1)
+    comment: str | None = None
+    rules: list[dict]
+
+
+@router.post("/rules", status_code=201)
+def post_rules(request: Request, body: RuleSetIn = Body(...)) -> dict:
+    """Replace the rule set: a new version, used by every later decision."""
+    try:
+        rule_set = parse_rule_set({"rules": body.rules})
+    except RuleSetError as error:
+        return JSONResponse(
+            status_code=422, content={"detail": [{"loc": ["body", "rules"], "msg": str(error)}]}
+        )
+    version = rulesets.apply(engine_of(request), rule_set, body.author, body.comment)
+    request.app.state.assessor = None
+    return {"version": version}
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    app = FastAPI(title="Tamis", description="Customs risk management and targeting API.")
+    app.state.engine = open_store(database_url)
+    app.state.assessor = None
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    app.include_router(router)
+    for module, attribute in (("tamis.valuation.api", "router"),):
+        try:
+            extra = __import__(module, fromlist=[attribute])
+        except ImportError:
+            continue
+        app.include_router(getattr(extra, attribute), prefix="/api")
+    return app

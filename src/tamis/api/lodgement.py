@@ -1,0 +1,78 @@
+"""One declaration in JSON → the canonical flat frame, through the same checks as ingest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS
+from tamis.ingest.profiles import load_profile
+from tamis.ingest.readers import ROW
+from tamis.ingest.validate import check
+
+Scalar = str | int | float | None
+
+_EXAMPLES = {"declaration_id": "D2025-0000001", "lodged_at": "2025-03-01T10:00:00",
+             "office": "CASA-PORT", "importer_id": "IMP000123", "item_number": 1,
+             "hs_code": "6403990000", "origin_country": "CN", "customs_value": "12500.00"}
+
+
+def _model(name: str, fields, extra: dict[str, Any] | None = None) -> type[BaseModel]:
+    spec = {
+        f.name: (
+            Scalar,
+            Field(
+                ... if f.required else None,
+                description=f.wco,
+                examples=[_EXAMPLES[f.name]] if f.name in _EXAMPLES else None,
+            ),
+        )
+        for f in fields
+    }
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **spec, **(extra or {}))
+
+
+ItemIn = _model("ItemIn", ITEM_FIELDS)
+DeclarationIn = _model(
+    "DeclarationIn",
+    DECLARATION_FIELDS,
+    {"items": (list[ItemIn], Field(min_length=1, max_length=999))},
+)
+
+
+class LodgementError(ValueError):
+    def __init__(self, errors: list[dict]) -> None:
+        super().__init__("; ".join(e["msg"] for e in errors))
+        self.errors = errors
+
+
+def to_frame(declaration: BaseModel) -> pl.DataFrame:
+    """Checked canonical rows for one declaration, or LodgementError naming each field."""
+    header = declaration.model_dump(exclude={"items"})
+    rows = [
+        {**header, **item.model_dump(), ROW: n}
+        for n, item in enumerate(declaration.items, start=1)
+    ]
+    names = [f.name for f in (*DECLARATION_FIELDS, *ITEM_FIELDS)]
+    raw = pl.DataFrame(
+        [{k: None if r[k] is None else str(r[k]) for k in names} | {ROW: r[ROW]} for r in rows],
+        schema={**{n: pl.String for n in names}, ROW: pl.Int64},
+    )
+    checked = check(raw, load_profile("canonical"))
+    if checked.rejected.height:
+        header_names = {f.name for f in DECLARATION_FIELDS}
+        errors = [
+            {
+                "loc": ["body", r["field"]]
+                if r["field"] in header_names
+                else ["body", "items", r[ROW] - 1, r["field"]],
+                "msg": r["detail"],
+                "type": r["reason"],
+            }
+            for r in checked.rejected.iter_rows(named=True)
+        ]
+        raise LodgementError(errors)
+    return checked.accepted
+

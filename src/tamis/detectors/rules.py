@@ -1,0 +1,260 @@
+"""Risk profiles: analysts' rules on canonical fields, evaluated column-wise over a batch.
+
+A rule set is YAML (``rules: [...]``). Each rule has criteria combined with ``all`` or
+``any``, a weight in (0, 1] or a forced channel, a validity period, a scope (offices,
+procedures), an active flag and an author. Criteria:
+
+- ``{field: origin_country, equals: CN}`` / ``{field: office, in: [A, B]}``
+- ``{field: customs_value, min: 0, max: 1000}`` (numeric range, either bound optional)
+- ``{field: hs_code, prefix: ["6403", "640299"]}`` (chapter, heading, subheading…)
+- ``{field: description, regex: "(?i)nike|adidas"}``
+- ``{field: lodged_at, from: 2025-03-01, to: 2025-06-30}`` (date window)
+- ``{field: importer_age_days, max: 90}`` (importer first seen at most 90 days before)
+
+Derived fields usable in criteria: ``importer_age_days`` and ``unit_value_per_kg``.
+A declaration hits a rule when any of its items does. Score = 1 − Π(1 − weight) over the
+rules hit (independent evidence, never above 1).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Literal, Self
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tamis.channels import CHANNELS, channel_rank
+from tamis.declarations import FIELDS_BY_NAME
+from tamis.detectors.base import per_declaration
+
+DERIVED = {"importer_age_days", "unit_value_per_kg"}
+FIELD_NAMES = set(FIELDS_BY_NAME) | DERIVED
+
+
+class RuleSetError(ValueError):
+    """A rule set that cannot be used, naming the rule and what is wrong."""
+
+
+class Criterion(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    field: str
+    equals: str | float | None = None
+    in_: list[str | float] | None = Field(default=None, alias="in")
+    min: float | None = None
+    max: float | None = None
+    prefix: list[str] | None = None
+    regex: str | None = None
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+    @field_validator("field")
+    @classmethod
+    def _known_field(cls, value: str) -> str:
+        if value not in FIELD_NAMES:
+            raise ValueError(f"unknown field {value!r}")
+        return value
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _prefix_list(cls, value):
+        return [str(v) for v in ([value] if isinstance(value, str | int) else value)]
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        tests = [self.equals, self.in_, self.prefix, self.regex]
+        ranged = self.min is not None or self.max is not None
+        dated = self.from_ is not None or self.to is not None
+        if sum(t is not None for t in tests) + ranged + dated != 1:
+            raise ValueError(
+                "give exactly one test: equals, in, min/max, prefix, regex or from/to"
+            )
+        return self
+
+    def expr(self) -> pl.Expr:
+        column = pl.col(self.field)
+        if self.equals is not None:
+            return column.cast(pl.String) == str(self.equals)
+        if self.in_ is not None:
+            return column.cast(pl.String).is_in([str(v) for v in self.in_])
+        if self.prefix is not None:
+            return pl.any_horizontal(column.str.starts_with(p) for p in self.prefix)
+        if self.regex is not None:
+            return column.cast(pl.String).str.contains(self.regex)
+        if self.from_ is not None or self.to is not None:
+            day = column.dt.date()
+            low = day >= self.from_ if self.from_ else pl.lit(True)
+            return low & (day <= self.to if self.to else pl.lit(True))
+        number = column.cast(pl.Float64)
+        low = number >= self.min if self.min is not None else pl.lit(True)
+        return low & (number <= self.max if self.max is not None else pl.lit(True))
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offices: list[str] = []
+    procedures: list[str] = []
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    description: str
+    author: str = "unknown"
+    active: bool = True
+    weight: float | None = Field(default=None, gt=0, le=1)
+    channel: Literal["green", "blue", "yellow", "orange", "red"] | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    scope: Scope = Scope()
+    match: Literal["all", "any"] = "all"
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weight_or_channel(self) -> Self:
+        if self.weight is None and self.channel is None:
+            raise ValueError("give a weight (0 to 1] or a forced channel")
+        return self
+
+    def expr(self) -> pl.Expr:
+        tests = [c.expr() for c in self.criteria]
+        hit = pl.all_horizontal(tests) if self.match == "all" else pl.any_horizontal(tests)
+        day = pl.col("lodged_at").dt.date()
+        if self.valid_from:
+            hit = hit & (day >= self.valid_from)
+        if self.valid_to:
+            hit = hit & (day <= self.valid_to)
+        if self.scope.offices:
+            hit = hit & pl.col("office").is_in(self.scope.offices)
+        if self.scope.procedures:
+            hit = hit & pl.col("procedure").is_in(self.scope.procedures)
+        return hit.fill_null(False)
+
+    def reason(self) -> pl.Expr:
+        """'rule R1 (description): field=value, …' with the values this item had."""
+        fields = list(dict.fromkeys(c.field for c in self.criteria))
+        template = f"rule {self.id} ({self.description}): " + ", ".join(f"{f}={{}}" for f in fields)
+        return pl.format(template, *(pl.col(f).cast(pl.String).fill_null("∅") for f in fields))
+
+
+class RuleSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: list[Rule] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        ids = [r.id for r in self.rules]
+        duplicated = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicated:
+            raise ValueError(f"rule ids must be unique: {duplicated}")
+        return self
+
+
+def parse_rule_set(text: str | dict, where: str = "rule set") -> RuleSet:
+    try:
+        data = yaml.safe_load(text) if isinstance(text, str) else text
+        return RuleSet.model_validate(data or {})
+    except yaml.YAMLError as error:
+        raise RuleSetError(f"{where}: not valid YAML: {error}") from None
+    except ValidationError as error:
+        data = data or {}
+        problems = []
+        for e in error.errors():
+            loc = list(e["loc"])
+            if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+                rule_id = (data.get("rules") or [{}])[loc[1]].get("id", f"#{loc[1] + 1}")
+                loc = [f"rule {rule_id}", *loc[2:]]
+            problems.append(f"{'.'.join(map(str, loc))}: {e['msg']}")
+        raise RuleSetError(f"{where}: " + "; ".join(problems)) from None
+
+
+class RulesDetector:
+    """Risk profiles as a detector."""
+
+    name = "rules"
+
+    def __init__(self, rule_set: RuleSet, version: int | None = None) -> None:
+        self.rule_set = rule_set
+        self.version = version
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        """Learn when each importer was first seen (for ``importer_age_days``)."""
+        self.first_seen_ = (
+            history.group_by("importer_id").agg(pl.col("lodged_at").min().alias("first_seen"))
+            if history.height
+            else pl.DataFrame(schema={"importer_id": pl.String, "first_seen": pl.Datetime("us")})
+        )
+        return self
+
+    def _with_derived(self, batch: pl.DataFrame) -> pl.DataFrame:
+        first_seen = getattr(self, "first_seen_", None)
+        frame = batch
+        if first_seen is not None:
+            frame = frame.join(first_seen, on="importer_id", how="left")
+        else:
+            frame = frame.with_columns(pl.lit(None, pl.Datetime("us")).alias("first_seen"))
+        seen = pl.min_horizontal("first_seen", pl.col("lodged_at").min().over("importer_id"))
+        mass = pl.col("net_mass_kg").cast(pl.Float64)
+        return frame.with_columns(
+            (pl.col("lodged_at") - seen).dt.total_days().alias("importer_age_days"),
+            pl.when(mass > 0).then(pl.col("customs_value").cast(pl.Float64) / mass)
+            .alias("unit_value_per_kg"),
+        )
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        rules = [r for r in self.rule_set.rules if r.active]
+        frame = self._with_derived(batch)
+        hits = frame.select(r.expr().alias(r.id) for r in rules) if rules else pl.DataFrame()
+        weighted = [r for r in rules if r.weight]
+        log_clean = (
+            pl.sum_horizontal(
+                pl.when(pl.col(r.id)).then(pl.lit(_log1m(r.weight))).otherwise(0.0)
+                for r in weighted
+            )
+            if weighted
+            else pl.lit(0.0)
+        )
+        forced = [r for r in rules if r.channel]
+        frame = pl.concat([frame, hits], how="horizontal") if rules else frame
+        reasons = (
+            pl.concat_list(pl.when(pl.col(r.id)).then(r.reason()) for r in rules).list.drop_nulls()
+            if rules
+            else pl.lit([], pl.List(pl.String))
+        )
+        forced_rank = (
+            pl.max_horizontal(pl.when(pl.col(r.id)).then(channel_rank(r.channel)) for r in forced)
+            if forced
+            else pl.lit(None, pl.Int32)
+        )
+        frame = frame.with_columns(
+            (1 - log_clean.exp()).alias("__score"), forced_rank.alias("__forced")
+        )
+        hit_rows = frame["__score"] > 0
+        if forced:
+            hit_rows = hit_rows | frame["__forced"].is_not_null()
+        risky = frame.filter(hit_rows)
+        signals = per_declaration(
+            risky,
+            pl.col("__score"),
+            reasons,
+            forced_channel=pl.col("__forced").replace_strict(
+                dict(enumerate(CHANNELS)), return_dtype=pl.String, default=None
+            ),
+        )
+        clean = frame.filter(~pl.col("declaration_id").is_in(signals["declaration_id"].implode()))
+        clean = per_declaration(clean.unique("declaration_id", maintain_order=True),
+                                pl.lit(0.0), pl.lit([], pl.List(pl.String)))
+        return pl.concat([signals, clean])
+
+
+def _log1m(weight: float) -> float:
+    return math.log1p(-weight) if weight < 1 else -1e6
+
+
+def rule_set_from_file(path) -> RuleSet:
+    with open(path, encoding="utf-8") as handle:
+        return parse_rule_set(handle.read(), str(path))

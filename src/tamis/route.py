@@ -1,0 +1,209 @@
+"""Selectivity: combine detectors' signals into one risk score and a control channel.
+
+Score = 1 − Π_d (1 − w_d · s_d): each detector d's score s_d, weighted by w_d in [0, 1]
+(config ``weights``, default 1), counts as independent evidence; the result stays in [0, 1].
+The channel is the highest of:
+
+1. the score's channel under ``thresholds`` (minimum score for blue, yellow, orange, red);
+2. any channel forced by a detector (a risk profile with ``channel:``) — forced wins;
+3. the random-selection channel, when the declaration's random draw falls under the rate
+   for its office and procedure. Draws come from the operating system's secure source, so
+   a trader cannot predict them from the declaration; each draw is recorded.
+
+An optional capacity (``capacity.red_share``) keeps, per office and day, the highest-ranked
+red declarations (by score, or by expected revenue = score × revenue at stake) and holds
+the rest back to orange, saying so. Forced and random reds are never held back.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from tamis.channels import CHANNELS
+
+DEFAULT_CONFIG = Path(__file__).parent / "profiles" / "routing.yaml"
+
+
+class RandomRate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    office: str | None = None
+    procedure: str | None = None
+    rate: float = Field(ge=0, le=1)
+
+
+class RandomSelection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate: float = Field(default=0.02, ge=0, le=1)
+    channel: Literal["blue", "yellow", "orange", "red"] = "red"
+    rates: list[RandomRate] = []  # per office and/or procedure; the most specific wins
+
+
+class Capacity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    red_share: float | None = Field(default=None, gt=0, le=1)
+    rank_by: Literal["score", "expected_revenue"] = "score"
+
+
+class RoutingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weights: dict[str, float] = {}
+    thresholds: dict[Literal["blue", "yellow", "orange", "red"], float] = {
+        "blue": 0.2,
+        "yellow": 0.35,
+        "orange": 0.55,
+        "red": 0.75,
+    }
+    random: RandomSelection = RandomSelection()
+    capacity: Capacity = Capacity()
+
+    def weight(self, detector: str) -> float:
+        return self.weights.get(detector, 1.0)
+
+
+@lru_cache
+def load_routing(path: str | None = None) -> RoutingConfig:
+    """From ``path``, else TAMIS_ROUTING_CONFIG, else the shipped defaults."""
+    path = path or os.environ.get("TAMIS_ROUTING_CONFIG") or str(DEFAULT_CONFIG)
+    with open(path, encoding="utf-8") as handle:
+        return RoutingConfig.model_validate(yaml.safe_load(handle) or {})
+
+
+def secure_draws(n: int) -> np.ndarray:
+    """n uniform draws in [0, 1) from the operating system's cryptographic source."""
+    words = np.frombuffer(secrets.token_bytes(8 * n), dtype=np.uint64) >> np.uint64(11)
+    return words.astype(np.float64) / float(1 << 53)
+
+
+def _random_rate(config: RandomSelection) -> pl.Expr:
+    rate = pl.lit(config.rate)
+    specific = sorted(config.rates, key=lambda r: (r.office is not None) + (r.procedure is not None))
+    for r in specific:  # later (more specific) entries override earlier ones
+        match = pl.lit(True)
+        if r.office is not None:
+            match = match & (pl.col("office") == r.office)
+        if r.procedure is not None:
+            match = match & (pl.col("procedure") == r.procedure)
+        rate = pl.when(match.fill_null(False)).then(pl.lit(r.rate)).otherwise(rate)
+    return rate
+
+
+def _score_channel(thresholds: dict[str, float]) -> pl.Expr:
+    channel = pl.lit("green")
+    for name in CHANNELS[1:]:
+        if name in thresholds:
+            channel = pl.when(pl.col("score") >= thresholds[name]).then(pl.lit(name)).otherwise(
+                channel
+            )
+    return channel
+
+
+def _rank(column: str | pl.Expr) -> pl.Expr:
+    column = pl.col(column) if isinstance(column, str) else column
+    return column.replace_strict({c: i for i, c in enumerate(CHANNELS)}, default=0)
+
+
+def route(
+    header: pl.DataFrame,
+    signals: dict[str, pl.DataFrame],
+    config: RoutingConfig,
+    draws: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """One decision row per declaration of ``header`` (declaration_id, office, procedure,
+    lodged_at), from each detector's signals."""
+    frame = header.select("declaration_id", "office", "procedure", "lodged_at")
+    structs, reasons, scores, revenues, forced = [], [], [], [], []
+    for name, sig in signals.items():
+        sig = sig.rename({c: f"{name}__{c}" for c in sig.columns if c != "declaration_id"})
+        frame = frame.join(sig, on="declaration_id", how="left")
+        s, r = pl.col(f"{name}__score").fill_null(0.0), pl.col(f"{name}__reasons")
+        scores.append((1 - config.weight(name) * s).log())
+        reasons.append(r.fill_null(pl.lit([], pl.List(pl.String))))
+        revenues.append(pl.col(f"{name}__revenue_at_stake"))
+        forced.append(_rank(pl.col(f"{name}__forced_channel")).fill_null(-1))
+        structs.append(
+            pl.struct(
+                score=s,
+                reasons=r,
+                revenue_at_stake=pl.col(f"{name}__revenue_at_stake"),
+                forced_channel=pl.col(f"{name}__forced_channel"),
+            ).alias(name)
+        )
+    draws = secure_draws(frame.height) if draws is None else draws
+    frame = frame.with_columns(
+        (1 - pl.sum_horizontal(scores).exp()).clip(0.0, 1.0).round(6).alias("score") if scores
+        else pl.lit(0.0).alias("score"),
+        (pl.concat_list(reasons) if reasons else pl.lit([], pl.List(pl.String))).alias("reasons"),
+        (pl.max_horizontal(revenues) if revenues else pl.lit(None, pl.Float64))
+        .alias("revenue_at_stake"),
+        (pl.max_horizontal(forced) if forced else pl.lit(-1)).alias("__forced"),
+        (pl.struct(structs).struct.json_encode() if structs else pl.lit("{}")).alias("signals"),
+        pl.Series("random_draw", draws, dtype=pl.Float64),
+        _random_rate(config.random).alias("random_rate"),
+    )
+    names = dict(enumerate(CHANNELS))
+    random_rank = CHANNELS.index(config.random.channel)
+    frame = frame.with_columns(
+        pl.col("__forced").replace_strict(names, default=None, return_dtype=pl.String)
+        .alias("forced_channel"),
+        (pl.col("random_draw") < pl.col("random_rate")).alias("random_selected"),
+        _score_channel(config.thresholds).alias("score_channel"),
+    ).with_columns(
+        pl.max_horizontal(
+            _rank("score_channel"),
+            pl.col("__forced"),
+            pl.when(pl.col("random_selected")).then(random_rank).otherwise(0),
+        ).replace_strict(names, return_dtype=pl.String).alias("channel"),
+        pl.when(pl.col("random_selected")).then(
+            pl.format(
+                "random selection: draw {} under rate {} for office {} (exploration and deterrence)",
+                pl.col("random_draw").round(4), pl.col("random_rate"), pl.col("office"),
+            )
+        ).alias("__random_reason"),
+    )
+    frame = _apply_capacity(frame, config.capacity)
+    return frame.with_columns(
+        pl.concat_list("reasons", pl.col("__random_reason"), pl.col("__capacity_reason"))
+        .list.drop_nulls().alias("reasons")
+    ).select(
+        "declaration_id", "channel", "score", "reasons", "revenue_at_stake", "forced_channel",
+        "random_draw", "random_rate", "random_selected", "capacity_held", "signals",
+    )
+
+
+def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
+    if capacity.red_share is None:
+        return frame.with_columns(
+            pl.lit(False).alias("capacity_held"), pl.lit(None, pl.String).alias("__capacity_reason")
+        )
+    group = [pl.col("office"), pl.col("lodged_at").dt.date()]
+    priority = (
+        pl.col("score") * pl.col("revenue_at_stake").fill_null(0.0)
+        if capacity.rank_by == "expected_revenue"
+        else pl.col("score")
+    )
+    imposed = (pl.col("channel") == "red") & (
+        (pl.col("forced_channel") == "red").fill_null(False) | pl.col("random_selected")
+    )
+    by_score = (pl.col("channel") == "red") & ~imposed
+    allowed = (pl.len().over(group) * capacity.red_share).floor() - imposed.sum().over(group)
+    place = priority.rank("ordinal", descending=True).over([*group, by_score])
+    held = by_score & (place > allowed)
+    return frame.with_columns(held.alias("capacity_held")).with_columns(
+        pl.when("capacity_held").then(pl.lit("orange")).otherwise(pl.col("channel")).alias("channel"),
+        pl.when("capacity_held").then(
+            pl.format(
+                "held back to orange by capacity: red limited to {}% at {} on {}",
+                pl.lit(round(capacity.red_share * 100, 2)), pl.col("office"),
+                pl.col("lodged_at").dt.date(),
+            )
+        ).alias("__capacity_reason"),
+    )

@@ -1,0 +1,114 @@
+"""The HTTP API: lodging a declaration returns its channel and reasons; errors are 4xx."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tamis.api.app import create_app
+
+DECLARATION = {
+    "declaration_id": "D-API-1",
+    "lodged_at": "2025-03-01T10:00:00",
+    "office": "CASA-PORT",
+    "procedure": "4000",
+    "importer_id": "IMP-NEW",
+    "items": [
+        {"item_number": 1, "hs_code": "6403990000", "origin_country": "CN",
+         "customs_value": "12500.00", "net_mass_kg": 3000, "description": "shoes"},
+        {"item_number": 2, "hs_code": "9302000000", "origin_country": "TR",
+         "customs_value": "800", "description": "pistols"},
+    ],
+}
+
+
+@pytest.fixture
+def client(store_url):
+    with TestClient(create_app(store_url)) as client:
+        yield client
+
+
+def test_lodging_returns_channel_score_and_reasons_and_is_stored(client):
+    response = client.post("/api/declarations", json=DECLARATION)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["channel"] == "red" and body["forced_channel"] == "red"
+    assert any("R-WEAPONS" in r for r in body["reasons"])
+    assert any("R-FOOTWEAR-ASIA" in r for r in body["reasons"])
+    assert body["rule_set_version"] == 1
+    again = client.get("/api/declarations/D-API-1/assessment").json()
+    assert again["decision_id"] == body["decision_id"] and again["reasons"] == body["reasons"]
+    assert client.post("/api/declarations", json=DECLARATION).status_code == 409
+
+
+def test_invalid_declarations_are_422_naming_the_field(client):
+    bad = DECLARATION | {"items": [DECLARATION["items"][0] | {"hs_code": "64A"}]}
+    response = client.post("/api/declarations", json=bad)
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", "items", 0, "hs_code"] and error["type"] == "invalid HS code"
+    missing = {k: v for k, v in DECLARATION.items() if k != "office"}
+    assert client.post("/api/declarations", json=missing).status_code == 422
+    assert client.post("/api/declarations", content=b"{not json").status_code == 422
+    assert client.get("/api/declarations/NOPE/assessment").status_code == 404
+
+
+def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client):
+    lodged = client.post("/api/declarations", json=DECLARATION).json()
+    lower = {"channel": "green", "reason": "known trader", "officer": "o.benali"}
+    assert client.post("/api/declarations/D-API-1/channel", json=lower).status_code == 409
+    plain = DECLARATION | {"declaration_id": "D-API-2", "items": [DECLARATION["items"][0]]}
+    assert client.post("/api/declarations", json=plain).json()["channel"] != "red"
+    raise_ = {"channel": "red", "reason": "tip-off from the port", "officer": "o.benali"}
+    changed = client.post("/api/declarations/D-API-2/channel", json=raise_).json()
+    assert changed["current_channel"] == "red" and changed["channel"] != "red"
+    assert lodged["channel"] == "red"
+
+
+def test_rule_sets_through_the_api(client):
+    assert client.get("/api/rules").json()["version"] is None
+    rule = {"id": "R1", "description": "all from CN", "weight": 0.9,
+            "criteria": [{"field": "origin_country", "equals": "CN"}]}
+    created = client.post("/api/rules", json={"author": "amina", "rules": [rule]})
+    assert created.status_code == 201
+    version = created.json()["version"]
+    body = client.post("/api/declarations", json=DECLARATION).json()
+    assert body["rule_set_version"] == version and body["score"] == pytest.approx(0.9)
+    bad = client.post("/api/rules", json={"author": "a", "rules": [rule | {"weight": 3}]})
+    assert bad.status_code == 422 and "rule R1" in bad.json()["detail"][0]["msg"]
+    second = client.post("/api/rules", json={"author": "b", "rules": [rule | {"weight": 0.5}]})
+    diff = client.get(f"/api/rules/diff?old={version}&new={second.json()['version']}").json()
+    assert diff["changed"] == {"R1": {"weight": [0.9, 0.5]}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_tamis_serve_answers_health_and_lodgement_over_http(tmp_path):
+    port = _free_port()
+    env = os.environ | {"TAMIS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    tamis = os.path.join(os.path.dirname(sys.executable), "tamis")
+    server = subprocess.Popen([tamis, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        lodged = httpx.post(f"{base}/api/declarations", json=DECLARATION)
+        assert lodged.status_code == 201 and lodged.json()["channel"] == "red"
+    finally:
+        server.terminate()
+        server.wait(10)

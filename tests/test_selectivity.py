@@ -1,0 +1,215 @@
+"""Selectivity as analysts and officers meet it: rules, channels, random selection, capacity."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tamis import rulesets
+from tamis.assess import Assessor, assessor_from_store
+from tamis.detectors.rules import RulesDetector, RuleSetError, parse_rule_set
+from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route, secure_draws
+
+RULES = """
+rules:
+  - id: R-SHOES-CN
+    description: Footwear from China
+    author: amina
+    weight: 0.6
+    criteria:
+      - {field: hs_code, prefix: ["6403", "6404"]}
+      - {field: origin_country, in: [CN]}
+  - id: R-NEW
+    description: New importer
+    author: amina
+    weight: 0.5
+    criteria: [{field: importer_age_days, max: 30}]
+  - id: R-ARMS
+    description: Weapons always inspected
+    author: karim
+    channel: red
+    criteria: [{field: description, regex: "(?i)pistol|rifle"}]
+  - id: R-CASA-ONLY
+    description: Cheap goods at one office in spring
+    author: karim
+    weight: 0.4
+    valid_from: 2025-03-01
+    valid_to: 2025-05-31
+    scope: {offices: [CASA-PORT]}
+    match: any
+    criteria:
+      - {field: unit_value_per_kg, max: 1}
+      - {field: lodged_at, from: 2025-04-01, to: 2025-04-30}
+"""
+
+
+def batch(rows: list[dict]) -> pl.DataFrame:
+    base = {
+        "item_number": 1, "lodged_at": datetime(2025, 3, 10), "office": "CASA-PORT",
+        "procedure": "4000", "importer_id": "OLD", "hs_code": "8517130000",
+        "origin_country": "DE", "description": "phones", "customs_value": 1000.0,
+        "net_mass_kg": 10.0, "brand": None,
+    }
+    return pl.DataFrame([base | r for r in rows])
+
+
+def history() -> pl.DataFrame:
+    return pl.DataFrame({"importer_id": ["OLD"], "lodged_at": [datetime(2024, 1, 1)]})
+
+
+def signals_of(frame: pl.DataFrame) -> dict[str, dict]:
+    detector = RulesDetector(parse_rule_set(RULES)).fit(history())
+    return {r["declaration_id"]: r for r in detector.assess(frame).iter_rows(named=True)}
+
+
+def test_rules_score_with_reasons_that_show_the_figures():
+    got = signals_of(
+        batch([
+            {"declaration_id": "A", "hs_code": "6403990000", "origin_country": "CN"},
+            {"declaration_id": "B"},
+            {"declaration_id": "C", "importer_id": "NEW", "hs_code": "6404110000",
+             "origin_country": "CN"},
+        ])
+    )
+    assert got["A"]["score"] == pytest.approx(0.6)
+    assert got["A"]["reasons"] == [
+        "rule R-SHOES-CN (Footwear from China): hs_code=6403990000, origin_country=CN"
+    ]
+    assert got["B"]["score"] == 0 and got["B"]["reasons"] == []
+    assert got["C"]["score"] == pytest.approx(1 - 0.4 * 0.5)  # two independent rules
+    assert "importer_age_days=0" in got["C"]["reasons"][1]
+
+
+def test_a_declaration_is_hit_when_any_item_is_and_forced_rules_force():
+    got = signals_of(
+        batch([
+            {"declaration_id": "A", "item_number": 1},
+            {"declaration_id": "A", "item_number": 2, "description": "Pistol grips"},
+        ])
+    )
+    assert got["A"]["forced_channel"] == "red"
+    assert got["A"]["score"] == 0  # a forced rule routes; it does not inflate the score
+
+
+def test_validity_period_scope_and_any_match():
+    got = signals_of(
+        batch([
+            {"declaration_id": "CHEAP", "net_mass_kg": 5000.0},
+            {"declaration_id": "APRIL", "lodged_at": datetime(2025, 4, 15)},
+            {"declaration_id": "OTHER-OFFICE", "net_mass_kg": 5000.0, "office": "AGADIR"},
+            {"declaration_id": "EXPIRED", "net_mass_kg": 5000.0,
+             "lodged_at": datetime(2025, 6, 2)},
+        ])
+    )
+    assert got["CHEAP"]["score"] == pytest.approx(0.4)
+    assert got["APRIL"]["score"] == pytest.approx(0.4)
+    assert got["OTHER-OFFICE"]["score"] == 0 and got["EXPIRED"]["score"] == 0
+
+
+def test_bad_rules_are_refused_naming_the_rule_and_field():
+    with pytest.raises(RuleSetError, match="rule R9.criteria.0.field: .*unknown field 'hscode'"):
+        parse_rule_set("rules: [{id: R9, description: d, weight: 0.2, "
+                       "criteria: [{field: hscode, equals: '1'}]}]")
+    with pytest.raises(RuleSetError, match="rule R8: .*weight .* or a forced channel"):
+        parse_rule_set("rules: [{id: R8, description: d, criteria: [{field: office, equals: X}]}]")
+    with pytest.raises(RuleSetError, match="unique"):
+        parse_rule_set("rules: [{id: A, description: d, weight: 1, criteria: "
+                       "[{field: office, equals: X}]}, {id: A, description: d, weight: 1, "
+                       "criteria: [{field: office, equals: Y}]}]")
+
+
+def header(n: int, office: str = "CASA-PORT") -> pl.DataFrame:
+    return pl.DataFrame({
+        "declaration_id": [f"D{i}" for i in range(n)], "office": [office] * n,
+        "procedure": ["4000"] * n, "lodged_at": [datetime(2025, 3, 1)] * n,
+    })
+
+
+def signal(scores: list[float], forced: list[str | None] | None = None,
+           revenue: list[float] | None = None) -> pl.DataFrame:
+    n = len(scores)
+    return pl.DataFrame({
+        "declaration_id": [f"D{i}" for i in range(n)], "score": scores,
+        "reasons": [[f"why {i}"] for i in range(n)],
+        "revenue_at_stake": revenue or [None] * n,
+        "forced_channel": forced or [None] * n,
+    }, schema_overrides={"revenue_at_stake": pl.Float64, "forced_channel": pl.String})
+
+
+def test_scores_combine_across_detectors_and_map_to_channels():
+    config = RoutingConfig(weights={"valuation": 0.5}, random=RandomSelection(rate=0))
+    decided = route(
+        header(4),
+        {"rules": signal([0.0, 0.3, 0.6, 0.1]), "valuation": signal([0.0, 0.0, 0.0, 1.0])},
+        config,
+    )
+    assert decided["score"].round(3).to_list() == [0.0, 0.3, 0.6, 0.55]
+    assert decided["channel"].to_list() == ["green", "blue", "orange", "orange"]
+    assert decided["reasons"][3].to_list() == ["why 3", "why 3"]
+    assert json.loads(decided["signals"][3])["valuation"]["score"] == 1.0
+
+
+def test_forced_channel_wins_and_random_selection_is_recorded():
+    config = RoutingConfig(random=RandomSelection(
+        rate=0.01, rates=[RandomRate(office="CASA-PORT", rate=0.5)]
+    ))
+    draws = np.array([0.9, 0.2, 0.9])
+    decided = route(header(3), {"rules": signal([0.0, 0.0, 0.9], forced=["red", None, None])},
+                    config, draws)
+    assert decided["channel"].to_list() == ["red", "red", "red"]
+    assert decided["random_selected"].to_list() == [False, True, False]
+    assert decided["random_rate"].to_list() == [0.5, 0.5, 0.5]
+    assert "random selection: draw 0.2 under rate 0.5" in decided["reasons"][1][-1]
+
+
+def test_secure_draws_are_uniform_and_unpredictable():
+    first, second = secure_draws(10_000), secure_draws(10_000)
+    assert 0 <= first.min() and first.max() < 1
+    assert abs(first.mean() - 0.5) < 0.02
+    assert not np.array_equal(first, second)
+
+
+def test_capacity_keeps_the_highest_scoring_reds_and_says_who_was_held_back():
+    config = RoutingConfig(random=RandomSelection(rate=0), capacity=Capacity(red_share=0.2))
+    scores = [0.99, 0.95, 0.9, 0.85, 0.8] + [0.0] * 5
+    decided = route(header(10), {"rules": signal(scores)}, config)
+    assert decided["channel"].to_list()[:5] == ["red", "red", "orange", "orange", "orange"]
+    assert decided["capacity_held"].to_list()[:5] == [False, False, True, True, True]
+    assert "held back to orange by capacity: red limited to 20.0% at CASA-PORT" in (
+        decided["reasons"][2][-1]
+    )
+
+
+def test_capacity_can_rank_by_expected_revenue():
+    config = RoutingConfig(random=RandomSelection(rate=0),
+                           capacity=Capacity(red_share=0.1, rank_by="expected_revenue"))
+    decided = route(header(10), {"rules": signal([0.99, 0.8] + [0.0] * 8,
+                                                 revenue=[10.0, 1000.0] + [0.0] * 8)}, config)
+    assert decided["channel"].to_list()[:2] == ["orange", "red"]
+
+
+def test_rule_sets_are_versioned_with_author_and_diffable(store):
+    first = rulesets.apply(store, parse_rule_set(RULES), "amina", "spring campaign")
+    assert rulesets.apply(store, parse_rule_set(RULES), "amina") == first  # no change, no version
+    changed = RULES.replace("weight: 0.6", "weight: 0.8").replace(
+        "  - id: R-NEW\n", "  - id: R-NEWCOMER\n")
+    second = rulesets.apply(store, parse_rule_set(changed), "karim", "tuning")
+    assert second == first + 1
+    assert [v["author"] for v in rulesets.history(store)] == ["amina", "karim"]
+    diff = rulesets.diff(rulesets.get(store, first), rulesets.get(store, second))
+    assert diff["added"] == ["R-NEWCOMER"] and diff["removed"] == ["R-NEW"]
+    assert diff["changed"] == {"R-SHOES-CN": {"weight": [0.6, 0.8]}}
+
+
+def test_assessor_from_store_uses_the_current_rule_set_and_records_its_version(store):
+    version = rulesets.apply(store, parse_rule_set(RULES), "amina")
+    assessor = assessor_from_store(store)
+    assert isinstance(assessor, Assessor) and assessor.rule_set_version == version
+    decided = assessor.assess(
+        batch([{"declaration_id": "A", "hs_code": "6403990000", "origin_country": "CN"}])
+    )
+    assert decided["rule_set_version"].to_list() == [version]
