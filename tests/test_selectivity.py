@@ -213,3 +213,32 @@ def test_assessor_from_store_uses_the_current_rule_set_and_records_its_version(s
         batch([{"declaration_id": "A", "hs_code": "6403990000", "origin_country": "CN"}])
     )
     assert decided["rule_set_version"].to_list() == [version]
+
+
+def test_assess_cli_scores_a_synthetic_file_and_records_decisions(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tamis import synth
+    from tamis.assess import channel_mix
+    from tamis.cli import app
+    from tamis.store import open_store
+    from tamis.store.tables import decisions
+
+    monkeypatch.setenv("TAMIS_DATABASE_URL", f"sqlite:///{tmp_path / 'a.db'}")
+    year = tmp_path / "year.parquet"
+    synth.write(synth.generate(500, 3), year)
+    out = tmp_path / "assessed.parquet"
+    result = CliRunner().invoke(app, ["assess", str(year), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["assessed"] == 500 and summary["rejected"] == 0
+    assessed = pl.read_parquet(out)
+    assert assessed.height == 500 and assessed["declaration_id"].n_unique() == 500
+    assert {"declaration_id", "channel", "score", "reasons"} <= set(assessed.columns)
+    assert set(assessed["channel"]) <= {"green", "blue", "yellow", "orange", "red"}
+    with open_store().connect() as conn:
+        assert conn.execute(decisions.select()).all().__len__() == 500
+    truth = pl.read_parquet(year, columns=["declaration_id", "fraud", "revenue_at_stake"])
+    mix = channel_mix(assessed, truth)
+    assert mix["declarations"].sum() == 500 and mix["frauds"].sum() == truth.group_by(
+        "declaration_id").agg(pl.col("fraud").any())["fraud"].sum()

@@ -183,3 +183,25 @@ def write_decisions(frame: pl.DataFrame, out: Path) -> None:
         frame.with_columns(pl.col("reasons").list.join(" | ")).write_csv(out)
     else:
         raise ValueError(f"--out {out}: expected a .parquet, .jsonl or .csv file name")
+
+
+def channel_mix(decided: pl.DataFrame, truth: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Declarations per channel, their share and, given ground truth (declaration_id, fraud,
+    revenue_at_stake per item), the frauds found and the hit rate per channel."""
+    mix = decided.group_by("channel").agg(pl.len().alias("declarations"))
+    if truth is not None:
+        per_declaration = truth.group_by("declaration_id").agg(
+            pl.col("fraud").any(),
+            pl.col("revenue_at_stake").cast(pl.Float64).sum().alias("planted_revenue"),
+        )
+        found = decided.join(per_declaration, on="declaration_id", how="left")
+        mix = found.group_by("channel").agg(
+            pl.len().alias("declarations"),
+            pl.col("fraud").sum().alias("frauds"),
+            pl.col("fraud").mean().round(3).alias("hit_rate"),
+            pl.col("planted_revenue").filter(pl.col("fraud")).sum().round(0),
+        )
+    order = {c: i for i, c in enumerate(("green", "blue", "yellow", "orange", "red"))}
+    return mix.with_columns(
+        (pl.col("declarations") / pl.col("declarations").sum()).round(3).alias("share")
+    ).sort(pl.col("channel").replace_strict(order, default=9))
