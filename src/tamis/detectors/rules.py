@@ -22,6 +22,7 @@ import math
 from datetime import date
 from typing import Literal, Self
 
+import numpy as np
 import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -69,9 +70,7 @@ class Criterion(BaseModel):
         ranged = self.min is not None or self.max is not None
         dated = self.from_ is not None or self.to is not None
         if sum(t is not None for t in tests) + ranged + dated != 1:
-            raise ValueError(
-                "give exactly one test: equals, in, min/max, prefix, regex or from/to"
-            )
+            raise ValueError("give exactly one test: equals, in, min/max, prefix, regex or from/to")
         return self
 
     def expr(self) -> pl.Expr:
@@ -201,54 +200,42 @@ class RulesDetector:
         mass = pl.col("net_mass_kg").cast(pl.Float64)
         return frame.with_columns(
             (pl.col("lodged_at") - seen).dt.total_days().alias("importer_age_days"),
-            pl.when(mass > 0).then(pl.col("customs_value").cast(pl.Float64) / mass)
+            pl.when(mass > 0)
+            .then(pl.col("customs_value").cast(pl.Float64) / mass)
             .alias("unit_value_per_kg"),
         )
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         rules = [r for r in self.rule_set.rules if r.active]
-        frame = self._with_derived(batch)
-        hits = frame.select(r.expr().alias(r.id) for r in rules) if rules else pl.DataFrame()
-        weighted = [r for r in rules if r.weight]
-        log_clean = (
-            pl.sum_horizontal(
-                pl.when(pl.col(r.id)).then(pl.lit(_log1m(r.weight))).otherwise(0.0)
-                for r in weighted
-            )
-            if weighted
-            else pl.lit(0.0)
+        frame = self._with_derived(batch).with_row_index("__rule_row")
+        if not rules:
+            return per_declaration(frame, pl.lit(0.0), pl.lit([], pl.List(pl.String)))
+        # one lazy query: shared criteria (same prefix, same list) are evaluated once
+        hits = frame.lazy().select(r.expr().alias(r.id) for r in rules).collect().to_numpy()
+        log_clean = np.array([_log1m(r.weight) if r.weight else 0.0 for r in rules])
+        forced_rank = np.array([channel_rank(r.channel) if r.channel else -1 for r in rules])
+        rows, columns = np.nonzero(hits)
+        reasons = pl.concat(
+            [
+                frame[rows[columns == j]].select("__rule_row", rules[j].reason().alias("reason"))
+                for j in np.unique(columns)
+            ]
+            or [pl.DataFrame(schema={"__rule_row": pl.UInt32, "reason": pl.String})]
         )
-        forced = [r for r in rules if r.channel]
-        frame = pl.concat([frame, hits], how="horizontal") if rules else frame
-        reasons = (
-            pl.concat_list(pl.when(pl.col(r.id)).then(r.reason()) for r in rules).list.drop_nulls()
-            if rules
-            else pl.lit([], pl.List(pl.String))
-        )
-        forced_rank = (
-            pl.max_horizontal(pl.when(pl.col(r.id)).then(channel_rank(r.channel)) for r in forced)
-            if forced
-            else pl.lit(None, pl.Int32)
-        )
+        reasons = reasons.group_by("__rule_row").agg("reason")  # rule order is kept within a row
+        forced = np.where(hits, forced_rank, -1).max(axis=1)
         frame = frame.with_columns(
-            (1 - log_clean.exp()).alias("__score"), forced_rank.alias("__forced")
-        )
-        hit_rows = frame["__score"] > 0
-        if forced:
-            hit_rows = hit_rows | frame["__forced"].is_not_null()
-        risky = frame.filter(hit_rows)
-        signals = per_declaration(
-            risky,
-            pl.col("__score"),
-            reasons,
-            forced_channel=pl.col("__forced").replace_strict(
-                dict(enumerate(CHANNELS)), return_dtype=pl.String, default=None
+            pl.Series("__score", 1 - np.exp(hits @ log_clean)),
+            pl.Series("__forced", forced).replace_strict(
+                dict(enumerate(CHANNELS)), default=None, return_dtype=pl.String
             ),
+        ).join(reasons, on="__rule_row", how="left")
+        return per_declaration(
+            frame,
+            pl.col("__score"),
+            pl.col("reason").fill_null(pl.lit([], pl.List(pl.String))),
+            forced_channel=pl.col("__forced"),
         )
-        clean = frame.filter(~pl.col("declaration_id").is_in(signals["declaration_id"].implode()))
-        clean = per_declaration(clean.unique("declaration_id", maintain_order=True),
-                                pl.lit(0.0), pl.lit([], pl.List(pl.String)))
-        return pl.concat([signals, clean])
 
 
 def _log1m(weight: float) -> float:

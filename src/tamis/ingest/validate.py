@@ -76,15 +76,31 @@ def _text(fm: FieldMap, columns: Sequence[str]) -> pl.Expr:
 
 
 def _number(text: pl.Expr, fm: FieldMap) -> pl.Expr:
-    text = text.str.replace_all(r"[\s\u00a0\u202f]", "")
-    if fm.thousands:
+    if fm.thousands.isspace():  # "1 234,5" with a plain, non-breaking or narrow space
+        text = text.str.replace_all(r"[\s\u00a0\u202f]", "")
+    elif fm.thousands:
         text = text.str.replace_all(fm.thousands, "", literal=True)
     if fm.decimal != ".":
         text = text.str.replace_all(fm.decimal, ".", literal=True)
     return text
 
 
-def _parse(field: Field, fm: FieldMap, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def sample_formats(sample: pl.Series | None, formats: Sequence[str]) -> list[str]:
+    """The formats that read some of a sample of the values, best first: parsing every row
+    with every format would cost more than all other checks together."""
+    if sample is None or sample.is_empty():
+        return list(formats)
+    parsed = {
+        f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum()
+        for f in formats
+    }
+    useful = sorted((f for f in formats if parsed[f]), key=lambda f: -parsed[f])
+    return useful or list(formats[:1])
+
+
+def _parse(
+    field: Field, fm: FieldMap, text: pl.Expr, sample: pl.Series | None = None
+) -> tuple[pl.Expr, pl.Expr]:
     """The typed value and the reason it was refused (null when it was not)."""
     present = text.is_not_null()
     kind = field.kind
@@ -105,7 +121,7 @@ def _parse(field: Field, fm: FieldMap, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]
         reason = pl.when(bad).then(pl.lit("not a number")).when(present & (number < 0))
         return value, reason.then(pl.lit("negative value"))
     if kind is Kind.DATETIME:
-        formats = fm.formats or DATETIME_FORMATS
+        formats = fm.formats or sample_formats(sample, DATETIME_FORMATS)
         value = pl.coalesce(
             [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
         )
@@ -166,7 +182,11 @@ def convert(
             ]
             continue
         text = _text(fm, raw.columns)
-        value, reason = _parse(field, fm, text)
+        sample = None
+        if field.kind is Kind.DATETIME and not fm.formats:
+            sample = raw.select(text.drop_nulls().gather_every(max(raw.height // 2000, 1)))
+            sample = sample.to_series()
+        value, reason = _parse(field, fm, text, sample)
         if field.required:
             reason = (
                 pl.when(text.is_null()).then(pl.lit("missing required field")).otherwise(reason)

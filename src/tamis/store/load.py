@@ -87,7 +87,7 @@ def bulk_insert(
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * frame.width)})"
         f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}",
-        list(frame.iter_rows()),
+        list(zip(*(column.to_list() for column in frame.iter_columns()), strict=True)),
     )
 
 
