@@ -21,10 +21,21 @@ DECLARATION = {
     "procedure": "4000",
     "importer_id": "IMP-NEW",
     "items": [
-        {"item_number": 1, "hs_code": "6403990000", "origin_country": "CN",
-         "customs_value": "12500.00", "net_mass_kg": 3000, "description": "shoes"},
-        {"item_number": 2, "hs_code": "9302000000", "origin_country": "TR",
-         "customs_value": "800", "description": "pistols"},
+        {
+            "item_number": 1,
+            "hs_code": "6403990000",
+            "origin_country": "CN",
+            "customs_value": "12500.00",
+            "net_mass_kg": 3000,
+            "description": "shoes",
+        },
+        {
+            "item_number": 2,
+            "hs_code": "9302000000",
+            "origin_country": "TR",
+            "customs_value": "800",
+            "description": "pistols",
+        },
     ],
 }
 
@@ -74,8 +85,12 @@ def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client):
 
 def test_rule_sets_through_the_api(client):
     assert client.get("/api/rules").json()["version"] is None
-    rule = {"id": "R1", "description": "all from CN", "weight": 0.9,
-            "criteria": [{"field": "origin_country", "equals": "CN"}]}
+    rule = {
+        "id": "R1",
+        "description": "all from CN",
+        "weight": 0.9,
+        "criteria": [{"field": "origin_country", "equals": "CN"}],
+    }
     created = client.post("/api/rules", json={"author": "amina", "rules": [rule]})
     assert created.status_code == 201
     version = created.json()["version"]

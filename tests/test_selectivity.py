@@ -49,10 +49,17 @@ rules:
 
 def batch(rows: list[dict]) -> pl.DataFrame:
     base = {
-        "item_number": 1, "lodged_at": datetime(2025, 3, 10), "office": "CASA-PORT",
-        "procedure": "4000", "importer_id": "OLD", "hs_code": "8517130000",
-        "origin_country": "DE", "description": "phones", "customs_value": 1000.0,
-        "net_mass_kg": 10.0, "brand": None,
+        "item_number": 1,
+        "lodged_at": datetime(2025, 3, 10),
+        "office": "CASA-PORT",
+        "procedure": "4000",
+        "importer_id": "OLD",
+        "hs_code": "8517130000",
+        "origin_country": "DE",
+        "description": "phones",
+        "customs_value": 1000.0,
+        "net_mass_kg": 10.0,
+        "brand": None,
     }
     return pl.DataFrame([base | r for r in rows])
 
@@ -68,12 +75,18 @@ def signals_of(frame: pl.DataFrame) -> dict[str, dict]:
 
 def test_rules_score_with_reasons_that_show_the_figures():
     got = signals_of(
-        batch([
-            {"declaration_id": "A", "hs_code": "6403990000", "origin_country": "CN"},
-            {"declaration_id": "B"},
-            {"declaration_id": "C", "importer_id": "NEW", "hs_code": "6404110000",
-             "origin_country": "CN"},
-        ])
+        batch(
+            [
+                {"declaration_id": "A", "hs_code": "6403990000", "origin_country": "CN"},
+                {"declaration_id": "B"},
+                {
+                    "declaration_id": "C",
+                    "importer_id": "NEW",
+                    "hs_code": "6404110000",
+                    "origin_country": "CN",
+                },
+            ]
+        )
     )
     assert got["A"]["score"] == pytest.approx(0.6)
     assert got["A"]["reasons"] == [
@@ -86,10 +99,12 @@ def test_rules_score_with_reasons_that_show_the_figures():
 
 def test_a_declaration_is_hit_when_any_item_is_and_forced_rules_force():
     got = signals_of(
-        batch([
-            {"declaration_id": "A", "item_number": 1},
-            {"declaration_id": "A", "item_number": 2, "description": "Pistol grips"},
-        ])
+        batch(
+            [
+                {"declaration_id": "A", "item_number": 1},
+                {"declaration_id": "A", "item_number": 2, "description": "Pistol grips"},
+            ]
+        )
     )
     assert got["A"]["forced_channel"] == "red"
     assert got["A"]["score"] == 0  # a forced rule routes; it does not inflate the score
@@ -97,13 +112,18 @@ def test_a_declaration_is_hit_when_any_item_is_and_forced_rules_force():
 
 def test_validity_period_scope_and_any_match():
     got = signals_of(
-        batch([
-            {"declaration_id": "CHEAP", "net_mass_kg": 5000.0},
-            {"declaration_id": "APRIL", "lodged_at": datetime(2025, 4, 15)},
-            {"declaration_id": "OTHER-OFFICE", "net_mass_kg": 5000.0, "office": "AGADIR"},
-            {"declaration_id": "EXPIRED", "net_mass_kg": 5000.0,
-             "lodged_at": datetime(2025, 6, 2)},
-        ])
+        batch(
+            [
+                {"declaration_id": "CHEAP", "net_mass_kg": 5000.0},
+                {"declaration_id": "APRIL", "lodged_at": datetime(2025, 4, 15)},
+                {"declaration_id": "OTHER-OFFICE", "net_mass_kg": 5000.0, "office": "AGADIR"},
+                {
+                    "declaration_id": "EXPIRED",
+                    "net_mass_kg": 5000.0,
+                    "lodged_at": datetime(2025, 6, 2),
+                },
+            ]
+        )
     )
     assert got["CHEAP"]["score"] == pytest.approx(0.4)
     assert got["APRIL"]["score"] == pytest.approx(0.4)
@@ -112,32 +132,45 @@ def test_validity_period_scope_and_any_match():
 
 def test_bad_rules_are_refused_naming_the_rule_and_field():
     with pytest.raises(RuleSetError, match="rule R9.criteria.0.field: .*unknown field 'hscode'"):
-        parse_rule_set("rules: [{id: R9, description: d, weight: 0.2, "
-                       "criteria: [{field: hscode, equals: '1'}]}]")
+        parse_rule_set(
+            "rules: [{id: R9, description: d, weight: 0.2, "
+            "criteria: [{field: hscode, equals: '1'}]}]"
+        )
     with pytest.raises(RuleSetError, match="rule R8: .*weight .* or a forced channel"):
         parse_rule_set("rules: [{id: R8, description: d, criteria: [{field: office, equals: X}]}]")
     with pytest.raises(RuleSetError, match="unique"):
-        parse_rule_set("rules: [{id: A, description: d, weight: 1, criteria: "
-                       "[{field: office, equals: X}]}, {id: A, description: d, weight: 1, "
-                       "criteria: [{field: office, equals: Y}]}]")
+        parse_rule_set(
+            "rules: [{id: A, description: d, weight: 1, criteria: "
+            "[{field: office, equals: X}]}, {id: A, description: d, weight: 1, "
+            "criteria: [{field: office, equals: Y}]}]"
+        )
 
 
 def header(n: int, office: str = "CASA-PORT") -> pl.DataFrame:
-    return pl.DataFrame({
-        "declaration_id": [f"D{i}" for i in range(n)], "office": [office] * n,
-        "procedure": ["4000"] * n, "lodged_at": [datetime(2025, 3, 1)] * n,
-    })
+    return pl.DataFrame(
+        {
+            "declaration_id": [f"D{i}" for i in range(n)],
+            "office": [office] * n,
+            "procedure": ["4000"] * n,
+            "lodged_at": [datetime(2025, 3, 1)] * n,
+        }
+    )
 
 
-def signal(scores: list[float], forced: list[str | None] | None = None,
-           revenue: list[float] | None = None) -> pl.DataFrame:
+def signal(
+    scores: list[float], forced: list[str | None] | None = None, revenue: list[float] | None = None
+) -> pl.DataFrame:
     n = len(scores)
-    return pl.DataFrame({
-        "declaration_id": [f"D{i}" for i in range(n)], "score": scores,
-        "reasons": [[f"why {i}"] for i in range(n)],
-        "revenue_at_stake": revenue or [None] * n,
-        "forced_channel": forced or [None] * n,
-    }, schema_overrides={"revenue_at_stake": pl.Float64, "forced_channel": pl.String})
+    return pl.DataFrame(
+        {
+            "declaration_id": [f"D{i}" for i in range(n)],
+            "score": scores,
+            "reasons": [[f"why {i}"] for i in range(n)],
+            "revenue_at_stake": revenue or [None] * n,
+            "forced_channel": forced or [None] * n,
+        },
+        schema_overrides={"revenue_at_stake": pl.Float64, "forced_channel": pl.String},
+    )
 
 
 def test_scores_combine_across_detectors_and_map_to_channels():
@@ -154,12 +187,13 @@ def test_scores_combine_across_detectors_and_map_to_channels():
 
 
 def test_forced_channel_wins_and_random_selection_is_recorded():
-    config = RoutingConfig(random=RandomSelection(
-        rate=0.01, rates=[RandomRate(office="CASA-PORT", rate=0.5)]
-    ))
+    config = RoutingConfig(
+        random=RandomSelection(rate=0.01, rates=[RandomRate(office="CASA-PORT", rate=0.5)])
+    )
     draws = np.array([0.9, 0.2, 0.9])
-    decided = route(header(3), {"rules": signal([0.0, 0.0, 0.9], forced=["red", None, None])},
-                    config, draws)
+    decided = route(
+        header(3), {"rules": signal([0.0, 0.0, 0.9], forced=["red", None, None])}, config, draws
+    )
     assert decided["channel"].to_list() == ["red", "red", "red"]
     assert decided["random_selected"].to_list() == [False, True, False]
     assert decided["random_rate"].to_list() == [0.5, 0.5, 0.5]
@@ -179,16 +213,21 @@ def test_capacity_keeps_the_highest_scoring_reds_and_says_who_was_held_back():
     decided = route(header(10), {"rules": signal(scores)}, config)
     assert decided["channel"].to_list()[:5] == ["red", "red", "orange", "orange", "orange"]
     assert decided["capacity_held"].to_list()[:5] == [False, False, True, True, True]
-    assert "held back to orange by capacity: red limited to 20.0% at CASA-PORT" in (
-        decided["reasons"][2][-1]
+    assert (
+        "held back to orange by capacity: red limited to 20.0% at CASA-PORT"
+        in (decided["reasons"][2][-1])
     )
 
 
 def test_capacity_can_rank_by_expected_revenue():
-    config = RoutingConfig(random=RandomSelection(rate=0),
-                           capacity=Capacity(red_share=0.1, rank_by="expected_revenue"))
-    decided = route(header(10), {"rules": signal([0.99, 0.8] + [0.0] * 8,
-                                                 revenue=[10.0, 1000.0] + [0.0] * 8)}, config)
+    config = RoutingConfig(
+        random=RandomSelection(rate=0), capacity=Capacity(red_share=0.1, rank_by="expected_revenue")
+    )
+    decided = route(
+        header(10),
+        {"rules": signal([0.99, 0.8] + [0.0] * 8, revenue=[10.0, 1000.0] + [0.0] * 8)},
+        config,
+    )
     assert decided["channel"].to_list()[:2] == ["orange", "red"]
 
 
@@ -196,7 +235,8 @@ def test_rule_sets_are_versioned_with_author_and_diffable(store):
     first = rulesets.apply(store, parse_rule_set(RULES), "amina", "spring campaign")
     assert rulesets.apply(store, parse_rule_set(RULES), "amina") == first  # no change, no version
     changed = RULES.replace("weight: 0.6", "weight: 0.8").replace(
-        "  - id: R-NEW\n", "  - id: R-NEWCOMER\n")
+        "  - id: R-NEW\n", "  - id: R-NEWCOMER\n"
+    )
     second = rulesets.apply(store, parse_rule_set(changed), "karim", "tuning")
     assert second == first + 1
     assert [v["author"] for v in rulesets.history(store)] == ["amina", "karim"]
@@ -240,5 +280,39 @@ def test_assess_cli_scores_a_synthetic_file_and_records_decisions(tmp_path, monk
         assert conn.execute(decisions.select()).all().__len__() == 500
     truth = pl.read_parquet(year, columns=["declaration_id", "fraud", "revenue_at_stake"])
     mix = channel_mix(assessed, truth)
-    assert mix["declarations"].sum() == 500 and mix["frauds"].sum() == truth.group_by(
-        "declaration_id").agg(pl.col("fraud").any())["fraud"].sum()
+    assert (
+        mix["declarations"].sum() == 500
+        and mix["frauds"].sum()
+        == truth.group_by("declaration_id").agg(pl.col("fraud").any())["fraud"].sum()
+    )
+
+
+def test_rules_cli_apply_list_show_and_diff(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tamis.cli import app
+
+    monkeypatch.setenv("TAMIS_DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    runner = CliRunner()
+    first = tmp_path / "v1.yaml"
+    first.write_text(RULES)
+    second = tmp_path / "v2.yaml"
+    second.write_text(RULES.replace("weight: 0.6", "weight: 0.7"))
+    assert (
+        "version 1: 4 rules"
+        in runner.invoke(app, ["rules", "apply", str(first), "--author", "amina"]).output
+    )
+    assert (
+        "version 2"
+        in runner.invoke(app, ["rules", "apply", str(second), "--author", "karim"]).output
+    )
+    listed = runner.invoke(app, ["rules", "list"]).output
+    assert "R-SHOES-CN" in listed and "R-ARMS" in listed
+    shown = json.loads(runner.invoke(app, ["rules", "show", "R-SHOES-CN"]).output)
+    assert shown["weight"] == 0.7 and shown["author"] == "amina"
+    diff = json.loads(runner.invoke(app, ["rules", "diff", "1", "2"]).output)
+    assert diff["changed"] == {"R-SHOES-CN": {"weight": [0.6, 0.7]}}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules: [{id: X, description: d, criteria: [{field: nope, equals: 1}]}]")
+    result = runner.invoke(app, ["rules", "apply", str(bad), "--author", "a"])
+    assert result.exit_code == 2 and "unknown field 'nope'" in result.output

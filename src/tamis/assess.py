@@ -25,7 +25,7 @@ from tamis.ingest.readers import source_format
 from tamis.ingest.validate import check
 from tamis.route import RoutingConfig, load_routing, route
 from tamis.store.load import bulk_insert
-from tamis.store.tables import declarations, decisions
+from tamis.store.tables import decisions, declarations
 
 
 @dataclass
@@ -46,7 +46,9 @@ class Assessor:
 
 def importer_first_seen(engine: Engine) -> pl.DataFrame:
     """importer_id, lodged_at (first seen): the history the rules detector fits on."""
-    query = select(declarations.c.importer_id, func.min(declarations.c.lodged_at).label("lodged_at"))
+    query = select(
+        declarations.c.importer_id, func.min(declarations.c.lodged_at).label("lodged_at")
+    )
     with engine.connect() as conn:
         rows = conn.execute(query.group_by(declarations.c.importer_id)).all()
     return pl.DataFrame(
@@ -153,8 +155,9 @@ def assess_file(
     profile = profile if isinstance(profile, Profile) else load_profile(profile)
     summary = BatchSummary()
     parts: list[pl.DataFrame] = []
-    for frame, batch in declaration_batches(path, profile, source_format(path, profile.format),
-                                            batch_rows):
+    for frame, batch in declaration_batches(
+        path, profile, source_format(path, profile.format), batch_rows
+    ):
         checked = check(frame, profile)
         decided = assessor.assess(checked.accepted) if checked.accepted.height else None
         summary.received += frame.height + len(batch.malformed)

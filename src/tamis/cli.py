@@ -21,7 +21,9 @@ from tamis.store.summary import store_summary
 app = typer.Typer(help="Tamis: customs risk management and targeting.", no_args_is_help=True)
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-rules_app = typer.Typer(help="Risk profiles (rules), kept as versioned rule sets.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Risk profiles (rules), kept as versioned rule sets.", no_args_is_help=True
+)
 app.add_typer(rules_app, name="rules")
 console = Console()
 errors = Console(stderr=True)
@@ -165,12 +167,17 @@ def assess_command(
     assessor = assessor_from_store(engine)
     try:
         with progress_bar(f"assess {path.name}") as update:
-            summary = assess_file(path, profile, assessor, out,
-                                  engine if record_decisions else None, progress=update)
+            summary = assess_file(
+                path, profile, assessor, out, engine if record_decisions else None, progress=update
+            )
     except (ProfileError, SourceError, ValueError) as error:
         fail(str(error))
-    result = {"out": str(out), "rule_set_version": assessor.rule_set_version,
-              "detectors": [d.name for d in assessor.detectors], **summary.__dict__}
+    result = {
+        "out": str(out),
+        "rule_set_version": assessor.rule_set_version,
+        "detectors": [d.name for d in assessor.detectors],
+        **summary.__dict__,
+    }
     print_json(result) if as_json else print_mapping(f"Assessed {path}", result)
 
 
@@ -194,15 +201,18 @@ def rules_list(version: Annotated[int | None, typer.Option(help="Default: curren
     for column in ("id", "active", "weight / channel", "author", "description"):
         table.add_column(column)
     for r in _rule_set_or_fail(engine, version).rules:
-        table.add_row(r.id, "yes" if r.active else "no", str(r.weight or r.channel), r.author,
-                      r.description)
+        table.add_row(
+            r.id, "yes" if r.active else "no", str(r.weight or r.channel), r.author, r.description
+        )
     console.print(table)
 
 
 @rules_app.command("show")
 def rules_show(rule_id: str, version: Annotated[int | None, typer.Option()] = None) -> None:
     """One rule, in full."""
-    rule = next((r for r in _rule_set_or_fail(open_store(), version).rules if r.id == rule_id), None)
+    rule = next(
+        (r for r in _rule_set_or_fail(open_store(), version).rules if r.id == rule_id), None
+    )
     if rule is None:
         fail(f"no rule {rule_id!r}")
     print_json(rule.model_dump(mode="json", by_alias=True, exclude_none=True))

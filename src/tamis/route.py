@@ -85,7 +85,9 @@ def secure_draws(n: int) -> np.ndarray:
 
 def _random_rate(config: RandomSelection) -> pl.Expr:
     rate = pl.lit(config.rate)
-    specific = sorted(config.rates, key=lambda r: (r.office is not None) + (r.procedure is not None))
+    specific = sorted(
+        config.rates, key=lambda r: (r.office is not None) + (r.procedure is not None)
+    )
     for r in specific:  # later (more specific) entries override earlier ones
         match = pl.lit(True)
         if r.office is not None:
@@ -100,8 +102,8 @@ def _score_channel(thresholds: dict[str, float]) -> pl.Expr:
     channel = pl.lit("green")
     for name in CHANNELS[1:]:
         if name in thresholds:
-            channel = pl.when(pl.col("score") >= thresholds[name]).then(pl.lit(name)).otherwise(
-                channel
+            channel = (
+                pl.when(pl.col("score") >= thresholds[name]).then(pl.lit(name)).otherwise(channel)
             )
     return channel
 
@@ -139,11 +141,13 @@ def route(
         )
     draws = secure_draws(frame.height) if draws is None else draws
     frame = frame.with_columns(
-        (1 - pl.sum_horizontal(scores).exp()).clip(0.0, 1.0).round(6).alias("score") if scores
+        (1 - pl.sum_horizontal(scores).exp()).clip(0.0, 1.0).round(6).alias("score")
+        if scores
         else pl.lit(0.0).alias("score"),
         (pl.concat_list(reasons) if reasons else pl.lit([], pl.List(pl.String))).alias("reasons"),
-        (pl.max_horizontal(revenues) if revenues else pl.lit(None, pl.Float64))
-        .alias("revenue_at_stake"),
+        (pl.max_horizontal(revenues) if revenues else pl.lit(None, pl.Float64)).alias(
+            "revenue_at_stake"
+        ),
         (pl.max_horizontal(forced) if forced else pl.lit(-1)).alias("__forced"),
         (pl.struct(structs).struct.json_encode() if structs else pl.lit("{}")).alias("signals"),
         pl.Series("random_draw", draws, dtype=pl.Float64),
@@ -152,7 +156,8 @@ def route(
     names = dict(enumerate(CHANNELS))
     random_rank = CHANNELS.index(config.random.channel)
     frame = frame.with_columns(
-        pl.col("__forced").replace_strict(names, default=None, return_dtype=pl.String)
+        pl.col("__forced")
+        .replace_strict(names, default=None, return_dtype=pl.String)
         .alias("forced_channel"),
         (pl.col("random_draw") < pl.col("random_rate")).alias("random_selected"),
         _score_channel(config.thresholds).alias("score_channel"),
@@ -161,21 +166,37 @@ def route(
             _rank("score_channel"),
             pl.col("__forced"),
             pl.when(pl.col("random_selected")).then(random_rank).otherwise(0),
-        ).replace_strict(names, return_dtype=pl.String).alias("channel"),
-        pl.when(pl.col("random_selected")).then(
+        )
+        .replace_strict(names, return_dtype=pl.String)
+        .alias("channel"),
+        pl.when(pl.col("random_selected"))
+        .then(
             pl.format(
-                "random selection: draw {} under rate {} for office {} (exploration and deterrence)",
-                pl.col("random_draw").round(4), pl.col("random_rate"), pl.col("office"),
+                "random selection: draw {} under rate {} for office {} (exploration, deterrence)",
+                pl.col("random_draw").round(4),
+                pl.col("random_rate"),
+                pl.col("office"),
             )
-        ).alias("__random_reason"),
+        )
+        .alias("__random_reason"),
     )
     frame = _apply_capacity(frame, config.capacity)
     return frame.with_columns(
         pl.concat_list("reasons", pl.col("__random_reason"), pl.col("__capacity_reason"))
-        .list.drop_nulls().alias("reasons")
+        .list.drop_nulls()
+        .alias("reasons")
     ).select(
-        "declaration_id", "channel", "score", "reasons", "revenue_at_stake", "forced_channel",
-        "random_draw", "random_rate", "random_selected", "capacity_held", "signals",
+        "declaration_id",
+        "channel",
+        "score",
+        "reasons",
+        "revenue_at_stake",
+        "forced_channel",
+        "random_draw",
+        "random_rate",
+        "random_selected",
+        "capacity_held",
+        "signals",
     )
 
 
@@ -198,12 +219,18 @@ def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
     place = priority.rank("ordinal", descending=True).over([*group, by_score])
     held = by_score & (place > allowed)
     return frame.with_columns(held.alias("capacity_held")).with_columns(
-        pl.when("capacity_held").then(pl.lit("orange")).otherwise(pl.col("channel")).alias("channel"),
-        pl.when("capacity_held").then(
+        pl.when("capacity_held")
+        .then(pl.lit("orange"))
+        .otherwise(pl.col("channel"))
+        .alias("channel"),
+        pl.when("capacity_held")
+        .then(
             pl.format(
                 "held back to orange by capacity: red limited to {}% at {} on {}",
-                pl.lit(round(capacity.red_share * 100, 2)), pl.col("office"),
+                pl.lit(round(capacity.red_share * 100, 2)),
+                pl.col("office"),
                 pl.col("lodged_at").dt.date(),
             )
-        ).alias("__capacity_reason"),
+        )
+        .alias("__capacity_reason"),
     )

@@ -106,7 +106,9 @@ def change_channel(request: Request, declaration_id: str, change: ChannelChange)
     """An officer raises (or lowers, never below a forced channel) with a stated reason."""
     engine = engine_of(request)
     current = _assessment(engine, declaration_id)
-    if current.forced_channel and channel_rank(change.channel) < channel_rank(current.forced_channel):
+    if current.forced_channel and channel_rank(change.channel) < channel_rank(
+        current.forced_channel
+    ):
         raise HTTPException(
             409, f"a risk profile forced {current.forced_channel!r}: cannot go below it"
         )

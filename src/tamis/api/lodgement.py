@@ -14,9 +14,16 @@ from tamis.ingest.validate import check
 
 Scalar = str | int | float | None
 
-_EXAMPLES = {"declaration_id": "D2025-0000001", "lodged_at": "2025-03-01T10:00:00",
-             "office": "CASA-PORT", "importer_id": "IMP000123", "item_number": 1,
-             "hs_code": "6403990000", "origin_country": "CN", "customs_value": "12500.00"}
+_EXAMPLES = {
+    "declaration_id": "D2025-0000001",
+    "lodged_at": "2025-03-01T10:00:00",
+    "office": "CASA-PORT",
+    "importer_id": "IMP000123",
+    "item_number": 1,
+    "hs_code": "6403990000",
+    "origin_country": "CN",
+    "customs_value": "12500.00",
+}
 
 
 def _model(name: str, fields, extra: dict[str, Any] | None = None) -> type[BaseModel]:
@@ -52,8 +59,7 @@ def to_frame(declaration: BaseModel) -> pl.DataFrame:
     """Checked canonical rows for one declaration, or LodgementError naming each field."""
     header = declaration.model_dump(exclude={"items"})
     rows = [
-        {**header, **item.model_dump(), ROW: n}
-        for n, item in enumerate(declaration.items, start=1)
+        {**header, **item.model_dump(), ROW: n} for n, item in enumerate(declaration.items, start=1)
     ]
     names = [f.name for f in (*DECLARATION_FIELDS, *ITEM_FIELDS)]
     raw = pl.DataFrame(
@@ -75,4 +81,3 @@ def to_frame(declaration: BaseModel) -> pl.DataFrame:
         ]
         raise LodgementError(errors)
     return checked.accepted
-

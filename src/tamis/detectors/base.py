@@ -72,7 +72,10 @@ def per_declaration(
             pl.col("r").sum().alias("revenue_at_stake")
             if revenue_at_stake is not None
             else pl.lit(None, pl.Float64).alias("revenue_at_stake"),
-            pl.col("f").sort_by(pl.col("f").replace_strict(RANK, default=-1)).drop_nulls().last()
+            pl.col("f")
+            .sort_by(pl.col("f").replace_strict(RANK, default=-1))
+            .drop_nulls()
+            .last()
             .alias("forced_channel"),
         )
         .select(list(SIGNAL_SCHEMA))

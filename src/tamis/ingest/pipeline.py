@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import ROW, RawBatch, SourceError, read_batches, source_format
-from tamis.ingest.validate import EXPECTED, check, with_records
+from tamis.ingest.validate import EXPECTED, Checked, check, with_records
 from tamis.settings import settings
 from tamis.store.load import Loaded, load_batch, open_staging, to_storage
 from tamis.store.tables import quarantine, sources
@@ -148,6 +149,21 @@ def declaration_batches(
         yield carry, RawBatch(carry.clear())
 
 
+def checked_ahead(
+    batches: Iterator[tuple[pl.DataFrame, RawBatch]], profile: Profile
+) -> Iterator[tuple[pl.DataFrame, RawBatch, Checked]]:
+    """Check the next batch in a worker thread while the caller stores the current one."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending = None
+        for frame, batch in batches:
+            upcoming = worker.submit(lambda f=frame, b=batch: (f, b, check(f, profile)))
+            if pending is not None:
+                yield pending.result()
+            pending = upcoming
+        if pending is not None:
+            yield pending.result()
+
+
 def ingest(
     path: Path | str,
     profile: Profile | str,
@@ -171,8 +187,7 @@ def ingest(
             _register_source(conn, source_id, path, profile.name)
             open_staging(conn)
 
-        def process(frame: pl.DataFrame, batch: RawBatch) -> None:
-            checked = check(frame, profile)
+        def process(frame: pl.DataFrame, batch: RawBatch, checked: Checked) -> None:
             staged = to_storage(checked.accepted, source_id, ROW)
             with conn.begin():
                 loaded = load_batch(conn, staged, source_id, quarantined_at)
@@ -208,8 +223,10 @@ def ingest(
             if progress:
                 progress(summary.received, total)
 
-        for frame, batch in declaration_batches(path, profile, fmt, batch_rows):
-            process(frame, batch)
+        for frame, batch, checked in checked_ahead(
+            declaration_batches(path, profile, fmt, batch_rows), profile
+        ):
+            process(frame, batch, checked)
         with conn.begin():
             conn.execute(
                 sources.update()

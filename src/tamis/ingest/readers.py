@@ -113,7 +113,9 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
             while pending.num_rows >= batch_rows:
                 yield take(batch_rows)
     except pa.ArrowInvalid as error:
-        raise SourceError(f"{path}: cannot read as CSV after data row {next_row - 1}: {error}")
+        raise SourceError(
+            f"{path}: cannot read as CSV after data row {next_row - 1}: {error}"
+        ) from None
     final = take(pending.num_rows)
     final.malformed.extend(bad[r] for r in sorted(bad) if r >= next_row)
     yield final

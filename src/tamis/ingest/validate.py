@@ -48,7 +48,7 @@ EXPECTED = {
     "duplicate item number": "item numbers must be unique within a declaration",
     "inconsistent header": "items of one declaration must agree on its header fields",
     "rejected with its declaration": "another item of the same declaration was refused",
-    "already stored from another source": "a declaration is stored once; amend it, do not resend it",
+    "already stored from another source": "a declaration is stored once; amend it",
     "malformed line": "a record with the header's columns",
 }
 
@@ -202,9 +202,10 @@ def convert(
 def first_error(names: Sequence[str]) -> list[pl.Expr]:
     """Field, value and reason of the first refused field of each row."""
     refused = [pl.col(ERR + n).is_not_null() for n in names]
-    pick = lambda what: pl.coalesce(
-        [pl.when(r).then(what(n)) for r, n in zip(refused, names, strict=True)]
-    )
+
+    def pick(what):
+        return pl.coalesce([pl.when(r).then(what(n)) for r, n in zip(refused, names, strict=True)])
+
     return [
         pick(lambda n: pl.lit(n)).alias("field"),
         pick(lambda n: pl.col(RAW + n)).alias("value"),

@@ -50,7 +50,8 @@ def open_staging(conn: Connection) -> None:
         for target in TARGETS:
             conn.execute(
                 text(
-                    f"CREATE TEMP TABLE staging_{target.name} (LIKE {target.name} INCLUDING DEFAULTS)"
+                    f"CREATE TEMP TABLE staging_{target.name}"
+                    f" (LIKE {target.name} INCLUDING DEFAULTS)"
                 )
             )
 

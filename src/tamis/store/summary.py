@@ -9,7 +9,10 @@ from tamis.store.tables import declarations, inspection_outcomes, items, quarant
 
 def store_summary(engine: Engine) -> dict:
     with engine.connect() as conn:
-        scalar = lambda q: conn.execute(q).scalar()
+
+        def scalar(q):
+            return conn.execute(q).scalar()
+
         first, last = conn.execute(
             select(func.min(declarations.c.lodged_at), func.max(declarations.c.lodged_at))
         ).one()
