@@ -17,6 +17,7 @@ from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.store.summary import store_summary
+from tamis.valuation.cli import app as valuation_app
 
 app = typer.Typer(help="Tamis: customs risk management and targeting.", no_args_is_help=True)
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
@@ -25,6 +26,7 @@ rules_app = typer.Typer(
     help="Risk profiles (rules), kept as versioned rule sets.", no_args_is_help=True
 )
 app.add_typer(rules_app, name="rules")
+app.add_typer(valuation_app, name="valuation", help="Value control: the reference-price database.")
 console = Console()
 errors = Console(stderr=True)
 

@@ -15,8 +15,11 @@ STARTER = Path(__file__).parent / "profiles" / "rules.yaml"
 
 
 def _dump(rule_set: RuleSet) -> str:
-    return json.dumps(rule_set.model_dump(mode="json", by_alias=True, exclude_none=True),
-                      sort_keys=True, ensure_ascii=False)
+    return json.dumps(
+        rule_set.model_dump(mode="json", by_alias=True, exclude_none=True),
+        sort_keys=True,
+        ensure_ascii=False,
+    )
 
 
 def current(engine: Engine) -> tuple[int | None, RuleSet]:
@@ -65,8 +68,13 @@ def history(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(select(rule_sets).order_by(rule_sets.c.version)).all()
     return [
-        {"version": r.version, "created_at": r.created_at.isoformat(), "author": r.author,
-         "comment": r.comment, "rules": len(json.loads(r.rules)["rules"])}
+        {
+            "version": r.version,
+            "created_at": r.created_at.isoformat(),
+            "author": r.author,
+            "comment": r.comment,
+            "rules": len(json.loads(r.rules)["rules"]),
+        }
         for r in rows
     ]
 

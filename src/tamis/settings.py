@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +13,6 @@ class Settings(BaseSettings):
     batch_rows: int = 50_000
 
 
-@lru_cache
 def settings() -> Settings:
+    """Read afresh each time: cheap, and the environment may change (tests, services)."""
     return Settings()

@@ -1,0 +1,167 @@
+"""Value control: declared unit values against the reference-price database.
+
+Each item's declared unit value (per tariff unit when its unit is not KG, else per net kg)
+is compared with the reference that applies to its HS code and origin (see
+``tamis.valuation.reference``): far below → under-valuation, far above → over-valuation
+(trade-based money laundering, inflated export refunds). The revenue at stake of an
+under-valued item is the gap to the reference median times its duty and tax burden
+(``tamis.valuation.tariff``), in national currency.
+
+WTO Valuation Agreement guardrail: the reference is a *risk* indicator. This detector never
+changes a declared value and never proposes a minimum or substitute value; a gap raises a
+signal and a request for evidence of the transaction value. When built from the store it
+logs each use of a reference that produced a signal (``value_reference_uses``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.detectors.base import per_declaration
+from tamis.settings import settings
+from tamis.valuation import reference as ref
+from tamis.valuation.report import describe_reference, figure, hs_label
+from tamis.valuation.tariff import load_tariff, with_rates
+
+ITEM_COLUMNS = (
+    "declaration_id",
+    "item_number",
+    "hs_code",
+    "origin_country",
+    "quantity",
+    "quantity_unit",
+    "net_mass_kg",
+    "customs_value",
+    "duty_rate",
+    "vat_rate",
+    "preference_code",
+)
+EVIDENCE = "request evidence of the transaction value (the reference is a risk indicator only)"
+
+
+class ValuationDetector:
+    name = "valuation"
+
+    def __init__(
+        self,
+        window_months: int = 12,
+        min_n: int = ref.MIN_N,
+        threshold: float = ref.DEFAULT_THRESHOLD,
+        tariff: pl.DataFrame | None = None,
+        analyst: pl.DataFrame | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.window_months = window_months
+        self.min_n = min_n
+        self.threshold = threshold  # score from which a declaration counts as flagged
+        self.tariff = tariff
+        self.analyst = analyst  # analyst references (``reference.analyst_references``)
+        self.engine = engine  # where uses are logged; None: not logged
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        """References from a flat history frame over its last ``window_months`` months.
+
+        Items with a true ``known_fraud`` column (a non-compliant outcome) are left out.
+        """
+        self.histogram_ = ref.histogram(history)
+        first, last = self.histogram_["month"].min(), self.histogram_["month"].max()
+        end = ref.shift_months(last, 1)
+        months = (max(first, ref.shift_months(end, -self.window_months)), end)
+        refs = ref.references(self.histogram_, months, self.min_n)
+        if self.analyst is not None:
+            refs = pl.concat([refs, self.analyst.cast(ref.REFERENCE_SCHEMA)])
+        self.references_ = refs
+        self.tariff_ = self.tariff if self.tariff is not None else load_tariff()
+        return self
+
+    @classmethod
+    def from_store(cls, engine: Engine, **params) -> ValuationDetector | None:
+        """The references in force in the store, or None when none has been built or loaded."""
+        from tamis.valuation.database import current_references
+
+        refs = current_references(engine)
+        if refs.is_empty():
+            return None
+        detector = cls(engine=engine, **params)
+        detector.references_ = refs
+        detector.tariff_ = detector.tariff if detector.tariff is not None else load_tariff()
+        return detector
+
+    def assess_items(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """One row per item compared with a reference: the figures, score, revenue, reason."""
+        columns = [c for c in ITEM_COLUMNS if c in batch.columns]
+        items = batch.select(columns).with_row_index("_row")
+        declared = ref.unit_values(items, ["_row", "hs_code", "origin_country"]).collect()
+        matched = ref.match(declared, self.references_)
+        # Prefer the tariff unit over the kg basis when both have a reference.
+        chosen = matched.sort("_row", pl.col("basis") == "KG").unique("_row", keep="first")
+        scored = ref.score(chosen.drop("hs_code", "origin_country").join(items, on="_row"))
+        scored = with_rates(scored, self.tariff_)
+        gap = pl.col("customs_value").cast(pl.Float64) * (
+            pl.col("ref_median_uv") / pl.col("uv") - 1
+        )
+        scored = scored.with_columns(
+            pl.when(pl.col("direction") == "under")
+            .then(gap * pl.col("burden"))
+            .otherwise(0.0)
+            .fill_null(0.0)
+            .alias("revenue_at_stake")
+        )
+        flagged = scored.filter(pl.col("score") > 0)
+        reasons = [_reason(row) for row in flagged.iter_rows(named=True)]
+        flagged = flagged.select("_row", pl.Series("reason", reasons, pl.String))
+        return scored.join(flagged, on="_row", how="left").sort("_row").drop("_row")
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        items = self.assess_items(batch)
+        if self.engine is not None:
+            from tamis.valuation.database import log_uses
+
+            log_uses(self.engine, items.filter(pl.col("score") > 0), datetime.now())
+        everyone = (
+            batch.select("declaration_id")
+            .unique(maintain_order=True)
+            .join(
+                items.select("declaration_id", "score", "reason", "revenue_at_stake"),
+                on="declaration_id",
+                how="left",
+            )
+        )
+        return per_declaration(
+            everyone,
+            pl.col("score").fill_null(0.0),
+            pl.concat_list(pl.col("reason")),
+            pl.col("revenue_at_stake").fill_null(0.0),
+        )
+
+
+def _reason(r: dict) -> str:
+    unit = f"{settings().national_currency}/{r['basis']}"
+    declared = f"item {r['item_number']}: declared {figure(r['uv'])} {unit}"
+    ratio = r["uv"] / r["ref_median_uv"]
+    if r["direction"] == "under":
+        gap = f"{1 - ratio:.0%} below the median, {r['z_under']:.1f} robust spreads below"
+        verdict = f"under-valuation score {r['score']:.2f}"
+        at_stake = f"duties and taxes at stake {figure(r['revenue_at_stake'])} "
+        verdict += f"; {at_stake}{settings().national_currency}"
+        action = EVIDENCE
+    else:
+        gap = f"{ratio:.1f}× the median, {r['z_over']:.1f} robust spreads above"
+        verdict = f"over-valuation score {r['score']:.2f}"
+        action = (
+            "possible trade-based money laundering or inflated export refund: "
+            "request evidence of the transaction value and of payment"
+        )
+    text = f"{declared} vs {describe_reference(r)}: {gap}; {verdict} — {action}"
+    if r["widening"] > 1:
+        text += (
+            f". Warning: HS {hs_label(r['hs_code'])} is a catch-all ('other') line with "
+            f"heterogeneous goods; tolerance widened ×{r['widening']:g}, check the description"
+        )
+    if r["ref_n"] is not None and r["ref_n"] < 50:
+        text += f". Few comparable items (n={r['ref_n']}): score damped"
+    return text
