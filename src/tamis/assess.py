@@ -202,7 +202,7 @@ def channel_mix(decided: pl.DataFrame, truth: pl.DataFrame | None = None) -> pl.
             pl.len().alias("declarations"),
             pl.col("fraud").sum().alias("frauds"),
             pl.col("fraud").mean().round(3).alias("hit_rate"),
-            pl.col("planted_revenue").filter(pl.col("fraud")).sum().round(0),
+            pl.col("planted_revenue").filter(pl.col("fraud")).sum().round(0).cast(pl.Int64),
         )
     order = {c: i for i, c in enumerate(("green", "blue", "yellow", "orange", "red"))}
     return mix.with_columns(

@@ -289,7 +289,11 @@ def demo_command(
     ingest_command(year, "canonical")
     console.rule("3. What the store holds")
     status_command()
-    console.rule("4. Selectivity: every declaration gets a channel")
+    console.rule("4. Value control: reference prices from the year's history")
+    from tamis.valuation.cli import build_command
+
+    build_command(window_months=12, until=None, min_n=20, full=False, as_json=False)
+    console.rule("5. Selectivity: every declaration gets a channel")
     assessed = workdir / "assessed.parquet"
     assess_command(year, out=assessed, profile="canonical", record_decisions=True)
     from tamis.assess import channel_mix
