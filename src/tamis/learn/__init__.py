@@ -1,0 +1,1 @@
+"""Learning from inspection outcomes: features, models, registry, metrics, drift."""
