@@ -22,12 +22,13 @@ from sqlalchemy import create_engine, text
 from tamis import synth
 
 LOAD = """
-import json, resource, sys, time
+import json, sys
 from tamis.store import open_store
 from tamis.ingest import ingest
 engine = open_store(sys.argv[2])
 summary = ingest(sys.argv[1], "canonical", engine)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak; ru_maxrss would carry the parent's across exec
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps({"rows": summary.received, "accepted": summary.accepted,
                   "seconds": summary.seconds, "peak_mb": round(peak)}))
 """

@@ -92,10 +92,14 @@ def bulk_insert(
     )
 
 
-def insert_new(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
-    """Insert the rows whose key is not stored yet; the number inserted."""
+def insert_new(conn: Connection, table: Table, frame: pl.DataFrame, fresh: bool = False) -> int:
+    """Insert the rows whose key is not stored yet; the number inserted. ``fresh``: the
+    caller knows no key is stored, so the rows go straight in."""
     if frame.is_empty():
         return 0
+    if fresh:
+        bulk_insert(conn, table.name, frame)
+        return frame.height
     if conn.dialect.name != "postgresql":
         before = conn.connection.driver_connection.total_changes
         bulk_insert(conn, table.name, frame, ignore_conflicts=True)
@@ -138,6 +142,12 @@ WHERE COALESCE(i.source_id, '') = :source_id AND i.source_row <> k.source_row
 """
 
 
+_STORED = f"""
+SELECT COUNT(*) FROM {KEYS} k
+WHERE EXISTS (SELECT 1 FROM declarations d WHERE d.declaration_id = k.declaration_id)
+"""
+
+
 def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_at) -> Loaded:
     """Insert a batch (staging columns), setting aside rows that clash with stored ones."""
     conn.execute(text(f"DELETE FROM {KEYS}"))
@@ -150,9 +160,10 @@ def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_a
         orient="row",
     )
     frame = frame.filter(~pl.col("source_row").is_in(clashes["source_row"].implode()))
+    fresh = conn.execute(text(_STORED)).scalar() == 0
     header = frame.unique("declaration_id", keep="first", maintain_order=True)
-    insert_new(conn, declarations, header.select(HEADER + PROVENANCE))
-    inserted = insert_new(conn, items, frame.select(["declaration_id", *ITEM, *PROVENANCE]))
+    insert_new(conn, declarations, header.select(HEADER + PROVENANCE), fresh)
+    inserted = insert_new(conn, items, frame.select(["declaration_id", *ITEM, *PROVENANCE]), fresh)
     outcomes = frame.filter(pl.col("outcome_result").is_not_null()).select(
         "declaration_id",
         "item_number",
@@ -161,7 +172,10 @@ def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_a
         *PROVENANCE,
     )
     return Loaded(
-        inserted, frame.height - inserted, insert_new(conn, inspection_outcomes, outcomes), clashes
+        inserted,
+        frame.height - inserted,
+        insert_new(conn, inspection_outcomes, outcomes, fresh),
+        clashes,
     )
 
 
