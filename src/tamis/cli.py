@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
+from tamis.output import print_json
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.store.summary import store_summary
@@ -36,10 +35,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as on
 def fail(message: str) -> None:
     errors.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(2)
-
-
-def print_json(value) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 def print_mapping(title: str, mapping: dict) -> None:

@@ -179,6 +179,14 @@ class RulesDetector:
     def __init__(self, rule_set: RuleSet, version: int | None = None) -> None:
         self.rule_set = rule_set
         self.version = version
+        # expressions are built once: building 200 rules' costs more than running them
+        self._active = [r for r in rule_set.rules if r.active]
+        self._hits = [r.expr().alias(r.id) for r in self._active]
+        self._reasons = [r.reason().alias("reason") for r in self._active]
+        self._log_clean = np.array([_log1m(r.weight) if r.weight else 0.0 for r in self._active])
+        self._forced_rank = np.array(
+            [channel_rank(r.channel) if r.channel else -1 for r in self._active]
+        )
 
     def fit(self, history: pl.DataFrame) -> Self:
         """Learn when each importer was first seen (for ``importer_age_days``)."""
@@ -206,18 +214,16 @@ class RulesDetector:
         )
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
-        rules = [r for r in self.rule_set.rules if r.active]
         frame = self._with_derived(batch).with_row_index("__rule_row")
-        if not rules:
+        if not self._active:
             return per_declaration(frame, pl.lit(0.0), pl.lit([], pl.List(pl.String)))
         # one lazy query: shared criteria (same prefix, same list) are evaluated once
-        hits = frame.lazy().select(r.expr().alias(r.id) for r in rules).collect().to_numpy()
-        log_clean = np.array([_log1m(r.weight) if r.weight else 0.0 for r in rules])
-        forced_rank = np.array([channel_rank(r.channel) if r.channel else -1 for r in rules])
+        hits = frame.lazy().select(self._hits).collect().to_numpy()
+        log_clean, forced_rank = self._log_clean, self._forced_rank
         rows, columns = np.nonzero(hits)
         reasons = pl.concat(
             [
-                frame[rows[columns == j]].select("__rule_row", rules[j].reason().alias("reason"))
+                frame[rows[columns == j]].select("__rule_row", self._reasons[j])
                 for j in np.unique(columns)
             ]
             or [pl.DataFrame(schema={"__rule_row": pl.UInt32, "reason": pl.String})]

@@ -7,6 +7,7 @@ path to a YAML file works too. See ``docs/profiles.md`` for the format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +91,15 @@ def load_profile(name_or_path: str | Path) -> Profile:
     path = Path(name_or_path)
     if not path.suffix:
         path = SHIPPED / f"{name_or_path}.yaml"
-    if not path.is_file():
-        shipped = ", ".join(sorted(p.stem for p in SHIPPED.glob("*.yaml")))
-        raise ProfileError(f"no profile {str(name_or_path)!r}: shipped profiles are {shipped}")
+    if path.is_file():
+        return _load(path.resolve(), path.stat().st_mtime_ns, name_or_path)
+    shipped = ", ".join(sorted(p.stem for p in SHIPPED.glob("*.yaml")))
+    raise ProfileError(f"no profile {str(name_or_path)!r}: shipped profiles are {shipped}")
+
+
+@lru_cache(maxsize=64)
+def _load(path: Path, _mtime: int, name_or_path: str | Path) -> Profile:
+    """Parsed once per file version: lodgement reads the same profile on every request."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     where = str(path)
     fields = raw.get("fields") or {}

@@ -86,15 +86,18 @@ def _number(text: pl.Expr, fm: FieldMap) -> pl.Expr:
 
 
 def sample_formats(sample: pl.Series | None, formats: Sequence[str]) -> list[str]:
-    """The formats that read some of a sample of the values, best first: parsing every row
-    with every format would cost more than all other checks together."""
+    """The formats that read a sample of the values, in order, stopping once all are read:
+    parsing every row with every format would cost more than all other checks together."""
     if sample is None or sample.is_empty():
         return list(formats)
-    parsed = {
-        f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum()
-        for f in formats
-    }
-    useful = sorted((f for f in formats if parsed[f]), key=lambda f: -parsed[f])
+    useful, unread = [], sample
+    for fmt in formats:
+        parsed = unread.str.to_datetime(fmt, strict=False, time_unit="us").is_not_null()
+        if parsed.any():
+            useful.append(fmt)
+            unread = unread.filter(~parsed)
+            if unread.is_empty():
+                break
     return useful or list(formats[:1])
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tamis.output import print_json
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.valuation import database
@@ -19,10 +18,6 @@ from tamis.valuation.report import reference_report
 app = typer.Typer(help="Value control: the reference-price database.", no_args_is_help=True)
 console = Console(soft_wrap=True)
 errors = Console(stderr=True)
-
-
-def _print_json(value) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 @app.command("build")
@@ -43,7 +38,7 @@ def build_command(
             engine, window_months, until.date() if until else None, min_n, full, update
         )
     if as_json:
-        _print_json(summary.as_dict())
+        print_json(summary.as_dict())
         return
     console.print(
         f"window {summary.window}: {len(summary.months_counted)} month(s) counted "
@@ -93,7 +88,7 @@ def show_command(
         chart.write_bytes(database.chart(engine, report))
         report["chart"] = str(chart)
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     console.print(report["summary"], highlight=False)
     for warning in report["warnings"]:
