@@ -280,10 +280,11 @@ def check(raw: pl.DataFrame, profile: Profile) -> Checked:
         "item_number",
         "duplicate item number",
     )
-    header_disagrees = pl.any_horizontal(
-        [pl.col(h).n_unique().over("declaration_id") > 1 for h in HEADER_NAMES[1:]]
+    versions = ok.select(HEADER_NAMES).unique().group_by("declaration_id").len()
+    disagreeing = versions.filter(pl.col("len") > 1)["declaration_id"].implode()
+    ok, inconsistent = reject(
+        ok, pl.col("declaration_id").is_in(disagreeing), "declaration_id", "inconsistent header"
     )
-    ok, inconsistent = reject(ok, header_disagrees, "declaration_id", "inconsistent header")
     parts = [refused, duplicates, inconsistent]
     refused_ids = pl.concat([p.select("declaration_id") for p in parts])["declaration_id"]
     ok, siblings = reject(
