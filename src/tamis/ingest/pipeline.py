@@ -8,10 +8,11 @@ received = accepted + rejected, always.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,16 +153,35 @@ def declaration_batches(
 def checked_ahead(
     batches: Iterator[tuple[pl.DataFrame, RawBatch]], profile: Profile
 ) -> Iterator[tuple[pl.DataFrame, RawBatch, Checked]]:
-    """Check the next batch in a worker thread while the caller stores the current one."""
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        pending = None
-        for frame, batch in batches:
-            upcoming = worker.submit(lambda f=frame, b=batch: (f, b, check(f, profile)))
-            if pending is not None:
-                yield pending.result()
-            pending = upcoming
-        if pending is not None:
-            yield pending.result()
+    """Read and check the next batches in a worker thread while the caller stores the
+    current one (Polars and Arrow release the interpreter lock while they work)."""
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame, batch in batches:
+                if stop.is_set():
+                    return
+                ready.put((frame, batch, check(frame, profile)))
+            ready.put(None)
+        except BaseException as error:  # handed to the caller, raised there
+            ready.put(error)
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
 
 
 def ingest(
