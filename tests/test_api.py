@@ -68,6 +68,8 @@ def test_invalid_declarations_are_422_naming_the_field(client):
     missing = {k: v for k, v in DECLARATION.items() if k != "office"}
     assert client.post("/api/declarations", json=missing).status_code == 422
     assert client.post("/api/declarations", content=b"{not json").status_code == 422
+    long_id = client.post("/api/declarations", json=DECLARATION | {"declaration_id": "D" * 65})
+    assert long_id.status_code == 422 and long_id.json()["detail"][0]["type"] == "code too long"
     assert client.get("/api/declarations/NOPE/assessment").status_code == 404
 
 

@@ -50,9 +50,11 @@ EXPECTED = {
     "rejected with its declaration": "another item of the same declaration was refused",
     "already stored from another source": "a declaration is stored once; amend it",
     "malformed line": "a record with the header's columns",
+    "code too long": "at most 64 characters",
 }
 
 ERR = "__err_"
+CODE_LENGTH = 64  # the store's column width for codes and identifiers
 RAW = "__raw_"
 
 
@@ -152,7 +154,8 @@ def _parse(
         value = text.str.to_lowercase()
         return value, pl.when(present & ~value.is_in(field.choices)).then(pl.lit("unknown code"))
     if kind is Kind.CODE:
-        return text.str.to_uppercase(), pl.lit(None, dtype=pl.String)
+        too_long = present & (text.str.len_chars() > CODE_LENGTH)
+        return text.str.to_uppercase(), pl.when(too_long).then(pl.lit("code too long"))
     return text, pl.lit(None, dtype=pl.String)
 
 
