@@ -7,7 +7,6 @@ million in batch: a batch of one is still a batch.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +16,11 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 
 from tamis import rulesets
+from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import Detector
+from tamis.detectors.model import ModelDetector
 from tamis.detectors.rules import RulesDetector
+from tamis.detectors.valuation import ValuationDetector
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
@@ -57,24 +59,19 @@ def importer_first_seen(engine: Engine) -> pl.DataFrame:
 
 
 def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) -> Assessor:
-    """The active rule set and whatever other detectors the store has what they need for."""
+    """The active rule set and whatever other detectors the store has what they need for
+    (value references, an active model, enough history for anomalies)."""
     version = rulesets.ensure_rule_set(engine)
     rules = RulesDetector(rulesets.get(engine, version), version).fit(importer_first_seen(engine))
     detectors: list[Detector] = [rules]
-    for extra in _optional_detectors(engine):
-        detectors.append(extra)
-    return Assessor(detectors, routing or load_routing(), version)
-
-
-def _optional_detectors(engine: Engine) -> Iterator[Detector]:
-    try:
-        from tamis.detectors.valuation import ValuationDetector
-    except ImportError:
-        return
-    loader = getattr(ValuationDetector, "from_store", None)
-    detector = loader(engine) if loader else None
-    if detector is not None:
-        yield detector
+    for detector_class in (ValuationDetector, ModelDetector, AnomalyDetector):
+        detector = detector_class.from_store(engine)
+        if detector is not None:
+            detectors.append(detector)
+    model = next((d for d in detectors if isinstance(d, ModelDetector)), None)
+    return Assessor(
+        detectors, routing or load_routing(), version, str(model.version) if model else None
+    )
 
 
 def _now() -> datetime:

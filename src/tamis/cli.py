@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
+from tamis.learn.cli import app as learn_app
 from tamis.output import print_json
 from tamis.progress import progress_bar
 from tamis.store import open_store
@@ -26,6 +27,7 @@ rules_app = typer.Typer(
 )
 app.add_typer(rules_app, name="rules")
 app.add_typer(valuation_app, name="valuation", help="Value control: the reference-price database.")
+app.add_typer(learn_app, name="learn", help="Data mining: models learnt from inspection outcomes.")
 console = Console()
 errors = Console(stderr=True)
 

@@ -1,0 +1,97 @@
+"""Unsupervised anomaly detector: an isolation forest on value, mass and unit value.
+
+Needs no inspection outcome, so it also finds kinds of declarations nobody inspected yet.
+The score is the isolation-forest anomaly score (in (0, 1], about 0.5 for an ordinary
+item); the reasons name the figures furthest from the history (robust z-score).
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import polars as pl
+from sklearn.ensemble import IsolationForest
+from sqlalchemy import Engine
+
+from tamis.detectors.base import empty_signals, per_declaration
+
+MIN_HISTORY = 100
+
+
+def _raw(frame: pl.DataFrame) -> pl.DataFrame:
+    value = pl.col("customs_value").cast(pl.Float64).fill_null(0.0)
+    mass = pl.col("net_mass_kg").cast(pl.Float64).fill_null(0.0)
+    return frame.select(
+        pl.col("hs_code").cast(pl.String).str.slice(0, 6).alias("hs6"),
+        (value + 1).log().alias("log_value"),
+        (mass + 1e-3).log().alias("log_mass"),
+        (value / mass.clip(1e-3)).clip(1e-6).log().alias("log_unit"),
+        pl.col("duty_rate").cast(pl.Float64).fill_null(0.0).alias("duty_rate"),
+    )
+
+
+def _hs_medians(history: pl.DataFrame) -> pl.DataFrame:
+    return _raw(history).group_by("hs6").agg(pl.col("log_unit").median().alias("_med"))
+
+
+def _numbers(frame: pl.DataFrame, hs_medians: pl.DataFrame) -> pl.DataFrame:
+    """The figures the forest sees; unit value also against its HS6 median (0 if unknown)."""
+    return _raw(frame).join(hs_medians, on="hs6", how="left").select(
+        "log_value", "log_mass", "log_unit", "duty_rate",
+        (pl.col("log_unit") - pl.col("_med")).fill_null(0.0).alias("unit_vs_hs6"),
+    )  # fmt: skip
+
+
+WORDS = {
+    "log_value": lambda v: f"customs value {np.expm1(v):,.0f}",
+    "log_mass": lambda v: f"net mass {np.exp(v):,.1f} kg",
+    "log_unit": lambda v: f"unit value {np.exp(v):,.2f} per kg",
+    "duty_rate": lambda v: f"duty rate {v:g} %",
+    "unit_vs_hs6": lambda v: f"unit value {np.exp(v):.2f}× the HS6 median",
+}
+
+
+class AnomalyDetector:
+    name = "anomaly"
+
+    def __init__(self, n_estimators: int = 100, seed: int = 0, top_reasons: int = 2) -> None:
+        self.n_estimators = n_estimators
+        self.seed = seed
+        self.top_reasons = top_reasons
+
+    @classmethod
+    def from_store(cls, engine: Engine, **params) -> AnomalyDetector | None:
+        """Fitted on the store's items, or None with fewer than ``MIN_HISTORY`` of them."""
+        from tamis.store.read import read_items
+
+        items = read_items(engine)
+        return cls(**params).fit(items) if items.height >= MIN_HISTORY else None
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        self.hs_medians_ = _hs_medians(history)
+        x = _numbers(history, self.hs_medians_)
+        self.center_ = x.median().row(0)
+        mad = (x - x.median()).select(pl.all().abs().median()).row(0)
+        self.spread_ = np.maximum(np.asarray(mad, float) * 1.4826, 1e-6)
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators, random_state=self.seed, n_jobs=2
+        ).fit(x.to_numpy())
+        return self
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        if batch.is_empty():
+            return empty_signals()
+        x = _numbers(batch, self.hs_medians_)
+        values = x.to_numpy()
+        score = -self.forest_.score_samples(values)
+        z = (values - np.asarray(self.center_, float)) / self.spread_
+        why = [
+            [f"{WORDS[x.columns[j]](v[j])} (z {z_row[j]:+.1f})"
+             for j in np.argsort(-np.abs(z_row))[: self.top_reasons]]
+            for v, z_row in zip(values, z, strict=True)
+        ]  # fmt: skip
+        items = batch.select("declaration_id").with_columns(
+            pl.Series("_score", score), pl.Series("_why", why, pl.List(pl.String))
+        )
+        return per_declaration(items, pl.col("_score"), pl.col("_why"))

@@ -1,0 +1,170 @@
+"""``tamis learn``: evaluate on files, train from the store, the model registry, drift."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tamis.output import print_json
+
+app = typer.Typer(help="Learn from inspection outcomes: models, registry, drift.",
+                  no_args_is_help=True)  # fmt: skip
+console = Console(soft_wrap=True)
+errors = Console(stderr=True)
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+Date = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])]
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    train: Annotated[str, typer.Option(help="File(s) to fit on, comma-separated (earlier).")],
+    test: Annotated[str, typer.Option(help="File(s) to rank, comma-separated (later).")],
+    profile: Annotated[str, typer.Option(help="Mapping profile with outcomes.")] = "kcs",
+    chart: Annotated[Path | None, typer.Option(help="Write a PNG chart here.")] = None,
+    revenue_weight: Annotated[
+        float, typer.Option(min=0.01, help="Weight of revenue@5 against precision@5 in ranking.")
+    ] = 1.0,
+    as_json: Json = False,
+) -> None:
+    """Fit on --train, rank --test: precision@k, recall@k, revenue@k of model and baseline."""
+    from tamis.learn.data import read_labelled_files
+    from tamis.learn.evaluate import chart as draw
+    from tamis.learn.evaluate import evaluate, table
+
+    try:
+        train_frame = read_labelled_files(train, profile)
+        test_frame = read_labelled_files(test, profile)
+    except (OSError, ValueError) as error:
+        _fail(str(error))
+    if train_frame["lodged_at"].max() > test_frame["lodged_at"].min():
+        errors.print("[yellow]warning:[/yellow] --train and --test periods overlap")
+    result = evaluate(train_frame, test_frame, revenue_weight)
+    if chart:
+        draw(result, chart)
+    if as_json:
+        print_json(result.as_json())
+        return
+    console.print(f"train {result.train_rows:,} rows, test {result.test_rows:,} rows; "
+                  f"model ranks by p·(duty + C), baseline by p")  # fmt: skip
+    console.print(table(result))
+    console.print(
+        f"fit {result.fit_seconds:.1f} s, scoring {result.score_rows_per_second:,.0f} rows/s"
+    )
+
+
+@app.command("train")
+def train_command(
+    since: Date = None,
+    until: Date = None,
+    comment: Annotated[str | None, typer.Option(help="Recorded with the model.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Fit a model on the store's inspected declarations and register it."""
+    from tamis.learn.train import train_from_store
+    from tamis.store import open_store
+
+    try:
+        version, metrics = train_from_store(open_store(), since, until, comment)
+    except ValueError as error:
+        _fail(str(error))
+    if as_json:
+        print_json({"version": version, "holdout_metrics": metrics})
+        return
+    console.print(f"model version {version} registered; holdout precision@5 "
+                  f"{metrics.get('precision@5', float('nan')):.3f}, revenue@5 "
+                  f"{metrics.get('revenue@5', float('nan')):.3f}")  # fmt: skip
+
+
+@app.command("models")
+def models_command(as_json: Json = False) -> None:
+    """The registered models, the active one marked."""
+    from tamis.learn.registry import list_models
+    from tamis.store import open_store
+
+    rows = list_models(open_store())
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("version", "active", "trained", "rows", "frauds", "precision@5", "revenue@5")
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(str(r["version"]), "*" if r["active"] else "",
+                      f"{r['trained_from']:%Y-%m-%d} – {r['trained_until']:%Y-%m-%d}",
+                      str(r["rows"]), str(r["frauds"]),
+                      f"{m.get('precision@5', float('nan')):.3f}",
+                      f"{m.get('revenue@5', float('nan')):.3f}")  # fmt: skip
+    console.print(table)
+
+
+@app.command("promote")
+def promote_command(version: int) -> None:
+    """Make VERSION the active model."""
+    from tamis.learn.registry import RegistryError, promote
+    from tamis.store import open_store
+
+    try:
+        promote(open_store(), version)
+    except RegistryError as error:
+        _fail(str(error))
+    console.print(f"model version {version} is active")
+
+
+@app.command("rollback")
+def rollback_command() -> None:
+    """Re-activate the model that was active before the current one."""
+    from tamis.learn.registry import RegistryError, rollback
+    from tamis.store import open_store
+
+    try:
+        version = rollback(open_store())
+    except RegistryError as error:
+        _fail(str(error))
+    console.print(f"rolled back: model version {version} is active")
+
+
+@app.command("drift")
+def drift_command(
+    weeks: Annotated[int, typer.Option(min=1, help="Recent weeks compared.")] = 4,
+    as_json: Json = False,
+) -> None:
+    """PSI of main features and score: training window against recent weeks."""
+    from tamis.learn.drift import THRESHOLD
+    from tamis.learn.train import store_drift
+    from tamis.store import open_store
+
+    try:
+        report = store_drift(open_store(), weeks)
+    except ValueError as error:
+        _fail(str(error))
+    if as_json:
+        print_json({"threshold": THRESHOLD, "psi": report})
+        return
+    for name, value in report.items():
+        flag = "  [red]drift[/red]" if value > THRESHOLD else ""
+        console.print(f"  {name:<55} {value:7.3f}{flag}")
+
+
+@app.command("uplift")
+def uplift_command(as_json: Json = False) -> None:
+    """Hit rate and revenue of each detector against the random-selection control group."""
+    from tamis.learn.uplift import store_uplift
+    from tamis.store import open_store
+
+    try:
+        table = store_uplift(open_store())
+    except ValueError as error:
+        _fail(str(error))
+    if as_json:
+        print_json(table.to_dicts())
+        return
+    console.print(table)

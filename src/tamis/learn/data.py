@@ -1,0 +1,89 @@
+"""Labelled frames to learn from: canonical items with ``fraud`` (0/1) and ``revenue``.
+
+Only inspected declarations carry a label, so only they are learnt from. ``revenue`` is
+what an inspection of a fraud brings: the revenue recovered when recorded, else the duty at
+stake on the declared value (customs_value × duty_rate / 100).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.ingest.pipeline import declaration_batches
+from tamis.ingest.profiles import Profile, load_profile
+from tamis.ingest.readers import source_format
+from tamis.ingest.validate import OUTCOME_PREFIX, check
+from tamis.store.read import read_items, read_outcomes
+
+NON_COMPLIANT = "non_compliant"
+
+
+def duty_at_stake() -> pl.Expr:
+    value, rate = pl.col("customs_value").cast(pl.Float64), pl.col("duty_rate").cast(pl.Float64)
+    return (value * rate.fill_null(0.0) / 100).clip(0.0).fill_null(0.0)
+
+
+def _with_revenue(frame: pl.DataFrame, recovered: str) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col(recovered).cast(pl.Float64).fill_null(duty_at_stake()).alias("revenue")
+    )
+
+
+def read_labelled_files(paths: str | Path | list, profile: Profile | str) -> pl.DataFrame:
+    """Inspected items of one or more files (comma-separated paths allowed) read through a
+    mapping profile that maps outcomes; invalid records are left out as ingestion would."""
+    profile = profile if isinstance(profile, Profile) else load_profile(profile)
+    if isinstance(paths, str | Path):
+        paths = [p.strip() for p in str(paths).split(",") if p.strip()]
+    if not profile.outcomes:
+        raise ValueError(f"profile {profile.name!r} maps no outcomes: nothing to learn from")
+    parts = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        fmt = source_format(path, profile.format)
+        for frame, _ in declaration_batches(path, profile, fmt):
+            parts.append(check(frame, profile).accepted)
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    result, recovered = OUTCOME_PREFIX + "result", OUTCOME_PREFIX + "revenue_recovered"
+    if recovered not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.Float64).alias(recovered))
+    frame = frame.filter(pl.col(result).is_not_null())
+    frame = frame.with_columns((pl.col(result) == NON_COMPLIANT).cast(pl.Int8).alias("fraud"))
+    return _with_revenue(frame, recovered)
+
+
+def label_items(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Items joined to their outcomes (a result without item number covers the whole
+    declaration); items never inspected are dropped."""
+    bad = (pl.col("result") == NON_COMPLIANT).cast(pl.Int8)
+    money = pl.col("revenue_recovered").cast(pl.Float64)
+    recovered = pl.when(money.count() > 0).then(money.sum())  # null when none was recorded
+    whole = (
+        outcomes.filter(pl.col("item_number").is_null())
+        .group_by("declaration_id")
+        .agg(bad.max().alias("_fd"), recovered.alias("_rd"))
+    )
+    per_item = (
+        outcomes.filter(pl.col("item_number").is_not_null())
+        .with_columns(pl.col("item_number").cast(items.schema["item_number"]))
+        .group_by("declaration_id", "item_number")
+        .agg(bad.max().alias("_fi"), recovered.alias("_ri"))
+    )
+    frame = items.join(whole, on="declaration_id", how="left").join(
+        per_item, on=["declaration_id", "item_number"], how="left"
+    )
+    frame = frame.filter(pl.col("_fd").is_not_null() | pl.col("_fi").is_not_null())
+    frame = frame.with_columns(
+        pl.max_horizontal(pl.col("_fd").fill_null(0), pl.col("_fi").fill_null(0)).alias("fraud"),
+        pl.coalesce("_ri", "_rd").alias("_recovered"),
+    )
+    return _with_revenue(frame, "_recovered").drop("_fd", "_fi", "_rd", "_ri", "_recovered")
+
+
+def read_labelled_store(engine: Engine, since=None, until=None) -> pl.DataFrame:
+    """Inspected items of the store lodged in [since, until), labelled by their outcomes."""
+    return label_items(read_items(engine, since, until), read_outcomes(engine))

@@ -1,0 +1,74 @@
+"""Train from the store, measure on a time holdout, register; drift of the active model."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.learn import registry
+from tamis.learn.data import read_labelled_store
+from tamis.learn.drift import drift_report
+from tamis.learn.metrics import targeting_metrics
+from tamis.learn.model import FraudModel, risk
+from tamis.store.read import read_items
+
+HOLDOUT = 0.2  # latest share of lodgement days held out to measure a new model
+
+
+def time_split(labelled: pl.DataFrame, holdout: float = HOLDOUT):
+    """(earlier, later): the later ``holdout`` share of lodgement days is held out."""
+    days = labelled["lodged_at"].dt.date().unique().sort()
+    cut = days[min(len(days) - 1, int(len(days) * (1 - holdout)))]
+    earlier = pl.col("lodged_at").dt.date() < cut
+    return labelled.filter(earlier), labelled.filter(~earlier)
+
+
+def holdout_metrics(labelled: pl.DataFrame) -> dict[str, float]:
+    """Targeting metrics of a model fitted on the earlier days, ranking the later ones."""
+    train, test = time_split(labelled)
+    if train["fraud"].n_unique() < 2 or test.is_empty():
+        return {}
+    model = FraudModel.fit(train)
+    p = model.predict_proba(model.features(test))
+    duty = test["revenue"].to_numpy()
+    return targeting_metrics(risk(p, duty), test["fraud"].to_numpy(), duty)
+
+
+def train_from_store(
+    engine: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    comment: str | None = None,
+) -> tuple[int, dict[str, float]]:
+    """Fit on the inspected declarations lodged in [since, until) and register the model."""
+    labelled = read_labelled_store(engine, since, until)
+    if labelled.is_empty() or labelled["fraud"].n_unique() < 2:
+        raise ValueError(
+            f"{labelled.height} inspected item(s) in the store with "
+            f"{int(labelled['fraud'].sum()) if labelled.height else 0} fraud(s): "
+            "training needs inspection outcomes of both kinds (compliant and non_compliant)"
+        )
+    metrics = holdout_metrics(labelled)
+    model = FraudModel.fit(labelled)
+    return registry.save(engine, model, labelled, metrics, comment), metrics
+
+
+def store_drift(engine: Engine, weeks: int = 4) -> dict[str, float]:
+    """PSI between the active model's training window and the last ``weeks`` of lodgements."""
+    found = registry.active(engine)
+    if found is None:
+        raise ValueError("no active model: train one with `tamis learn train`")
+    _, model, row = found
+    model = model.with_history(read_labelled_store(engine))
+    reference = read_items(engine, row["trained_from"], row["trained_until"] + timedelta(days=1))
+    latest = read_items(engine, since=row["trained_from"])["lodged_at"].max()
+    recent = read_items(engine, since=latest - timedelta(weeks=weeks))
+
+    def scored(items: pl.DataFrame) -> pl.DataFrame:
+        feats = model.features(items)
+        return feats.with_columns(pl.Series("score", np.asarray(model.predict_proba(feats))))
+
+    return drift_report(scored(reference), scored(recent))
