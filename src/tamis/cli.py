@@ -296,8 +296,22 @@ def demo_command(
     from tamis.assess import channel_mix
 
     truth = pl.read_parquet(year, columns=["declaration_id", "fraud", "revenue_at_stake"])
+    decided = pl.read_parquet(assessed)
     console.print("Channel mix and hit rate against the planted ground truth:")
-    console.print(channel_mix(pl.read_parquet(assessed), truth))
+    console.print(channel_mix(decided, truth))
+    console.rule("6. Inspection results come back (simulated from the planted truth)")
+    from tamis.inspections import record_outcomes, simulated_results
+
+    lodged = pl.read_parquet(year, columns=["declaration_id", "lodged_at", "fraud_type"])
+    results = simulated_results(decided, truth.join(lodged, on="declaration_id"), lodged)
+    stored = record_outcomes(open_store(), results)
+    found = results.filter(pl.col("result") == "non_compliant").height
+    console.print(f"{stored:,} inspections recorded, {found:,} non-compliant")
+    console.rule("7. Data mining: a model learnt from the inspection results")
+    from tamis.learn.cli import models_command, train_command
+
+    train_command(since=None, until=None, comment="demo", as_json=False)
+    models_command(as_json=False)
 
 
 if __name__ == "__main__":

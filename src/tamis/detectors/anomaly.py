@@ -1,8 +1,9 @@
 """Unsupervised anomaly detector: an isolation forest on value, mass and unit value.
 
 Needs no inspection outcome, so it also finds kinds of declarations nobody inspected yet.
-The score is the isolation-forest anomaly score (in (0, 1], about 0.5 for an ordinary
-item); the reasons name the figures furthest from the history (robust z-score).
+The score is 0 for items no more isolated than 99 % of the history and rises to 1 at the
+history's most isolated item; the reasons name the figures furthest from the history
+(robust z-score).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ WORDS = {
 }
 
 
+UNUSUAL_SHARE = 0.99
+
+
 class AnomalyDetector:
     name = "anomaly"
 
@@ -77,6 +81,9 @@ class AnomalyDetector:
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators, random_state=self.seed, n_jobs=2
         ).fit(x.to_numpy())
+        # ordinary items score about 0.5: only the history's rarest 1 % count as a signal
+        seen = -self.forest_.score_samples(x.to_numpy())
+        self.unusual_, self.extreme_ = np.quantile(seen, UNUSUAL_SHARE), seen.max()
         return self
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -84,12 +91,16 @@ class AnomalyDetector:
             return empty_signals()
         x = _numbers(batch, self.hs_medians_)
         values = x.to_numpy()
-        score = -self.forest_.score_samples(values)
+        raw = -self.forest_.score_samples(values)
+        span = max(self.extreme_ - self.unusual_, 1e-9)
+        score = np.clip((raw - self.unusual_) / span, 0.0, 1.0)
         z = (values - np.asarray(self.center_, float)) / self.spread_
         why = [
-            [f"{WORDS[x.columns[j]](v[j])} (z {z_row[j]:+.1f})"
-             for j in np.argsort(-np.abs(z_row))[: self.top_reasons]]
-            for v, z_row in zip(values, z, strict=True)
+            [f"unusual item (isolation score {r:.2f}, rarer than 99 % of history): "
+             + "; ".join(f"{WORDS[x.columns[j]](v[j])} (z {z_row[j]:+.1f})"
+                         for j in np.argsort(-np.abs(z_row))[: self.top_reasons])]
+            if s > 0 else []
+            for v, z_row, r, s in zip(values, z, raw, score, strict=True)
         ]  # fmt: skip
         items = batch.select("declaration_id").with_columns(
             pl.Series("_score", score), pl.Series("_why", why, pl.List(pl.String))

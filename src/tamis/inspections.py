@@ -1,0 +1,85 @@
+"""Inspection results: what inspectors found, recorded as outcomes the models learn from."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.declarations import FraudType, InspectionResult
+from tamis.store.load import bulk_insert
+from tamis.store.tables import inspection_outcomes
+
+COLUMNS = {
+    "declaration_id": pl.String,
+    "item_number": pl.Int64,  # null: the whole declaration
+    "inspected_at": pl.Datetime("us"),
+    "inspector": pl.String,
+    "result": pl.String,
+    "fraud_type": pl.String,
+    "revenue_recovered": pl.Float64,
+    "fraud_notice": pl.String,
+}
+
+
+def record_outcomes(engine: Engine, outcomes: pl.DataFrame) -> int:
+    """Store results (columns of ``COLUMNS``; missing ones are empty); the number stored."""
+    frame = outcomes.select(
+        pl.col(c).cast(t) if c in outcomes.columns else pl.lit(None, t).alias(c)
+        for c, t in COLUMNS.items()
+    )
+    bad_result = frame.filter(~pl.col("result").is_in([r.value for r in InspectionResult]))
+    bad_type = frame.filter(
+        pl.col("fraud_type").is_not_null()
+        & ~pl.col("fraud_type").is_in([t.value for t in FraudType])
+    )
+    for bad, field in ((bad_result, "result"), (bad_type, "fraud_type")):
+        if bad.height:
+            row = bad.row(0, named=True)
+            raise ValueError(
+                f"declaration {row['declaration_id']}: {field} {row[field]!r} is not one of "
+                f"{[v.value for v in (InspectionResult if field == 'result' else FraudType)]}"
+            )
+    rows = frame.with_columns(
+        (pl.col("revenue_recovered") * 100)
+        .round(0)
+        .cast(pl.Int64)
+        .alias("revenue_recovered_minor"),
+        pl.lit(datetime.now(UTC).replace(tzinfo=None)).alias("recorded_at"),
+    ).drop("revenue_recovered")
+    with engine.begin() as conn:
+        bulk_insert(conn, inspection_outcomes.name, rows)
+    return rows.height
+
+
+def simulated_results(decided: pl.DataFrame, truth: pl.DataFrame, lodged: pl.DataFrame):
+    """What inspectors would find on the declarations sent to inspection (orange, red, or
+    randomly selected), read from a synthetic file's planted ground truth: for demos and
+    benchmarks only, where no inspector exists."""
+    inspected = decided.filter(
+        pl.col("channel").is_in(["orange", "red"]) | pl.col("random_selected")
+    ).select("declaration_id")
+    planted = truth.group_by("declaration_id").agg(
+        pl.col("fraud").any(),
+        pl.col("fraud_type").drop_nulls().first(),
+        pl.col("revenue_at_stake").cast(pl.Float64).sum(),
+    )
+    return (
+        inspected.join(planted, on="declaration_id")
+        .join(
+            lodged.select("declaration_id", "lodged_at").unique("declaration_id"),
+            on="declaration_id",
+        )
+        .select(
+            "declaration_id",
+            (pl.col("lodged_at") + pl.duration(days=1)).alias("inspected_at"),
+            pl.lit("demo inspector").alias("inspector"),
+            pl.when("fraud")
+            .then(pl.lit("non_compliant"))
+            .otherwise(pl.lit("compliant"))
+            .alias("result"),
+            pl.when("fraud").then("fraud_type").alias("fraud_type"),
+            pl.when("fraud").then("revenue_at_stake").otherwise(0.0).alias("revenue_recovered"),
+        )
+    )
