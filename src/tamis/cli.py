@@ -301,10 +301,14 @@ def demo_command(
     console.print(channel_mix(decided, truth))
     console.rule("6. Inspection results come back (simulated from the planted truth)")
     from tamis.inspections import record_outcomes, simulated_results
+    from tamis.store.read import read_outcomes
 
     lodged = pl.read_parquet(year, columns=["declaration_id", "lodged_at", "fraud_type"])
     results = simulated_results(decided, truth.join(lodged, on="declaration_id"), lodged)
-    stored = record_outcomes(open_store(), results)
+    engine = open_store()
+    known = read_outcomes(engine)["declaration_id"].implode()
+    results = results.filter(~pl.col("declaration_id").is_in(known))  # a rerun adds none
+    stored = record_outcomes(engine, results) if results.height else 0
     found = results.filter(pl.col("result") == "non_compliant").height
     console.print(f"{stored:,} inspections recorded, {found:,} non-compliant")
     console.rule("7. Data mining: a model learnt from the inspection results")
