@@ -16,6 +16,7 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 
 from tamis import rulesets
+from tamis.channels import RANK
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import Detector
 from tamis.detectors.model import ModelDetector
@@ -201,7 +202,6 @@ def channel_mix(decided: pl.DataFrame, truth: pl.DataFrame | None = None) -> pl.
             pl.col("fraud").mean().round(3).alias("hit_rate"),
             pl.col("planted_revenue").filter(pl.col("fraud")).sum().round(0).cast(pl.Int64),
         )
-    order = {c: i for i, c in enumerate(("green", "blue", "yellow", "orange", "red"))}
     return mix.with_columns(
         (pl.col("declarations") / pl.col("declarations").sum()).round(3).alias("share")
-    ).sort(pl.col("channel").replace_strict(order, default=9))
+    ).sort(pl.col("channel").replace_strict(RANK, default=9))

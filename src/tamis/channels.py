@@ -7,10 +7,11 @@ orange: documents and scan; red: physical inspection.
 from __future__ import annotations
 
 CHANNELS: tuple[str, ...] = ("green", "blue", "yellow", "orange", "red")
+RANK: dict[str, int] = {c: i for i, c in enumerate(CHANNELS)}
 
 
 def channel_rank(channel: str) -> int:
-    return CHANNELS.index(channel)
+    return RANK[channel]
 
 
 def highest(*channels: str | None) -> str:

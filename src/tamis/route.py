@@ -28,7 +28,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from tamis.channels import CHANNELS
+from tamis.channels import CHANNELS, RANK
 
 DEFAULT_CONFIG = Path(__file__).parent / "profiles" / "routing.yaml"
 
@@ -110,7 +110,7 @@ def _score_channel(thresholds: dict[str, float]) -> pl.Expr:
 
 def _rank(column: str | pl.Expr) -> pl.Expr:
     column = pl.col(column) if isinstance(column, str) else column
-    return column.replace_strict({c: i for i, c in enumerate(CHANNELS)}, default=0)
+    return column.replace_strict(RANK, default=0)
 
 
 def route(

@@ -19,6 +19,7 @@ from tamis.ingest.readers import ROW
 from tamis.store import open_store
 from tamis.store.load import insert_rows, to_storage
 from tamis.store.tables import channel_changes, declarations, items
+from tamis.valuation.api import router as valuation_router
 
 router = APIRouter(prefix="/api")
 
@@ -178,10 +179,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(router)
-    for module, attribute in (("tamis.valuation.api", "router"),):
-        try:
-            extra = __import__(module, fromlist=[attribute])
-        except ImportError:
-            continue
-        app.include_router(getattr(extra, attribute), prefix="/api")
+    app.include_router(valuation_router, prefix="/api")
     return app

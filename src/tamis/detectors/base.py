@@ -19,9 +19,7 @@ from typing import Protocol, Self
 
 import polars as pl
 
-from tamis.channels import CHANNELS
-
-RANK = {c: i for i, c in enumerate(CHANNELS)}
+from tamis.channels import RANK
 
 SIGNAL_SCHEMA: dict[str, pl.DataType] = {
     "declaration_id": pl.String(),
