@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import httpx
 import numpy as np
 import polars as pl
 
-from tamis import rulesets, synth
+from tamis import rulesets, synth, users
 from tamis.assess import Assessor
 from tamis.detectors.rules import RulesDetector, parse_rule_set
 from tamis.route import load_routing
@@ -95,7 +96,10 @@ def batches(items: pl.DataFrame, declarations: int) -> list[pl.DataFrame]:
 def lodgement_latency(items: pl.DataFrame, rules: dict, requests: int) -> None:
     folder = Path(tempfile.mkdtemp())
     url = f"sqlite:///{folder / 'lodge.db'}"
-    rulesets.apply(open_store(url), parse_rule_set(rules), "bench")
+    engine = open_store(url)
+    rulesets.apply(engine, parse_rule_set(rules), "bench")
+    password = secrets.token_urlsafe(16)
+    users.add_user(engine, "bench", "analyst", password, actor="bench")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -112,6 +116,9 @@ def lodgement_latency(items: pl.DataFrame, rules: dict, requests: int) -> None:
                     break
                 except httpx.TransportError:
                     time.sleep(0.1)
+            login = {"username": "bench", "password": password}
+            token = client.post("/api/auth/login", json=login).json()["token"]
+            client.headers["Authorization"] = f"Bearer {token}"
             bodies = payloads(items, requests + 50)
             timings = []
             for n, body in enumerate(bodies):

@@ -64,3 +64,39 @@ def kcs_train() -> Path:
     if not path.is_file():
         pytest.skip(f"the KCS data set is not beside the repository ({path})")
     return path
+
+
+PASSWORD = "correct horse battery"
+
+
+def login(client, role: str, username: str | None = None, partner: str | None = None) -> dict:
+    """Create a user of ``role`` (if new) and log in through the API: the auth headers."""
+    from tamis import users
+
+    username = username or f"{role}-user"
+    engine = client.app.state.engine
+    if username not in {u["username"] for u in users.list_users(engine)}:
+        partner = partner or ("DGDDI-FR" if role == "partner" else None)
+        users.add_user(engine, username, role, PASSWORD, actor="test", partner=partner)
+    response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    client.cookies.clear()  # the caller chooses: headers for this user, or none
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture
+def anonymous(store_url):
+    """A client of the real app on the test store, with no credentials."""
+    from fastapi.testclient import TestClient
+
+    from tamis.api.app import create_app
+
+    with TestClient(create_app(store_url)) as client:
+        yield client
+
+
+@pytest.fixture
+def client(anonymous):
+    """The same client, logged in as an admin (who may use every route)."""
+    anonymous.headers.update(login(anonymous, "admin"))
+    return anonymous

@@ -10,9 +10,6 @@ import time
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
-
-from tamis.api.app import create_app
 
 DECLARATION = {
     "declaration_id": "D-API-1",
@@ -38,12 +35,6 @@ DECLARATION = {
         },
     ],
 }
-
-
-@pytest.fixture
-def client(store_url):
-    with TestClient(create_app(store_url)) as client:
-        yield client
 
 
 def test_lodging_returns_channel_score_and_reasons_and_is_stored(client):
@@ -75,11 +66,11 @@ def test_invalid_declarations_are_422_naming_the_field(client):
 
 def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client):
     lodged = client.post("/api/declarations", json=DECLARATION).json()
-    lower = {"channel": "green", "reason": "known trader", "officer": "o.benali"}
+    lower = {"channel": "green", "reason": "known trader"}
     assert client.post("/api/declarations/D-API-1/channel", json=lower).status_code == 409
     plain = DECLARATION | {"declaration_id": "D-API-2", "items": [DECLARATION["items"][0]]}
     assert client.post("/api/declarations", json=plain).json()["channel"] != "red"
-    raise_ = {"channel": "red", "reason": "tip-off from the port", "officer": "o.benali"}
+    raise_ = {"channel": "red", "reason": "tip-off from the port"}
     changed = client.post("/api/declarations/D-API-2/channel", json=raise_).json()
     assert changed["current_channel"] == "red" and changed["channel"] != "red"
     assert lodged["channel"] == "red"
@@ -93,14 +84,14 @@ def test_rule_sets_through_the_api(client):
         "weight": 0.9,
         "criteria": [{"field": "origin_country", "equals": "CN"}],
     }
-    created = client.post("/api/rules", json={"author": "amina", "rules": [rule]})
+    created = client.post("/api/rules", json={"rules": [rule]})
     assert created.status_code == 201
     version = created.json()["version"]
     body = client.post("/api/declarations", json=DECLARATION).json()
     assert body["rule_set_version"] == version and body["score"] == pytest.approx(0.9)
-    bad = client.post("/api/rules", json={"author": "a", "rules": [rule | {"weight": 3}]})
+    bad = client.post("/api/rules", json={"rules": [rule | {"weight": 3}]})
     assert bad.status_code == 422 and "rule R1" in bad.json()["detail"][0]["msg"]
-    second = client.post("/api/rules", json={"author": "b", "rules": [rule | {"weight": 0.5}]})
+    second = client.post("/api/rules", json={"rules": [rule | {"weight": 0.5}]})
     diff = client.get(f"/api/rules/diff?old={version}&new={second.json()['version']}").json()
     assert diff["changed"] == {"R1": {"weight": [0.9, 0.5]}}
 
@@ -126,7 +117,19 @@ def test_tamis_serve_answers_health_and_lodgement_over_http(tmp_path):
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "tamis serve did not start in 30 s"
                 time.sleep(0.1)
-        lodged = httpx.post(f"{base}/api/declarations", json=DECLARATION)
+        assert httpx.post(f"{base}/api/declarations", json=DECLARATION).status_code == 401
+        added = subprocess.run(
+            [tamis, "users", "add", "amina", "--role", "analyst", "--password-stdin"],
+            input="a long enough password\n",
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert added.returncode == 0, added.stderr
+        login = {"username": "amina", "password": "a long enough password"}
+        token = httpx.post(f"{base}/api/auth/login", json=login).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        lodged = httpx.post(f"{base}/api/declarations", json=DECLARATION, headers=headers)
         assert lodged.status_code == 201 and lodged.json()["channel"] == "red"
     finally:
         server.terminate()

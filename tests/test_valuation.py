@@ -19,7 +19,7 @@ from tamis.detectors.valuation import ValuationDetector
 from tamis.ingest import ingest
 from tamis.store.tables import inspection_outcomes
 from tamis.valuation import database
-from tamis.valuation.api import router, store_engine
+from tamis.valuation.api import router
 from tamis.valuation.cli import app
 from tamis.valuation.reference import analyst_references, histogram, references
 from tamis.valuation.tables import value_reference_uses
@@ -309,7 +309,7 @@ def test_cli_build_reports_levels(built):
 def test_api_reference_200_404_422(built):
     api = FastAPI()
     api.include_router(router, prefix="/api")
-    api.dependency_overrides[store_engine] = lambda: built
+    api.state.engine = built
     client = TestClient(api)
     ok = client.get("/api/valuation/reference", params={"hs": SHOES, "origin": "cn"})
     assert ok.status_code == 200, ok.text

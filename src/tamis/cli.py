@@ -17,6 +17,8 @@ from tamis.output import print_json
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.store.summary import store_summary
+from tamis.users_cli import app as users_app
+from tamis.users_cli import audit_trail_command
 from tamis.valuation.cli import app as valuation_app
 
 app = typer.Typer(help="Tamis: customs risk management and targeting.", no_args_is_help=True)
@@ -28,6 +30,8 @@ rules_app = typer.Typer(
 app.add_typer(rules_app, name="rules")
 app.add_typer(valuation_app, name="valuation", help="Value control: the reference-price database.")
 app.add_typer(learn_app, name="learn", help="Data mining: models learnt from inspection outcomes.")
+app.add_typer(users_app, name="users")
+app.command("audit-trail")(audit_trail_command)
 console = Console()
 errors = Console(stderr=True)
 

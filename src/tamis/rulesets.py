@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from tamis import audit
 from tamis.detectors.rules import RuleSet, parse_rule_set
 from tamis.store.tables import rule_sets
 
@@ -51,6 +52,15 @@ def apply(engine: Engine, rule_set: RuleSet, author: str, comment: str | None = 
                 comment=comment,
                 rules=_dump(rule_set),
             )
+        )
+        audit.record(
+            conn,
+            author,
+            "rules.apply",
+            "rule_set",
+            latest + 1,
+            {"version": latest or None},
+            {"version": latest + 1, "rules": len(rule_set.rules), "comment": comment},
         )
     return latest + 1
 

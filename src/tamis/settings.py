@@ -11,6 +11,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///tamis.db"
     national_currency: str = "MAD"
     batch_rows: int = 50_000
+    session_hours: float = 8.0
+    attachments_dir: str = "attachments"
 
 
 def settings() -> Settings:

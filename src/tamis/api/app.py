@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 
-from tamis import rulesets
+from tamis import audit, rulesets
+from tamis.api import auth
+from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
+from tamis.api.deps import engine_of
 from tamis.api.lodgement import DeclarationIn, LodgementError, to_frame
 from tamis.assess import assessor_from_store, latest_decision, record
 from tamis.channels import channel_rank
@@ -19,13 +22,14 @@ from tamis.ingest.readers import ROW
 from tamis.store import open_store
 from tamis.store.load import insert_rows, to_storage
 from tamis.store.tables import channel_changes, declarations, items
+from tamis.users import User
 from tamis.valuation.api import router as valuation_router
 
 router = APIRouter(prefix="/api")
-
-
-def engine_of(request: Request) -> Engine:
-    return request.app.state.engine
+Reader = Annotated[User, Depends(READERS)]
+Targeter = Annotated[User, Depends(TARGETERS)]
+FieldOfficer = Annotated[User, Depends(FIELD)]
+Admin = Annotated[User, Depends(ADMINS)]
 
 
 def assessor_of(request: Request):
@@ -67,7 +71,7 @@ def _assessment(engine: Engine, declaration_id: str) -> Assessment:
 
 
 @router.post("/declarations", response_model=Assessment, status_code=201)
-def lodge(request: Request, declaration: DeclarationIn) -> Assessment:
+def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Assessment:
     """Lodge one declaration: it is checked, stored, assessed and its decision recorded."""
     try:
         frame = to_frame(declaration)
@@ -91,7 +95,7 @@ def lodge(request: Request, declaration: DeclarationIn) -> Assessment:
 
 
 @router.get("/declarations/{declaration_id}/assessment", response_model=Assessment)
-def get_assessment(request: Request, declaration_id: str) -> Assessment:
+def get_assessment(request: Request, declaration_id: str, user: Reader) -> Assessment:
     """The latest decision on a declaration, exactly as it was made."""
     return _assessment(engine_of(request), declaration_id)
 
@@ -99,11 +103,12 @@ def get_assessment(request: Request, declaration_id: str) -> Assessment:
 class ChannelChange(BaseModel):
     channel: Literal["green", "blue", "yellow", "orange", "red"]
     reason: str = Field(min_length=3)
-    officer: str = Field(min_length=1)
 
 
 @router.post("/declarations/{declaration_id}/channel", response_model=Assessment)
-def change_channel(request: Request, declaration_id: str, change: ChannelChange) -> Assessment:
+def change_channel(
+    request: Request, declaration_id: str, change: ChannelChange, user: FieldOfficer
+) -> Assessment:
     """An officer raises (or lowers, never below a forced channel) with a stated reason."""
     engine = engine_of(request)
     current = _assessment(engine, declaration_id)
@@ -114,34 +119,42 @@ def change_channel(request: Request, declaration_id: str, change: ChannelChange)
             409, f"a risk profile forced {current.forced_channel!r}: cannot go below it"
         )
     with engine.begin() as conn:
-        conn.execute(
-            channel_changes.insert().values(
-                decision_id=current.decision_id,
-                declaration_id=declaration_id,
-                changed_at=datetime.now(UTC).replace(tzinfo=None),
-                officer=change.officer,
-                from_channel=current.current_channel,
-                to_channel=change.channel,
-                reason=change.reason,
-            )
+        values = dict(
+            decision_id=current.decision_id,
+            declaration_id=declaration_id,
+            changed_at=audit.now(),
+            officer=user.username,
+            from_channel=current.current_channel,
+            to_channel=change.channel,
+            reason=change.reason,
+        )
+        conn.execute(channel_changes.insert().values(**values))
+        audit.record(
+            conn,
+            user.username,
+            "channel.change",
+            "declaration",
+            declaration_id,
+            {"channel": current.current_channel},
+            {"channel": change.channel, "reason": change.reason},
         )
     return _assessment(engine, declaration_id)
 
 
 @router.get("/rules")
-def get_rules(request: Request) -> dict:
+def get_rules(request: Request, user: Reader) -> dict:
     """The current rule set and its version."""
     version, rule_set = rulesets.current(engine_of(request))
     return {"version": version, **rule_set.model_dump(mode="json", by_alias=True)}
 
 
 @router.get("/rules/versions")
-def get_rule_versions(request: Request) -> list[dict]:
+def get_rule_versions(request: Request, user: Reader) -> list[dict]:
     return rulesets.history(engine_of(request))
 
 
 @router.get("/rules/diff")
-def get_rules_diff(request: Request, old: int, new: int) -> dict:
+def get_rules_diff(request: Request, old: int, new: int, user: Reader) -> dict:
     engine = engine_of(request)
     try:
         return rulesets.diff(rulesets.get(engine, old), rulesets.get(engine, new))
@@ -150,13 +163,12 @@ def get_rules_diff(request: Request, old: int, new: int) -> dict:
 
 
 class RuleSetIn(BaseModel):
-    author: str = Field(min_length=1)
     comment: str | None = None
     rules: list[dict]
 
 
 @router.post("/rules", status_code=201)
-def post_rules(request: Request, body: RuleSetIn = Body(...)) -> dict:
+def post_rules(request: Request, user: Admin, body: RuleSetIn = Body(...)) -> dict:
     """Replace the rule set: a new version, used by every later decision."""
     try:
         rule_set = parse_rule_set({"rules": body.rules})
@@ -164,9 +176,23 @@ def post_rules(request: Request, body: RuleSetIn = Body(...)) -> dict:
         return JSONResponse(
             status_code=422, content={"detail": [{"loc": ["body", "rules"], "msg": str(error)}]}
         )
-    version = rulesets.apply(engine_of(request), rule_set, body.author, body.comment)
+    version = rulesets.apply(engine_of(request), rule_set, user.username, body.comment)
     request.app.state.assessor = None
     return {"version": version}
+
+
+@router.get("/audit-trail")
+def get_audit_trail(
+    request: Request,
+    user: Annotated[User, Depends(AUDITORS)],
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[dict]:
+    """Who changed what and when, with the state before and after (append-only)."""
+    return audit.entries(engine_of(request), entity, entity_id, actor, since, limit)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -178,6 +204,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     def health() -> dict:
         return {"status": "ok"}
 
+    app.include_router(auth.router)
     app.include_router(router)
-    app.include_router(valuation_router, prefix="/api")
+    app.include_router(valuation_router, prefix="/api", dependencies=[Depends(READERS)])
     return app

@@ -168,3 +168,153 @@ channel_changes = Table(
     Column("to_channel", String(8), nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+# The targeting centre: users, the audit trail, cases, watchlists, post-clearance audit and
+# mutual assistance.
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("partner", String(64), nullable=True, comment="the administration a partner is"),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("password_set_at", DateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, comment="sha256 of the bearer token"),
+    Column("user_id", Integer, ForeignKey("users.user_id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked", Integer, nullable=False),
+)
+
+audit_trail = Table(
+    "audit_trail",
+    metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("entity_id", String(128), nullable=True),
+    Column("before", Text, nullable=True, comment="JSON"),
+    Column("after", Text, nullable=True, comment="JSON"),
+    Index("ix_audit_trail_entity", "entity", "entity_id"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(64), nullable=True),
+    Column("office", String(64), nullable=True),
+    Column("origin", String(16), nullable=False, comment="decision, watchlist or analyst"),
+    Column("reason", Text, nullable=False),
+    Column("score", Float, nullable=True),
+    Column("revenue_at_stake_minor", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("assignee", String(64), nullable=True),
+    Column("opened_by", String(128), nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("closed_at", DateTime, nullable=True),
+    Index("ix_cases_queue", "office", "status"),
+    Index("ix_cases_declaration_id", "declaration_id"),
+)
+
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("note_id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.case_id"), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("written_at", DateTime, nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("attachment_id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.case_id"), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False, comment="also the file's name in storage"),
+    Column("uploaded_by", String(64), nullable=False),
+    Column("uploaded_at", DateTime, nullable=False),
+)
+
+watchlists = Table(
+    "watchlists",
+    metadata,
+    Column("watchlist_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("reason", Text, nullable=False),
+    Column("hs_prefixes", Text, nullable=False, comment="JSON list"),
+    Column("origins", Text, nullable=False, comment="JSON list"),
+    Column("importers", Text, nullable=False, comment="JSON list"),
+    Column("keywords", Text, nullable=False, comment="JSON list"),
+    Column("valid_from", DateTime, nullable=True),
+    Column("valid_to", DateTime, nullable=True),
+    Column("route_channel", String(8), nullable=True, comment="channel its hits go to at least"),
+    Column("active", Integer, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+watchlist_hits = Table(
+    "watchlist_hits",
+    metadata,
+    Column("hit_id", Integer, primary_key=True, autoincrement=True),
+    Column("watchlist_id", Integer, ForeignKey("watchlists.watchlist_id"), nullable=False),
+    Column("declaration_id", String(64), nullable=False),
+    Column("matched", Text, nullable=False, comment="what matched, readable"),
+    Column("hit_at", DateTime, nullable=False),
+    UniqueConstraint("watchlist_id", "declaration_id", name="uq_watchlist_hit"),
+)
+
+audit_selections = Table(
+    "audit_selections",
+    metadata,
+    Column("selection_id", Integer, primary_key=True, autoincrement=True),
+    Column("selected_at", DateTime, nullable=False),
+    Column("selected_by", String(64), nullable=False),
+    Column("budget", Integer, nullable=False),
+    Column("period_from", DateTime, nullable=True),
+    Column("period_to", DateTime, nullable=True),
+    Column("candidates", Integer, nullable=False, comment="released declarations considered"),
+)
+
+audit_selection_items = Table(
+    "audit_selection_items",
+    metadata,
+    Column("selection_id", Integer, ForeignKey("audit_selections.selection_id"), primary_key=True),
+    Column("declaration_id", String(64), primary_key=True),
+    Column("rank", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("revenue_at_stake_minor", BigInteger, nullable=True),
+    Column("explanation", Text, nullable=False),
+)
+
+assistance_requests = Table(
+    "assistance_requests",
+    metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=True),
+    Column("direction", String(8), nullable=False, comment="outgoing or incoming"),
+    Column("partner", String(64), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.case_id"), nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy import Engine
 
-from tamis.store import open_store
+from tamis.api.deps import Store
 from tamis.valuation import database
 from tamis.valuation.report import reference_report
 
 router = APIRouter(prefix="/valuation", tags=["valuation"])
 
 
-@lru_cache
-def store_engine() -> Engine:
-    """The store (TAMIS_DATABASE_URL); applications may override this dependency."""
-    return open_store()
-
-
 Hs = Annotated[str, Query(pattern=r"^\d{4,10}$", description="HS code, 4 to 10 digits")]
 Origin = Annotated[str, Query(pattern=r"^[A-Za-z]{2}$", description="country, ISO alpha-2")]
 Basis = Annotated[str | None, Query(pattern=r"^[A-Za-z]{1,8}$", description="KG, U, L...")]
 Declared = Annotated[float | None, Query(gt=0, description="a declared unit value to score")]
-Store = Annotated[Engine, Depends(store_engine)]
 
 
 def _report(engine: Engine, hs: str, origin: str, basis: str | None, declared: float | None):

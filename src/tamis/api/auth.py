@@ -1,0 +1,110 @@
+"""Authentication and roles for the API and the dashboard.
+
+A client logs in with ``POST /api/auth/login`` and sends the token it gets as
+``Authorization: Bearer TOKEN``; browsers get the same token in an HttpOnly, SameSite=Strict
+cookie. Each route names the roles that may use it with ``Depends(Allow(...))``: no
+credentials answer 401, a role not named answers 403.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from tamis import users
+from tamis.api.deps import Store, engine_of
+from tamis.users import Role, User
+
+COOKIE = "tamis_session"
+bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login.")
+
+
+def session_token(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> str | None:
+    return credentials.credentials if credentials else request.cookies.get(COOKIE)
+
+
+def current_user(request: Request, token: Annotated[str | None, Depends(session_token)]) -> User:
+    user = users.user_for_token(engine_of(request), token) if token else None
+    if user is None:
+        raise HTTPException(
+            401, "authentication required: log in first", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return user
+
+
+class Allow:
+    """A dependency that lets only the given roles through, and returns the user."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    def __call__(self, user: Annotated[User, Depends(current_user)]) -> User:
+        if user.role not in self.roles:
+            raise HTTPException(403, f"the {user.role} role may not do this")
+        return user
+
+
+# Who may do what, by kind of work.
+EVERYONE = Allow(*Role)
+READERS = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR, Role.AUDITOR)
+TARGETERS = Allow(Role.ADMIN, Role.ANALYST)
+FIELD = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR)
+ADMINS = Allow(Role.ADMIN)
+AUDITORS = Allow(Role.ADMIN, Role.AUDITOR)
+PARTNERS = Allow(Role.ADMIN, Role.ANALYST, Role.PARTNER)
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: datetime
+    username: str
+    role: Role
+
+
+class UserOut(BaseModel):
+    username: str
+    role: Role
+    partner: str | None
+
+
+@router.post("/login", response_model=SessionOut, responses={401: {"description": "refused"}})
+def login(body: Login, request: Request, response: Response, engine: Store) -> SessionOut:
+    user = users.authenticate(engine, body.username, body.password)
+    if user is None:
+        raise HTTPException(401, "wrong username or password, or the user is disabled")
+    token, expires_at = users.open_session(engine, user)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+    return SessionOut(token=token, expires_at=expires_at, username=user.username, role=user.role)
+
+
+@router.post("/logout", status_code=204)
+def logout(
+    response: Response,
+    engine: Store,
+    user: Annotated[User, Depends(EVERYONE)],
+    token: Annotated[str | None, Depends(session_token)],
+) -> Response:
+    users.close_session(engine, token, user)
+    response.delete_cookie(COOKIE)
+    response.status_code = 204
+    return response
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: Annotated[User, Depends(EVERYONE)]) -> UserOut:
+    return UserOut(username=user.username, role=user.role, partner=user.partner)
