@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from tamis import rulesets
 from tamis.channels import RANK
@@ -27,6 +27,7 @@ from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
 from tamis.ingest.validate import check
 from tamis.route import RoutingConfig, load_routing, route
+from tamis.scoreboard import update as scoreboard
 from tamis.store.load import bulk_insert
 from tamis.store.tables import decisions, declarations
 
@@ -105,9 +106,14 @@ def record(engine_or_conn, decided: pl.DataFrame, mode: str, routing: RoutingCon
     )
     if isinstance(engine_or_conn, Engine):
         with engine_or_conn.begin() as conn:
-            bulk_insert(conn, decisions.name, rows)
+            _store(conn, rows)
     else:
-        bulk_insert(engine_or_conn, decisions.name, rows)
+        _store(engine_or_conn, rows)
+
+
+def _store(conn: Connection, rows: pl.DataFrame) -> None:
+    bulk_insert(conn, decisions.name, rows)
+    scoreboard.refresh(conn, rows["declaration_id"])
 
 
 def latest_decision(engine: Engine, declaration_id: str) -> dict | None:

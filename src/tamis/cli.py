@@ -276,6 +276,16 @@ def db_upgrade() -> None:
     console.print(f"{engine.url.render_as_string(hide_password=True)} is at the latest revision")
 
 
+@db_app.command("rebuild-scoreboard")
+def db_rebuild_scoreboard() -> None:
+    """Recompute the dashboard's scoreboard sums from the store (e.g. after an upgrade)."""
+    from tamis.scoreboard.update import rebuild
+
+    with progress_bar("scoreboard") as update:
+        counted = rebuild(open_store(), progress=update)
+    console.print(f"scoreboard rebuilt from {counted:,} declarations")
+
+
 @app.command("demo")
 def demo_command(
     workdir: Annotated[Path, typer.Option(help="Where the demo's files go.")] = Path("demo"),

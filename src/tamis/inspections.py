@@ -8,6 +8,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.declarations import FraudType, InspectionResult
+from tamis.scoreboard import update as scoreboard
 from tamis.store.load import bulk_insert
 from tamis.store.tables import inspection_outcomes
 
@@ -50,6 +51,7 @@ def record_outcomes(engine: Engine, outcomes: pl.DataFrame) -> int:
     ).drop("revenue_recovered")
     with engine.begin() as conn:
         bulk_insert(conn, inspection_outcomes.name, rows)
+        scoreboard.refresh(conn, rows["declaration_id"])
     return rows.height
 
 

@@ -51,6 +51,9 @@ class Capacity(BaseModel):
     model_config = ConfigDict(extra="forbid")
     red_share: float | None = Field(default=None, gt=0, le=1)
     rank_by: Literal["score", "expected_revenue"] = "score"
+    # Inspections an office can do in a day ("*": any office not named); the scoreboard
+    # compares them with the inspections done.
+    inspections_per_day: dict[str, int] = {}
 
 
 class RoutingConfig(BaseModel):

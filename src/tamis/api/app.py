@@ -19,6 +19,7 @@ from tamis.assess import assessor_from_store, latest_decision, record
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
+from tamis.scoreboard import update as scoreboard
 from tamis.store import open_store
 from tamis.store.load import insert_rows, to_storage
 from tamis.store.tables import channel_changes, declarations, items
@@ -129,6 +130,7 @@ def change_channel(
             reason=change.reason,
         )
         conn.execute(channel_changes.insert().values(**values))
+        scoreboard.refresh(conn, [declaration_id])
         audit.record(
             conn,
             user.username,

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import ROW, RawBatch, SourceError, read_batches, source_format
 from tamis.ingest.validate import EXPECTED, Checked, check, with_records
+from tamis.scoreboard import update as scoreboard
 from tamis.settings import settings
 from tamis.store.load import Loaded, load_batch, open_staging, to_storage
 from tamis.store.tables import quarantine, sources
@@ -211,6 +212,9 @@ def ingest(
             staged = to_storage(checked.accepted, source_id, ROW)
             with conn.begin():
                 loaded = load_batch(conn, staged, source_id, quarantined_at)
+                if loaded.outcomes_inserted:
+                    inspected = staged.filter(pl.col("outcome_result").is_not_null())
+                    scoreboard.refresh(conn, inspected["declaration_id"])
                 rejected = pl.concat(
                     [
                         checked.rejected,

@@ -84,7 +84,10 @@ def bulk_insert(
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
             copy.write(buffer.getvalue())
         return
-    frame = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+    frame = frame.with_columns(
+        pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"),
+        pl.col(pl.Date).dt.strftime("%Y-%m-%d"),
+    )
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * frame.width)})"
         f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}",

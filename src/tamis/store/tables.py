@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -318,3 +319,63 @@ assistance_requests = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
+
+# The scoreboard: each declaration's current contribution, and sums of them kept up to date
+# in the transaction that changes a decision or an outcome (see tamis.scoreboard).
+
+scoreboard_declarations = Table(
+    "scoreboard_declarations",
+    metadata,
+    Column("declaration_id", String(64), primary_key=True),
+    Column("day", Date, nullable=False, comment="day of lodgement"),
+    Column("month", String(7), nullable=False, comment="YYYY-MM of lodgement"),
+    Column("office", String(64), nullable=False),
+    Column("importer_id", String(64), nullable=False),
+    Column("chapters", Text, nullable=False, comment="HS chapters of its items, comma-separated"),
+    Column("channel", String(8), nullable=False, comment="current channel; none: not assessed"),
+    Column("risky", Integer, nullable=False, comment="1: orange or red"),
+    Column("revenue_at_stake_minor", BigInteger, nullable=False),
+    Column("random_selected", Integer, nullable=False),
+    Column("flagged", Text, nullable=False, comment="detectors that flagged it, comma-separated"),
+    Column("inspected", Integer, nullable=False),
+    Column("hits", Integer, nullable=False, comment="1: an inspection found it non-compliant"),
+    Column("revenue_recovered_minor", BigInteger, nullable=False),
+    Column("fraud_notices", Integer, nullable=False),
+)
+
+
+def _sums(name: str, *keys: Column, measures: tuple[str, ...]) -> Table:
+    return Table(name, metadata, *keys, *(Column(m, BigInteger, nullable=False) for m in measures))
+
+
+scoreboard_days = _sums(
+    "scoreboard_days",
+    Column("day", Date, primary_key=True),
+    Column("office", String(64), primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    measures=("declarations", "random_selected", "revenue_at_stake_minor", "inspected", "hits",
+              "revenue_recovered_minor", "fraud_notices"),
+)  # fmt: skip
+scoreboard_detectors = _sums(
+    "scoreboard_detectors",
+    Column("day", Date, primary_key=True),
+    Column("office", String(64), primary_key=True),
+    Column("detector", String(32), primary_key=True),
+    measures=("flagged", "inspected", "hits", "revenue_recovered_minor"),
+)
+scoreboard_importers = _sums(
+    "scoreboard_importers",
+    Column("month", String(7), primary_key=True),
+    Column("office", String(64), primary_key=True),
+    Column("importer_id", String(64), primary_key=True),
+    measures=("declarations", "risky", "inspected", "hits", "revenue_at_stake_minor",
+              "revenue_recovered_minor"),
+)  # fmt: skip
+scoreboard_chapters = _sums(
+    "scoreboard_chapters",
+    Column("month", String(7), primary_key=True),
+    Column("office", String(64), primary_key=True),
+    Column("chapter", String(2), primary_key=True),
+    measures=("declarations", "risky", "inspected", "hits", "revenue_at_stake_minor",
+              "revenue_recovered_minor"),
+)  # fmt: skip

@@ -1,0 +1,147 @@
+"""What the scoreboard shows for an office (or all) and a period of months, read from the
+sums ``tamis.scoreboard.update`` keeps: a few thousand rows whatever the store's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+from sqlalchemy import Engine, Table, func, select
+
+from tamis.channels import CHANNELS, RANK
+from tamis.route import load_routing
+from tamis.scoreboard.update import RISKY
+from tamis.store.tables import (
+    scoreboard_chapters,
+    scoreboard_days,
+    scoreboard_detectors,
+    scoreboard_importers,
+)
+
+WEEKLY_UP_TO_DAYS = 190  # longer periods are drawn month by month
+
+
+@dataclass(frozen=True)
+class Period:
+    first: str  # YYYY-MM
+    last: str  # YYYY-MM, included
+
+    @property
+    def start(self) -> date:
+        return date.fromisoformat(f"{self.first}-01")
+
+    @property
+    def end(self) -> date:
+        """The day after the period."""
+        year, month = map(int, self.last.split("-"))
+        return date(year + month // 12, month % 12 + 1, 1)
+
+
+def _months(engine: Engine) -> list[str]:
+    d = scoreboard_days
+    with engine.connect() as conn:
+        first, last = conn.execute(select(func.min(d.c.day), func.max(d.c.day))).one()
+    if first is None:
+        return []
+    months, cursor = [], date(first.year, first.month, 1)
+    while cursor <= last:
+        months.append(f"{cursor:%Y-%m}")
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def choices(engine: Engine) -> dict:
+    """Offices and months there is anything for: what the filters offer."""
+    with engine.connect() as conn:
+        offices = conn.execute(
+            select(scoreboard_days.c.office).distinct().order_by(scoreboard_days.c.office)
+        ).scalars()
+        return {"offices": list(offices), "months": _months(engine)}
+
+
+def _sums(engine: Engine, table: Table, by: list[str], where, order=None, limit=None):
+    measures = [c for c in table.columns if c.name not in {*by, "day", "month", "office"}]
+    query = select(*(table.c[b] for b in by), *(func.sum(m).label(m.name) for m in measures))
+    query = query.where(*where).group_by(*(table.c[b] for b in by))
+    if order is not None:
+        query = query.order_by(*order).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    schema = {b: pl.String for b in by} | {m.name: pl.Int64 for m in measures}
+    if "day" in by:
+        schema["day"] = pl.Date
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _hit_rate(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(pl.col("inspected") > 0)
+        .then(pl.col("hits") / pl.col("inspected"))
+        .alias("hit_rate")
+    )
+
+
+def capacity(offices: pl.DataFrame) -> int | None:
+    """Inspections the offices could do on the days they received declarations, from the
+    routing configuration's ``capacity.inspections_per_day`` (None when not configured)."""
+    per_day = load_routing().capacity.inspections_per_day
+    if not per_day:
+        return None
+    return sum(
+        per_day.get(office, per_day.get("*", 0)) * days for office, days in offices.iter_rows()
+    )
+
+
+def _riskiest(table: Table, key: str) -> list:
+    return [func.sum(table.c.risky).desc(), func.sum(table.c.hits).desc(), table.c[key]]
+
+
+def scoreboard(engine: Engine, period: Period, office: str | None = None, top: int = 10) -> dict:
+    """Every figure of the scoreboard, money in minor units."""
+
+    def where(table: Table) -> list:
+        if "day" in table.c:
+            conditions = [table.c.day >= period.start, table.c.day < period.end]
+        else:
+            conditions = [table.c.month >= period.first, table.c.month <= period.last]
+        return conditions + ([table.c.office == office] if office else [])
+
+    d = scoreboard_days
+    days = _sums(engine, d, ["day", "office", "channel"], where(d))
+    channels = _hit_rate(
+        days.group_by("channel")
+        .agg(pl.exclude("day", "office").sum())
+        .sort(pl.col("channel").replace_strict(RANK, default=len(CHANNELS)))
+    )
+    assessed = days.filter(pl.col("channel").is_in(CHANNELS))
+    totals = days.select(pl.exclude("day", "office", "channel").sum()).row(0, named=True)
+    totals["assessed"] = int(assessed["declarations"].sum())
+    totals["asked"] = int(assessed.filter(pl.col("channel").is_in(RISKY))["declarations"].sum())
+    working_days = days.group_by("office").agg(pl.col("day").n_unique())
+    totals["capacity"] = capacity(working_days)
+    weekly = (period.end - period.start).days <= WEEKLY_UP_TO_DAYS
+    bucket = pl.col("day").dt.truncate("1w" if weekly else "1mo")
+    over_time = (
+        assessed.group_by(bucket.alias("bucket"), "channel")
+        .agg(pl.col("declarations").sum())
+        .sort("bucket")
+    )
+    i, c, det = scoreboard_importers, scoreboard_chapters, scoreboard_detectors
+    return {
+        "period": period,
+        "office": office,
+        "totals": totals,
+        "channels": channels.to_dicts(),
+        "over_time": over_time,
+        "bucket": "week" if weekly else "month",
+        "detectors": _hit_rate(_sums(engine, det, ["detector"], where(det)))
+        .sort("flagged", descending=True)
+        .to_dicts(),
+        "importers": _hit_rate(
+            _sums(engine, i, ["importer_id"], where(i), _riskiest(i, "importer_id"), top)
+        ).to_dicts(),
+        "chapters": _hit_rate(
+            _sums(engine, c, ["chapter"], where(c), _riskiest(c, "chapter"), top)
+        ).to_dicts(),
+    }
