@@ -29,7 +29,7 @@ from tamis.ingest.validate import check
 from tamis.route import RoutingConfig, load_routing, route
 from tamis.scoreboard import update as scoreboard
 from tamis.store.load import bulk_insert
-from tamis.store.tables import decisions, declarations
+from tamis.store.tables import channel_changes, decisions, declarations
 
 
 @dataclass
@@ -135,6 +135,18 @@ def latest_decision(engine: Engine, declaration_id: str) -> dict | None:
     minor = decision.pop("revenue_at_stake_minor")
     decision["revenue_at_stake"] = None if minor is None else minor / 100
     return decision
+
+
+def current_channel(engine: Engine, decision: dict) -> str:
+    """The decision's channel, or the last channel an officer changed it to."""
+    with engine.connect() as conn:
+        changed = conn.execute(
+            select(channel_changes.c.to_channel)
+            .where(channel_changes.c.decision_id == decision["decision_id"])
+            .order_by(channel_changes.c.change_id.desc())
+            .limit(1)
+        ).scalar()
+    return changed or decision["channel"]
 
 
 @dataclass

@@ -15,7 +15,7 @@ from tamis.api import auth
 from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
 from tamis.api.deps import engine_of
 from tamis.api.lodgement import DeclarationIn, LodgementError, to_frame
-from tamis.assess import assessor_from_store, latest_decision, record
+from tamis.assess import assessor_from_store, current_channel, latest_decision, record
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
@@ -25,6 +25,7 @@ from tamis.store.load import insert_rows, to_storage
 from tamis.store.tables import channel_changes, declarations, items
 from tamis.users import User
 from tamis.valuation.api import router as valuation_router
+from tamis.web import routes as web
 
 router = APIRouter(prefix="/api")
 Reader = Annotated[User, Depends(READERS)]
@@ -61,14 +62,7 @@ def _assessment(engine: Engine, declaration_id: str) -> Assessment:
     decision = latest_decision(engine, declaration_id)
     if decision is None:
         raise HTTPException(404, f"no assessment for declaration {declaration_id!r}")
-    with engine.connect() as conn:
-        changed = conn.execute(
-            select(channel_changes.c.to_channel)
-            .where(channel_changes.c.decision_id == decision["decision_id"])
-            .order_by(channel_changes.c.change_id.desc())
-            .limit(1)
-        ).scalar()
-    return Assessment(**decision, current_channel=changed or decision["channel"])
+    return Assessment(**decision, current_channel=current_channel(engine, decision))
 
 
 @router.post("/declarations", response_model=Assessment, status_code=201)
@@ -209,4 +203,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(router)
     app.include_router(valuation_router, prefix="/api", dependencies=[Depends(READERS)])
+    web.mount(app)
     return app

@@ -80,15 +80,20 @@ class UserOut(BaseModel):
     partner: str | None
 
 
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """The browser's copy of the session: out of scripts' reach, never sent cross-site."""
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+
+
 @router.post("/login", response_model=SessionOut, responses={401: {"description": "refused"}})
 def login(body: Login, request: Request, response: Response, engine: Store) -> SessionOut:
     user = users.authenticate(engine, body.username, body.password)
     if user is None:
         raise HTTPException(401, "wrong username or password, or the user is disabled")
     token, expires_at = users.open_session(engine, user)
-    response.set_cookie(
-        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
-    )
+    set_session_cookie(response, request, token)
     return SessionOut(token=token, expires_at=expires_at, username=user.username, role=user.role)
 
 

@@ -12,6 +12,7 @@ propensity) is the next step once decisions link to outcomes at scale.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -126,6 +127,15 @@ def reasons(model: FraudModel, feats: pl.DataFrame, top: int = 3) -> list[list[s
         best = [j for j in np.argsort(-c)[:top] if c[j] > 0]
         out.append([f"{describe(model.columns[j], row)}: {c[j]:+.2f}" for j in best])
     return out
+
+
+_CONTRIBUTION = re.compile(r"^(?P<feature>.+): (?P<value>[+-]\d+\.\d+)$")
+
+
+def contributions(reasons_of_a_row: list[str]) -> list[tuple[str, float]]:
+    """(feature in words, contribution) back from the reasons ``reasons`` wrote."""
+    found = (_CONTRIBUTION.match(r) for r in reasons_of_a_row)
+    return [(m["feature"], float(m["value"])) for m in found if m]
 
 
 LABELS = {

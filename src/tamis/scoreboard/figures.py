@@ -13,8 +13,10 @@ from tamis.channels import CHANNELS, RANK
 from tamis.route import load_routing
 from tamis.scoreboard.update import RISKY
 from tamis.store.tables import (
+    declarations,
     scoreboard_chapters,
     scoreboard_days,
+    scoreboard_declarations,
     scoreboard_detectors,
     scoreboard_importers,
 )
@@ -145,3 +147,20 @@ def scoreboard(engine: Engine, period: Period, office: str | None = None, top: i
             _sums(engine, c, ["chapter"], where(c), _riskiest(c, "chapter"), top)
         ).to_dicts(),
     }
+
+
+def importer_history(engine: Engine, importer_id: str, limit: int = 20) -> dict:
+    """An importer's totals over the whole store and their latest declarations."""
+    i, s, d = scoreboard_importers, scoreboard_declarations, declarations
+    totals = _sums(engine, i, ["importer_id"], [i.c.importer_id == importer_id])
+    latest = (
+        select(s.c.declaration_id, d.c.lodged_at, s.c.office, s.c.channel, s.c.inspected,
+               s.c.hits, s.c.revenue_recovered_minor)
+        .join_from(d, s, s.c.declaration_id == d.c.declaration_id)
+        .where(d.c.importer_id == importer_id)
+        .order_by(d.c.lodged_at.desc())
+        .limit(limit)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(latest)]
+    return {"totals": totals.row(0, named=True) if totals.height else None, "latest": rows}

@@ -12,9 +12,13 @@ from tamis.store.tables import declarations, inspection_outcomes, items
 
 
 def read_items(
-    engine: Engine, since: datetime | None = None, until: datetime | None = None
+    engine: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    declaration_id: str | None = None,
 ) -> pl.DataFrame:
-    """Flat items (header repeated), lodged in [since, until); money as Decimal(18, 2)."""
+    """Flat items (header repeated), lodged in [since, until) (or of one declaration);
+    money as Decimal(18, 2)."""
     header = [declarations.c[storage_name(n)] for n in HEADER_NAMES]
     item = [items.c[storage_name(n)] for n in ITEM_NAMES]
     query = select(*header, *item).join_from(declarations, items)
@@ -22,6 +26,8 @@ def read_items(
         query = query.where(declarations.c.lodged_at >= since)
     if until:
         query = query.where(declarations.c.lodged_at < until)
+    if declaration_id is not None:
+        query = query.where(declarations.c.declaration_id == declaration_id)
     query = query.order_by(declarations.c.lodged_at, items.c.declaration_id, items.c.item_number)
     with engine.connect() as conn:
         frame = pl.read_database(query, conn, infer_schema_length=None)

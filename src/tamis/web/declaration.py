@@ -1,0 +1,105 @@
+"""The declaration page: its data, channel, score, every reason, the model's feature
+contributions, each item's value reference with the declared price marked, and the
+importer's history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+import polars as pl
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tamis.api.auth import READERS
+from tamis.api.deps import Store
+from tamis.assess import current_channel, latest_decision
+from tamis.learn.model import contributions
+from tamis.scoreboard.figures import importer_history
+from tamis.store.read import read_items
+from tamis.valuation import database
+from tamis.valuation import reference as ref
+from tamis.valuation.report import reference_report
+from tamis.web import charts
+from tamis.web.i18n import Translator, language_of
+from tamis.web.render import as_page, render
+
+router = APIRouter(include_in_schema=False)
+Reader = as_page(READERS)
+
+
+@router.get("/declarations")
+def find(user: Reader, id: Annotated[str, Query(min_length=1, max_length=64)]):
+    return RedirectResponse(f"/declarations/{quote(id.strip().upper(), safe='')}", 303)
+
+
+def _references(engine, items: pl.DataFrame) -> dict[int, dict]:
+    """item number -> the value report for its declared unit value (tariff unit first)."""
+    refs = database.current_references(engine)
+    if refs.is_empty() or items.is_empty():
+        return {}
+    declared = (
+        ref.unit_values(items, ["item_number", "hs_code", "origin_country"])
+        .collect()
+        .sort("item_number", pl.col("basis") == "KG")
+    )
+    reports = {}
+    for row in declared.iter_rows(named=True):
+        if row["item_number"] in reports:
+            continue
+        report = reference_report(
+            refs, row["hs_code"], row["origin_country"], row["basis"], row["uv"]
+        )
+        if report is not None:
+            reports[row["item_number"]] = report
+    return reports
+
+
+def _declaration(engine, declaration_id: str) -> tuple[dict, pl.DataFrame]:
+    decision = latest_decision(engine, declaration_id)
+    items = read_items(engine, declaration_id=declaration_id)
+    if decision is None and items.is_empty():
+        raise HTTPException(404, f"no declaration {declaration_id!r}")
+    return decision, items
+
+
+@router.get("/declarations/{declaration_id}")
+def declaration_page(request: Request, engine: Store, user: Reader, declaration_id: str):
+    decision, items = _declaration(engine, declaration_id)
+    t = Translator(language_of(request))
+    signals = decision["signals"] if decision else {}
+    model = signals.get("model") or {}
+    contributed = contributions(model.get("reasons") or [])
+    header = items.row(0, named=True) if items.height else {}
+    return render(
+        request,
+        "declaration.html",
+        user,
+        declaration_id=declaration_id,
+        decision=decision,
+        channel=current_channel(engine, decision) if decision else None,
+        header=header,
+        items=items.to_dicts(),
+        signals=signals,
+        detectors_chart=charts.horizontal_bars(
+            [(t(f"detector.{n}"), s.get("score") or 0.0) for n, s in signals.items()],
+            t("declaration.detectors"),
+            colour=lambda v: charts.COLOURS["bar"],
+        ),
+        contributions_chart=charts.horizontal_bars(contributed, t("declaration.contributions"))
+        if contributed
+        else None,
+        references=_references(engine, items),
+        history=importer_history(engine, header["importer_id"]) if header else None,
+    )
+
+
+@router.get("/declarations/{declaration_id}/items/{item_number}/reference.png")
+def reference_chart(engine: Store, user: Reader, declaration_id: str, item_number: int):
+    _, items = _declaration(engine, declaration_id)
+    report = _references(engine, items.filter(pl.col("item_number") == item_number)).get(
+        item_number
+    )
+    if report is None:
+        raise HTTPException(404, f"no value reference for item {item_number}")
+    return Response(database.chart(engine, report), media_type="image/png")

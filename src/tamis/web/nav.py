@@ -1,0 +1,11 @@
+"""The dashboard's menu: each page's address, its label and the role group that may use it."""
+
+from __future__ import annotations
+
+from tamis.api.auth import READERS
+
+NAV = (
+    ("/scoreboard", "nav.scoreboard", READERS),
+    ("/rules", "nav.rules", READERS),
+    ("/models", "nav.models", READERS),
+)

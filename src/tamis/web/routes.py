@@ -1,0 +1,235 @@
+"""The dashboard's pages, served by the API's FastAPI app outside ``/api``.
+
+Pages use the API's session cookie and role groups: not logged in redirects to the login
+page, a role not allowed gets 403 (and the page's link is not shown to it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tamis import users
+from tamis.api.auth import EVERYONE, READERS, session_token, set_session_cookie
+from tamis.api.deps import Store
+from tamis.scoreboard.figures import Period, choices, scoreboard
+from tamis.users import User
+from tamis.web import charts, declaration, learning, rules
+from tamis.web.i18n import COOKIE as LANGUAGE_COOKIE
+from tamis.web.i18n import LANGUAGES, Translator, language_of
+from tamis.web.nav import NAV
+from tamis.web.render import as_page, check_csrf, render
+
+STATIC = Path(__file__).parent / "static"
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Pages of the app itself that are not the dashboard's (the API's own documentation).
+NOT_DASHBOARD = ("/api/", "/docs", "/redoc", "/openapi.json", "/health")
+POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
+)
+
+router = APIRouter(include_in_schema=False)
+Reader = as_page(READERS)
+Anyone = as_page(EVERYONE)
+
+
+def local(target: str | None) -> str:
+    """A redirect target on this site only (no scheme, no host), else the home page."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
+def _optional_user(request: Request) -> User | None:
+    token = session_token(request, None)
+    return users.user_for_token(request.app.state.engine, token) if token else None
+
+
+@router.get("/")
+def home(request: Request, user: Anyone):
+    for href, _, group in NAV:
+        if user.role in group.roles:
+            return RedirectResponse(href, 303)
+    return render(request, "home.html", user)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/"):
+    if _optional_user(request):
+        return RedirectResponse(local(next), 303)
+    return render(request, "login.html", next=local(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    engine: Store,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form()] = "/",
+):
+    user = users.authenticate(engine, username, password)
+    if user is None:
+        return render(
+            request, "login.html", status_code=401, next=local(next), failed=True,
+            username=username,
+        )  # fmt: skip
+    token, _ = users.open_session(engine, user)
+    response = RedirectResponse(local(next), 303)
+    set_session_cookie(response, request, token)
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(check_csrf)])
+def logout(request: Request, engine: Store, user: Anyone):
+    users.close_session(engine, session_token(request, None), user)
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie("tamis_session")
+    return response
+
+
+@router.get("/lang/{language}")
+def choose_language(language: str, next: str = "/"):
+    response = RedirectResponse(local(next), 303)
+    if language in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="strict", httponly=True
+        )
+    return response
+
+
+@router.get("/scoreboard")
+def scoreboard_page(
+    request: Request,
+    engine: Store,
+    user: Reader,
+    office: str | None = None,
+    first: Annotated[str | None, Query(alias="from", pattern=MONTH)] = None,
+    last: Annotated[str | None, Query(alias="to", pattern=MONTH)] = None,
+):
+    offered = choices(engine)
+    months = offered["months"]
+    last = last or (months[-1] if months else None)
+    first = first or (months[max(len(months) - 12, 0)] if months else None)
+    board = None
+    if first and last:
+        period = Period(*sorted((first, last)))
+        board = scoreboard(engine, period, office or None)
+    t = Translator(language_of(request))
+    return render(
+        request, "scoreboard.html", user, board=board, offered=offered,
+        office=office or "", first=first, last=last,
+        charts=_scoreboard_charts(board, t) if board else {},
+    )  # fmt: skip
+
+
+def _scoreboard_charts(board: dict, t: Translator) -> dict:
+    over_time = board["over_time"]
+    fmt = "%Y-%m-%d" if board["bucket"] == "week" else "%Y-%m"
+    buckets = sorted(set(over_time["bucket"]))
+    labels = [b.strftime(fmt) for b in buckets]
+    series = {}
+    for channel in ("green", "blue", "yellow", "orange", "red"):
+        counts = dict(
+            over_time.filter(over_time["channel"] == channel)
+            .select("bucket", "declarations")
+            .iter_rows()
+        )
+        if counts:
+            series[channel] = [counts.get(b, 0) for b in buckets]
+    names = {c: t(f"channel.{c}") for c in series}
+    rate = lambda rows, key, label: [  # noqa: E731
+        (label(r[key]), r["hit_rate"]) for r in rows if r["hit_rate"] is not None
+    ]
+    green_red = lambda v: charts.COLOURS["bar"]  # noqa: E731
+    return {
+        "over_time": charts.stacked_bars(
+            labels,
+            series,
+            t("scoreboard.over_time", bucket=t(f"scoreboard.{board['bucket']}")),
+            names,
+        ),  # fmt: skip
+        "channels": charts.horizontal_bars(
+            rate(board["channels"], "channel", lambda c: t(f"channel.{c}")),
+            t("scoreboard.hit_rate"),
+            t.percent,
+            green_red,
+        ),  # fmt: skip
+        "detectors": charts.horizontal_bars(
+            rate(board["detectors"], "detector", lambda d: t(f"detector.{d}")),
+            t("scoreboard.hit_rate"),
+            t.percent,
+            green_red,
+        ),  # fmt: skip
+    }
+
+
+async def page_errors(request: Request, error: StarletteHTTPException) -> Response:
+    """Pages answer errors in HTML (a login redirect for 401); the API keeps its JSON."""
+    path = request.url.path
+    if path.startswith(NOT_DASHBOARD):
+        return await http_exception_handler(request, error)
+    if error.status_code == 401:
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", 303)
+    t = Translator(language_of(request))
+    key = "error.csrf" if error.detail == "csrf" else f"error.{error.status_code}"
+    message = t(key) if key in t.messages else str(error.detail)
+    return render(
+        request, "error.html", _optional_user(request), status_code=error.status_code,
+        message=message, detail=None if error.detail in ("csrf", "Not Found") else error.detail,
+    )  # fmt: skip
+
+
+async def page_validation_errors(request: Request, error: RequestValidationError) -> Response:
+    if request.url.path.startswith(NOT_DASHBOARD):
+        return await request_validation_exception_handler(request, error)
+    t = Translator(language_of(request))
+    detail = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
+    )
+    return render(
+        request, "error.html", _optional_user(request), status_code=422,
+        message=t("error.422"), detail=detail,
+    )  # fmt: skip
+
+
+async def guard(request: Request, call_next) -> Response:
+    """Refuse form posts from another site; send every page with a strict security policy."""
+    path = request.url.path
+    if request.method == "POST" and not path.startswith(NOT_DASHBOARD):
+        origin = request.headers.get("origin")
+        if origin and urlsplit(origin).netloc != request.headers.get("host"):
+            return Response("cross-site form post refused", status_code=403)
+    response = await call_next(request)
+    if response.headers.get("content-type", "").startswith("text/html") and not path.startswith(
+        ("/docs", "/redoc")
+    ):
+        response.headers["content-security-policy"] = POLICY
+        response.headers["x-content-type-options"] = "nosniff"
+        response.headers["referrer-policy"] = "same-origin"
+        response.headers["x-frame-options"] = "DENY"
+    return response
+
+
+def mount(app: FastAPI) -> None:
+    """Add the dashboard to the app: pages, static assets, HTML errors, security headers."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for pages in (router, declaration.router, rules.router, learning.router):
+        app.include_router(pages)
+    app.add_exception_handler(StarletteHTTPException, page_errors)
+    app.add_exception_handler(RequestValidationError, page_validation_errors)
+    app.middleware("http")(guard)
