@@ -16,17 +16,20 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 
 from tamis import rulesets
+from tamis.cases import cases, watchlists
 from tamis.channels import RANK
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import Detector
 from tamis.detectors.model import ModelDetector
 from tamis.detectors.rules import RulesDetector
 from tamis.detectors.valuation import ValuationDetector
+from tamis.detectors.watchlist import WatchlistDetector
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
 from tamis.ingest.validate import check
 from tamis.route import RoutingConfig, load_routing, route
+from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
 from tamis.store.tables import decisions, declarations
 
@@ -65,7 +68,7 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
     version = rulesets.ensure_rule_set(engine)
     rules = RulesDetector(rulesets.get(engine, version), version).fit(importer_first_seen(engine))
     detectors: list[Detector] = [rules]
-    for detector_class in (ValuationDetector, ModelDetector, AnomalyDetector):
+    for detector_class in (ValuationDetector, ModelDetector, AnomalyDetector, WatchlistDetector):
         detector = detector_class.from_store(engine)
         if detector is not None:
             detectors.append(detector)
@@ -79,8 +82,16 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def record(engine_or_conn, decided: pl.DataFrame, mode: str, routing: RoutingConfig) -> None:
-    """Store every decision with what is needed to explain it later exactly as made."""
+def record(
+    engine_or_conn,
+    decided: pl.DataFrame,
+    mode: str,
+    routing: RoutingConfig,
+    batch: pl.DataFrame,
+) -> None:
+    """Store every decision of the assessed ``batch`` with what is needed to explain it later
+    exactly as made, and its watchlist hits. Red and orange decisions and watchlist hits open
+    cases."""
     rows = decided.select(
         "declaration_id",
         pl.lit(_now()).alias("decided_at"),
@@ -103,11 +114,11 @@ def record(engine_or_conn, decided: pl.DataFrame, mode: str, routing: RoutingCon
         "model_version",
         pl.lit(routing.model_dump_json()).alias("routing"),
     )
-    if isinstance(engine_or_conn, Engine):
-        with engine_or_conn.begin() as conn:
-            bulk_insert(conn, decisions.name, rows)
-    else:
-        bulk_insert(engine_or_conn, decisions.name, rows)
+    with transaction(engine_or_conn) as conn:
+        bulk_insert(conn, decisions.name, rows)
+        hits = watchlists.record_hits(conn, batch)
+        offices = batch.select("declaration_id", "office").unique("declaration_id")
+        cases.open_for_decisions(conn, decided, offices, hits)
 
 
 def latest_decision(engine: Engine, declaration_id: str) -> dict | None:
@@ -163,7 +174,7 @@ def assess_file(
         if decided is not None:
             summary.assessed += decided.height
             if engine is not None:
-                record(engine, decided, "batch", assessor.routing)
+                record(engine, decided, "batch", assessor.routing, checked.accepted)
             parts.append(decided.drop("signals"))
         if progress:
             progress(summary.received, None)

@@ -90,7 +90,7 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
             raise HTTPException(409, f"declaration {declaration_id!r} is already lodged")
         insert_rows(conn, declarations, staged.unique("declaration_id"))
         insert_rows(conn, items, staged)
-        record(conn, assessor.assess(frame), "lodgement", assessor.routing)
+        record(conn, assessor.assess(frame), "lodgement", assessor.routing, frame)
     return _assessment(engine, declaration_id)
 
 
