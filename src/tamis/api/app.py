@@ -16,6 +16,7 @@ from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
 from tamis.api.deps import engine_of
 from tamis.api.lodgement import DeclarationIn, LodgementError, to_frame
 from tamis.assess import assessor_from_store, latest_decision, record
+from tamis.cases.api import router as cases_router
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
@@ -206,5 +207,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     app.include_router(auth.router)
     app.include_router(router)
+    app.include_router(cases_router)
     app.include_router(valuation_router, prefix="/api", dependencies=[Depends(READERS)])
     return app
