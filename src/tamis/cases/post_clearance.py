@@ -1,4 +1,4 @@
-"""Post-clearance audit: among released (green) declarations, pick the N most worth a
+"""Post-clearance audit: among released (green or blue) declarations, pick the N most worth a
 deferred control, by expected revenue (score × duties and taxes at stake), then score.
 The selection is stored with, per declaration, why it was picked."""
 
@@ -20,11 +20,11 @@ from tamis.store.tables import (
     inspection_outcomes,
 )
 
-RELEASED = ("green",)
+RELEASED = ("green", "blue")  # blue: released, marked for deferred control
 
 
 def _candidates(engine: Engine, since: datetime | None, until: datetime | None) -> pl.DataFrame:
-    """Declarations whose latest decision released them, still green (no officer raised
+    """Declarations whose latest decision released them, still released (no officer raised
     them), never inspected and never selected for audit before."""
     latest = select(func.max(decisions.c.decision_id)).group_by(decisions.c.declaration_id)
     query = (

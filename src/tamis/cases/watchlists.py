@@ -1,10 +1,10 @@
 """Watchlists: named lists of HS codes, origins, importers or keywords with a reason and a
 validity (e.g. "COVID-19 medical and protective goods").
 
-A declaration is a hit when one of its items matches every kind of criterion the list
-fills in (any value within a kind): ``hs_prefixes: [3004, 6307]`` with ``origins: [CN]``
-means medical goods from China. Keywords are looked for, case-insensitively, in the goods
-description and the brand. Hits are recorded and open a case; a list with a
+A declaration is a hit when one of its items is among the listed goods (an HS prefix, or a
+keyword found case-insensitively in the description or brand) and, when the list names
+them, comes from a listed origin and a listed importer: ``hs_prefixes: [3004, 6307]`` with
+``origins: [CN]`` means medical goods from China. Hits are recorded and open a case; a list with a
 ``route_channel`` also sends its hits to at least that channel.
 """
 
@@ -151,21 +151,20 @@ def all_watchlists(bind: Engine | Connection, active_only: bool = False) -> list
 
 def _item_match(watchlist: Watchlist, columns: set[str]) -> pl.Expr:
     """True for the items the watchlist matches (before validity)."""
-    parts: list[pl.Expr] = []
+    goods: list[pl.Expr] = []
     if watchlist.hs_prefixes:
-        parts.append(
-            pl.any_horizontal(pl.col("hs_code").str.starts_with(p) for p in watchlist.hs_prefixes)
-        )
-    if watchlist.origins:
-        parts.append(pl.col("origin_country").is_in(watchlist.origins))
-    if watchlist.importers:
-        parts.append(pl.col("importer_id").is_in(watchlist.importers))
+        goods.extend(pl.col("hs_code").str.starts_with(p) for p in watchlist.hs_prefixes)
     if watchlist.keywords:
         text = pl.concat_str(
             [pl.col(c).fill_null("") for c in ("description", "brand") if c in columns],
             separator=" ",
         ).str.to_lowercase()
-        parts.append(text.str.contains_any([k.lower() for k in watchlist.keywords]))
+        goods.append(text.str.contains_any([k.lower() for k in watchlist.keywords]))
+    parts = [pl.any_horizontal(goods)] if goods else []
+    if watchlist.origins:
+        parts.append(pl.col("origin_country").is_in(watchlist.origins))
+    if watchlist.importers:
+        parts.append(pl.col("importer_id").is_in(watchlist.importers))
     return pl.all_horizontal(parts).fill_null(False)
 
 
