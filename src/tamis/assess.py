@@ -13,21 +13,24 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, func, select
 
 from tamis import rulesets
+from tamis.cases import cases, watchlists
 from tamis.channels import RANK
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import Detector
 from tamis.detectors.model import ModelDetector
 from tamis.detectors.rules import RulesDetector
 from tamis.detectors.valuation import ValuationDetector
+from tamis.detectors.watchlist import WatchlistDetector
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
 from tamis.ingest.validate import check
 from tamis.route import RoutingConfig, load_routing, route
 from tamis.scoreboard import update as scoreboard
+from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
 from tamis.store.tables import channel_changes, decisions, declarations
 
@@ -66,7 +69,7 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
     version = rulesets.ensure_rule_set(engine)
     rules = RulesDetector(rulesets.get(engine, version), version).fit(importer_first_seen(engine))
     detectors: list[Detector] = [rules]
-    for detector_class in (ValuationDetector, ModelDetector, AnomalyDetector):
+    for detector_class in (ValuationDetector, ModelDetector, AnomalyDetector, WatchlistDetector):
         detector = detector_class.from_store(engine)
         if detector is not None:
             detectors.append(detector)
@@ -80,8 +83,16 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def record(engine_or_conn, decided: pl.DataFrame, mode: str, routing: RoutingConfig) -> None:
-    """Store every decision with what is needed to explain it later exactly as made."""
+def record(
+    engine_or_conn,
+    decided: pl.DataFrame,
+    mode: str,
+    routing: RoutingConfig,
+    batch: pl.DataFrame,
+) -> None:
+    """Store every decision of the assessed ``batch`` with what is needed to explain it later
+    exactly as made, and its watchlist hits. Red and orange decisions and watchlist hits open
+    cases."""
     rows = decided.select(
         "declaration_id",
         pl.lit(_now()).alias("decided_at"),
@@ -104,16 +115,12 @@ def record(engine_or_conn, decided: pl.DataFrame, mode: str, routing: RoutingCon
         "model_version",
         pl.lit(routing.model_dump_json()).alias("routing"),
     )
-    if isinstance(engine_or_conn, Engine):
-        with engine_or_conn.begin() as conn:
-            _store(conn, rows)
-    else:
-        _store(engine_or_conn, rows)
-
-
-def _store(conn: Connection, rows: pl.DataFrame) -> None:
-    bulk_insert(conn, decisions.name, rows)
-    scoreboard.refresh(conn, rows["declaration_id"])
+    with transaction(engine_or_conn) as conn:
+        bulk_insert(conn, decisions.name, rows)
+        hits = watchlists.record_hits(conn, batch)
+        offices = batch.select("declaration_id", "office").unique("declaration_id")
+        cases.open_for_decisions(conn, decided, offices, hits)
+        scoreboard.refresh(conn, rows["declaration_id"])
 
 
 def latest_decision(engine: Engine, declaration_id: str) -> dict | None:
@@ -181,7 +188,7 @@ def assess_file(
         if decided is not None:
             summary.assessed += decided.height
             if engine is not None:
-                record(engine, decided, "batch", assessor.routing)
+                record(engine, decided, "batch", assessor.routing, checked.accepted)
             parts.append(decided.drop("signals"))
         if progress:
             progress(summary.received, None)

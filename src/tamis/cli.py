@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tamis.cases.cli import audit_app, cases_app, watchlist_app
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.learn.cli import app as learn_app
 from tamis.output import print_json
@@ -31,6 +32,9 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(valuation_app, name="valuation", help="Value control: the reference-price database.")
 app.add_typer(learn_app, name="learn", help="Data mining: models learnt from inspection outcomes.")
 app.add_typer(users_app, name="users")
+app.add_typer(cases_app, name="cases")
+app.add_typer(watchlist_app, name="watchlist")
+app.add_typer(audit_app, name="post-clearance")
 app.command("audit-trail")(audit_trail_command)
 console = Console()
 errors = Console(stderr=True)

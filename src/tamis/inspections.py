@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from tamis import audit
 from tamis.declarations import FraudType, InspectionResult
 from tamis.scoreboard import update as scoreboard
+from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
 from tamis.store.tables import inspection_outcomes
 
@@ -21,10 +21,15 @@ COLUMNS = {
     "fraud_type": pl.String,
     "revenue_recovered": pl.Float64,
     "fraud_notice": pl.String,
+    "case_id": pl.Int64,
+    "corrected_hs_code": pl.String,
+    "corrected_origin": pl.String,
+    "corrected_customs_value": pl.Float64,
 }
+MONEY = ("revenue_recovered", "corrected_customs_value")
 
 
-def record_outcomes(engine: Engine, outcomes: pl.DataFrame) -> int:
+def record_outcomes(bind: Engine | Connection, outcomes: pl.DataFrame) -> int:
     """Store results (columns of ``COLUMNS``; missing ones are empty); the number stored."""
     frame = outcomes.select(
         pl.col(c).cast(t) if c in outcomes.columns else pl.lit(None, t).alias(c)
@@ -43,13 +48,10 @@ def record_outcomes(engine: Engine, outcomes: pl.DataFrame) -> int:
                 f"{[v.value for v in (InspectionResult if field == 'result' else FraudType)]}"
             )
     rows = frame.with_columns(
-        (pl.col("revenue_recovered") * 100)
-        .round(0)
-        .cast(pl.Int64)
-        .alias("revenue_recovered_minor"),
-        pl.lit(datetime.now(UTC).replace(tzinfo=None)).alias("recorded_at"),
-    ).drop("revenue_recovered")
-    with engine.begin() as conn:
+        *((pl.col(m) * 100).round(0).cast(pl.Int64).alias(f"{m}_minor") for m in MONEY),
+        pl.lit(audit.now()).alias("recorded_at"),
+    ).drop(MONEY)
+    with transaction(bind) as conn:
         bulk_insert(conn, inspection_outcomes.name, rows)
         scoreboard.refresh(conn, rows["declaration_id"])
     return rows.height

@@ -16,6 +16,7 @@ from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
 from tamis.api.deps import engine_of
 from tamis.api.lodgement import DeclarationIn, LodgementError, to_frame
 from tamis.assess import assessor_from_store, current_channel, latest_decision, record
+from tamis.cases.api import router as cases_router
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
@@ -85,7 +86,7 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
             raise HTTPException(409, f"declaration {declaration_id!r} is already lodged")
         insert_rows(conn, declarations, staged.unique("declaration_id"))
         insert_rows(conn, items, staged)
-        record(conn, assessor.assess(frame), "lodgement", assessor.routing)
+        record(conn, assessor.assess(frame), "lodgement", assessor.routing, frame)
     return _assessment(engine, declaration_id)
 
 
@@ -202,6 +203,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     app.include_router(auth.router)
     app.include_router(router)
+    app.include_router(cases_router)
     app.include_router(valuation_router, prefix="/api", dependencies=[Depends(READERS)])
     web.mount(app)
     return app

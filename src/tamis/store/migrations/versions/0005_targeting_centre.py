@@ -26,6 +26,14 @@ TABLES = (
     "audit_selections",
 )
 
+# What an inspection found: corrected values beside the outcome, and the case it closed.
+CORRECTIONS = {
+    "case_id": sa.Integer(),
+    "corrected_hs_code": sa.String(10),
+    "corrected_origin": sa.String(2),
+    "corrected_customs_value_minor": sa.BigInteger(),
+}
+
 # The audit trail is append-only in the database itself, not only in our code.
 APPEND_ONLY = {
     "sqlite": [
@@ -227,6 +235,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("hit_id"),
         sa.UniqueConstraint("watchlist_id", "declaration_id", name="uq_watchlist_hit"),
     )
+    with op.batch_alter_table("inspection_outcomes") as outcomes:
+        for name, kind in CORRECTIONS.items():
+            outcomes.add_column(sa.Column(name, kind, nullable=True))
     for statement in APPEND_ONLY.get(op.get_bind().dialect.name, []):
         op.execute(statement)
 
@@ -236,3 +247,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION audit_trail_append_only() CASCADE")
     for table in TABLES:
         op.drop_table(table)
+    with op.batch_alter_table("inspection_outcomes") as outcomes:
+        for name in CORRECTIONS:
+            outcomes.drop_column(name)

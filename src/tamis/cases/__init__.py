@@ -1,0 +1,2 @@
+"""The targeting centre's work: cases, inspection results, watchlists, post-clearance
+audit and mutual assistance."""

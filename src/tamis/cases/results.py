@@ -1,0 +1,114 @@
+"""Inspection results recorded by an inspector, on a case or on a declaration directly.
+
+A result is an inspection outcome (``tamis.inspections``): the models learn from it and it
+enters the importer's history at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import polars as pl
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import Connection, Engine, select
+
+from tamis import audit
+from tamis.cases.cases import CaseError, Status, _row, set_status
+from tamis.declarations import FraudType, InspectionResult
+from tamis.ingest.validate import COUNTRIES
+from tamis.inspections import record_outcomes
+from tamis.store.tables import declarations, items
+
+
+class InspectionIn(BaseModel):
+    """What the inspector found; the form and the API validate the same way."""
+
+    result: InspectionResult
+    fraud_type: FraudType | None = None
+    item_number: int | None = Field(None, ge=1, description="empty: the whole declaration")
+    revenue_recovered: Decimal = Field(Decimal(0), ge=0, max_digits=18, decimal_places=2)
+    fraud_notice: str | None = Field(None, min_length=1, max_length=64)
+    corrected_customs_value: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+    corrected_hs_code: str | None = Field(None, pattern=r"^\d{6,10}$")
+    corrected_origin: str | None = Field(None, min_length=2, max_length=2)
+    inspected_at: datetime | None = None
+
+    @field_validator("corrected_origin")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in COUNTRIES:
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code")
+        return value and value.upper()
+
+    @field_validator("inspected_at")
+    @classmethod
+    def _naive_utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> InspectionIn:
+        if self.result is InspectionResult.NON_COMPLIANT and self.fraud_type is None:
+            raise ValueError("fraud_type: a non-compliant result needs the fraud type")
+        if self.result is InspectionResult.COMPLIANT and self.fraud_type is not None:
+            raise ValueError("fraud_type: a compliant result has no fraud type")
+        return self
+
+
+def _check_target(conn: Connection, declaration_id: str, item_number: int | None) -> None:
+    if (
+        conn.execute(
+            select(declarations.c.declaration_id).where(
+                declarations.c.declaration_id == declaration_id
+            )
+        ).first()
+        is None
+    ):
+        raise CaseError(f"declaration {declaration_id!r} is not in the store")
+    if (
+        item_number is not None
+        and conn.execute(
+            select(items.c.item_number).where(
+                items.c.declaration_id == declaration_id, items.c.item_number == item_number
+            )
+        ).first()
+        is None
+    ):
+        raise CaseError(f"item_number: declaration {declaration_id} has no item {item_number}")
+
+
+def _store(conn: Connection, declaration_id: str, found: InspectionIn, inspector: str, case_id):
+    _check_target(conn, declaration_id, found.item_number)
+    values = found.model_dump() | {
+        "declaration_id": declaration_id,
+        "inspector": inspector,
+        "case_id": case_id,
+        "inspected_at": found.inspected_at or audit.now(),
+    }
+    money = ("revenue_recovered", "corrected_customs_value")
+    frame = pl.DataFrame(
+        [{k: float(v) if k in money and v is not None else v for k, v in values.items()}],
+        schema_overrides={"inspected_at": pl.Datetime("us")},
+    )
+    record_outcomes(conn, frame)
+    audit.record(conn, inspector, "inspection.record", "declaration", declaration_id, None, values)
+
+
+def record_result(engine: Engine, case_id: int, found: InspectionIn, inspector: str) -> None:
+    """Record the result on the case's declaration and close the case, in one transaction."""
+    with engine.begin() as conn:
+        case = _row(conn, case_id)
+        if case.declaration_id is None:
+            raise CaseError(f"case {case_id} has no declaration to record a result on")
+        if case.status == Status.CLOSED:
+            raise CaseError(f"case {case_id} is closed: reopen it first")
+        _store(conn, case.declaration_id, found, inspector, case_id)
+        set_status(conn, case_id, Status.CLOSED, inspector)
+
+
+def record_inspection(engine: Engine, declaration_id: str, found: InspectionIn, inspector: str):
+    """A result on a declaration without a case (e.g. a random or yellow-channel check)."""
+    with engine.begin() as conn:
+        _store(conn, declaration_id, found, inspector, None)
