@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -265,7 +266,7 @@ def serve_command(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the API (under /api) and /health."""
+    """Serve the dashboard (/), the API (under /api) and /health."""
     import uvicorn
 
     from tamis.api.app import create_app
@@ -294,8 +295,18 @@ def db_rebuild_scoreboard() -> None:
 def demo_command(
     workdir: Annotated[Path, typer.Option(help="Where the demo's files go.")] = Path("demo"),
     declarations: Annotated[int, typer.Option(help="Declarations in the synthetic year.")] = 20_000,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Serve the dashboard at the end [default: when standard input is a terminal].",
+        ),
+    ] = None,  # fmt: skip
+    host: Annotated[str, typer.Option(help="Where the dashboard listens.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """The main job on the embedded store: synthetic year → ingest → what the store holds."""
+    """The main job on the embedded store: synthetic year → ingest → channels → inspection
+    results → a model → the dashboard."""
     workdir.mkdir(parents=True, exist_ok=True)
     year = workdir / "year.parquet"
     console.rule("1. A synthetic year of import declarations")
@@ -334,6 +345,18 @@ def demo_command(
 
     train_command(since=None, until=None, comment="demo", as_json=False)
     models_command(as_json=False)
+    console.rule("8. The dashboard")
+    from tamis.users_cli import seed_demo_admin
+
+    username, password = seed_demo_admin(engine)
+    console.print(f"Dashboard: http://{host}:{port}/")
+    console.print(f"Log in as [bold]{username}[/bold] with password [bold]{password}[/bold] "
+                  "(shown once: each demo run sets a new one)")  # fmt: skip
+    if serve if serve is not None else sys.stdin.isatty():
+        console.print("Serving; stop with Ctrl+C.")
+        serve_command(host=host, port=port)
+    else:
+        console.print("Not serving (no terminal): start it with `tamis serve`.")
 
 
 if __name__ == "__main__":

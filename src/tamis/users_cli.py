@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import getpass
 import json
+import secrets
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,21 @@ PasswordStdin = Annotated[
 def actor() -> str:
     """Who runs the command, as the audit trail names them."""
     return f"cli:{getpass.getuser()}"
+
+
+DEMO_ADMIN = "demo"
+
+
+def seed_demo_admin(engine) -> tuple[str, str]:
+    """The demo's administrator with a fresh random password (its earlier sessions end):
+    (username, password), the password to be shown once."""
+    password = secrets.token_urlsafe(12)
+    if any(u["username"] == DEMO_ADMIN for u in users.list_users(engine)):
+        users.reset_password(engine, DEMO_ADMIN, password, actor="demo")
+        users.enable_user(engine, DEMO_ADMIN, actor="demo")
+    else:
+        users.add_user(engine, DEMO_ADMIN, "admin", password, actor="demo")
+    return DEMO_ADMIN, password
 
 
 def _password(from_stdin: bool) -> str:

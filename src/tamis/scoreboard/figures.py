@@ -149,10 +149,9 @@ def scoreboard(engine: Engine, period: Period, office: str | None = None, top: i
     }
 
 
-def importer_history(engine: Engine, importer_id: str, limit: int = 20) -> dict:
-    """An importer's totals over the whole store and their latest declarations."""
-    i, s, d = scoreboard_importers, scoreboard_declarations, declarations
-    totals = _sums(engine, i, ["importer_id"], [i.c.importer_id == importer_id])
+def latest_declarations(engine: Engine, importer_id: str, limit: int = 20) -> list[dict]:
+    """An importer's latest assessed or inspected declarations, with channel and findings."""
+    s, d = scoreboard_declarations, declarations
     latest = (
         select(s.c.declaration_id, d.c.lodged_at, s.c.office, s.c.channel, s.c.inspected,
                s.c.hits, s.c.revenue_recovered_minor)
@@ -162,5 +161,4 @@ def importer_history(engine: Engine, importer_id: str, limit: int = 20) -> dict:
         .limit(limit)
     )  # fmt: skip
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(latest)]
-    return {"totals": totals.row(0, named=True) if totals.height else None, "latest": rows}
+        return [dict(r._mapping) for r in conn.execute(latest)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 
 import matplotlib
 
@@ -15,12 +16,20 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from tamis.valuation.report import hs_label, origin_label  # noqa: E402
 
+# pyplot and its mathtext parser are not thread-safe; the web server draws from threads.
+_drawing = threading.Lock()
+
 
 def reference_chart(
     reference: dict, distribution: pl.DataFrame | None, declared: float | None, currency: str
 ) -> bytes:
     """PNG bytes: the histogram of unit values behind ``reference`` (when it has one, e.g.
     not for an analyst reference), its median and interquartile range, and ``declared``."""
+    with _drawing:
+        return _draw(reference, distribution, declared, currency)
+
+
+def _draw(reference, distribution, declared, currency) -> bytes:
     figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
     if distribution is not None and distribution.height:
         values = [math.exp(v) for v in distribution["v"]]

@@ -14,8 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 from tamis.api.auth import READERS
 from tamis.api.deps import Store
 from tamis.assess import current_channel, latest_decision
+from tamis.importers import importer_history
 from tamis.learn.model import contributions
-from tamis.scoreboard.figures import importer_history
+from tamis.scoreboard.figures import latest_declarations
 from tamis.store.read import read_items
 from tamis.valuation import database
 from tamis.valuation import reference as ref
@@ -90,7 +91,8 @@ def declaration_page(request: Request, engine: Store, user: Reader, declaration_
         if contributed
         else None,
         references=_references(engine, items),
-        history=importer_history(engine, header["importer_id"]) if header else None,
+        importer=importer_history(engine, header["importer_id"]) if header else None,
+        latest=latest_declarations(engine, header["importer_id"]) if header else [],
     )
 
 

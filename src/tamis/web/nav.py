@@ -6,6 +6,7 @@ from tamis.api.auth import READERS
 
 NAV = (
     ("/scoreboard", "nav.scoreboard", READERS),
+    ("/cases", "nav.cases", READERS),
     ("/rules", "nav.rules", READERS),
     ("/models", "nav.models", READERS),
 )

@@ -25,7 +25,7 @@ from tamis.api.auth import EVERYONE, READERS, session_token, set_session_cookie
 from tamis.api.deps import Store
 from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.users import User
-from tamis.web import charts, declaration, learning, rules
+from tamis.web import cases, charts, declaration, learning, rules
 from tamis.web.i18n import COOKIE as LANGUAGE_COOKIE
 from tamis.web.i18n import LANGUAGES, Translator, language_of
 from tamis.web.nav import NAV
@@ -228,7 +228,7 @@ async def guard(request: Request, call_next) -> Response:
 def mount(app: FastAPI) -> None:
     """Add the dashboard to the app: pages, static assets, HTML errors, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for pages in (router, declaration.router, rules.router, learning.router):
+    for pages in (router, declaration.router, cases.router, rules.router, learning.router):
         app.include_router(pages)
     app.add_exception_handler(StarletteHTTPException, page_errors)
     app.add_exception_handler(RequestValidationError, page_validation_errors)

@@ -1,0 +1,141 @@
+"""Case pages: the queue by office and status, a case with its declaration, notes,
+attachments and results, and the forms that record an inspection result (validated as the
+API validates it, every problem named), move the case, note it or assign it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from tamis.api.auth import FIELD, READERS, TARGETERS
+from tamis.api.deps import Store
+from tamis.cases import cases
+from tamis.cases.results import InspectionIn, record_result
+from tamis.declarations import FraudType, InspectionResult
+from tamis.store.tables import users
+from tamis.users import User
+from tamis.web.render import as_page, check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+Reader = as_page(READERS)
+FieldOfficer = as_page(FIELD)
+Targeter = as_page(TARGETERS)
+RESULT_FIELDS = tuple(InspectionIn.model_fields)
+
+
+def _case(engine, case_id: int) -> dict:
+    try:
+        return cases.get_case(engine, case_id)
+    except cases.CaseNotFound as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def _assignees(engine) -> list[str]:
+    query = select(users.c.username).where(
+        users.c.role.in_(cases.ASSIGNABLE_ROLES), users.c.active == 1
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query.order_by(users.c.username)).scalars())
+
+
+@router.get("/cases")
+def queue_page(
+    request: Request,
+    engine: Store,
+    user: Reader,
+    office: str | None = None,
+    status: cases.Status | None = cases.Status.OPEN,
+    mine: bool = False,
+):
+    rows = cases.queue(engine, office or None, status, user.username if mine else None, limit=200)
+    return render(
+        request, "cases.html", user, cases=rows, counts=cases.counts(engine),
+        office=office or "", status=status.value if status else "", mine=mine,
+        statuses=[s.value for s in cases.Status],
+    )  # fmt: skip
+
+
+def _case_page(request: Request, engine, user: User, case_id: int, status_code=200, **form):
+    case = _case(engine, case_id)
+    return render(
+        request, "case.html", user, status_code=status_code, case=case,
+        results=[r.value for r in InspectionResult], fraud_types=[f.value for f in FraudType],
+        moves=[s.value for s in cases.MOVES[cases.Status(case["status"])]],
+        assignees=_assignees(engine), FIELD=FIELD, TARGETERS=TARGETERS,
+        form=form.get("form", {}), errors=form.get("errors", []), problem=form.get("problem"),
+    )  # fmt: skip
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, engine: Store, user: Reader, case_id: int):
+    return _case_page(request, engine, user, case_id)
+
+
+def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each problem, the field empty when it is the whole form's."""
+    return [
+        (str(e["loc"][0]) if e["loc"] else "", e["msg"].removeprefix("Value error, "))
+        for e in error.errors()
+    ]
+
+
+@router.post("/cases/{case_id}/result", dependencies=[Depends(check_csrf)])
+async def result(request: Request, engine: Store, user: FieldOfficer, case_id: int):
+    form = {k: v.strip() for k, v in (await request.form()).items() if k in RESULT_FIELDS}
+    try:
+        found = InspectionIn.model_validate({k: v for k, v in form.items() if v})
+        record_result(engine, case_id, found, user.username)
+    except ValidationError as error:
+        return _case_page(request, engine, user, case_id, 422, form=form,
+                          errors=validation_problems(error))  # fmt: skip
+    except cases.CaseError as error:
+        return _case_page(request, engine, user, case_id, 409, form=form, problem=str(error))
+    return RedirectResponse(f"/cases/{case_id}", 303)
+
+
+def _then_back(engine, request: Request, user: User, case_id: int, change) -> object:
+    try:
+        change()
+    except cases.CaseError as error:
+        return _case_page(request, engine, user, case_id, 409, problem=str(error))
+    except cases.CaseNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    return RedirectResponse(f"/cases/{case_id}", 303)
+
+
+@router.post("/cases/{case_id}/status", dependencies=[Depends(check_csrf)])
+def move(
+    request: Request, engine: Store, user: FieldOfficer, case_id: int,
+    status: Annotated[str, Form()],
+):  # fmt: skip
+    def change() -> None:
+        with engine.begin() as conn:
+            cases.set_status(conn, case_id, status, user.username)
+
+    return _then_back(engine, request, user, case_id, change)
+
+
+@router.post("/cases/{case_id}/notes", dependencies=[Depends(check_csrf)])
+def note(
+    request: Request, engine: Store, user: FieldOfficer, case_id: int,
+    text: Annotated[str, Form(max_length=20_000)],
+):  # fmt: skip
+    return _then_back(
+        engine, request, user, case_id,
+        lambda: cases.add_note(engine, case_id, text, user.username),
+    )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/assign", dependencies=[Depends(check_csrf)])
+def assign(
+    request: Request, engine: Store, user: Targeter, case_id: int,
+    assignee: Annotated[str, Form(max_length=64)],
+):  # fmt: skip
+    return _then_back(
+        engine, request, user, case_id,
+        lambda: cases.assign(engine, case_id, assignee, user.username),
+    )  # fmt: skip
