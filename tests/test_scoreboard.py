@@ -7,10 +7,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from tamis import synth
 from tamis.assess import assess_file, assessor_from_store
-from tamis.ingest import ingest
-from tamis.inspections import record_outcomes, simulated_results
 from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.scoreboard.update import rebuild
 from tamis.store.tables import (
@@ -19,20 +16,7 @@ from tamis.store.tables import (
     scoreboard_detectors,
     scoreboard_importers,
 )
-
-
-def assessed_store(engine, tmp_path, declarations: int = 400, seed: int = 5) -> pl.DataFrame:
-    """synth → ingest → assess (decisions recorded) → simulated inspection results."""
-    year = tmp_path / "year.parquet"
-    synth.write(synth.generate(declarations, seed, days=90), year)
-    ingest(year, "canonical", engine)
-    assess_file(year, "canonical", assessor_from_store(engine), tmp_path / "a.parquet", engine)
-    decided = pl.read_parquet(tmp_path / "a.parquet")
-    truth = pl.read_parquet(
-        year, columns=["declaration_id", "lodged_at", "fraud", "fraud_type", "revenue_at_stake"]
-    )
-    record_outcomes(engine, simulated_results(decided, truth, truth))
-    return decided
+from tests.stores import assessed_store
 
 
 def sums(engine) -> dict[str, list]:

@@ -57,7 +57,9 @@ def check_csrf(request: Request, csrf_token: Annotated[str | None, Form()] = Non
     token must be this session's."""
     given = csrf_token or request.headers.get(CSRF_HEADER) or ""
     expected = csrf_token_of(request)
-    if not expected or not hmac.compare_digest(given, expected):
+    if not expected:
+        raise HTTPException(401, "authentication required: log in first")
+    if not hmac.compare_digest(given, expected):
         raise HTTPException(403, "csrf")
 
 

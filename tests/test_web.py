@@ -1,0 +1,232 @@
+"""The dashboard's pages over HTTP: who may open what, forms that change things (CSRF,
+validation that names the problem, the audit trail), languages."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tamis import audit, users
+from tamis.cases import cases
+from tamis.scoreboard.figures import Period, scoreboard
+from tamis.store.tables import inspection_outcomes
+from tamis.web import cases as case_pages
+from tamis.web import declaration, learning, routes, rules
+from tests.conftest import PASSWORD
+from tests.stores import assessed_store
+
+ROLES = [role.value for role in users.Role]
+READERS = {"admin", "analyst", "inspector", "auditor"}
+FIELD = {"admin", "analyst", "inspector"}
+# Every page and the roles that may use it (the API's groups): a new page must be added here.
+PAGES = {
+    "GET /": set(ROLES),
+    "GET /scoreboard": READERS,
+    "GET /declarations": READERS,
+    "GET /declarations/{declaration_id}": READERS,
+    "GET /declarations/{declaration_id}/items/{item_number}/reference.png": READERS,
+    "GET /cases": READERS,
+    "GET /cases/{case_id}": READERS,
+    "POST /cases/{case_id}/result": FIELD,
+    "POST /cases/{case_id}/status": FIELD,
+    "POST /cases/{case_id}/notes": FIELD,
+    "POST /cases/{case_id}/assign": {"admin", "analyst"},
+    "GET /rules": READERS,
+    "GET /rules/diff": READERS,
+    "GET /rules/edit": {"admin"},
+    "POST /rules": {"admin"},
+    "GET /models": READERS,
+    "GET /models/drift": READERS,
+    "POST /logout": set(ROLES),
+}
+OPEN = {"GET /login", "POST /login", "GET /lang/{language}"}  # no session needed
+
+
+def page_operations() -> set[str]:
+    routers = (routes.router, declaration.router, case_pages.router, rules.router,
+               learning.router)  # fmt: skip
+    return {f"{m} {r.path}" for router in routers for r in router.routes for m in r.methods}
+
+
+def browser_login(client, role: str) -> str:
+    """Log in through the login form as a new user of ``role``; the page's CSRF token."""
+    username = f"{role}-web"
+    engine = client.app.state.engine
+    if username not in {u["username"] for u in users.list_users(engine)}:
+        partner = "DGDDI-FR" if role == "partner" else None
+        users.add_user(engine, username, role, PASSWORD, actor="test", partner=partner)
+    client.cookies.clear()
+    answer = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert answer.status_code == 303 and client.cookies.get("tamis_session")
+    return csrf_of(client)
+
+
+def csrf_of(client) -> str:
+    page = client.get("/", follow_redirects=True).text
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)[1]
+
+
+@pytest.fixture
+def store(anonymous, tmp_path):
+    """The app's store with a quarter of assessed, inspected declarations."""
+    decided = assessed_store(anonymous.app.state.engine, tmp_path, declarations=300)
+    anonymous.follow_redirects = False
+    return decided
+
+
+def test_every_page_redirects_strangers_to_login_and_checks_the_role(anonymous, store):
+    assert page_operations() == set(PAGES) | OPEN
+    red = store.filter(store["channel"] == "red")["declaration_id"][0]
+    case_id = cases.queue(anonymous.app.state.engine)[0]["case_id"]
+    values = {"declaration_id": red, "item_number": "1", "case_id": str(case_id),
+              "language": "en"}  # fmt: skip
+
+    def sessions() -> dict[str, tuple[str, str]]:
+        return {r: (browser_login(anonymous, r), anonymous.cookies["tamis_session"]) for r in ROLES}
+
+    logged_in = sessions()
+    for operation, allowed in PAGES.items():
+        method, path = operation.split()
+        url = re.sub(r"\{([^}]+)\}", lambda m: values[m[1]], path)
+        url += "?old=1&new=1&id=X" if url in ("/rules/diff", "/declarations") else ""
+        anonymous.cookies.clear()
+        stranger = anonymous.request(method, url)
+        assert stranger.status_code == 303, operation
+        assert stranger.headers["location"].startswith("/login?next=")
+        for role, (token, cookie) in logged_in.items():
+            anonymous.cookies.set("tamis_session", cookie)
+            data = {"csrf_token": token} if method == "POST" else None
+            status = anonymous.request(method, url, data=data).status_code
+            if role in allowed:
+                assert status not in (401, 403), f"{operation} as {role}: {status}"
+            else:
+                assert status == 403, f"{operation} as {role}: {status}"
+        if operation == "POST /logout":
+            logged_in = sessions()
+
+
+def test_links_a_role_may_not_follow_are_not_shown(anonymous, store):
+    browser_login(anonymous, "partner")
+    home = anonymous.get("/")
+    assert home.status_code == 200 and 'href="/scoreboard"' not in home.text
+    browser_login(anonymous, "inspector")
+    rules_page = anonymous.get("/rules").text
+    assert 'href="/scoreboard"' in rules_page and 'href="/rules/edit"' not in rules_page
+    browser_login(anonymous, "admin")
+    assert 'href="/rules/edit"' in anonymous.get("/rules").text
+
+
+def test_login_failure_safe_redirects_logout(anonymous, store):
+    wrong = anonymous.post("/login", data={"username": "nobody", "password": "wrong password"})
+    assert wrong.status_code == 401 and "incorrect" in wrong.text
+    users.add_user(anonymous.app.state.engine, "amina", "analyst", PASSWORD, actor="test")
+    away = anonymous.post(
+        "/login", data={"username": "amina", "password": PASSWORD, "next": "//evil.example/x"}
+    )
+    assert away.headers["location"] == "/"
+    back = anonymous.post(
+        "/login", data={"username": "amina", "password": PASSWORD, "next": "/rules?version=1"}
+    )
+    assert back.headers["location"] == "/rules?version=1"
+    token = csrf_of(anonymous)
+    assert anonymous.post("/logout").status_code == 403  # no CSRF token
+    assert anonymous.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert anonymous.get("/scoreboard").status_code == 303
+
+
+def test_forms_need_the_session_csrf_token_and_a_same_site_origin(anonymous, store):
+    token = browser_login(anonymous, "admin")
+    form = {"text": "rules: []", "comment": "empty"}
+    refused = anonymous.post("/rules", data=form)
+    assert refused.status_code == 403 and "rechargez" in refused.text
+    forged = anonymous.post("/rules", data=form | {"csrf_token": "0" * 64})
+    assert forged.status_code == 403
+    cross = anonymous.post(
+        "/rules", data=form | {"csrf_token": token}, headers={"origin": "https://evil.example"}
+    )
+    assert cross.status_code == 403
+    assert audit.entries(anonymous.app.state.engine, entity="rule_set")[-1]["after"]["version"] == 1
+
+
+def test_rules_edit_refuses_bad_rules_saying_why_then_saves_a_version_with_its_diff(
+    anonymous, store
+):
+    token = browser_login(anonymous, "admin")
+    edit = anonymous.get("/rules/edit").text
+    current = re.search(r"<textarea[^>]*>(.*?)</textarea>", edit, re.S)[1]
+    bad = anonymous.post("/rules", data={"text": "rules:\n  - id: X\n", "csrf_token": token})
+    assert bad.status_code == 422 and "Règles refusées" in bad.text and "X" in bad.text
+    changed = html.unescape(current).replace("weight: 0.25", "weight: 0.45", 1)
+    assert changed != html.unescape(current)
+    saved = anonymous.post(
+        "/rules", data={"text": changed, "comment": "tuning", "csrf_token": token}
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/rules?version=2&saved=2"
+    assert "Version 2 enregistrée" in anonymous.get(saved.headers["location"]).text
+    diff = anonymous.get("/rules/diff?old=1&new=2").text
+    assert "0.25" in diff and "0.45" in diff
+    entry = audit.entries(anonymous.app.state.engine, entity="rule_set")[-1]
+    assert entry["actor"] == "admin-web" and entry["after"]["comment"] == "tuning"
+
+
+def test_the_result_form_names_each_problem_then_records_and_the_scoreboard_moves(anonymous, store):
+    engine = anonymous.app.state.engine
+    token = browser_login(anonymous, "inspector")
+    case = cases.queue(engine, status="open")[0]
+    url = f"/cases/{case['case_id']}/result"
+    period = Period("2025-01", "2025-03")
+    before = scoreboard(engine, period)["totals"]
+    typed = {"result": "non_compliant", "corrected_hs_code": "12AB", "revenue_recovered": "-5"}
+    bad = anonymous.post(url, data={"csrf_token": token, **typed})
+    assert bad.status_code == 422
+    problems = re.search(r'id="form-errors".*?</div>', bad.text, re.S)[0]
+    assert "Code SH rectifié" in problems and "Recettes redressées" in problems
+    assert 'value="12AB"' in bad.text  # what was typed is kept
+    good = anonymous.post(url, data={"csrf_token": token, "result": "non_compliant",
+                                     "fraud_type": "valuation", "revenue_recovered": "1234.56",
+                                     "fraud_notice": "PV-2025-77"})  # fmt: skip
+    assert good.status_code == 303
+    page = anonymous.get(f"/cases/{case['case_id']}").text
+    assert "clos" in page and "PV-2025-77" in page
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(inspection_outcomes).where(inspection_outcomes.c.fraud_notice == "PV-2025-77")
+        ).one()
+    assert stored.revenue_recovered_minor == 123456 and stored.inspector == "inspector-web"
+    after = scoreboard(engine, period)["totals"]
+    assert after["fraud_notices"] == before["fraud_notices"] + 1
+    assert after["revenue_recovered_minor"] == before["revenue_recovered_minor"] + 123456
+
+
+def test_pages_speak_french_first_english_on_request(anonymous, store):
+    browser_login(anonymous, "analyst")
+    assert "Tableau de bord stratégique" in anonymous.get("/scoreboard").text
+    english = anonymous.get("/scoreboard", headers={"accept-language": "en-GB,en;q=0.9"})
+    assert "Strategic scoreboard" in english.text
+    switched = anonymous.get("/lang/fr?next=/scoreboard")
+    assert switched.headers["location"] == "/scoreboard"
+    chosen = anonymous.get("/scoreboard", headers={"accept-language": "en"})
+    assert "Tableau de bord stratégique" in chosen.text
+
+
+def test_the_declaration_page_shows_reasons_data_reference_and_history(anonymous, store):
+    browser_login(anonymous, "auditor")
+    red = store.filter(store["channel"] == "red").row(0, named=True)
+    page = anonymous.get(f"/declarations/{red['declaration_id']}")
+    assert page.status_code == 200
+    for reason in red["reasons"]:
+        assert reason.replace("'", "&#39;").replace('"', "&#34;").split(" (")[0] in page.text
+    assert 'id="items"' in page.text and 'id="history"' in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    missing = anonymous.get("/declarations/NOPE")
+    assert missing.status_code == 404 and "introuvable" in missing.text
+
+
+def test_the_message_catalogues_have_the_same_keys():
+    from tamis.web.i18n import LANGUAGES, catalogue
+
+    keys = [set(catalogue(language)) for language in LANGUAGES]
+    assert all(k == keys[0] for k in keys)
