@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
+
+from tests.servers import TAMIS, serving
 
 DECLARATION = {
     "declaration_id": "D-API-1",
@@ -96,30 +95,12 @@ def test_rule_sets_through_the_api(client):
     assert diff["changed"] == {"R1": {"weight": [0.9, 0.5]}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_tamis_serve_answers_health_and_lodgement_over_http(tmp_path):
-    port = _free_port()
     env = os.environ | {"TAMIS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-    tamis = os.path.join(os.path.dirname(sys.executable), "tamis")
-    server = subprocess.Popen([tamis, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30  # a loaded 2-core machine starts it slowly
-        while True:
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "tamis serve did not start in 30 s"
-                time.sleep(0.1)
+    with serving(env) as base:
         assert httpx.post(f"{base}/api/declarations", json=DECLARATION).status_code == 401
         added = subprocess.run(
-            [tamis, "users", "add", "amina", "--role", "analyst", "--password-stdin"],
+            [TAMIS, "users", "add", "amina", "--role", "analyst", "--password-stdin"],
             input="a long enough password\n",
             env=env,
             capture_output=True,
@@ -131,6 +112,3 @@ def test_tamis_serve_answers_health_and_lodgement_over_http(tmp_path):
         headers = {"Authorization": f"Bearer {token}"}
         lodged = httpx.post(f"{base}/api/declarations", json=DECLARATION, headers=headers)
         assert lodged.status_code == 201 and lodged.json()["channel"] == "red"
-    finally:
-        server.terminate()
-        server.wait(10)

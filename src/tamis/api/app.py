@@ -76,6 +76,9 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
     engine, assessor = engine_of(request), assessor_of(request)
     declaration_id = frame["declaration_id"][0]
     staged = to_storage(frame, f"api:{declaration_id}", ROW)
+    # Assessed before the write transaction: a detector may write too (the valuation
+    # detector logs each reference it uses), and SQLite has one writer at a time.
+    decided = assessor.assess(frame)
     with engine.begin() as conn:
         exists = conn.execute(
             select(declarations.c.declaration_id).where(
@@ -86,7 +89,7 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
             raise HTTPException(409, f"declaration {declaration_id!r} is already lodged")
         insert_rows(conn, declarations, staged.unique("declaration_id"))
         insert_rows(conn, items, staged)
-        record(conn, assessor.assess(frame), "lodgement", assessor.routing, frame)
+        record(conn, decided, "lodgement", assessor.routing, frame)
     return _assessment(engine, declaration_id)
 
 

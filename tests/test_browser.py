@@ -1,0 +1,178 @@
+"""End to end in a real browser (Debian's Chromium, driven by Playwright): the demo's store
+served by ``tamis serve``; log in, read the scoreboard, open a red declaration and its
+reasons, record an inspection result, see the scoreboard change. Every page is
+screenshotted into test-artifacts/ and must load nothing from another site.
+
+Outside CI a missing Chromium skips these tests; in CI (CI=true) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.servers import TAMIS, serving
+from tests.test_api import DECLARATION
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def _browser_or_skip():
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        missing = f"playwright is not installed: {error}"
+    if missing is None and not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        missing = f"no Chromium at {CHROMIUM} (make install installs Debian's package)"
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the browser tests must run in CI: {missing}")
+        pytest.skip(missing)
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo, small, on its own store: (base URL, demo password, environment)."""
+    sync_playwright = _browser_or_skip()
+    folder = tmp_path_factory.mktemp("browser")
+    env = os.environ | {
+        "TAMIS_DATABASE_URL": f"sqlite:///{folder / 'tamis.db'}",
+        "TAMIS_ATTACHMENTS_DIR": str(folder / "attachments"),
+    }
+    run = subprocess.run(
+        [TAMIS, "demo", "--workdir", str(folder / "demo"), "--declarations", "1500"],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    said = " ".join(run.stdout.split())
+    assert "Dashboard: http://127.0.0.1:8000/" in said and "Not serving" in said
+    password = re.search(r"Log in as demo with password (\S+)", said)[1]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serving(env) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield base, password, browser
+        browser.close()
+
+
+class Visit:
+    """A browser tab that records every request and checks each page it shows."""
+
+    def __init__(self, browser, base: str, locale: str = "fr-FR") -> None:
+        self.base = base
+        self.page = browser.new_page(locale=locale, viewport={"width": 1400, "height": 1000})
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
+    def shot(self, name: str) -> None:
+        """Screenshot, after checking that no asset of the page comes from elsewhere and
+        that every image loaded."""
+        self.page.wait_for_function("[...document.images].every(i => i.complete)")
+        broken = self.page.eval_on_selector_all(
+            "img", "images => images.filter(i => !i.naturalWidth).map(i => i.src)"
+        )
+        assert not broken, f"{name}: images that did not load: {broken}"
+        assets = self.page.eval_on_selector_all(
+            "script[src], link[href], img[src], iframe[src], source[src], object[data]",
+            "nodes => nodes.map(n => n.src || n.href || n.data)",
+        )
+        outside = [a for a in assets + self.requests if not a.startswith((self.base, "data:"))]
+        assert not outside, f"{name}: assets from another site: {outside}"
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def figure(self, kpi: str) -> int:
+        return int(re.sub(r"\D", "", self.page.inner_text(f"#kpi-{kpi}")))
+
+
+def test_log_in_read_the_scoreboard_and_a_red_declaration_record_a_result(demo):
+    base, password, browser = demo
+    tab = Visit(browser, base)
+    page = tab.page
+    page.goto(f"{base}/scoreboard")
+    assert page.url.startswith(f"{base}/login")
+    assert page.inner_text("h1") == "Connexion"  # French first
+    tab.shot("login")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", "wrong password")
+    page.click("main form button")
+    assert "incorrect" in page.inner_text(".error")
+    page.fill("input[name=password]", password)
+    page.click("main form button")
+    page.wait_for_url(f"{base}/scoreboard")
+    assert page.inner_text("h1") == "Tableau de bord stratégique"
+    assert tab.figure("declarations") == 1500
+    notices, recovered = tab.figure("notices"), tab.figure("recovered")
+    assert page.locator("#channels tr[data-channel=red]").count() == 1
+    assert page.locator("svg.chart").count() >= 3
+    tab.shot("scoreboard")
+    page.select_option("select[name=office]", "CASA-PORT")  # HTMX swaps the board
+    page.wait_for_url(re.compile(r".*office=CASA-PORT.*"))
+    assert tab.figure("declarations") < 1500
+    tab.shot("scoreboard-casa-port")
+
+    page.goto(f"{base}/cases")
+    tab.shot("cases")
+    page.click("#cases tr:nth-child(2) a[href^='/cases/']")
+    case_url = page.url
+    page.click("dl.facts a[href^='/declarations/']")
+    assert page.inner_text("#channel") in ("rouge", "orange")
+    reasons = page.locator("#reasons li").all_inner_texts()
+    assert reasons and all(r.strip() for r in reasons)
+    tab.shot("declaration")
+
+    page.goto(case_url)
+    page.select_option("select[name=result]", "non_compliant")
+    page.fill("input[name=corrected_hs_code]", "12AB")
+    page.click("#result-form button")
+    assert "Code SH rectifié" in page.inner_text("#form-errors")
+    tab.shot("case-result-refused")
+    page.fill("input[name=corrected_hs_code]", "")
+    page.click("#result-form button")
+    assert "fraud type" in page.inner_text("#form-errors")
+    page.select_option("select[name=fraud_type]", "valuation")
+    page.fill("input[name=revenue_recovered]", "2500.50")
+    page.fill("input[name=fraud_notice]", "PV-E2E-1")
+    page.click("#result-form button")
+    page.wait_for_url(case_url)
+    assert page.inner_text("#case-status") == "clos" and "PV-E2E-1" in page.inner_text("#results")
+    tab.shot("case-closed")
+
+    page.goto(f"{base}/scoreboard")
+    assert tab.figure("notices") == notices + 1
+    assert tab.figure("recovered") == recovered + 2500  # shown in whole units
+    tab.shot("scoreboard-after")
+
+    page.goto(f"{base}/rules")
+    tab.shot("rules")
+    page.goto(f"{base}/models")
+    page.wait_for_selector("#drift-table, #drift p.note:not(:has-text('…'))", timeout=120_000)
+    tab.shot("models")
+    page.click("header a.lang")
+    assert page.inner_text("h1") == "Models"
+    tab.shot("models-en")
+
+
+def test_a_lodged_declaration_shows_the_models_feature_contributions(demo):
+    base, password, browser = demo
+    login = httpx.post(f"{base}/api/auth/login", json={"username": "demo", "password": password})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    lodged = httpx.post(f"{base}/api/declarations", json=DECLARATION, headers=headers, timeout=60)
+    assert lodged.status_code == 201, lodged.text
+    tab = Visit(browser, base, locale="en-GB")
+    tab.page.goto(f"{base}/login?next=/declarations/{DECLARATION['declaration_id']}")
+    tab.page.fill("input[name=username]", "demo")
+    tab.page.fill("input[name=password]", password)
+    tab.page.click("main form button")
+    assert tab.page.inner_text("h1").startswith(f"Declaration {DECLARATION['declaration_id']}")
+    assert lodged.json()["model_version"]  # the demo trained one
+    assert tab.page.locator("svg.chart").count() == 2  # detectors, feature contributions
+    tab.shot("declaration-lodged")
