@@ -183,10 +183,11 @@ def test_the_result_form_names_each_problem_then_records_and_the_scoreboard_move
     bad = anonymous.post(url, data={"csrf_token": token, **typed})
     assert bad.status_code == 422
     problems = re.search(r'id="form-errors".*?</div>', bad.text, re.S)[0]
-    assert "Code SH rectifié" in problems and "Recettes redressées" in problems
+    assert "Code SH rectifié</strong> — 6 à 10 chiffres sont attendus" in problems
+    assert "Recettes redressées</strong> — doit être au moins 0" in problems
     assert 'value="12AB"' in bad.text  # what was typed is kept
     good = anonymous.post(url, data={"csrf_token": token, "result": "non_compliant",
-                                     "fraud_type": "valuation", "revenue_recovered": "1234.56",
+                                     "fraud_type": "valuation", "revenue_recovered": "1 234,56",
                                      "fraud_notice": "PV-2025-77"})  # fmt: skip
     assert good.status_code == 303
     page = anonymous.get(f"/cases/{case['case_id']}").text

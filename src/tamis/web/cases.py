@@ -18,6 +18,7 @@ from tamis.cases.results import InspectionIn, record_result
 from tamis.declarations import FraudType, InspectionResult
 from tamis.store.tables import users
 from tamis.users import User
+from tamis.web.i18n import Translator, language_of
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,6 +26,7 @@ Reader = as_page(READERS)
 FieldOfficer = as_page(FIELD)
 Targeter = as_page(TARGETERS)
 RESULT_FIELDS = tuple(InspectionIn.model_fields)
+MONEY_FIELDS = ("revenue_recovered", "corrected_customs_value")
 
 
 def _case(engine, case_id: int) -> dict:
@@ -75,23 +77,42 @@ def case_page(request: Request, engine: Store, user: Reader, case_id: int):
     return _case_page(request, engine, user, case_id)
 
 
-def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
-    """(field, what is wrong) for each problem, the field empty when it is the whole form's."""
-    return [
-        (str(e["loc"][0]) if e["loc"] else "", e["msg"].removeprefix("Value error, "))
-        for e in error.errors()
-    ]
+def validation_problems(error: ValidationError, t: Translator) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each problem, the field empty when it is the whole form's;
+    in the page's language where the catalogue words it, else as the validator said it."""
+    problems = []
+    for e in error.errors():
+        field = str(e["loc"][0]) if e["loc"] else ""
+        context = {k: str(v) for k, v in (e.get("ctx") or {}).items()}
+        for key in (f"invalid.{field}.{e['type']}", f"invalid.{e['type']}"):
+            if key in t.messages:
+                problems.append((field, t(key, **context)))
+                break
+        else:
+            problems.append((field, e["msg"].removeprefix("Value error, ")))
+    return problems
+
+
+def _typed(form: dict[str, str]) -> dict[str, str]:
+    """Amounts as people type them: '1 234,56' is 1234.56."""
+    return {
+        k: v.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+        if k in MONEY_FIELDS
+        else v
+        for k, v in form.items()
+        if v
+    }
 
 
 @router.post("/cases/{case_id}/result", dependencies=[Depends(check_csrf)])
 async def result(request: Request, engine: Store, user: FieldOfficer, case_id: int):
     form = {k: v.strip() for k, v in (await request.form()).items() if k in RESULT_FIELDS}
     try:
-        found = InspectionIn.model_validate({k: v for k, v in form.items() if v})
+        found = InspectionIn.model_validate(_typed(form))
         record_result(engine, case_id, found, user.username)
     except ValidationError as error:
-        return _case_page(request, engine, user, case_id, 422, form=form,
-                          errors=validation_problems(error))  # fmt: skip
+        problems = validation_problems(error, Translator(language_of(request)))
+        return _case_page(request, engine, user, case_id, 422, form=form, errors=problems)
     except cases.CaseError as error:
         return _case_page(request, engine, user, case_id, 409, form=form, problem=str(error))
     return RedirectResponse(f"/cases/{case_id}", 303)
