@@ -158,7 +158,9 @@ decisions = Table(
     Column("rule_set_version", Integer, nullable=True),
     Column("model_version", String(64), nullable=True),
     Column("routing", Text, nullable=False, comment="JSON: the routing configuration used"),
-    Index("ix_decisions_declaration_id", "declaration_id"),
+    # A declaration's latest decision straight from the index, whatever the planner's
+    # statistics say (PostgreSQL would otherwise walk the primary key backwards).
+    Index("ix_decisions_declaration_latest", "declaration_id", "decision_id"),
 )
 
 channel_changes = Table(

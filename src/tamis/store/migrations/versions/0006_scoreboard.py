@@ -1,4 +1,5 @@
-"""scoreboard: each declaration's contribution and the sums the dashboard reads
+"""scoreboard: each declaration's contribution and the sums the dashboard reads; the latest
+decision of a declaration by index
 
 Revision ID: 0006
 Revises: 0005
@@ -22,6 +23,10 @@ TABLES = (
 
 
 def upgrade() -> None:
+    op.drop_index("ix_decisions_declaration_id", table_name="decisions")
+    op.create_index(
+        "ix_decisions_declaration_latest", "decisions", ["declaration_id", "decision_id"]
+    )
     op.create_table(
         "scoreboard_chapters",
         sa.Column("month", sa.String(length=7), nullable=False),
@@ -112,5 +117,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decisions_declaration_latest", table_name="decisions")
+    op.create_index("ix_decisions_declaration_id", "decisions", ["declaration_id"])
     for table in TABLES:
         op.drop_table(table)
