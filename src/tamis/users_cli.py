@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import getpass
 import json
+import secrets
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -98,6 +99,19 @@ def list_command(
             f"{row['created_at']:%Y-%m-%d %H:%M}",
         )
     console.print(table)
+
+
+DEMO_ADMIN = "admin"
+
+
+def seed_demo_admin(engine) -> str | None:
+    """Create the demo's admin with a random password, returned to be printed once; None
+    when the demo admin exists already."""
+    if any(u["username"] == DEMO_ADMIN for u in users.list_users(engine)):
+        return None
+    password = secrets.token_urlsafe(12)
+    users.add_user(engine, DEMO_ADMIN, users.Role.ADMIN, password, actor())
+    return password
 
 
 def audit_trail_command(
