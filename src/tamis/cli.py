@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tamis.cases.cli import audit_app, cases_app, watchlist_app
+from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.learn.cli import app as learn_app
 from tamis.output import print_json
@@ -35,6 +35,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(cases_app, name="cases")
 app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(audit_app, name="post-clearance")
+app.add_typer(assistance_app, name="assistance")
 app.command("audit-trail")(audit_trail_command)
 console = Console()
 errors = Console(stderr=True)
