@@ -57,7 +57,7 @@ def demo(tmp_path_factory):
     assert run.returncode == 0, run.stderr[-3000:]
     said = " ".join(run.stdout.split())
     assert "Dashboard: http://127.0.0.1:8000/" in said and "Not serving" in said
-    password = re.search(r"Log in as demo with password (\S+)", said)[1]
+    password = re.search(r"demo login: admin / (\S+)", said)[1]
     ARTIFACTS.mkdir(exist_ok=True)
     with serving(env) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -105,7 +105,7 @@ def test_log_in_read_the_scoreboard_and_a_red_declaration_record_a_result(demo):
     assert page.url.startswith(f"{base}/login")
     assert page.inner_text("h1") == "Connexion"  # French first
     tab.shot("login")
-    page.fill("input[name=username]", "demo")
+    page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", "wrong password")
     page.click("main form button")
     assert "incorrect" in page.inner_text(".error")
@@ -167,13 +167,13 @@ def test_log_in_read_the_scoreboard_and_a_red_declaration_record_a_result(demo):
 
 def test_a_lodged_declaration_shows_the_models_feature_contributions(demo):
     base, password, browser = demo
-    login = httpx.post(f"{base}/api/auth/login", json={"username": "demo", "password": password})
+    login = httpx.post(f"{base}/api/auth/login", json={"username": "admin", "password": password})
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     lodged = httpx.post(f"{base}/api/declarations", json=DECLARATION, headers=headers, timeout=60)
     assert lodged.status_code == 201, lodged.text
     tab = Visit(browser, base, locale="en-GB")
     tab.page.goto(f"{base}/login?next=/declarations/{DECLARATION['declaration_id']}")
-    tab.page.fill("input[name=username]", "demo")
+    tab.page.fill("input[name=username]", "admin")
     tab.page.fill("input[name=password]", password)
     tab.page.click("main form button")
     assert tab.page.inner_text("h1").startswith(f"Declaration {DECLARATION['declaration_id']}")

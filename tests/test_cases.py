@@ -259,3 +259,10 @@ def test_the_cli_lists_cases_adds_watchlists_and_selects_audits(centre, tmp_path
         cli, ["cases", "result", str(listed[0]["case_id"]), "--result", "non_compliant"]
     )
     assert result.exit_code == 2 and "fraud_type" in result.output
+    sent = ["assistance", "send", "DGDDI-FR", "--subject", "invoice", "--body", "check it"]
+    assert "recorded" in runner.invoke(cli, sent).output
+    asked = runner.invoke(cli, ["assistance", "list", "--json"]).output
+    [request] = json.loads(asked)
+    assert request["partner"] == "DGDDI-FR" and request["direction"] == "outgoing"
+    ours = runner.invoke(cli, ["assistance", "answer", str(request["request_id"]), "yes"])
+    assert ours.exit_code == 2 and "other administration" in ours.output

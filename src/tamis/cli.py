@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,15 +12,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tamis.cases.cli import audit_app, cases_app, watchlist_app
+from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.learn.cli import app as learn_app
 from tamis.output import print_json
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.store.summary import store_summary
+from tamis.users_cli import DEMO_ADMIN, audit_trail_command, seed_demo_admin
 from tamis.users_cli import app as users_app
-from tamis.users_cli import audit_trail_command
 from tamis.valuation.cli import app as valuation_app
 
 app = typer.Typer(help="Tamis: customs risk management and targeting.", no_args_is_help=True)
@@ -36,6 +36,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(cases_app, name="cases")
 app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(audit_app, name="post-clearance")
+app.add_typer(assistance_app, name="assistance")
 app.command("audit-trail")(audit_trail_command)
 console = Console()
 errors = Console(stderr=True)
@@ -305,8 +306,8 @@ def demo_command(
     host: Annotated[str, typer.Option(help="Where the dashboard listens.")] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """The main job on the embedded store: synthetic year → ingest → channels → inspection
-    results → a model → the dashboard."""
+    """The main job on the embedded store: synthetic year → ingest → channels → cases and
+    inspection results → a model → the dashboard."""
     workdir.mkdir(parents=True, exist_ok=True)
     year = workdir / "year.parquet"
     console.rule("1. A synthetic year of import declarations")
@@ -328,35 +329,71 @@ def demo_command(
     decided = pl.read_parquet(assessed)
     console.print("Channel mix and hit rate against the planted ground truth:")
     console.print(channel_mix(decided, truth))
-    console.rule("6. Inspection results come back (simulated from the planted truth)")
-    from tamis.inspections import record_outcomes, simulated_results
-    from tamis.store.read import read_outcomes
-
-    lodged = pl.read_parquet(year, columns=["declaration_id", "lodged_at", "fraud_type"])
-    results = simulated_results(decided, truth.join(lodged, on="declaration_id"), lodged)
+    console.rule("6. The targeting centre: cases, and inspection results coming back")
     engine = open_store()
-    known = read_outcomes(engine)["declaration_id"].implode()
-    results = results.filter(~pl.col("declaration_id").is_in(known))  # a rerun adds none
-    stored = record_outcomes(engine, results) if results.height else 0
-    found = results.filter(pl.col("result") == "non_compliant").height
-    console.print(f"{stored:,} inspections recorded, {found:,} non-compliant")
+    password = seed_demo_admin(engine)
+    if password:
+        console.print(f"demo login: {DEMO_ADMIN} / {password}  (shown once)")
+    else:
+        console.print(f"demo login: {DEMO_ADMIN} (created by an earlier run; `tamis users reset`)")
+    record_demo_inspections(engine, year, decided)
     console.rule("7. Data mining: a model learnt from the inspection results")
     from tamis.learn.cli import models_command, train_command
 
     train_command(since=None, until=None, comment="demo", as_json=False)
     models_command(as_json=False)
     console.rule("8. The dashboard")
-    from tamis.users_cli import seed_demo_admin
-
-    username, password = seed_demo_admin(engine)
     console.print(f"Dashboard: http://{host}:{port}/")
-    console.print(f"Log in as [bold]{username}[/bold] with password [bold]{password}[/bold] "
-                  "(shown once: each demo run sets a new one)")  # fmt: skip
+    if password:
+        console.print(f"demo login: {DEMO_ADMIN} / {password}")
+    else:
+        console.print(f"demo login: {DEMO_ADMIN} (password printed when it was created)")
     if serve if serve is not None else sys.stdin.isatty():
         console.print("Serving; stop with Ctrl+C.")
         serve_command(host=host, port=port)
     else:
         console.print("Not serving (no terminal): start it with `tamis serve`.")
+
+
+def record_demo_inspections(engine, year: Path, decided: pl.DataFrame, pending_days: int = 7):
+    """Inspectors' results, simulated from the planted truth: cases are worked through the
+    case workflow, except those of the last ``pending_days`` (still in the queues); other
+    inspected declarations (random picks) are recorded in bulk."""
+    from tamis.cases import cases
+    from tamis.cases.results import InspectionIn, record_result
+    from tamis.inspections import record_outcomes, simulated_results
+    from tamis.store.read import read_outcomes
+
+    truth = pl.read_parquet(year, columns=["declaration_id", "fraud", "revenue_at_stake"])
+    lodged = pl.read_parquet(year, columns=["declaration_id", "lodged_at", "fraud_type"])
+    results = simulated_results(decided, truth.join(lodged, on="declaration_id"), lodged)
+    known = read_outcomes(engine)["declaration_id"].implode()
+    results = results.filter(~pl.col("declaration_id").is_in(known))  # a rerun adds none
+    pending_from = lodged["lodged_at"].max() - timedelta(days=pending_days)
+    by_declaration = {r["declaration_id"]: r for r in results.iter_rows(named=True)}
+    open_cases = cases.queue(engine, status="open", limit=10**9)
+    worked = 0
+    with progress_bar("inspectors work the cases") as update:
+        for case in open_cases:
+            found = by_declaration.pop(case["declaration_id"], None)
+            if found is None or found["inspected_at"] > pending_from:
+                continue
+            inspection = InspectionIn(
+                result=found["result"],
+                fraud_type=found["fraud_type"],
+                revenue_recovered=round(found["revenue_recovered"], 2),
+                inspected_at=found["inspected_at"],
+            )
+            record_result(engine, case["case_id"], inspection, "demo-inspector")
+            worked += 1
+            update(worked, len(open_cases))
+    rest = results.filter(pl.col("declaration_id").is_in(list(by_declaration)))
+    stored = record_outcomes(engine, rest) if rest.height else 0
+    found = results.filter(pl.col("result") == "non_compliant").height
+    console.print(
+        f"{worked:,} cases worked and closed with their results, {stored:,} other inspections "
+        f"recorded, {found:,} non-compliant; {len(open_cases) - worked:,} cases still open"
+    )
 
 
 if __name__ == "__main__":

@@ -33,21 +33,6 @@ def actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-DEMO_ADMIN = "demo"
-
-
-def seed_demo_admin(engine) -> tuple[str, str]:
-    """The demo's administrator with a fresh random password (its earlier sessions end):
-    (username, password), the password to be shown once."""
-    password = secrets.token_urlsafe(12)
-    if any(u["username"] == DEMO_ADMIN for u in users.list_users(engine)):
-        users.reset_password(engine, DEMO_ADMIN, password, actor="demo")
-        users.enable_user(engine, DEMO_ADMIN, actor="demo")
-    else:
-        users.add_user(engine, DEMO_ADMIN, "admin", password, actor="demo")
-    return DEMO_ADMIN, password
-
-
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -114,6 +99,19 @@ def list_command(
             f"{row['created_at']:%Y-%m-%d %H:%M}",
         )
     console.print(table)
+
+
+DEMO_ADMIN = "admin"
+
+
+def seed_demo_admin(engine) -> str | None:
+    """Create the demo's admin with a random password, returned to be printed once; None
+    when the demo admin exists already."""
+    if any(u["username"] == DEMO_ADMIN for u in users.list_users(engine)):
+        return None
+    password = secrets.token_urlsafe(12)
+    users.add_user(engine, DEMO_ADMIN, users.Role.ADMIN, password, actor())
+    return password
 
 
 def audit_trail_command(

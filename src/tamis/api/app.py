@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from tamis import audit, rulesets
 from tamis.api import auth
 from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
-from tamis.api.deps import engine_of
+from tamis.api.deps import MAX_ID, engine_of
 from tamis.api.lodgement import DeclarationIn, LodgementError, to_frame
 from tamis.assess import assessor_from_store, current_channel, latest_decision, record
 from tamis.cases.api import router as cases_router
@@ -154,7 +154,12 @@ def get_rule_versions(request: Request, user: Reader) -> list[dict]:
 
 
 @router.get("/rules/diff")
-def get_rules_diff(request: Request, old: int, new: int, user: Reader) -> dict:
+def get_rules_diff(
+    request: Request,
+    user: Reader,
+    old: Annotated[int, Query(ge=1, le=MAX_ID)],
+    new: Annotated[int, Query(ge=1, le=MAX_ID)],
+) -> dict:
     engine = engine_of(request)
     try:
         return rulesets.diff(rulesets.get(engine, old), rulesets.get(engine, new))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
 
 
@@ -13,3 +13,7 @@ def engine_of(request: Request) -> Engine:
 
 
 Store = Annotated[Engine, Depends(engine_of)]
+
+MAX_ID = 2_147_483_647  # a SQL INTEGER: larger ids cannot exist, and must not reach the driver
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from tamis.api.auth import FIELD, PARTNERS, READERS, TARGETERS, Allow
-from tamis.api.deps import Store
+from tamis.api.deps import MAX_ID, Offset, RecordId, Store
 from tamis.cases import assistance, attachments, cases, post_clearance, watchlists
 from tamis.cases.results import InspectionIn, record_inspection, record_result
 from tamis.importers import importer_history
@@ -62,7 +62,7 @@ def list_cases(
     status: cases.Status | None = None,
     assignee: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict]:
     """The queue: highest score first, then most revenue at stake."""
     return cases.queue(engine, office, status, assignee, limit, offset)
@@ -76,7 +76,7 @@ def open_case(engine: Store, user: Targeter, body: CaseIn) -> dict:
 
 
 @router.get("/cases/{case_id}")
-def get_case(engine: Store, user: Reader, case_id: int) -> dict:
+def get_case(engine: Store, user: Reader, case_id: RecordId) -> dict:
     try:
         return cases.get_case(engine, case_id)
     except REFUSED as error:
@@ -92,12 +92,12 @@ def _then_show(engine, case_id: int, change, *args) -> dict:
 
 
 @router.post("/cases/{case_id}/assign")
-def assign(engine: Store, user: Targeter, case_id: int, body: Assignment) -> dict:
+def assign(engine: Store, user: Targeter, case_id: RecordId, body: Assignment) -> dict:
     return _then_show(engine, case_id, cases.assign, engine, case_id, body.assignee, user.username)
 
 
 @router.post("/cases/{case_id}/status")
-def set_status(engine: Store, user: FieldOfficer, case_id: int, body: StatusIn) -> dict:
+def set_status(engine: Store, user: FieldOfficer, case_id: RecordId, body: StatusIn) -> dict:
     def move() -> None:
         with engine.begin() as conn:
             cases.set_status(conn, case_id, body.status, user.username)
@@ -106,12 +106,12 @@ def set_status(engine: Store, user: FieldOfficer, case_id: int, body: StatusIn) 
 
 
 @router.post("/cases/{case_id}/notes", status_code=201)
-def add_note(engine: Store, user: FieldOfficer, case_id: int, body: NoteIn) -> dict:
+def add_note(engine: Store, user: FieldOfficer, case_id: RecordId, body: NoteIn) -> dict:
     return _then_show(engine, case_id, cases.add_note, engine, case_id, body.text, user.username)
 
 
 @router.post("/cases/{case_id}/attachments", status_code=201)
-def attach(engine: Store, user: FieldOfficer, case_id: int, file: UploadFile) -> dict:
+def attach(engine: Store, user: FieldOfficer, case_id: RecordId, file: UploadFile) -> dict:
     """A photo of the goods or a document: stored on disk by checksum, not in SQL."""
     try:
         return attachments.store_attachment(
@@ -127,7 +127,7 @@ def attach(engine: Store, user: FieldOfficer, case_id: int, file: UploadFile) ->
 
 
 @router.get("/attachments/{attachment_id}", response_class=FileResponse)
-def download(engine: Store, user: Reader, attachment_id: int) -> FileResponse:
+def download(engine: Store, user: Reader, attachment_id: RecordId) -> FileResponse:
     try:
         row, path = attachments.open_attachment(engine, attachment_id)
     except attachments.AttachmentMissing as error:
@@ -138,7 +138,7 @@ def download(engine: Store, user: Reader, attachment_id: int) -> FileResponse:
 
 
 @router.post("/cases/{case_id}/result")
-def case_result(engine: Store, user: FieldOfficer, case_id: int, body: InspectionIn) -> dict:
+def case_result(engine: Store, user: FieldOfficer, case_id: RecordId, body: InspectionIn) -> dict:
     """Record what the inspection found; the case closes."""
     return _then_show(engine, case_id, record_result, engine, case_id, body, user.username)
 
@@ -189,7 +189,7 @@ def change_watchlist(
     request: Request,
     engine: Store,
     user: Targeter,
-    watchlist_id: int,
+    watchlist_id: RecordId,
     body: watchlists.WatchlistIn,
 ) -> watchlists.Watchlist:
     try:
@@ -201,7 +201,7 @@ def change_watchlist(
 
 
 @router.post("/watchlists/{watchlist_id}/run")
-def run_watchlist(engine: Store, user: Targeter, watchlist_id: int) -> dict:
+def run_watchlist(engine: Store, user: Targeter, watchlist_id: RecordId) -> dict:
     """Look for hits among the declarations already stored."""
     try:
         return {"new_hits": watchlists.run(engine, watchlist_id, user.username)}
@@ -210,7 +210,7 @@ def run_watchlist(engine: Store, user: Targeter, watchlist_id: int) -> dict:
 
 
 @router.get("/watchlists/{watchlist_id}/report")
-def watchlist_report(engine: Store, user: Reader, watchlist_id: int) -> dict:
+def watchlist_report(engine: Store, user: Reader, watchlist_id: RecordId) -> dict:
     try:
         return watchlists.report(engine, watchlist_id)
     except REFUSED as error:
@@ -236,7 +236,7 @@ def audit_selections(engine: Store, user: Reader) -> list[dict]:
 
 
 @router.get("/post-clearance/selections/{selection_id}")
-def audit_selection(engine: Store, user: Reader, selection_id: int) -> dict:
+def audit_selection(engine: Store, user: Reader, selection_id: RecordId) -> dict:
     try:
         return post_clearance.get_selection(engine, selection_id)
     except REFUSED as error:
@@ -248,7 +248,11 @@ class AnswerIn(BaseModel):
 
 
 @router.get("/assistance")
-def list_assistance(engine: Store, user: Correspondent, case_id: int | None = None) -> list[dict]:
+def list_assistance(
+    engine: Store,
+    user: Correspondent,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> list[dict]:
     """Requests exchanged with partners; a partner sees only its own."""
     return assistance.requests(engine, user, case_id)
 
@@ -263,7 +267,7 @@ def create_assistance(engine: Store, user: Targeter, body: assistance.Assistance
 
 
 @router.get("/assistance/{request_id}")
-def get_assistance(engine: Store, user: Correspondent, request_id: int) -> dict:
+def get_assistance(engine: Store, user: Correspondent, request_id: RecordId) -> dict:
     try:
         return assistance.get(engine, request_id, user)
     except REFUSED as error:
@@ -272,13 +276,13 @@ def get_assistance(engine: Store, user: Correspondent, request_id: int) -> dict:
 
 @router.post("/assistance/{request_id}/answer")
 def answer_assistance(
-    engine: Store, user: Annotated[User, Depends(PARTNERS)], request_id: int, body: AnswerIn
+    engine: Store, user: Annotated[User, Depends(PARTNERS)], request_id: RecordId, body: AnswerIn
 ) -> dict:
     return _then_assistance(engine, request_id, user, assistance.answer, body.answer)
 
 
 @router.post("/assistance/{request_id}/close")
-def close_assistance(engine: Store, user: Targeter, request_id: int) -> dict:
+def close_assistance(engine: Store, user: Targeter, request_id: RecordId) -> dict:
     return _then_assistance(engine, request_id, user, assistance.close)
 
 

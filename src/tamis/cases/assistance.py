@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, update
 
 from tamis import audit
+from tamis.api.deps import MAX_ID
 from tamis.cases.cases import _row
 from tamis.store.tables import assistance_requests
 from tamis.users import Role, User
@@ -27,7 +28,7 @@ class AssistanceIn(BaseModel):
     partner: str = Field(min_length=2, max_length=64, description="the partner administration")
     subject: str = Field(min_length=3, max_length=500)
     body: str = Field(min_length=1)
-    case_id: int | None = None
+    case_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class AssistanceError(ValueError):

@@ -12,10 +12,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tamis.cases import cases, post_clearance, watchlists
+from tamis.cases import assistance, cases, post_clearance, watchlists
 from tamis.cases.results import InspectionIn, record_result
 from tamis.output import print_json
 from tamis.store import open_store
+from tamis.users import Role, User
 from tamis.users_cli import actor
 
 cases_app = typer.Typer(
@@ -221,3 +222,80 @@ def select_for_audit(
     for pick in selection["declarations"]:
         table.add_row(str(pick["rank"]), pick["declaration_id"], pick["explanation"])
     console.print(table)
+
+
+assistance_app = typer.Typer(
+    help="Mutual assistance with partner administrations.", no_args_is_help=True
+)
+
+
+def _cli_user():
+    """The operator at the terminal acts with an administrator's reach."""
+    return User(0, actor(), Role.ADMIN)
+
+
+@assistance_app.command("list")
+def list_assistance(
+    case: Annotated[int | None, typer.Option(help="Only those linked to this case.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    rows = assistance.requests(open_store(), _cli_user(), case)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "direction", "partner", "case", "status", "subject")
+    for row in rows:
+        table.add_row(
+            str(row["request_id"]),
+            row["direction"],
+            row["partner"],
+            str(row["case_id"] or ""),
+            row["status"],
+            row["subject"][:60],
+        )
+    console.print(table)
+
+
+def _create(direction: str, partner: str, subject: str, body: str, case: int | None) -> None:
+    request = _guarded(
+        lambda: assistance.AssistanceIn(
+            direction=direction, partner=partner, subject=subject, body=body, case_id=case
+        )
+    )
+    request_id = _guarded(assistance.create, open_store(), request, _cli_user())
+    console.print(f"assistance request {request_id} recorded ({direction}, {partner})")
+
+
+@assistance_app.command("send")
+def send(
+    partner: str,
+    subject: Annotated[str, typer.Option()],
+    body: Annotated[str, typer.Option()],
+    case: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """A request we send to a partner administration."""
+    _create("outgoing", partner, subject, body, case)
+
+
+@assistance_app.command("receive")
+def receive(
+    partner: str,
+    subject: Annotated[str, typer.Option()],
+    body: Annotated[str, typer.Option()],
+    case: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """A request a partner administration sent us."""
+    _create("incoming", partner, subject, body, case)
+
+
+@assistance_app.command("answer")
+def answer(request_id: int, text: str) -> None:
+    """Our answer to an incoming request."""
+    _guarded(assistance.answer, open_store(), request_id, text, _cli_user())
+    console.print(f"request {request_id} answered")
+
+
+@assistance_app.command("close")
+def close(request_id: int) -> None:
+    _guarded(assistance.close, open_store(), request_id, _cli_user())
+    console.print(f"request {request_id} closed")

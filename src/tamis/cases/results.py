@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import Connection, Engine, select
 
 from tamis import audit
+from tamis.api.deps import MAX_ID
 from tamis.cases.cases import CaseError, Status, _row, set_status
 from tamis.declarations import FraudType, InspectionResult
 from tamis.ingest.validate import COUNTRIES
@@ -26,7 +27,9 @@ class InspectionIn(BaseModel):
 
     result: InspectionResult
     fraud_type: FraudType | None = None
-    item_number: int | None = Field(None, ge=1, description="empty: the whole declaration")
+    item_number: int | None = Field(
+        None, ge=1, le=MAX_ID, description="empty: the whole declaration"
+    )
     revenue_recovered: Decimal = Field(Decimal(0), ge=0, max_digits=18, decimal_places=2)
     fraud_notice: str | None = Field(None, min_length=1, max_length=64)
     corrected_customs_value: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)

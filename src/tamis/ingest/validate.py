@@ -41,6 +41,7 @@ EXPECTED = {
     "unknown currency code": "expected an ISO 4217 currency code",
     "not a number": "expected a number",
     "negative value": "expected a value of 0 or more",
+    "implausibly large amount": "expected an amount under 10^15",
     "not a whole number": "expected a whole number of 1 or more",
     "unparseable date": "expected a date such as 2025-03-31 or 2025-03-31 14:05:00",
     "implausible date": "expected a year between 1950 and 2100",
@@ -103,6 +104,9 @@ def sample_formats(sample: pl.Series | None, formats: Sequence[str]) -> list[str
     return useful or list(formats[:1])
 
 
+MONEY_LIMIT = 1e15  # beyond any real declaration, and beyond what Decimal(18, 2) holds
+
+
 def _parse(
     field: Field, fm: FieldMap, text: pl.Expr, sample: pl.Series | None = None
 ) -> tuple[pl.Expr, pl.Expr]:
@@ -119,12 +123,18 @@ def _parse(
             refused = bad | (present & ((number != number.floor()) | (number < 1)))
             return value, pl.when(refused).then(pl.lit("not a whole number"))
         value = number
+        huge = present & (number.abs() >= MONEY_LIMIT)
         if kind is Kind.MONEY:  # exact from the text; via float only for scaled or 1e5 forms
-            value = number.round(2).cast(pl.Decimal(18, 2), strict=False)
+            fits = pl.when(~huge)
+            value = fits.then(number.round(2)).cast(pl.Decimal(18, 2), strict=False)
             if fm.scale is None:
-                value = pl.coalesce(_number(text, fm).cast(pl.Decimal(18, 2), strict=False), value)
+                exact = fits.then(_number(text, fm)).cast(pl.Decimal(18, 2), strict=False)
+                value = pl.coalesce(exact, value)
         reason = pl.when(bad).then(pl.lit("not a number")).when(present & (number < 0))
-        return value, reason.then(pl.lit("negative value"))
+        reason = reason.then(pl.lit("negative value"))
+        if kind is Kind.MONEY:
+            reason = reason.when(huge).then(pl.lit("implausibly large amount"))
+        return value, reason
     if kind is Kind.DATETIME:
         formats = fm.formats or sample_formats(sample, DATETIME_FORMATS)
         value = pl.coalesce(

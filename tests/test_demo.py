@@ -1,0 +1,33 @@
+"""`make demo` runs `tamis demo`: the whole flow on the embedded store, end to end."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from tamis import users
+from tamis.cases import cases
+from tamis.cli import app
+from tamis.store import open_store
+
+
+def test_the_demo_runs_the_whole_flow_and_prints_a_working_login(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    monkeypatch.setenv("TAMIS_DATABASE_URL", url)
+    monkeypatch.setenv("TAMIS_ATTACHMENTS_DIR", str(tmp_path / "attachments"))
+    result = CliRunner().invoke(
+        app, ["demo", "--workdir", str(tmp_path / "demo"), "--declarations", "1500"]
+    )
+    assert result.exit_code == 0, result.output
+    login = re.search(r"demo login: admin / (\S+)", result.output)
+    assert login, result.output
+    engine = open_store(url)
+    assert users.authenticate(engine, "admin", login.group(1)).role == "admin"
+    statuses = {c["status"]: c["cases"] for c in cases.counts(engine)}
+    assert statuses["closed"] > 0  # the last week's cases stay open, when there are any
+    assert "model version 1 registered" in result.output
+    again = CliRunner().invoke(
+        app, ["demo", "--workdir", str(tmp_path / "demo"), "--declarations", "1500"]
+    )
+    assert again.exit_code == 0 and "shown once" not in again.output
