@@ -369,19 +369,20 @@ scoreboard_detectors = _sums(
     Column("detector", String(32), primary_key=True),
     measures=("flagged", "inspected", "hits", "revenue_recovered_minor"),
 )
-scoreboard_importers = _sums(
-    "scoreboard_importers",
-    Column("month", String(7), primary_key=True),
-    Column("office", String(64), primary_key=True),
-    Column("importer_id", String(64), primary_key=True),
-    measures=("declarations", "risky", "inspected", "hits", "revenue_at_stake_minor",
-              "revenue_recovered_minor"),
-)  # fmt: skip
-scoreboard_chapters = _sums(
-    "scoreboard_chapters",
-    Column("month", String(7), primary_key=True),
-    Column("office", String(64), primary_key=True),
-    Column("chapter", String(2), primary_key=True),
-    measures=("declarations", "risky", "inspected", "hits", "revenue_at_stake_minor",
-              "revenue_recovered_minor"),
-)  # fmt: skip
+RISK_MEASURES = ("declarations", "risky", "inspected", "hits", "revenue_at_stake_minor",
+                 "revenue_recovered_minor")  # fmt: skip
+
+
+def _risk_sums(name: str, key: Column) -> Table:
+    """Sums per month, office and ``key`` (importer, HS chapter): who is riskiest."""
+    month = Column("month", String(7), primary_key=True)
+    office = Column("office", String(64), primary_key=True)
+    return _sums(name, month, office, key, measures=RISK_MEASURES)
+
+
+scoreboard_importers = _risk_sums(
+    "scoreboard_importers", Column("importer_id", String(64), primary_key=True)
+)
+scoreboard_chapters = _risk_sums(
+    "scoreboard_chapters", Column("chapter", String(2), primary_key=True)
+)
