@@ -145,7 +145,8 @@ def synth_command(
     frauds = items.filter("fraud")["declaration_id"].n_unique()
     console.print(
         f"{declared:,} declarations ({items.height:,} items) written to {out}; "
-        f"{frauds:,} with planted fraud"
+        f"{frauds:,} with planted fraud; manifests, payments, trademark register and tax "
+        "returns beside it"
     )
 
 
