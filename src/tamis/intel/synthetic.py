@@ -358,7 +358,7 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
         {
             "payment_id": pl.Series(rng.permutation(n_all) + 1).cast(pl.String).str.zfill(8),
             "value_date": w.dates(np.concatenate([day, extra_day])),
-            "payer_id": ids.scatter(np.flatnonzero(missing), None),
+            "payer_id": ids.clone().scatter(np.flatnonzero(missing), None),
             "payer_name": spellings(rng, imp.name, importer, bank, _name_variant, NAME_MIX),
             "payer_account": ribs.gather(importer * len(BANKS) + bank),
             "bank": s._text([b for b, _ in BANKS], bank),
