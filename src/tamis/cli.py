@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
+from tamis.intel.cli import app as intel_app
 from tamis.learn.cli import app as learn_app
-from tamis.output import print_json
+from tamis.output import print_json, print_mapping
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.store.summary import store_summary
@@ -28,6 +29,7 @@ rules_app = typer.Typer(
 app.add_typer(rules_app, name="rules")
 app.add_typer(valuation_app, name="valuation", help="Value control: the reference-price database.")
 app.add_typer(learn_app, name="learn", help="Data mining: models learnt from inspection outcomes.")
+app.add_typer(intel_app, name="intel", help="Cross-source intelligence and entity resolution.")
 console = Console()
 errors = Console(stderr=True)
 
@@ -37,22 +39,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as on
 def fail(message: str) -> None:
     errors.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(2)
-
-
-def print_mapping(title: str, mapping: dict) -> None:
-    table = Table(title=title, show_header=False, title_justify="left")
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            value = (
-                ", ".join(
-                    f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in value.items()
-                )
-                or "-"
-            )
-        elif isinstance(value, int):
-            value = f"{value:,}"
-        table.add_row(str(key), str(value))
-    console.print(table)
 
 
 @app.command("ingest")
