@@ -1,0 +1,164 @@
+"""Brand goods imported by a party the brand's owner has not authorised (counterfeit risk).
+
+The brand is read from the item's brand field or, failing that, found in its description;
+the trademark register says who may import it. An unauthorised import is a parallel import
+or a counterfeit: the price tells them apart. Its declared unit value is compared with what
+authorised importers declare for the same brand and HS code (``fit`` learns their median):
+
+- far below (under ``price_ratio`` of it): counterfeit risk, score 0.9;
+- no authorised price to compare with: score 0.6;
+- at a genuine price: a parallel import, score 0.3 (reported, below the flag threshold).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Self
+
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.detectors.crosscheck import signals_for
+from tamis.settings import settings
+
+col = pl.col
+FLAGGED = 0.5
+
+
+def _standard(text: pl.Expr) -> pl.Expr:
+    return text.str.to_uppercase().str.replace_all(r"['’`\-.]", "")
+
+
+class BrandDetector:
+    name = "brands"
+
+    def __init__(self, register: pl.DataFrame, price_ratio: float = 0.6, min_reference: int = 3):
+        self.register = register
+        self.price_ratio = price_ratio
+        self.min_reference = min_reference
+
+    @classmethod
+    def from_store(cls, engine: Engine, **params) -> BrandDetector | None:
+        from tamis.detectors.crosscheck import _history, _source_or_none
+
+        register = _source_or_none(engine, "trademarks")
+        return None if register is None else cls(register, **params).fit(_history(engine))
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        register = self.register.with_columns(_standard(col("brand")).alias("brand_key"))
+        self.register_ = register
+        keys = sorted(set(register["brand_key"].to_list()), key=len, reverse=True)
+        self.pattern_ = r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b"
+        self.references_ = (
+            self._branded(history)
+            .filter(col("authorised"))
+            .group_by("brand_key", "hs_code")
+            .agg((col("uv")).median().alias("ref_uv"), pl.len().alias("ref_n"))
+            .filter(col("ref_n") >= self.min_reference)
+        )
+        return self
+
+    def _branded(self, items: pl.DataFrame) -> pl.DataFrame:
+        """Branded items: brand_key, whether the importer is authorised, unit value."""
+        brand = pl.coalesce(
+            _standard(col("brand")).str.extract(self.pattern_),
+            _standard(col("description")).str.extract(self.pattern_),
+        )
+        branded = items.with_row_index("_row").with_columns(brand.alias("brand_key"))
+        branded = branded.filter(col("brand_key").is_not_null()).with_columns(
+            (col("customs_value").cast(pl.Float64) / col("quantity").cast(pl.Float64)).alias("uv")
+        )
+        grants = self.register_.select(
+            "brand_key",
+            col("distributor_id").alias("importer_id"),
+            "valid_from",
+            "valid_until",
+            col("brand").alias("registered_brand"),
+            "owner",
+        )
+        valid = (col("valid_from").is_null() | (col("lodged_at") >= col("valid_from"))) & (
+            col("valid_until").is_null() | (col("lodged_at") <= col("valid_until"))
+        )
+        authorised = (
+            branded.join(grants, on=["brand_key", "importer_id"])
+            .filter(valid)
+            .select("_row")
+            .unique()
+            .with_columns(pl.lit(True).alias("authorised"))
+        )
+        owners = self.register_.unique("brand_key").select(
+            "brand_key", col("brand").alias("registered_brand"), "owner"
+        )
+        return (
+            branded.join(authorised, on="_row", how="left")
+            .join(owners, on="brand_key", how="left")
+            .with_columns(col("authorised").fill_null(False))
+            .sort("_row")
+        )
+
+    def assess_items(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Unauthorised branded items with their score, reason and revenue at stake."""
+        burden = (1 + col("duty_rate").fill_null(0) / 100) * (
+            1 + col("vat_rate").fill_null(0) / 100
+        ) - 1
+        ratio = col("uv") / col("ref_uv")
+        unit = settings().national_currency
+        return (
+            self._branded(batch)
+            .filter(~col("authorised"))
+            .join(self.references_, on=["brand_key", "hs_code"], how="left")
+            .with_columns(ratio.alias("ratio"))
+            .with_columns(
+                pl.when(col("ratio") < self.price_ratio)
+                .then(0.9)
+                .when(col("ratio").is_null())
+                .then(0.6)
+                .otherwise(0.3)
+                .alias("score"),
+                pl.format(
+                    "item {}: {} goods ({}) imported by {}, not an importer authorised by {}; ",
+                    "item_number",
+                    "registered_brand",
+                    "hs_code",
+                    "importer_id",
+                    "owner",
+                ).alias("_who"),
+            )
+            .with_columns(
+                (
+                    col("_who")
+                    + pl.when(col("ratio") < self.price_ratio)
+                    .then(
+                        pl.format(
+                            "declared {} {}/unit, {}% of authorised imports' {} — counterfeit "
+                            "risk: detain and notify the right holder",
+                            col("uv").round(2),
+                            pl.lit(unit),
+                            (col("ratio") * 100).round(0),
+                            col("ref_uv").round(2),
+                        )
+                    )
+                    .when(col("ratio").is_null())
+                    .then(pl.lit("no authorised price to compare with — counterfeit risk"))
+                    .otherwise(
+                        pl.format(
+                            "declared at a genuine price ({}% of authorised imports'): parallel "
+                            "import",
+                            (col("ratio") * 100).round(0),
+                        )
+                    )
+                ).alias("reason"),
+                pl.when(col("ratio") < self.price_ratio)
+                .then((col("ref_uv") - col("uv")) * col("quantity").cast(pl.Float64) * burden)
+                .alias("revenue_at_stake"),
+            )
+        )
+
+    def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return self.assess_items(batch).filter(col("score") >= FLAGGED)
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        found = self.assess_items(batch).select(
+            "declaration_id", "score", "reason", "revenue_at_stake"
+        )
+        return signals_for(batch, found)

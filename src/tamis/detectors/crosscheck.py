@@ -1,0 +1,468 @@
+"""Cross-checks: what customs was told against what other systems saw.
+
+- ``ManifestDetector``: the bill of lading's gross mass and goods description against the
+  declaration that cleared it; bills never cleared by any declaration.
+- ``PaymentDetector``: money paid abroad against the customs value (under-invoicing), and
+  payments for goods never declared.
+- ``TaxReturnDetector``: purchases from imports booked in tax returns against the customs
+  value plus duty of the same company and quarter.
+
+Each keeps its source in ``__init__`` and learns from the declarations' history in ``fit``;
+``findings()`` lists the discrepancies at the source's own level (a bill, a payment, a
+return) and ``assess(batch)`` signals the declarations they touch. Records of a source that
+carry no customs identifier reach an importer through ``importer_id``, set by entity
+resolution (``tamis.intel.resolve.attribute``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Self
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.detectors.base import per_declaration
+from tamis.settings import settings
+
+col = pl.col
+GRACE_DAYS = 45  # temporary storage limit, and the time a payment may precede its goods
+
+
+def signals_for(batch: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """One signal per declaration of ``batch`` from ``found`` (declaration_id, score,
+    reason, revenue_at_stake; several rows per declaration allowed)."""
+    everyone = (
+        batch.select("declaration_id")
+        .unique(maintain_order=True)
+        .join(found, on="declaration_id", how="left")
+    )
+    return per_declaration(
+        everyone,
+        col("score").fill_null(0.0),
+        pl.concat_list(col("reason")),
+        col("revenue_at_stake").fill_null(0.0),
+    )
+
+
+def declared_totals(history: pl.DataFrame) -> pl.DataFrame:
+    """Per declaration: importer, lodgement, customs value, gross mass, duty and taxes, the
+    headings declared and the burden (duties and taxes per unit of customs value)."""
+    value = col("customs_value").cast(pl.Float64)
+    burden = (1 + col("duty_rate").fill_null(0) / 100) * (1 + col("vat_rate").fill_null(0) / 100)
+    return history.group_by("declaration_id").agg(
+        col("importer_id").first(),
+        col("lodged_at").first(),
+        value.sum().alias("customs_value"),
+        col("gross_mass_kg").sum().alias("declared_gross_kg"),
+        (col("duty_amount").cast(pl.Float64).fill_null(0)).sum().alias("duty"),
+        col("hs_code").str.slice(0, 4).unique().alias("headings"),
+        ((burden - 1) * value).sum().truediv(value.sum()).fill_nan(0.0).alias("burden"),
+    )
+
+
+def figure(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _source_or_none(engine: Engine, name: str) -> pl.DataFrame | None:
+    from tamis.intel.ingest import read_source
+
+    frame = read_source(engine, name)
+    return None if frame.is_empty() else frame
+
+
+def _history(engine: Engine) -> pl.DataFrame:
+    from tamis.store.read import read_items
+
+    return read_items(engine)
+
+
+# --- manifests ------------------------------------------------------------------------------
+
+
+class DescriptionHeadings:
+    """The HS heading that goods descriptions name, learnt from declared items (naive Bayes
+    on word TF-IDF: misdeclared items are too few to teach it their false codes)."""
+
+    def fit(self, descriptions: pl.Series, hs_codes: pl.Series) -> Self:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.naive_bayes import MultinomialNB
+
+        known = pl.DataFrame({"d": descriptions, "h": hs_codes.str.slice(0, 4)}).drop_nulls()
+        self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+        self.model_ = MultinomialNB(alpha=0.01).fit(
+            self.vectorizer_.fit_transform(known["d"].to_list()), known["h"].to_list()
+        )
+        return self
+
+    def predict(self, descriptions: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The most likely heading of each description and its probability."""
+        p = self.model_.predict_proba(self.vectorizer_.transform(descriptions.fill_null("")))
+        best = p.argmax(axis=1)
+        return self.model_.classes_[best], p[np.arange(len(best)), best]
+
+
+class ManifestDetector:
+    name = "manifest"
+
+    def __init__(
+        self,
+        manifests: pl.DataFrame,
+        weight_tolerance: float = 0.1,
+        min_heading_probability: float = 0.8,
+        grace_days: int = GRACE_DAYS,
+    ) -> None:
+        self.manifests = manifests
+        self.weight_tolerance = weight_tolerance
+        self.min_heading_probability = min_heading_probability
+        self.grace_days = grace_days
+
+    @classmethod
+    def from_store(cls, engine: Engine, **params) -> ManifestDetector | None:
+        manifests = _source_or_none(engine, "manifests")
+        if manifests is None:
+            return None
+        from tamis.intel.resolve import attribute
+
+        manifests = attribute(engine, "manifests", manifests)
+        return cls(manifests, **params).fit(_history(engine))
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        self.headings_ = DescriptionHeadings().fit(history["description"], history["hs_code"])
+        self.declared_ = set(history["declaration_id"].unique().to_list())
+        self.as_of_ = max(history["lodged_at"].max(), self.manifests["arrival_date"].max())
+        return self
+
+    def gaps(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Bills cleared by the batch's declarations whose mass or goods disagree."""
+        bills = self.manifests.filter(
+            col("declaration_id").is_in(batch["declaration_id"].unique().implode())
+        )
+        if bills.is_empty():
+            return pl.DataFrame(
+                schema={"declaration_id": pl.String, "bill_number": pl.String, "kind": pl.String,
+                        "score": pl.Float64, "reason": pl.String, "revenue_at_stake": pl.Float64}
+            )  # fmt: skip
+        heading, p = self.headings_.predict(bills["goods_description"])
+        bills = bills.with_columns(
+            pl.Series("heading", heading, pl.String), pl.Series("heading_p", p, pl.Float64)
+        ).join(declared_totals(batch), on="declaration_id")
+        gap = (col("gross_mass_kg") - col("declared_gross_kg")).abs() / pl.max_horizontal(
+            "gross_mass_kg", "declared_gross_kg"
+        )
+        weight = bills.filter(gap > self.weight_tolerance).select(
+            "declaration_id",
+            "bill_number",
+            pl.lit("weight").alias("kind"),
+            (0.5 + gap).clip(0, 1).alias("score"),
+            pl.format(
+                "manifest {} carries {} kg gross, the declaration {} kg ({}% apart): "
+                "check the quantities declared",
+                "bill_number",
+                col("gross_mass_kg").round(0),
+                col("declared_gross_kg").round(0),
+                (gap * 100).round(0),
+            ).alias("reason"),
+            (
+                (col("gross_mass_kg") / col("declared_gross_kg") - 1).clip(0, None)
+                * col("customs_value")
+                * col("burden")
+            ).alias("revenue_at_stake"),
+        )
+        goods = bills.filter(
+            (col("heading_p") >= self.min_heading_probability)
+            & ~col("headings").list.contains(col("heading"))
+        ).select(
+            "declaration_id",
+            "bill_number",
+            pl.lit("description").alias("kind"),
+            pl.lit(0.8).alias("score"),
+            pl.format(
+                "manifest {} describes '{}' (heading {}), which the declaration does not "
+                "declare (headings {}): check the classification",
+                "bill_number",
+                "goods_description",
+                "heading",
+                col("headings").list.sort().list.join(", "),
+            ).alias("reason"),
+            pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+        )
+        return pl.concat([weight, goods])
+
+    def undeclared(self) -> pl.DataFrame:
+        """Bills that no stored declaration cleared, overdue in temporary storage."""
+        due = self.as_of_ - timedelta(days=self.grace_days)
+        return self.manifests.filter(
+            (col("declaration_id").is_null() | ~col("declaration_id").is_in(list(self.declared_)))
+            & (col("arrival_date") <= due)
+        ).with_columns(pl.lit("undeclared").alias("kind"))
+
+    def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Every discrepancy: gaps of the batch's bills and every overdue undeclared bill."""
+        undeclared = self.undeclared().select(
+            pl.lit(None, pl.String).alias("declaration_id"), "bill_number", "kind"
+        )
+        return pl.concat([self.gaps(batch).select(undeclared.columns), undeclared])
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        found = self.gaps(batch).drop("bill_number", "kind")
+        undeclared = (
+            self.undeclared()
+            .group_by("importer_id")
+            .agg(
+                pl.len().alias("bills"),
+                col("bill_number").sort().head(3).str.join(", ").alias("some"),
+            )
+        )
+        mine = (
+            batch.select("declaration_id", "importer_id")
+            .unique()
+            .join(undeclared.drop_nulls("importer_id"), on="importer_id")
+            .select(
+                "declaration_id",
+                pl.lit(0.6).alias("score"),
+                pl.format(
+                    "the importer is consignee of {} bill(s) never declared ({}): goods may "
+                    "have left the port uncleared",
+                    "bills",
+                    "some",
+                ).alias("reason"),
+                pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+            )
+        )
+        return signals_for(batch, pl.concat([found, mine]))
+
+
+# --- payments abroad ----------------------------------------------------------------------------
+
+
+class PaymentDetector:
+    name = "payments"
+
+    def __init__(
+        self,
+        payments: pl.DataFrame,
+        ratio_tolerance: float = 1.15,
+        grace_days: int = GRACE_DAYS,
+        window_days: tuple[int, int] = (-60, 120),
+    ) -> None:
+        self.payments = payments  # with importer_id (the payer, resolved)
+        self.ratio_tolerance = ratio_tolerance
+        self.grace_days = grace_days
+        self.window_days = window_days
+
+    @classmethod
+    def from_store(cls, engine: Engine, **params) -> PaymentDetector | None:
+        payments = _source_or_none(engine, "payments")
+        if payments is None:
+            return None
+        from tamis.intel.resolve import attribute
+
+        return cls(attribute(engine, "payments", payments), **params).fit(_history(engine))
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        self.totals_ = declared_totals(history).join(
+            history.group_by("declaration_id").agg(col("supplier_name").first()),
+            on="declaration_id",
+        )
+        payments = self.payments.with_columns(col("amount_national").cast(pl.Float64))
+        known = set(self.totals_["declaration_id"].to_list())
+        referenced = payments.filter(col("declaration_reference").is_in(list(known)))
+        paid = referenced.group_by(declaration_id="declaration_reference").agg(
+            col("amount_national").sum().alias("paid")
+        )
+        self.settled_ = self._settle(
+            payments.filter(
+                ~col("declaration_reference").is_in(list(known))
+                | col("declaration_reference").is_null()
+            ),
+            paid,
+        )
+        self.paid_ = (
+            pl.concat(
+                [paid, self.settled_.select("declaration_id", col("amount_national").alias("paid"))]
+            )
+            .group_by("declaration_id")
+            .agg(col("paid").sum())
+        )
+        self.as_of_ = max(history["lodged_at"].max(), self.payments["value_date"].max())
+        return self
+
+    def _settle(self, loose: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
+        """Payments that name no stored declaration, each matched to the nearest unpaid
+        declaration of the same payer and seller it can settle (the bank left out the
+        reference); unmatched ones keep a null declaration_id."""
+        unpaid = self.totals_.join(paid, on="declaration_id", how="left").with_columns(
+            (col("customs_value") - col("paid").fill_null(0)).alias("unpaid")
+        )
+        lo, hi = self.window_days
+        candidates = (
+            loose.with_row_index("_p")
+            .join(
+                unpaid.select(
+                    "declaration_id", "importer_id", "supplier_name", "lodged_at", "unpaid"
+                ),
+                left_on=["importer_id", "beneficiary_name"],
+                right_on=["importer_id", "supplier_name"],
+            )
+            .with_columns(((col("value_date") - col("lodged_at")).dt.total_days()).alias("_days"))
+            .filter(
+                col("_days").is_between(lo, hi) & (col("amount_national") <= 1.03 * col("unpaid"))
+            )
+            .sort("_p", col("_days").abs())
+            .unique("_p", keep="first")
+        )
+        return (
+            loose.with_row_index("_p")
+            .join(candidates.select("_p", "declaration_id"), on="_p", how="left")
+            .drop("_p")
+        )
+
+    def under_invoiced(self, batch: pl.DataFrame) -> pl.DataFrame:
+        totals = self.totals_.filter(
+            col("declaration_id").is_in(batch["declaration_id"].unique().implode())
+        )
+        ratio = col("paid") / col("customs_value")
+        return (
+            totals.join(self.paid_, on="declaration_id")
+            .filter((col("customs_value") > 0) & (ratio >= self.ratio_tolerance))
+            .select(
+                "declaration_id",
+                (0.4 + (ratio - 1) / 2).clip(0, 1).alias("score"),
+                pl.format(
+                    "paid abroad {} {} for goods declared at {} ({}×): possible under-invoicing, "
+                    "request the payment evidence",
+                    col("paid").round(0),
+                    pl.lit(settings().national_currency),
+                    col("customs_value").round(0),
+                    ratio.round(2),
+                ).alias("reason"),
+                ((col("paid") - col("customs_value")) * col("burden")).alias("revenue_at_stake"),
+            )
+        )
+
+    def undeclared(self) -> pl.DataFrame:
+        """Payments that settle no declaration, older than the grace period."""
+        due = self.as_of_ - timedelta(days=self.grace_days)
+        return self.settled_.filter(col("declaration_id").is_null() & (col("value_date") <= due))
+
+    def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
+        under = self.under_invoiced(batch).select(
+            "declaration_id",
+            pl.lit(None, pl.String).alias("payment_id"),
+            pl.lit("under_invoicing").alias("kind"),
+        )
+        undeclared = self.undeclared().select(
+            "declaration_id", "payment_id", pl.lit("undeclared").alias("kind")
+        )
+        return pl.concat([under, undeclared])
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        undeclared = (
+            self.undeclared()
+            .group_by("importer_id")
+            .agg(pl.len().alias("n"), col("amount_national").cast(pl.Float64).sum().alias("amount"))
+        )
+        mine = (
+            batch.select("declaration_id", "importer_id")
+            .unique()
+            .join(undeclared.drop_nulls("importer_id"), on="importer_id")
+            .select(
+                "declaration_id",
+                pl.lit(0.7).alias("score"),
+                pl.format(
+                    "the importer paid abroad {} {} in {} transfer(s) that settle no "
+                    "declaration: goods paid for but never declared?",
+                    col("amount").round(0),
+                    pl.lit(settings().national_currency),
+                    "n",
+                ).alias("reason"),
+                pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+            )
+        )
+        return signals_for(batch, pl.concat([self.under_invoiced(batch), mine]))
+
+
+# --- tax returns ------------------------------------------------------------------------------
+
+
+class TaxReturnDetector:
+    name = "tax"
+
+    def __init__(self, returns: pl.DataFrame, above: float = 1.2, below: float = 0.6) -> None:
+        self.returns = returns  # with importer_id (the company, resolved)
+        self.above = above
+        self.below = below
+
+    @classmethod
+    def from_store(cls, engine: Engine, **params) -> TaxReturnDetector | None:
+        returns = _source_or_none(engine, "tax_returns")
+        if returns is None:
+            return None
+        from tamis.intel.resolve import attribute
+
+        return cls(attribute(engine, "tax_returns", returns), **params).fit(_history(engine))
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        totals = declared_totals(history).with_columns(
+            col("lodged_at").dt.truncate("1q").alias("period_start")
+        )
+        cost = totals.group_by("importer_id", "period_start").agg(
+            (col("customs_value") + col("duty")).sum().alias("customs_cost"),
+            (col("burden") * col("customs_value"))
+            .sum()
+            .truediv(col("customs_value").sum())
+            .alias("burden"),
+        )
+        ratio = col("booked") / col("customs_cost")
+        self.gaps_ = (
+            self.returns.with_columns(
+                col("import_purchases").cast(pl.Float64).alias("booked"),
+                col("period_start").cast(pl.Datetime("us")),
+            )
+            .join(cost, on=["importer_id", "period_start"])
+            .with_columns(ratio.alias("ratio"))
+            .filter((col("ratio") >= self.above) | (col("ratio") <= self.below))
+            .with_columns(
+                pl.when(col("ratio") >= self.above)
+                .then(pl.lit("purchases_above_customs"))
+                .otherwise(pl.lit("imports_not_reported"))
+                .alias("kind")
+            )
+        )
+        return self
+
+    def findings(self, batch: pl.DataFrame | None = None) -> pl.DataFrame:
+        return self.gaps_.select("tax_number", "period_start", "importer_id", "kind", "ratio")
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        above = col("kind") == "purchases_above_customs"
+        quarter = batch.select(
+            "declaration_id",
+            "importer_id",
+            col("lodged_at").dt.truncate("1q").alias("period_start"),
+        ).unique()
+        # one quarter's gap is spread over its declarations, not counted once per declaration
+        found = quarter.join(self.gaps_, on=["importer_id", "period_start"])
+        found = found.with_columns(pl.len().over("tax_number", "period_start").alias("n")).select(
+            "declaration_id",
+            pl.when(above).then((col("ratio") - 1).clip(0.5, 1)).otherwise(0.6).alias("score"),
+            pl.format(
+                "tax return {} for the quarter from {} books {} {} of purchases from imports, "
+                "customs saw {} (value + duty): {}",
+                "tax_number",
+                col("period_start").dt.date(),
+                col("booked").round(0),
+                pl.lit(settings().national_currency),
+                col("customs_cost").round(0),
+                pl.when(above)
+                .then(pl.lit("goods under-declared at customs?"))
+                .otherwise(pl.lit("imports hidden from the tax administration?")),
+            ).alias("reason"),
+            pl.when(above)
+            .then((col("booked") - col("customs_cost")) * col("burden") / col("n"))
+            .alias("revenue_at_stake"),
+        )
+        return signals_for(batch, found)
