@@ -23,6 +23,8 @@ from tamis import synth
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.ingest import ingest
+from tamis.inspections import record_outcomes
+from tamis.intel import network
 from tamis.intel.ingest import ingest_source
 from tamis.intel.resolve import party_records, read_entities, resolve
 from tamis.store import open_store
@@ -125,10 +127,51 @@ def entity_quality(engine, year: synth.Synthetic) -> dict:
     }
 
 
+def network_quality(engine, year: synth.Synthetic, seed: int, inspected: float) -> dict:
+    """Known offenders from a random share of declarations inspected; the ring's members
+    among the top 1 % of importers by network risk."""
+    per_declaration = year.items.group_by("declaration_id", maintain_order=True).agg(
+        col("lodged_at").first(), col("fraud").any(), col("fraud_type").drop_nulls().first()
+    )
+    sample = per_declaration.sample(fraction=inspected, seed=seed)
+    record_outcomes(
+        engine,
+        sample.select(
+            "declaration_id",
+            (col("lodged_at") + pl.duration(days=1)).alias("inspected_at"),
+            pl.when("fraud")
+            .then(pl.lit("non_compliant"))
+            .otherwise(pl.lit("compliant"))
+            .alias("result"),
+            pl.when("fraud").then("fraud_type").alias("fraud_type"),
+        ),
+    )
+    built = timed("network build", lambda: network.build(engine))
+    print(built)
+    scores = network.read_scores(engine).sort("pagerank", descending=True)
+    ring = set(year.items.filter("ring_member")["importer_id"])
+    top = scores.head(max(1, round(0.01 * scores.height)))
+    unknown = scores.filter(~col("known_offender"))
+    top_unknown = unknown.head(max(1, round(0.01 * unknown.height)))
+    ring_unknown = ring - set(scores.filter("known_offender")["entity_id"])
+    return {
+        "importers ranked": scores.height,
+        "known offenders": int(scores["known_offender"].sum()),
+        "ring members": len(ring),
+        "ring members known": len(ring) - len(ring_unknown),
+        "top 1 %": top.height,
+        "ring share in top 1 %": len(ring & set(top["entity_id"])) / len(ring),
+        "unknown ring share in top 1 % of the not yet known": (
+            len(ring_unknown & set(top_unknown["entity_id"])) / max(len(ring_unknown), 1)
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--declarations", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--inspected", type=float, default=0.05, help="random share inspected")
     args = parser.parse_args()
     year = timed("synth", lambda: synth.generate(args.declarations, args.seed))
     rows: list = []
@@ -142,6 +185,7 @@ def main() -> None:
         print(resolution.as_dict())
         quality = entity_quality(engine, year)
         crosschecks(engine, year, rows)
+        ring = network_quality(engine, year, args.seed, args.inspected)
         engine.dispose()
 
     print(f"\n{'cross-check':<40} {'planted':>8} {'flagged':>8} {'precision':>10} {'recall':>8}")
@@ -150,6 +194,9 @@ def main() -> None:
     print("\nentity resolution (pairs of party records of one company):")
     for key, value in quality.items():
         print(f"  {key:<20} {value:.3f}" if isinstance(value, float) else f"  {key:<20} {value:,}")
+    print("\nnetwork risk (personalised PageRank from known offenders):")
+    for key, value in ring.items():
+        print(f"  {key:<52} {value:.3f}" if isinstance(value, float) else f"  {key:<52} {value:,}")
 
 
 if __name__ == "__main__":

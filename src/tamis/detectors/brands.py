@@ -3,10 +3,13 @@
 The brand is read from the item's brand field or, failing that, found in its description;
 the trademark register says who may import it. An unauthorised import is a parallel import
 or a counterfeit: the price tells them apart. Its declared unit value is compared with what
-authorised importers declare for the same brand and HS code (``fit`` learns their median):
+authorised importers declare for the same brand and HS code (``fit`` learns their median)
+or, failing that, with the median of every item of the HS code (a genuine brand is rarely
+cheaper than the generic goods):
 
-- far below (under ``price_ratio`` of it): counterfeit risk, score 0.9;
-- no authorised price to compare with: score 0.6;
+- far below (under ``price_ratio`` of the brand's price, ``generic_ratio`` of the generic
+  one): counterfeit risk, score 0.9 (0.8 against the generic price);
+- no price to compare with: score 0.6;
 - at a genuine price: a parallel import, score 0.3 (reported, below the flag threshold).
 """
 
@@ -25,6 +28,10 @@ col = pl.col
 FLAGGED = 0.5
 
 
+def _unit_value() -> pl.Expr:
+    return col("customs_value").cast(pl.Float64) / col("quantity").cast(pl.Float64)
+
+
 def _standard(text: pl.Expr) -> pl.Expr:
     return text.str.to_uppercase().str.replace_all(r"['’`\-.]", "")
 
@@ -32,9 +39,16 @@ def _standard(text: pl.Expr) -> pl.Expr:
 class BrandDetector:
     name = "brands"
 
-    def __init__(self, register: pl.DataFrame, price_ratio: float = 0.6, min_reference: int = 3):
+    def __init__(
+        self,
+        register: pl.DataFrame,
+        price_ratio: float = 0.6,
+        generic_ratio: float = 0.8,
+        min_reference: int = 3,
+    ):
         self.register = register
         self.price_ratio = price_ratio
+        self.generic_ratio = generic_ratio
         self.min_reference = min_reference
 
     @classmethod
@@ -53,8 +67,15 @@ class BrandDetector:
             self._branded(history)
             .filter(col("authorised"))
             .group_by("brand_key", "hs_code")
-            .agg((col("uv")).median().alias("ref_uv"), pl.len().alias("ref_n"))
-            .filter(col("ref_n") >= self.min_reference)
+            .agg(col("uv").median().alias("brand_uv"), pl.len().alias("n"))
+            .filter(col("n") >= self.min_reference)
+            .drop("n")
+        )
+        self.generic_ = (
+            history.group_by("hs_code")
+            .agg(_unit_value().median().alias("generic_uv"), pl.len().alias("n"))
+            .filter(col("n") >= self.min_reference)
+            .drop("n")
         )
         return self
 
@@ -66,15 +87,10 @@ class BrandDetector:
         )
         branded = items.with_row_index("_row").with_columns(brand.alias("brand_key"))
         branded = branded.filter(col("brand_key").is_not_null()).with_columns(
-            (col("customs_value").cast(pl.Float64) / col("quantity").cast(pl.Float64)).alias("uv")
+            _unit_value().alias("uv")
         )
         grants = self.register_.select(
-            "brand_key",
-            col("distributor_id").alias("importer_id"),
-            "valid_from",
-            "valid_until",
-            col("brand").alias("registered_brand"),
-            "owner",
+            "brand_key", col("distributor_id").alias("importer_id"), "valid_from", "valid_until"
         )
         valid = (col("valid_from").is_null() | (col("lodged_at") >= col("valid_from"))) & (
             col("valid_until").is_null() | (col("lodged_at") <= col("valid_until"))
@@ -101,16 +117,26 @@ class BrandDetector:
         burden = (1 + col("duty_rate").fill_null(0) / 100) * (
             1 + col("vat_rate").fill_null(0) / 100
         ) - 1
-        ratio = col("uv") / col("ref_uv")
+        brand_price = col("brand_uv").is_not_null()
+        ratio = col("uv") / pl.coalesce("brand_uv", "generic_uv")
+        cheap = pl.when(brand_price).then(self.price_ratio).otherwise(self.generic_ratio)
+        counterfeit = col("ratio") < cheap
         unit = settings().national_currency
         return (
             self._branded(batch)
             .filter(~col("authorised"))
             .join(self.references_, on=["brand_key", "hs_code"], how="left")
-            .with_columns(ratio.alias("ratio"))
+            .join(self.generic_, on="hs_code", how="left")
             .with_columns(
-                pl.when(col("ratio") < self.price_ratio)
-                .then(0.9)
+                ratio.alias("ratio"),
+                pl.when(brand_price)
+                .then(pl.lit("authorised imports'"))
+                .otherwise(pl.lit("all imports' (generic goods)"))
+                .alias("_basis"),
+            )
+            .with_columns(
+                pl.when(counterfeit)
+                .then(pl.when(brand_price).then(0.9).otherwise(0.8))
                 .when(col("ratio").is_null())
                 .then(0.6)
                 .otherwise(0.3)
@@ -127,29 +153,30 @@ class BrandDetector:
             .with_columns(
                 (
                     col("_who")
-                    + pl.when(col("ratio") < self.price_ratio)
+                    + pl.when(counterfeit)
                     .then(
                         pl.format(
-                            "declared {} {}/unit, {}% of authorised imports' {} — counterfeit "
-                            "risk: detain and notify the right holder",
+                            "declared {} {}/unit, {}% of {} median {} — counterfeit risk: "
+                            "detain and notify the right holder",
                             col("uv").round(2),
                             pl.lit(unit),
                             (col("ratio") * 100).round(0),
-                            col("ref_uv").round(2),
+                            "_basis",
+                            pl.coalesce("brand_uv", "generic_uv").round(2),
                         )
                     )
                     .when(col("ratio").is_null())
-                    .then(pl.lit("no authorised price to compare with — counterfeit risk"))
+                    .then(pl.lit("no price to compare with — counterfeit risk"))
                     .otherwise(
                         pl.format(
-                            "declared at a genuine price ({}% of authorised imports'): parallel "
-                            "import",
+                            "declared at {}% of {} median: parallel import",
                             (col("ratio") * 100).round(0),
+                            "_basis",
                         )
                     )
                 ).alias("reason"),
-                pl.when(col("ratio") < self.price_ratio)
-                .then((col("ref_uv") - col("uv")) * col("quantity").cast(pl.Float64) * burden)
+                pl.when(counterfeit & brand_price)
+                .then((col("brand_uv") - col("uv")) * col("quantity").cast(pl.Float64) * burden)
                 .alias("revenue_at_stake"),
             )
         )

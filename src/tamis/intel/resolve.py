@@ -41,7 +41,7 @@ PARTIES: dict[str, dict[str, str]] = {
                     "tax_number": "tax_number"},
     "trademarks": {"customs_id": "distributor_id", "name": "distributor_name"},
 }  # fmt: skip
-THRESHOLD = 0.9
+THRESHOLD = 0.5
 DECISIONS = ("confirm", "split")
 DECISION_SCHEMA = {
     "decision_id": pl.Int64,
@@ -99,12 +99,13 @@ def _linker(frame: pl.DataFrame):
             cl.ExactMatch("customs_id"),
             cl.JaroWinklerAtThresholds("name", [0.95, 0.88]),
             cl.JaroWinklerAtThresholds("address", [0.95, 0.88]),
-            cl.ExactMatch("city"),
+            cl.ExactMatch("account"),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("customs_id"),
             block_on("name"),
             block_on("address"),
+            block_on("account"),
             block_on("street_number", "city"),
             block_on("substr(name, 1, 5)", "city"),
         ],
@@ -115,10 +116,13 @@ def _linker(frame: pl.DataFrame):
 
 
 def _train(linker) -> None:
+    """The prior chance of a match from records sharing a customs id or a standard name
+    and address (assumed to be half of all matches); u from random pairs; m by EM within
+    blocks of one name and of one address."""
     from splink import block_on
 
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("customs_id")], recall=0.4
+        [block_on("customs_id"), block_on("name", "address")], recall=0.5
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     for rule in (block_on("name"), block_on("address")):

@@ -44,7 +44,7 @@ from tamis import synth as s
 PAYMENT_MATERIALITY = 1.3  # paid / customs value from which under-invoicing is planted
 TAX_MATERIALITY = 1.25  # booked / customs cost from which a tax-return gap is planted
 UNREFERENCED_PAYMENTS = 0.03  # share of honest payments whose bank left out the declaration
-PAYER_ID_MISSING = 0.2  # share of (company, bank) channels that do not capture the id
+PAYER_ID_MISSING = 0.2  # share of transfer orders on which the payer's id was not captured
 GRACE_DAYS = 45  # goods may wait this long in temporary storage, and payments for them
 BANKS: tuple[tuple[str, str], ...] = (
     ("ATTIJARIWAFA BANK", "007"), ("BANQUE POPULAIRE", "190"), ("BANK OF AFRICA", "011"),
@@ -352,7 +352,7 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
         .then(pl.lit(offshore))
         .otherwise(iban.gather(beneficiary))
     ).to_series()
-    missing = _channel_flags(rng, importer * len(BANKS) + bank, PAYER_ID_MISSING)
+    missing = rng.random(n_all) < PAYER_ID_MISSING
     ids = s._text(imp.ids, importer)
     frame = pl.DataFrame(
         {
@@ -384,12 +384,6 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
     return frame.with_columns(pl.lit("PAY").add(pl.col("payment_id")).alias("payment_id")).sort(
         "value_date", "payment_id"
     )
-
-
-def _channel_flags(rng: np.random.Generator, channel: np.ndarray, share: float) -> np.ndarray:
-    """A flag drawn once per channel (a bank that never captures the id, say)."""
-    unique, inverse = np.unique(channel, return_inverse=True)
-    return (rng.random(len(unique)) < share)[inverse.ravel()]
 
 
 # --- trademark register ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, String, Table, Text
 
 from tamis.intel.sources import SOURCES, Source
 from tamis.store.tables import field_column, metadata, provenance
@@ -58,3 +58,18 @@ entity_decisions = Table(
 
 Index("ix_manifests_declaration_id", SOURCE_TABLES["manifests"].c.declaration_id)
 Index("ix_payments_declaration_reference", SOURCE_TABLES["payments"].c.declaration_reference)
+
+network_scores = Table(
+    "network_scores",
+    metadata,
+    Column("entity_id", String(64), primary_key=True, comment="an importer (resolved)"),
+    Column("pagerank", Float, nullable=False, comment="personalised from known offenders"),
+    Column("percentile", Float, nullable=False),
+    Column("risk", Float, nullable=False, comment="in [0, 1], from the percentile"),
+    Column("community", Integer, nullable=False),
+    Column("community_size", Integer, nullable=False),
+    Column("community_offenders", Integer, nullable=False),
+    Column("known_offender", Boolean, nullable=False),
+    Column("new_links", Integer, nullable=False, comment="ties first seen in the last 90 days"),
+    Column("computed_at", DateTime, nullable=False),
+)

@@ -13,6 +13,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = (
+    "network_scores",
     "trademarks",
     "tax_returns",
     "payments",
@@ -258,6 +259,20 @@ def upgrade() -> None:
         ),
         sa.Column("source_row", sa.Integer(), nullable=True, comment="data row in the source file"),
         sa.PrimaryKeyConstraint("registration_number", "distributor_id"),
+    )
+    op.create_table(
+        "network_scores",
+        sa.Column("entity_id", sa.String(length=64), nullable=False),
+        sa.Column("pagerank", sa.Float(), nullable=False),
+        sa.Column("percentile", sa.Float(), nullable=False),
+        sa.Column("risk", sa.Float(), nullable=False),
+        sa.Column("community", sa.Integer(), nullable=False),
+        sa.Column("community_size", sa.Integer(), nullable=False),
+        sa.Column("community_offenders", sa.Integer(), nullable=False),
+        sa.Column("known_offender", sa.Boolean(), nullable=False),
+        sa.Column("new_links", sa.Integer(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("entity_id"),
     )
     op.create_index("ix_manifests_declaration_id", "manifests", ["declaration_id"])
     op.create_index("ix_payments_declaration_reference", "payments", ["declaration_reference"])
