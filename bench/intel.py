@@ -23,7 +23,7 @@ from tamis import synth
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.ingest import ingest
-from tamis.inspections import record_outcomes
+from tamis.inspections import record_outcomes, simulated_random_results
 from tamis.intel import network
 from tamis.intel.ingest import ingest_source
 from tamis.intel.resolve import party_records, read_entities, resolve
@@ -130,22 +130,7 @@ def entity_quality(engine, year: synth.Synthetic) -> dict:
 def network_quality(engine, year: synth.Synthetic, seed: int, inspected: float) -> dict:
     """Known offenders from a random share of declarations inspected; the ring's members
     among the top 1 % of importers by network risk."""
-    per_declaration = year.items.group_by("declaration_id", maintain_order=True).agg(
-        col("lodged_at").first(), col("fraud").any(), col("fraud_type").drop_nulls().first()
-    )
-    sample = per_declaration.sample(fraction=inspected, seed=seed)
-    record_outcomes(
-        engine,
-        sample.select(
-            "declaration_id",
-            (col("lodged_at") + pl.duration(days=1)).alias("inspected_at"),
-            pl.when("fraud")
-            .then(pl.lit("non_compliant"))
-            .otherwise(pl.lit("compliant"))
-            .alias("result"),
-            pl.when("fraud").then("fraud_type").alias("fraud_type"),
-        ),
-    )
+    record_outcomes(engine, simulated_random_results(year.items, inspected, seed))
     built = timed("network build", lambda: network.build(engine))
     print(built)
     scores = network.read_scores(engine).sort("pagerank", descending=True)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.intel.cli import app as intel_app
+from tamis.intel.cli import network_app
 from tamis.learn.cli import app as learn_app
 from tamis.output import print_json, print_mapping
 from tamis.progress import progress_bar
@@ -30,6 +31,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(valuation_app, name="valuation", help="Value control: the reference-price database.")
 app.add_typer(learn_app, name="learn", help="Data mining: models learnt from inspection outcomes.")
 app.add_typer(intel_app, name="intel", help="Cross-source intelligence and entity resolution.")
+app.add_typer(network_app, name="network", help="The network of parties and its risk.")
 console = Console()
 errors = Console(stderr=True)
 

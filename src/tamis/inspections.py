@@ -83,3 +83,24 @@ def simulated_results(decided: pl.DataFrame, truth: pl.DataFrame, lodged: pl.Dat
             pl.when("fraud").then("revenue_at_stake").otherwise(0.0).alias("revenue_recovered"),
         )
     )
+
+
+def simulated_random_results(truth: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:
+    """What inspectors would find on a random ``share`` of a synthetic file's declarations
+    (``truth``: declaration_id, lodged_at, fraud, fraud_type per item): the known offenders
+    that network risk and the models start from, in demos and benchmarks only."""
+    per_declaration = truth.group_by("declaration_id", maintain_order=True).agg(
+        pl.col("lodged_at").first(),
+        pl.col("fraud").any(),
+        pl.col("fraud_type").drop_nulls().first(),
+    )
+    return per_declaration.sample(fraction=share, seed=seed).select(
+        "declaration_id",
+        (pl.col("lodged_at") + pl.duration(days=1)).alias("inspected_at"),
+        pl.lit("random inspection").alias("inspector"),
+        pl.when("fraud")
+        .then(pl.lit("non_compliant"))
+        .otherwise(pl.lit("compliant"))
+        .alias("result"),
+        pl.when("fraud").then("fraud_type").alias("fraud_type"),
+    )

@@ -16,6 +16,7 @@ from tamis.assess import assessor_from_store, latest_decision, record
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
+from tamis.intel.api import router as intel_router
 from tamis.store import open_store
 from tamis.store.load import insert_rows, to_storage
 from tamis.store.tables import channel_changes, declarations, items
@@ -180,4 +181,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(valuation_router, prefix="/api")
+    app.include_router(intel_router)
     return app

@@ -52,11 +52,15 @@ class BrandDetector:
         self.min_reference = min_reference
 
     @classmethod
-    def from_store(cls, engine: Engine, **params) -> BrandDetector | None:
-        from tamis.detectors.crosscheck import _history, _source_or_none
+    def from_store(
+        cls, engine: Engine, history: pl.DataFrame | None = None, **params
+    ) -> BrandDetector | None:
+        from tamis.detectors.crosscheck import _source_or_none, store_history
 
         register = _source_or_none(engine, "trademarks")
-        return None if register is None else cls(register, **params).fit(_history(engine))
+        if register is None:
+            return None
+        return cls(register, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         register = self.register.with_columns(_standard(col("brand")).alias("brand_key"))

@@ -73,7 +73,10 @@ def _source_or_none(engine: Engine, name: str) -> pl.DataFrame | None:
     return None if frame.is_empty() else frame
 
 
-def _history(engine: Engine) -> pl.DataFrame:
+def store_history(engine: Engine, history: pl.DataFrame | None) -> pl.DataFrame:
+    """The declarations' history a detector fits on: given, or read from the store."""
+    if history is not None:
+        return history
     from tamis.store.read import read_items
 
     return read_items(engine)
@@ -120,14 +123,16 @@ class ManifestDetector:
         self.grace_days = grace_days
 
     @classmethod
-    def from_store(cls, engine: Engine, **params) -> ManifestDetector | None:
+    def from_store(
+        cls, engine: Engine, history: pl.DataFrame | None = None, **params
+    ) -> ManifestDetector | None:
         manifests = _source_or_none(engine, "manifests")
         if manifests is None:
             return None
         from tamis.intel.resolve import attribute
 
         manifests = attribute(engine, "manifests", manifests)
-        return cls(manifests, **params).fit(_history(engine))
+        return cls(manifests, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         self.headings_ = DescriptionHeadings().fit(history["description"], history["hs_code"])
@@ -254,13 +259,17 @@ class PaymentDetector:
         self.window_days = window_days
 
     @classmethod
-    def from_store(cls, engine: Engine, **params) -> PaymentDetector | None:
+    def from_store(
+        cls, engine: Engine, history: pl.DataFrame | None = None, **params
+    ) -> PaymentDetector | None:
         payments = _source_or_none(engine, "payments")
         if payments is None:
             return None
         from tamis.intel.resolve import attribute
 
-        return cls(attribute(engine, "payments", payments), **params).fit(_history(engine))
+        return cls(attribute(engine, "payments", payments), **params).fit(
+            store_history(engine, history)
+        )
 
     def fit(self, history: pl.DataFrame) -> Self:
         self.totals_ = declared_totals(history).join(
@@ -397,13 +406,17 @@ class TaxReturnDetector:
         self.below = below
 
     @classmethod
-    def from_store(cls, engine: Engine, **params) -> TaxReturnDetector | None:
+    def from_store(
+        cls, engine: Engine, history: pl.DataFrame | None = None, **params
+    ) -> TaxReturnDetector | None:
         returns = _source_or_none(engine, "tax_returns")
         if returns is None:
             return None
         from tamis.intel.resolve import attribute
 
-        return cls(attribute(engine, "tax_returns", returns), **params).fit(_history(engine))
+        return cls(attribute(engine, "tax_returns", returns), **params).fit(
+            store_history(engine, history)
+        )
 
     def fit(self, history: pl.DataFrame) -> Self:
         totals = declared_totals(history).with_columns(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 
@@ -56,3 +57,182 @@ def ingest_command(
     print_mapping(f"Ingested {path}", {k: v for k, v in result.items() if k != "source"}, console)
     if summary.rejected:
         console.print("See them with: tamis quarantine --source " + summary.source_id[:12])
+
+
+@app.command("resolve")
+def resolve_command(
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Match probability from which pairs link.")
+    ] = 0.5,
+    as_json: JsonOption = False,
+) -> None:
+    """Resolve the parties of every source into entities (Splink); analysts' decisions hold."""
+    from tamis.intel.resolve import resolve
+
+    engine = open_store()
+    with progress_bar("resolve entities") as update:
+        update(0, None)
+        result = resolve(engine, threshold).as_dict()
+    print_json(result) if as_json else print_mapping("Entities resolved", result, console)
+
+
+@app.command("entity")
+def entity_command(
+    entity: Annotated[str, typer.Argument(help="An entity id (an importer id, or ENT-...).")],
+    as_json: JsonOption = False,
+) -> None:
+    """The records of every source resolved to one entity, and their keys for decisions."""
+    from tamis.intel.resolve import entity_records_of
+
+    records = entity_records_of(open_store(), entity)
+    if records.is_empty():
+        fail(f"no entity {entity!r}: run `tamis intel resolve` first, or check the id")
+    if as_json:
+        print_json(records.to_dicts())
+        return
+    console.print(f"[bold]{entity}[/bold]: {records.height} record(s)")
+    for r in records.iter_rows(named=True):
+        extra = ", ".join(
+            f"{k} {r[k]}" for k in ("customs_id", "address", "phone", "account") if r[k]
+        )
+        console.print(f"  {r['record_key']}  {r['source']:<12} {r['name']}  ({extra})")
+
+
+@app.command("decide")
+def decide_command(
+    record_l: Annotated[str, typer.Argument(help="A record key (see `tamis intel entity`).")],
+    record_r: Annotated[str, typer.Argument(help="Another record key.")],
+    analyst: Annotated[str, typer.Option(help="Who decides.")],
+    confirm: Annotated[
+        bool, typer.Option("--confirm/--split", help="Same company, or not the same.")
+    ],
+    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """Confirm or split a pair of records; every later `resolve` applies the decision."""
+    from tamis.intel.resolve import decide
+
+    try:
+        decide(open_store(), record_l, record_r, "confirm" if confirm else "split", analyst, reason)
+    except ValueError as error:
+        fail(str(error))
+    console.print(
+        f"{'confirmed' if confirm else 'split'}: {record_l} / {record_r} "
+        "(applied by the next `tamis intel resolve`)"
+    )
+
+
+@app.command("findings")
+def findings_command(
+    detector: Annotated[str, typer.Argument(help="manifest, payments, brands or tax.")],
+    out: Annotated[Path | None, typer.Option(help="Write them all to .csv or .parquet.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to list on screen.")] = 20,
+) -> None:
+    """The discrepancies a cross-check finds over the whole store."""
+    from tamis.assess import CROSS_SOURCE
+    from tamis.store.read import read_items
+
+    sources = {d.name: s for s, d in CROSS_SOURCE.items()}
+    if detector not in sources:
+        fail(f"no cross-check {detector!r}: expected one of {', '.join(sources)}")
+    engine = open_store()
+    history = read_items(engine)
+    found = CROSS_SOURCE[sources[detector]].from_store(engine, history=history)
+    if found is None:
+        fail(f"the store holds no {sources[detector]}: load them with `tamis intel ingest`")
+    frame = found.findings(history)
+    frame = frame.select(c for c in frame.columns if frame[c].dtype != pl.List)
+    if out:
+        frame.write_parquet(out) if out.suffix == ".parquet" else frame.write_csv(out)
+        errors.print(f"{frame.height:,} findings written to {out}")
+        return
+    console.print(f"{frame.height:,} findings")
+    console.print(frame.head(limit))
+
+
+network_app = typer.Typer(
+    help="The network of importers, declarants, suppliers, addresses, phones, accounts.",
+    no_args_is_help=True,
+)
+
+
+@network_app.command("build")
+def network_build_command(as_json: JsonOption = False) -> None:
+    """Compute every importer's network risk from the known offenders (inspections)."""
+    from tamis.intel.network import build
+
+    with progress_bar("network risk") as update:
+        update(0, None)
+        built = build(open_store()).__dict__
+    print_json(built) if as_json else print_mapping("Network built", built, console)
+
+
+@network_app.command("top")
+def network_top_command(limit: Annotated[int, typer.Option(help="How many.")] = 20) -> None:
+    """The importers of highest network risk."""
+    from tamis.intel.network import read_scores
+
+    scores = read_scores(open_store())
+    if scores.is_empty():
+        fail("no network risk yet: run `tamis network build`")
+    console.print(scores.sort("pagerank", descending=True).head(limit).drop("computed_at"))
+
+
+@network_app.command("show")
+def network_show_command(
+    entity: Annotated[str, typer.Argument(help="An importer id.")],
+    depth: Annotated[int, typer.Option(min=1, max=3, help="Ties to follow.")] = 2,
+    as_json: JsonOption = False,
+) -> None:
+    """The neighbourhood of an entity: its ties and the importers that share them."""
+    from tamis.intel.network import neighbourhood
+
+    found = neighbourhood(open_store(), entity, depth)
+    if found is None:
+        fail(f"{entity!r} is not in the network: an importer id of the store is expected")
+    if as_json:
+        print_json(found)
+        return
+    print_neighbourhood(found)
+
+
+def print_neighbourhood(found: dict) -> None:
+    risk = found["risk"]
+    console.print(
+        f"[bold]{found['entity']}[/bold]  network risk "
+        f"{'not built' if risk is None else f'{risk:.2f}'}"
+        + ("  [red]known offender[/red]" if found["known_offender"] else "")
+    )
+    if found["community_size"]:
+        console.print(
+            f"community {found['community']}: {found['community_size']} importers, "
+            f"{found['community_offenders']} known offender(s); "
+            f"{found['new_links']} tie(s) new in the last 90 days"
+        )
+    nodes = {n["id"]: n for n in found["nodes"]}
+    centre = f"importer:{found['entity']}"
+    ties = {}
+    for e in found["edges"]:
+        a, b = e["source"], e["target"]
+        if centre in (a, b):
+            ties[b if a == centre else a] = e
+    for tie_id, edge in sorted(ties.items(), key=lambda kv: (kv[1]["kind"], kv[0])):
+        tie = nodes[tie_id]
+        others = sorted(
+            {
+                (e["source"] if e["target"] == tie_id else e["target"])
+                for e in found["edges"]
+                if tie_id in (e["source"], e["target"])
+            }
+            - {centre}
+        )
+        console.print(
+            f"  {tie['kind']:<9} {tie['label']}  (since {(edge['first_seen'] or '?')[:10]}, "
+            f"{tie['degree'] - 1} other importer(s))"
+        )
+        for other in others[:8]:
+            o = nodes[other]
+            flag = " known offender" if o.get("known_offender") else ""
+            risk = "" if o.get("risk") is None else f" risk {o['risk']:.2f}"
+            console.print(f"      {o['label']}{risk}{flag}")
+        if len(others) > 8:
+            console.print(f"      … and {len(others) - 8} more")

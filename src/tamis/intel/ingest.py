@@ -7,14 +7,14 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from tamis.declarations import Kind, column_name
 from tamis.ingest.pipeline import Progress, Stored, Summary, Target, ingest, record_batches
 from tamis.ingest.profiles import Profile
 from tamis.ingest.readers import ROW
 from tamis.ingest.validate import check_records
-from tamis.intel.sources import Source, source
+from tamis.intel.sources import SOURCES, Source, source
 from tamis.intel.tables import SOURCE_TABLES
 from tamis.store.load import insert_new, open_table_staging, with_provenance
 
@@ -70,3 +70,13 @@ def read_source(engine: Engine, source_name: str) -> pl.DataFrame:
         for f in src.fields
         if f.kind is Kind.MONEY
     ).select(*src.field_names)
+
+
+def stored_sources(engine: Engine) -> list[str]:
+    """The sources of which the store holds at least one record."""
+    with engine.connect() as conn:
+        return [
+            name
+            for name, table in SOURCE_TABLES.items()
+            if conn.execute(select(table.c[SOURCES[name].key[0]]).limit(1)).first()
+        ]

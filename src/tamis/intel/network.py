@@ -258,11 +258,19 @@ def neighbourhood(engine: Engine, entity: str, depth: int = 2) -> dict | None:
             s = scored.get(data["label"], {})
             entry |= {k: s.get(k) for k in ("risk", "known_offender", "community")}
         nodes.append(entry)
-    edges = [
-        {"source": a, "target": b, "kind": g.nodes[b if g.nodes[a]["kind"] == "importer" else a]["kind"],
-         "first_seen": e["first_seen"].isoformat() if e["first_seen"] else None, "n": e["n"]}
-        for a, b, e in around.edges(data=True)
-    ]  # fmt: skip
+    edges = []
+    for a, b, e in around.edges(data=True):
+        tie = b if g.nodes[a]["kind"] == "importer" else a
+        seen = e["first_seen"]
+        edges.append(
+            {
+                "source": a,
+                "target": b,
+                "kind": g.nodes[tie]["kind"],
+                "first_seen": seen.isoformat() if seen else None,
+                "n": e["n"],
+            }
+        )
     me = scored.get(entity, {})
     return {
         "entity": entity,

@@ -363,3 +363,14 @@ def attribute(engine: Engine, source: str, frame: pl.DataFrame) -> pl.DataFrame:
         )
     )
     return frame.with_columns(attributed["importer_id"])
+
+
+def entity_records_of(engine: Engine, entity_id: str) -> pl.DataFrame:
+    with engine.connect() as conn:
+        return pl.read_database(
+            select(entity_records)
+            .where(entity_records.c.entity_id == entity_id)
+            .order_by(entity_records.c.source, entity_records.c.record_key),
+            conn,
+            infer_schema_length=None,
+        )

@@ -1,0 +1,57 @@
+"""``/api/network/{entity}``: the neighbourhood of an entity; ``/api/entities``: resolved
+entities and analysts' decisions on pairs of records."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from tamis.intel import network, resolve
+
+router = APIRouter(prefix="/api", tags=["intelligence"])
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+@router.get("/network/{entity}")
+def get_neighbourhood(
+    request: Request, entity: str, depth: Annotated[int, Query(ge=1, le=3)] = 2
+) -> dict:
+    """The entity's ties (declarants, suppliers, addresses, phones, accounts) and the
+    importers sharing them, each with its network risk: nodes and edges to draw."""
+    found = network.neighbourhood(_engine(request), entity, depth)
+    if found is None:
+        raise HTTPException(404, f"{entity!r} is not in the network")
+    return found
+
+
+@router.get("/entities/{entity}")
+def get_entity(request: Request, entity: str) -> dict:
+    """The records of every source resolved to one entity."""
+    records = resolve.entity_records_of(_engine(request), entity)
+    if records.is_empty():
+        raise HTTPException(404, f"no resolved entity {entity!r}")
+    return {"entity": entity, "records": records.to_dicts()}
+
+
+class Decision(BaseModel):
+    record_key_l: str
+    record_key_r: str
+    decision: Literal["confirm", "split"]
+    analyst: str = Field(min_length=1)
+    reason: str | None = None
+
+
+@router.post("/entities/decisions", status_code=201)
+def post_decision(request: Request, decision: Decision) -> dict:
+    """Confirm or split a pair of records; applied by every later resolution."""
+    try:
+        resolve.decide(_engine(request), **decision.model_dump())
+    except ValueError as error:
+        raise HTTPException(404, str(error)) from None
+    return decision.model_dump() | {"applied": "at the next resolution"}
