@@ -193,7 +193,8 @@ def clusters(records: pl.DataFrame, linked: pl.DataFrame, split: pl.DataFrame) -
 
 
 def entity_ids(records: pl.DataFrame, cluster: dict[str, int]) -> pl.DataFrame:
-    """record_key -> entity_id: the cluster's most frequent customs id, else a hash."""
+    """record_key -> entity_id: the cluster's most frequent customs id (a customs id claimed
+    by several clusters goes to the one holding most of its records), else a hash."""
     frame = records.with_columns(
         col("record_key").replace_strict(cluster, return_dtype=pl.Int64).alias("_cluster")
     )
@@ -201,24 +202,24 @@ def entity_ids(records: pl.DataFrame, cluster: dict[str, int]) -> pl.DataFrame:
         frame.drop_nulls("customs_id")
         .group_by("_cluster", "customs_id")
         .len()
-        .sort("len", "customs_id", descending=[True, False])
-        .unique("_cluster", keep="first")
+        .sort("len", "customs_id", "_cluster", descending=[True, False, False])
+        .unique("_cluster", keep="first", maintain_order=True)
+        .unique("customs_id", keep="first", maintain_order=True)
         .select("_cluster", col("customs_id").alias("_id"))
     )
     anonymous = frame.group_by("_cluster").agg(col("record_key").min().alias("_first"))
+    anonymous = anonymous.with_columns(
+        pl.Series(
+            "_hash",
+            [f"ENT-{hashlib.sha1(k.encode()).hexdigest()[:10]}" for k in anonymous["_first"]],
+            pl.String,
+        )
+    )
     return (
         frame.join(named, on="_cluster", how="left")
         .join(anonymous, on="_cluster")
-        .with_columns(
-            pl.coalesce(
-                "_id",
-                pl.lit("ENT-")
-                + col("_first").map_elements(
-                    lambda k: hashlib.sha1(k.encode()).hexdigest()[:10], pl.String
-                ),
-            ).alias("entity_id")
-        )
-        .drop("_cluster", "_id", "_first")
+        .with_columns(pl.coalesce("_id", "_hash").alias("entity_id"))
+        .drop("_cluster", "_id", "_first", "_hash")
     )
 
 
