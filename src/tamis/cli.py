@@ -271,8 +271,13 @@ def demo_command(
     year = workdir / "year.parquet"
     console.rule("1. A synthetic year of import declarations")
     synth_command(declarations=declarations, seed=7, out=year, start="2025-01-01", days=365)
-    console.rule("2. Ingest into the store")
+    console.rule("2. Ingest into the store, with manifests, payments, trademarks, tax returns")
     ingest_command(year, "canonical")
+    from tamis import synth
+    from tamis.intel.cli import ingest_command as ingest_source_command
+
+    for source in synth.Synthetic.SOURCES:
+        ingest_source_command(year.with_name(f"year.{source}.parquet"), source, None, False)
     console.rule("3. What the store holds")
     status_command()
     console.rule("4. Value control: reference prices from the year's history")
@@ -305,6 +310,13 @@ def demo_command(
 
     train_command(since=None, until=None, comment="demo", as_json=False)
     models_command(as_json=False)
+    console.rule("8. Cross-source intelligence: entities across sources, network risk")
+    from tamis.intel.cli import network_build_command, network_top_command, resolve_command
+
+    resolve_command(threshold=0.5, as_json=False)
+    network_build_command(as_json=False)
+    network_top_command(limit=5)
+    console.print("See one with: tamis network show IMPORTER_ID")
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ def _linker(frame: pl.DataFrame):
         retain_intermediate_calculation_columns=False,
     )
     db = DuckDBAPI()
-    return Linker(db.register(frame.to_arrow()), settings, log_level=logging.WARNING)
+    return Linker(db.register(frame.to_arrow()), settings, log_level=logging.ERROR)
 
 
 def _train(linker) -> None:
@@ -137,7 +137,9 @@ def scored_pairs(records: pl.DataFrame) -> pl.DataFrame:
     linker = _linker(frame)
     _train(linker)
     pairs = pl.from_arrow(
-        linker.inference.predict(threshold_match_probability=0.01).as_pyarrow_table()
+        linker.inference.predict(
+            threshold_match_probability=0.01, warning_mode="never"
+        ).as_pyarrow_table()
     )
     return pairs.select(
         col("unique_id_l").alias("record_key_l"),
