@@ -169,12 +169,26 @@ def network_build_command(as_json: JsonOption = False) -> None:
 @network_app.command("top")
 def network_top_command(limit: Annotated[int, typer.Option(help="How many.")] = 20) -> None:
     """The importers of highest network risk."""
+    from rich.table import Table
+
     from tamis.intel.network import read_scores
 
     scores = read_scores(open_store())
     if scores.is_empty():
         fail("no network risk yet: run `tamis network build`")
-    console.print(scores.sort("pagerank", descending=True).head(limit).drop("computed_at"))
+    table = Table(title=f"Top {limit} importers by network risk", title_justify="left")
+    for column in ("importer", "risk", "known offender", "community", "offenders in it", "new"):
+        table.add_column(column)
+    for r in scores.sort("pagerank", descending=True).head(limit).iter_rows(named=True):
+        table.add_row(
+            r["entity_id"],
+            f"{r['risk']:.2f}",
+            "yes" if r["known_offender"] else "",
+            f"{r['community']} ({r['community_size']} importers)",
+            str(r["community_offenders"]),
+            str(r["new_links"]),
+        )
+    console.print(table)
 
 
 @network_app.command("show")
