@@ -3,9 +3,9 @@
 The brand is read from the item's brand field or, failing that, found in its description;
 the trademark register says who may import it. An unauthorised import is a parallel import
 or a counterfeit: the price tells them apart. Its declared unit value is compared with what
-authorised importers declare for the same brand and HS code (``fit`` learns their median)
-or, failing that, with the median of every item of the HS code (a genuine brand is rarely
-cheaper than the generic goods):
+authorised importers declare for the same brand, HS code and origin (or any origin: ``fit``
+learns their medians) or, failing that, with the median of every item of the HS code from
+that origin (or any: a genuine brand is rarely cheaper than the generic goods):
 
 - far below (under ``price_ratio`` of the brand's price, ``generic_ratio`` of the generic
   one): counterfeit risk, score 0.9 (0.8 against the generic price);
@@ -67,21 +67,27 @@ class BrandDetector:
         self.register_ = register
         keys = sorted(set(register["brand_key"].to_list()), key=len, reverse=True)
         self.pattern_ = r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b"
-        self.references_ = (
-            self._branded(history)
-            .filter(col("authorised"))
-            .group_by("brand_key", "hs_code")
-            .agg(col("uv").median().alias("brand_uv"), pl.len().alias("n"))
-            .filter(col("n") >= self.min_reference)
-            .drop("n")
-        )
-        self.generic_ = (
-            history.group_by("hs_code")
-            .agg(_unit_value().median().alias("generic_uv"), pl.len().alias("n"))
-            .filter(col("n") >= self.min_reference)
-            .drop("n")
-        )
+        authorised = self._branded(history).filter(col("authorised"))
+        generic = history.with_columns(_unit_value().alias("uv"))
+        # prices differ by origin: the same goods' price from the same origin where known
+        self.references_ = {
+            level: self._medians(frame, keys, name)
+            for level, frame, keys, name in (
+                ("brand_origin", authorised, ["brand_key", "hs_code", "origin_country"], "b1"),
+                ("brand", authorised, ["brand_key", "hs_code"], "b2"),
+                ("generic_origin", generic, ["hs_code", "origin_country"], "g1"),
+                ("generic", generic, ["hs_code"], "g2"),
+            )
+        }
         return self
+
+    def _medians(self, frame: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
+        return (
+            frame.group_by(keys)
+            .agg(col("uv").median().alias(name), pl.len().alias("n"))
+            .filter(col("n") >= self.min_reference)
+            .drop("n")
+        )
 
     def _branded(self, items: pl.DataFrame) -> pl.DataFrame:
         """Branded items: brand_key, whether the importer is authorised, unit value."""
@@ -121,30 +127,41 @@ class BrandDetector:
         burden = (1 + col("duty_rate").fill_null(0) / 100) * (
             1 + col("vat_rate").fill_null(0) / 100
         ) - 1
-        brand_price = col("brand_uv").is_not_null()
-        ratio = col("uv") / pl.coalesce("brand_uv", "generic_uv")
-        cheap = pl.when(brand_price).then(self.price_ratio).otherwise(self.generic_ratio)
-        counterfeit = col("ratio") < cheap
+        branded = self._branded(batch).filter(~col("authorised"))
+        for reference in self.references_.values():
+            keys = [c for c in reference.columns if c in branded.columns]
+            branded = branded.join(reference, on=keys, how="left")
+        # The same origin first (prices differ more by origin than by brand), the brand's
+        # price before the generic one.
+        levels = (
+            ("b1", self.price_ratio, 0.9, "authorised imports' from the same origin"),
+            ("g1", self.generic_ratio, 0.8, "all imports' from the same origin"),
+            ("b2", self.price_ratio, 0.9, "authorised imports'"),
+            ("g2", self.generic_ratio, 0.8, "all imports'"),
+        )
+
+        def first(pick) -> pl.Expr:
+            chosen = pl.lit(None)
+            for level in reversed(levels):
+                chosen = pl.when(col(level[0]).is_not_null()).then(pick(level)).otherwise(chosen)
+            return chosen
+
+        branded = branded.with_columns(
+            first(lambda level: col(level[0])).alias("reference_uv"),
+            first(lambda level: pl.lit(level[1])).alias("cheap"),
+            first(lambda level: pl.lit(level[2])).alias("counterfeit_score"),
+            first(lambda level: pl.lit(level[3])).alias("_basis"),
+        ).with_columns((col("uv") / col("reference_uv")).alias("ratio"))
+        counterfeit = col("ratio") < col("cheap")
         unit = settings().national_currency
-        return (
-            self._branded(batch)
-            .filter(~col("authorised"))
-            .join(self.references_, on=["brand_key", "hs_code"], how="left")
-            .join(self.generic_, on="hs_code", how="left")
-            .with_columns(
-                ratio.alias("ratio"),
-                pl.when(brand_price)
-                .then(pl.lit("authorised imports'"))
-                .otherwise(pl.lit("all imports' (generic goods)"))
-                .alias("_basis"),
-            )
-            .with_columns(
-                pl.when(counterfeit)
-                .then(pl.when(brand_price).then(0.9).otherwise(0.8))
-                .when(col("ratio").is_null())
-                .then(0.6)
-                .otherwise(0.3)
-                .alias("score"),
+        return branded.with_columns(
+            pl.when(counterfeit)
+            .then(col("counterfeit_score"))
+            .when(col("ratio").is_null())
+            .then(0.6)
+            .otherwise(0.3)
+            .alias("score"),
+            (
                 pl.format(
                     "item {}: {} goods ({}) imported by {}, not an importer authorised by {}; ",
                     "item_number",
@@ -152,37 +169,32 @@ class BrandDetector:
                     "hs_code",
                     "importer_id",
                     "owner",
-                ).alias("_who"),
-            )
-            .with_columns(
-                (
-                    col("_who")
-                    + pl.when(counterfeit)
-                    .then(
-                        pl.format(
-                            "declared {} {}/unit, {}% of {} median {} — counterfeit risk: "
-                            "detain and notify the right holder",
-                            col("uv").round(2),
-                            pl.lit(unit),
-                            (col("ratio") * 100).round(0),
-                            "_basis",
-                            pl.coalesce("brand_uv", "generic_uv").round(2),
-                        )
+                )
+                + pl.when(counterfeit)
+                .then(
+                    pl.format(
+                        "declared {} {}/unit, {}% of {} median {} — counterfeit risk: "
+                        "detain and notify the right holder",
+                        col("uv").round(2),
+                        pl.lit(unit),
+                        (col("ratio") * 100).round(0),
+                        "_basis",
+                        col("reference_uv").round(2),
                     )
-                    .when(col("ratio").is_null())
-                    .then(pl.lit("no price to compare with — counterfeit risk"))
-                    .otherwise(
-                        pl.format(
-                            "declared at {}% of {} median: parallel import",
-                            (col("ratio") * 100).round(0),
-                            "_basis",
-                        )
+                )
+                .when(col("ratio").is_null())
+                .then(pl.lit("no price to compare with — counterfeit risk"))
+                .otherwise(
+                    pl.format(
+                        "declared at {}% of {} median: parallel import",
+                        (col("ratio") * 100).round(0),
+                        "_basis",
                     )
-                ).alias("reason"),
-                pl.when(counterfeit & brand_price)
-                .then((col("brand_uv") - col("uv")) * col("quantity").cast(pl.Float64) * burden)
-                .alias("revenue_at_stake"),
-            )
+                )
+            ).alias("reason"),
+            pl.when(counterfeit)
+            .then((col("reference_uv") - col("uv")) * col("quantity").cast(pl.Float64) * burden)
+            .alias("revenue_at_stake"),
         )
 
     def findings(self, batch: pl.DataFrame) -> pl.DataFrame:

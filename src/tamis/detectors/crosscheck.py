@@ -243,6 +243,27 @@ class ManifestDetector:
 # --- payments abroad ----------------------------------------------------------------------------
 
 
+def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
+    """payment -> declaration: best-fitting pairs first (the payment nearest the unpaid
+    amount, then the nearest in time), a payment going to a declaration whose remaining
+    unpaid amount covers it; then a payment left over to the only declaration of its payer
+    and seller that nothing pays."""
+    chosen: dict[int, str] = {}
+    remaining = dict(candidates.select("declaration_id", "unpaid").unique().iter_rows())
+    gap = (1 - col("amount_national") / col("unpaid")).abs().fill_nan(None)
+    pairs = candidates.sort(gap, col("_days").abs(), nulls_last=True).select(
+        "_p", "declaration_id", "amount_national", "wholly_unpaid", "_wholly"
+    )
+    for p, declaration, amount, _, _ in pairs.iter_rows():
+        if p not in chosen and amount <= 1.03 * remaining[declaration]:
+            chosen[p] = declaration
+            remaining[declaration] -= amount
+    for p, declaration, _, wholly, alone in pairs.iter_rows():
+        if p not in chosen and wholly and alone == 1:
+            chosen[p] = declaration
+    return chosen
+
+
 class PaymentDetector:
     name = "payments"
 
@@ -279,6 +300,11 @@ class PaymentDetector:
         payments = self.payments.with_columns(col("amount_national").cast(pl.Float64))
         known = set(self.totals_["declaration_id"].to_list())
         referenced = payments.filter(col("declaration_reference").is_in(list(known)))
+        self.known_accounts_ = (
+            referenced.select(pl.struct("beneficiary_name", "beneficiary_account").alias("s"))
+            .unique()
+            .to_series()
+        )
         paid = referenced.group_by(declaration_id="declaration_reference").agg(
             col("amount_national").sum().alias("paid")
         )
@@ -300,34 +326,48 @@ class PaymentDetector:
         return self
 
     def _settle(self, loose: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
-        """Payments that name no stored declaration, each matched to the nearest unpaid
-        declaration of the same payer and seller it can settle (the bank left out the
-        reference); unmatched ones keep a null declaration_id."""
+        """Payments that name no stored declaration (the bank left out the reference), each
+        matched to a declaration of the same payer and seller in the window, paid on an
+        account the seller is known to be paid on: the nearest one it can settle by
+        amount, else the only one that no payment settles at all (an under-invoiced
+        declaration is paid more than it declares). Unmatched payments keep a null
+        declaration_id."""
         unpaid = self.totals_.join(paid, on="declaration_id", how="left").with_columns(
-            (col("customs_value") - col("paid").fill_null(0)).alias("unpaid")
+            (col("customs_value") - col("paid").fill_null(0)).alias("unpaid"),
+            col("paid").is_null().alias("wholly_unpaid"),
         )
         lo, hi = self.window_days
+        known = self.known_accounts_
+        seller_account = pl.struct("beneficiary_name", "beneficiary_account")
         candidates = (
             loose.with_row_index("_p")
+            .filter(
+                seller_account.is_in(known.implode())
+                | ~col("beneficiary_name").is_in(known.struct.field("beneficiary_name").implode())
+            )
             .join(
                 unpaid.select(
-                    "declaration_id", "importer_id", "supplier_name", "lodged_at", "unpaid"
+                    "declaration_id",
+                    "importer_id",
+                    "supplier_name",
+                    "lodged_at",
+                    "unpaid",
+                    "wholly_unpaid",
                 ),
                 left_on=["importer_id", "beneficiary_name"],
                 right_on=["importer_id", "supplier_name"],
             )
             .with_columns(((col("value_date") - col("lodged_at")).dt.total_days()).alias("_days"))
-            .filter(
-                col("_days").is_between(lo, hi) & (col("amount_national") <= 1.03 * col("unpaid"))
-            )
-            .sort("_p", col("_days").abs())
-            .unique("_p", keep="first")
+            .filter(col("_days").is_between(lo, hi))
+            .with_columns(col("wholly_unpaid").sum().over("_p").alias("_wholly"))
         )
+        chosen = _allocate(candidates)
         return (
             loose.with_row_index("_p")
-            .join(candidates.select("_p", "declaration_id"), on="_p", how="left")
+            .join(pl.DataFrame(list(chosen.items()), schema=["_p", "declaration_id"],
+                               orient="row"), on="_p", how="left")
             .drop("_p")
-        )
+        )  # fmt: skip
 
     def under_invoiced(self, batch: pl.DataFrame) -> pl.DataFrame:
         totals = self.totals_.filter(
@@ -400,7 +440,7 @@ class PaymentDetector:
 class TaxReturnDetector:
     name = "tax"
 
-    def __init__(self, returns: pl.DataFrame, above: float = 1.2, below: float = 0.6) -> None:
+    def __init__(self, returns: pl.DataFrame, above: float = 1.25, below: float = 0.6) -> None:
         self.returns = returns  # with importer_id (the company, resolved)
         self.above = above
         self.below = below
