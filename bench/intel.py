@@ -80,7 +80,11 @@ def crosschecks(engine, year: synth.Synthetic, rows: list) -> None:
     found = timed("  findings", lambda: brands.findings(items))
     key = ["declaration_id", "item_number"]
     planted = set(year.items.filter(col("fraud_type") == "counterfeit").select(key).iter_rows())
-    score("brands: unauthorised importer", set(found.select(key).iter_rows()), planted, rows)
+    flagged = set(found.select(key).iter_rows())
+    score("brands: unauthorised importer", flagged, planted, rows)
+    frauds = set(year.items.filter("fraud").select(key).iter_rows())
+    rows.append(("  (precision counting any planted fraud)", len(planted), len(flagged),
+                 len(flagged & frauds) / max(len(flagged), 1), float("nan")))  # fmt: skip
 
     tax = timed("tax-return detector (fit)", lambda: TaxReturnDetector.from_store(engine))
     found = tax.findings()

@@ -7,8 +7,10 @@ import json
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from tamis.assess import assessor_from_store
+from tamis.cli import app
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.intel.resolve import resolve
@@ -25,6 +27,18 @@ def world(tmp_path_factory):
     resolve(engine)
     yield engine, year, read_items(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def cli(world, monkeypatch):
+    engine, _, _ = world
+    monkeypatch.setenv("TAMIS_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args))
+
+    return run
 
 
 def precision_recall(flagged: set, planted: set) -> tuple[float, float]:
@@ -100,3 +114,19 @@ def test_routing_uses_the_cross_checks(world):
     decided = assessor.assess(items.filter(col("declaration_id") == weight)).row(0, named=True)
     assert json.loads(decided["signals"])["manifest"]["score"] >= 0.8
     assert any("kg gross" in reason for reason in decided["reasons"])
+
+
+def test_cli_lists_findings_with_their_reasons(world, cli, tmp_path):
+    _, year, _ = world
+    listed = cli("intel", "findings", "tax", "--limit", "3")
+    assert listed.exit_code == 0, listed.output
+    assert "findings" in listed.output and "customs saw" in listed.output
+    out = tmp_path / "bills.csv"
+    assert cli("intel", "findings", "manifest", "--out", str(out)).exit_code == 0
+    bills = pl.read_csv(out)
+    undeclared = bills.filter(col("kind") == "undeclared")
+    planted = year.manifests.filter(col("discrepancy") == "undeclared")
+    assert set(undeclared["bill_number"]) == set(planted["bill_number"])
+    assert undeclared["reason"].str.contains("never declared").all()
+    wrong = cli("intel", "findings", "invoices")
+    assert wrong.exit_code == 2 and "expected one of manifest" in wrong.output

@@ -177,7 +177,7 @@ class BrandDetector:
                         "detain and notify the right holder",
                         col("uv").round(2),
                         pl.lit(unit),
-                        (col("ratio") * 100).round(0),
+                        (col("ratio") * 100).round(0).cast(pl.Int64),
                         "_basis",
                         col("reference_uv").round(2),
                     )
@@ -187,7 +187,7 @@ class BrandDetector:
                 .otherwise(
                     pl.format(
                         "declared at {}% of {} median: parallel import",
-                        (col("ratio") * 100).round(0),
+                        (col("ratio") * 100).round(0).cast(pl.Int64),
                         "_basis",
                     )
                 )

@@ -166,9 +166,9 @@ class ManifestDetector:
                 "manifest {} carries {} kg gross, the declaration {} kg ({}% apart): "
                 "check the quantities declared",
                 "bill_number",
-                col("gross_mass_kg").round(0),
-                col("declared_gross_kg").round(0),
-                (gap * 100).round(0),
+                col("gross_mass_kg").round(0).cast(pl.Int64),
+                col("declared_gross_kg").round(0).cast(pl.Int64),
+                (gap * 100).round(0).cast(pl.Int64),
             ).alias("reason"),
             (
                 (col("gross_mass_kg") / col("declared_gross_kg") - 1).clip(0, None)
@@ -207,7 +207,17 @@ class ManifestDetector:
     def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Every discrepancy: gaps of the batch's bills and every overdue undeclared bill."""
         undeclared = self.undeclared().select(
-            pl.lit(None, pl.String).alias("declaration_id"), "bill_number", "kind"
+            pl.lit(None, pl.String).alias("declaration_id"),
+            "bill_number",
+            "kind",
+            pl.format(
+                "bill {} for {} ({} kg of '{}') arrived {}, never declared",
+                "bill_number",
+                "consignee_name",
+                col("gross_mass_kg").round(0).cast(pl.Int64),
+                "goods_description",
+                col("arrival_date").dt.date(),
+            ).alias("reason"),
         )
         return pl.concat([self.gaps(batch).select(undeclared.columns), undeclared])
 
@@ -383,9 +393,9 @@ class PaymentDetector:
                 pl.format(
                     "paid abroad {} {} for goods declared at {} ({}×): possible under-invoicing, "
                     "request the payment evidence",
-                    col("paid").round(0),
+                    col("paid").round(0).cast(pl.Int64),
                     pl.lit(settings().national_currency),
-                    col("customs_value").round(0),
+                    col("customs_value").round(0).cast(pl.Int64),
                     ratio.round(2),
                 ).alias("reason"),
                 ((col("paid") - col("customs_value")) * col("burden")).alias("revenue_at_stake"),
@@ -398,13 +408,27 @@ class PaymentDetector:
         return self.settled_.filter(col("declaration_id").is_null() & (col("value_date") <= due))
 
     def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Under-invoiced declarations of the batch and every payment settling none."""
         under = self.under_invoiced(batch).select(
             "declaration_id",
             pl.lit(None, pl.String).alias("payment_id"),
             pl.lit("under_invoicing").alias("kind"),
+            "reason",
         )
         undeclared = self.undeclared().select(
-            "declaration_id", "payment_id", pl.lit("undeclared").alias("kind")
+            "declaration_id",
+            "payment_id",
+            pl.lit("undeclared").alias("kind"),
+            pl.format(
+                "{} paid {} {} to {} ({}, account {}) on {}: no declaration of these goods",
+                pl.coalesce("importer_id", "payer_name"),
+                col("amount_national").cast(pl.Float64).round(0).cast(pl.Int64),
+                pl.lit(settings().national_currency),
+                "beneficiary_name",
+                "beneficiary_country",
+                "beneficiary_account",
+                col("value_date").dt.date(),
+            ).alias("reason"),
         )
         return pl.concat([under, undeclared])
 
@@ -424,7 +448,7 @@ class PaymentDetector:
                 pl.format(
                     "the importer paid abroad {} {} in {} transfer(s) that settle no "
                     "declaration: goods paid for but never declared?",
-                    col("amount").round(0),
+                    col("amount").round(0).cast(pl.Int64),
                     pl.lit(settings().national_currency),
                     "n",
                 ).alias("reason"),
@@ -485,10 +509,28 @@ class TaxReturnDetector:
                 .alias("kind")
             )
         )
+        above = col("kind") == "purchases_above_customs"
+        self.gaps_ = self.gaps_.with_columns(
+            pl.format(
+                "tax return {} for the quarter from {} books {} {} of purchases from imports, "
+                "customs saw {} (value + duty): {}",
+                "tax_number",
+                col("period_start").dt.date(),
+                col("booked").round(0).cast(pl.Int64),
+                pl.lit(settings().national_currency),
+                col("customs_cost").round(0).cast(pl.Int64),
+                pl.when(above)
+                .then(pl.lit("goods under-declared at customs?"))
+                .otherwise(pl.lit("imports hidden from the tax administration?")),
+            ).alias("reason")
+        )
         return self
 
     def findings(self, batch: pl.DataFrame | None = None) -> pl.DataFrame:
-        return self.gaps_.select("tax_number", "period_start", "importer_id", "kind", "ratio")
+        """Every return whose purchases from imports disagree with customs (any batch)."""
+        return self.gaps_.select(
+            "tax_number", "period_start", "importer_id", "kind", "ratio", "reason"
+        )
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         above = col("kind") == "purchases_above_customs"
@@ -502,18 +544,7 @@ class TaxReturnDetector:
         found = found.with_columns(pl.len().over("tax_number", "period_start").alias("n")).select(
             "declaration_id",
             pl.when(above).then((col("ratio") - 1).clip(0.5, 1)).otherwise(0.6).alias("score"),
-            pl.format(
-                "tax return {} for the quarter from {} books {} {} of purchases from imports, "
-                "customs saw {} (value + duty): {}",
-                "tax_number",
-                col("period_start").dt.date(),
-                col("booked").round(0),
-                pl.lit(settings().national_currency),
-                col("customs_cost").round(0),
-                pl.when(above)
-                .then(pl.lit("goods under-declared at customs?"))
-                .otherwise(pl.lit("imports hidden from the tax administration?")),
-            ).alias("reason"),
+            "reason",
             pl.when(above)
             .then((col("booked") - col("customs_cost")) * col("burden") / col("n"))
             .alias("revenue_at_stake"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.console import Console
 
@@ -140,13 +139,20 @@ def findings_command(
     if found is None:
         fail(f"the store holds no {sources[detector]}: load them with `tamis intel ingest`")
     frame = found.findings(history)
-    frame = frame.select(c for c in frame.columns if frame[c].dtype != pl.List)
+    keys = [c for c in FINDING_KEYS if c in frame.columns]
+    frame = frame.select(*keys, "reason")
     if out:
         frame.write_parquet(out) if out.suffix == ".parquet" else frame.write_csv(out)
         errors.print(f"{frame.height:,} findings written to {out}")
         return
     console.print(f"{frame.height:,} findings")
-    console.print(frame.head(limit))
+    for row in frame.head(limit).iter_rows(named=True):
+        key = " ".join(str(row[k]) for k in keys if row[k] is not None)
+        console.print(f"  {key}: {row['reason']}", highlight=False)
+
+
+FINDING_KEYS = ("kind", "declaration_id", "item_number", "bill_number", "payment_id",
+                "tax_number", "period_start")  # fmt: skip
 
 
 network_app = typer.Typer(
