@@ -15,7 +15,7 @@ from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.intel.cli import app as intel_app
 from tamis.intel.cli import network_app
 from tamis.learn.cli import app as learn_app
-from tamis.output import print_json, print_mapping
+from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.store.summary import store_summary
@@ -34,13 +34,6 @@ app.add_typer(intel_app, name="intel", help="Cross-source intelligence and entit
 app.add_typer(network_app, name="network", help="The network of parties and its risk.")
 console = Console()
 errors = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
-
-
-def fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
 
 
 @app.command("ingest")

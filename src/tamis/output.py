@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.table import Table
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+
+
+def fail(message: str) -> None:
+    """A user's error on stderr, naming what was expected; exit status 2."""
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
 
 
 def print_json(value) -> None:

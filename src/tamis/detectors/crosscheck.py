@@ -73,6 +73,14 @@ def _source_or_none(engine: Engine, name: str) -> pl.DataFrame | None:
     return None if frame.is_empty() else frame
 
 
+def attributed_source(engine: Engine, name: str) -> pl.DataFrame | None:
+    """A stored source with each record's importer (``importer_id``), or None if empty."""
+    from tamis.intel.resolve import attribute
+
+    frame = _source_or_none(engine, name)
+    return None if frame is None else attribute(engine, name, frame)
+
+
 def store_history(engine: Engine, history: pl.DataFrame | None) -> pl.DataFrame:
     """The declarations' history a detector fits on: given, or read from the store."""
     if history is not None:
@@ -126,12 +134,9 @@ class ManifestDetector:
     def from_store(
         cls, engine: Engine, history: pl.DataFrame | None = None, **params
     ) -> ManifestDetector | None:
-        manifests = _source_or_none(engine, "manifests")
+        manifests = attributed_source(engine, "manifests")
         if manifests is None:
             return None
-        from tamis.intel.resolve import attribute
-
-        manifests = attribute(engine, "manifests", manifests)
         return cls(manifests, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
@@ -293,14 +298,10 @@ class PaymentDetector:
     def from_store(
         cls, engine: Engine, history: pl.DataFrame | None = None, **params
     ) -> PaymentDetector | None:
-        payments = _source_or_none(engine, "payments")
+        payments = attributed_source(engine, "payments")
         if payments is None:
             return None
-        from tamis.intel.resolve import attribute
-
-        return cls(attribute(engine, "payments", payments), **params).fit(
-            store_history(engine, history)
-        )
+        return cls(payments, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         self.totals_ = declared_totals(history).join(
@@ -473,14 +474,10 @@ class TaxReturnDetector:
     def from_store(
         cls, engine: Engine, history: pl.DataFrame | None = None, **params
     ) -> TaxReturnDetector | None:
-        returns = _source_or_none(engine, "tax_returns")
+        returns = attributed_source(engine, "tax_returns")
         if returns is None:
             return None
-        from tamis.intel.resolve import attribute
-
-        return cls(attribute(engine, "tax_returns", returns), **params).fit(
-            store_history(engine, history)
-        )
+        return cls(returns, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         totals = declared_totals(history).with_columns(

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from tamis.ingest import ProfileError, SourceError
 from tamis.intel.sources import SOURCES
-from tamis.output import print_json, print_mapping
+from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
 from tamis.store import open_store
 
@@ -21,12 +21,6 @@ app = typer.Typer(
 )
 console = Console(soft_wrap=True)
 errors = Console(stderr=True)
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
-
-
-def fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
 
 
 @app.command("ingest")
