@@ -75,6 +75,18 @@ def crosschecks(engine, year: synth.Synthetic, rows: list) -> None:
     planted = set(p.filter(col("discrepancy") == "undeclared")["payment_id"])
     flagged = set(found.filter(col("kind") == "undeclared")["payment_id"])
     score("payments: goods never declared", flagged, planted, rows)
+    # either kind, per payment: a payment is flagged if it settles an under-invoiced
+    # declaration or settles none
+    settles = pl.concat(
+        [
+            payments.payments.select("payment_id", col("declaration_reference").alias("d")),
+            payments.settled_.select("payment_id", col("declaration_id").alias("d")),
+        ]
+    ).drop_nulls()
+    under = set(found.filter(col("kind") == "under_invoicing")["declaration_id"])
+    flagged |= set(settles.filter(col("d").is_in(list(under)))["payment_id"])
+    planted = set(p.filter(col("discrepancy").is_not_null())["payment_id"])
+    score("payments: either, per payment", flagged, planted, rows)
 
     brands = timed("brand detector (fit)", lambda: BrandDetector.from_store(engine))
     found = timed("  findings", lambda: brands.findings(items))
