@@ -61,7 +61,7 @@ def test_the_network_detector_explains_its_score(world):
     assert "network risk" in reason and "known offenders" in reason
 
 
-def test_network_show_prints_the_ties_and_who_shares_them(world, monkeypatch):
+def test_network_show_prints_the_ties_and_who_shares_them(world, monkeypatch, tmp_path):
     _, url, _, _, ring = world
     monkeypatch.setenv("TAMIS_DATABASE_URL", url)
     runner = CliRunner()
@@ -72,7 +72,10 @@ def test_network_show_prints_the_ties_and_who_shares_them(world, monkeypatch):
     for kind in ("declarant", "address", "phone", "account", "paid_to", "supplier"):
         assert f"  {kind} " in output, kind
     assert sum(member in output for member in ring[1:]) >= 5  # the ring shares its ties
-    as_json = json.loads(runner.invoke(app, ["network", "show", ring[0], "--json"]).output)
+    drawn = tmp_path / "ring.png"
+    as_json = runner.invoke(app, ["network", "show", ring[0], "--json", "--chart", str(drawn)])
+    as_json = json.loads(as_json.stdout)
+    assert drawn.read_bytes().startswith(b"\x89PNG")
     assert as_json["entity"] == ring[0] and as_json["edges"]
     missing = runner.invoke(app, ["network", "show", "IMP999999"])
     assert missing.exit_code == 2 and "not in the network" in missing.output
@@ -91,6 +94,8 @@ def test_api_returns_the_neighbourhood_and_takes_decisions(world):
     ids = {n["id"] for n in body["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in body["edges"])
     assert client.get("/api/network/IMP999999").status_code == 404
+    chart = client.get(f"/api/network/{ring[0]}/chart.png")
+    assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
     assert client.get("/api/network/x", params={"depth": 9}).status_code == 422
 
     entity = client.get(f"/api/entities/{ring[0]}")

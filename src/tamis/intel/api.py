@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
@@ -28,6 +28,18 @@ def get_neighbourhood(
     if found is None:
         raise HTTPException(404, f"{entity!r} is not in the network")
     return found
+
+
+@router.get("/network/{entity}/chart.png", response_class=Response)
+def get_neighbourhood_chart(
+    request: Request, entity: str, depth: Annotated[int, Query(ge=1, le=3)] = 2
+) -> Response:
+    """The same neighbourhood drawn (PNG)."""
+    from tamis.intel.chart import neighbourhood_chart
+
+    return Response(
+        neighbourhood_chart(get_neighbourhood(request, entity, depth)), media_type="image/png"
+    )
 
 
 @router.get("/entities/{entity}")

@@ -195,6 +195,7 @@ def network_top_command(limit: Annotated[int, typer.Option(help="How many.")] = 
 def network_show_command(
     entity: Annotated[str, typer.Argument(help="An importer id.")],
     depth: Annotated[int, typer.Option(min=1, max=3, help="Ties to follow.")] = 2,
+    chart: Annotated[Path | None, typer.Option(help="Also draw it to this PNG file.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The neighbourhood of an entity: its ties and the importers that share them."""
@@ -203,6 +204,11 @@ def network_show_command(
     found = neighbourhood(open_store(), entity, depth)
     if found is None:
         fail(f"{entity!r} is not in the network: an importer id of the store is expected")
+    if chart:
+        from tamis.intel.chart import neighbourhood_chart
+
+        chart.write_bytes(neighbourhood_chart(found))
+        errors.print(f"chart: {chart}")
     if as_json:
         print_json(found)
         return
