@@ -15,6 +15,7 @@ from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.intel.resolve import resolve
 from tamis.store.read import read_items
+from tamis.synth import generate
 from tests.intel_store import loaded_store
 
 col = pl.col
@@ -130,3 +131,23 @@ def test_cli_lists_findings_with_their_reasons(world, cli, tmp_path):
     assert undeclared["reason"].str.contains("never declared").all()
     wrong = cli("intel", "findings", "invoices")
     assert wrong.exit_code == 2 and "expected one of manifest" in wrong.output
+
+
+def test_a_handful_of_declarations_is_enough_to_run_every_cross_check():
+    year = generate(3, 1)
+    as_resolved = {"manifests": "consignee_entity", "payments": "payer_entity",
+                   "tax_returns": "company_entity"}  # fmt: skip
+    frames = {
+        s: getattr(year, s).with_columns(col(e).alias("importer_id"))
+        for s, e in as_resolved.items()
+    }
+    detectors = [
+        ManifestDetector(frames["manifests"]),
+        PaymentDetector(frames["payments"]),
+        TaxReturnDetector(frames["tax_returns"]),
+        BrandDetector(year.trademarks),
+    ]
+    for detector in detectors:
+        signals = detector.fit(year.items).assess(year.items)
+        assert signals.height == 3, detector.name
+        assert signals["score"].is_between(0, 1).all()

@@ -55,15 +55,18 @@ class BrandDetector:
     def from_store(
         cls, engine: Engine, history: pl.DataFrame | None = None, **params
     ) -> BrandDetector | None:
-        from tamis.detectors.crosscheck import _source_or_none, store_history
+        from tamis.detectors.crosscheck import store_history, stored_source
 
-        register = _source_or_none(engine, "trademarks")
+        register = stored_source(engine, "trademarks")
         if register is None:
             return None
         return cls(register, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
-        register = self.register.with_columns(_standard(col("brand")).alias("brand_key"))
+        register = self.register.with_columns(
+            _standard(col("brand")).alias("brand_key"),
+            col("valid_from", "valid_until").cast(pl.Datetime("us")),
+        )
         self.register_ = register
         keys = sorted(set(register["brand_key"].to_list()), key=len, reverse=True)
         self.pattern_ = r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b"

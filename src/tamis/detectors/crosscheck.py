@@ -62,11 +62,12 @@ def declared_totals(history: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def figure(x: float) -> str:
-    return f"{x:,.0f}"
+def _latest(dates: pl.Series):
+    return dates.cast(pl.Datetime("us")).max()
 
 
-def _source_or_none(engine: Engine, name: str) -> pl.DataFrame | None:
+def stored_source(engine: Engine, name: str) -> pl.DataFrame | None:
+    """A stored source (manifests, payments, ...), or None when the store has none."""
     from tamis.intel.ingest import read_source
 
     frame = read_source(engine, name)
@@ -77,7 +78,7 @@ def attributed_source(engine: Engine, name: str) -> pl.DataFrame | None:
     """A stored source with each record's importer (``importer_id``), or None if empty."""
     from tamis.intel.resolve import attribute
 
-    frame = _source_or_none(engine, name)
+    frame = stored_source(engine, name)
     return None if frame is None else attribute(engine, name, frame)
 
 
@@ -140,9 +141,12 @@ class ManifestDetector:
         return cls(manifests, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
-        self.headings_ = DescriptionHeadings().fit(history["description"], history["hs_code"])
+        try:
+            self.headings_ = DescriptionHeadings().fit(history["description"], history["hs_code"])
+        except ValueError:  # too few described items to learn from: no description check
+            self.headings_ = None
         self.declared_ = set(history["declaration_id"].unique().to_list())
-        self.as_of_ = max(history["lodged_at"].max(), self.manifests["arrival_date"].max())
+        self.as_of_ = max(history["lodged_at"].max(), _latest(self.manifests["arrival_date"]))
         return self
 
     def gaps(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -155,7 +159,11 @@ class ManifestDetector:
                 schema={"declaration_id": pl.String, "bill_number": pl.String, "kind": pl.String,
                         "score": pl.Float64, "reason": pl.String, "revenue_at_stake": pl.Float64}
             )  # fmt: skip
-        heading, p = self.headings_.predict(bills["goods_description"])
+        heading, p = (
+            self.headings_.predict(bills["goods_description"])
+            if self.headings_
+            else ([None] * bills.height, [0.0] * bills.height)
+        )
         bills = bills.with_columns(
             pl.Series("heading", heading, pl.String), pl.Series("heading_p", p, pl.Float64)
         ).join(declared_totals(batch), on="declaration_id")
@@ -206,7 +214,7 @@ class ManifestDetector:
         due = self.as_of_ - timedelta(days=self.grace_days)
         return self.manifests.filter(
             (col("declaration_id").is_null() | ~col("declaration_id").is_in(list(self.declared_)))
-            & (col("arrival_date") <= due)
+            & (col("arrival_date").cast(pl.Datetime("us")) <= due)
         ).with_columns(pl.lit("undeclared").alias("kind"))
 
     def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -333,7 +341,7 @@ class PaymentDetector:
             .group_by("declaration_id")
             .agg(col("paid").sum())
         )
-        self.as_of_ = max(history["lodged_at"].max(), self.payments["value_date"].max())
+        self.as_of_ = max(history["lodged_at"].max(), _latest(self.payments["value_date"]))
         return self
 
     def _settle(self, loose: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
@@ -373,12 +381,12 @@ class PaymentDetector:
             .with_columns(col("wholly_unpaid").sum().over("_p").alias("_wholly"))
         )
         chosen = _allocate(candidates)
-        return (
-            loose.with_row_index("_p")
-            .join(pl.DataFrame(list(chosen.items()), schema=["_p", "declaration_id"],
-                               orient="row"), on="_p", how="left")
-            .drop("_p")
-        )  # fmt: skip
+        settled = pl.DataFrame(
+            list(chosen.items()),
+            schema={"_p": pl.UInt32, "declaration_id": pl.String},
+            orient="row",
+        )
+        return loose.with_row_index("_p").join(settled, on="_p", how="left").drop("_p")
 
     def under_invoiced(self, batch: pl.DataFrame) -> pl.DataFrame:
         totals = self.totals_.filter(
@@ -406,7 +414,9 @@ class PaymentDetector:
     def undeclared(self) -> pl.DataFrame:
         """Payments that settle no declaration, older than the grace period."""
         due = self.as_of_ - timedelta(days=self.grace_days)
-        return self.settled_.filter(col("declaration_id").is_null() & (col("value_date") <= due))
+        return self.settled_.filter(
+            col("declaration_id").is_null() & (col("value_date").cast(pl.Datetime("us")) <= due)
+        )
 
     def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Under-invoiced declarations of the batch and every payment settling none."""
