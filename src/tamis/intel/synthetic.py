@@ -11,8 +11,11 @@ Built by ``tamis.synth.generate`` from the same population (importers, suppliers
 - **tax returns**: per company and quarter, purchases from imports and turnover.
 
 Each party is spelt as the source's clerk typed it (legal form dropped, abbreviations,
-typos, addresses written out differently, ids missing): one spelling per company and
-channel (carrier, bank, tax office), as a real system keeps it. The true importer of every
+typos, addresses written out differently): one spelling per company and channel (carrier,
+bank, tax office), as a real system keeps it. Manifests carry no company id, tax returns
+the tax administration's own taxpayer number, and a fifth of transfer orders lack the
+payer's id: linking them to importers is entity resolution's work. The ring of shell
+importers shares two phones and pays one account abroad. The true importer of every
 record is in a ``*_entity`` column, the planted discrepancy in ``discrepancy``; both are
 ground truth, never read by Tamis.
 
