@@ -80,10 +80,7 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
 
 
 CROSS_SOURCE = {
-    "manifests": ManifestDetector,
-    "payments": PaymentDetector,
-    "trademarks": BrandDetector,
-    "tax_returns": TaxReturnDetector,
+    d.source: d for d in (ManifestDetector, PaymentDetector, BrandDetector, TaxReturnDetector)
 }
 
 

@@ -19,9 +19,8 @@ import re
 from typing import Self
 
 import polars as pl
-from sqlalchemy import Engine
 
-from tamis.detectors.crosscheck import signals_for
+from tamis.detectors.crosscheck import CrossCheck, signals_for
 from tamis.settings import settings
 
 col = pl.col
@@ -36,7 +35,9 @@ def _standard(text: pl.Expr) -> pl.Expr:
     return text.str.to_uppercase().str.replace_all(r"['’`\-.]", "")
 
 
-class BrandDetector:
+class BrandDetector(CrossCheck):
+    source = "trademarks"
+    attributed = False  # the register names importers by their customs id
     name = "brands"
 
     def __init__(
@@ -50,17 +51,6 @@ class BrandDetector:
         self.price_ratio = price_ratio
         self.generic_ratio = generic_ratio
         self.min_reference = min_reference
-
-    @classmethod
-    def from_store(
-        cls, engine: Engine, history: pl.DataFrame | None = None, **params
-    ) -> BrandDetector | None:
-        from tamis.detectors.crosscheck import store_history, stored_source
-
-        register = stored_source(engine, "trademarks")
-        if register is None:
-            return None
-        return cls(register, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         register = self.register.with_columns(

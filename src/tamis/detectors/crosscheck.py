@@ -91,6 +91,19 @@ def store_history(engine: Engine, history: pl.DataFrame | None) -> pl.DataFrame:
     return read_items(engine)
 
 
+class CrossCheck:
+    """What every cross-check shares: built from the store when it holds the source."""
+
+    source: str  # the source checked (tamis.intel.sources)
+    attributed = True  # its records need their importer (entity resolution)
+
+    @classmethod
+    def from_store(cls, engine: Engine, history: pl.DataFrame | None = None, **params):
+        """Fitted on the store's declarations (or ``history``), or None without the source."""
+        frame = (attributed_source if cls.attributed else stored_source)(engine, cls.source)
+        return None if frame is None else cls(frame, **params).fit(store_history(engine, history))
+
+
 # --- manifests ------------------------------------------------------------------------------
 
 
@@ -116,7 +129,8 @@ class DescriptionHeadings:
         return self.model_.classes_[best], p[np.arange(len(best)), best]
 
 
-class ManifestDetector:
+class ManifestDetector(CrossCheck):
+    source = "manifests"
     name = "manifest"
 
     def __init__(
@@ -130,15 +144,6 @@ class ManifestDetector:
         self.weight_tolerance = weight_tolerance
         self.min_heading_probability = min_heading_probability
         self.grace_days = grace_days
-
-    @classmethod
-    def from_store(
-        cls, engine: Engine, history: pl.DataFrame | None = None, **params
-    ) -> ManifestDetector | None:
-        manifests = attributed_source(engine, "manifests")
-        if manifests is None:
-            return None
-        return cls(manifests, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         try:
@@ -287,7 +292,8 @@ def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
     return chosen
 
 
-class PaymentDetector:
+class PaymentDetector(CrossCheck):
+    source = "payments"
     name = "payments"
 
     def __init__(
@@ -301,15 +307,6 @@ class PaymentDetector:
         self.ratio_tolerance = ratio_tolerance
         self.grace_days = grace_days
         self.window_days = window_days
-
-    @classmethod
-    def from_store(
-        cls, engine: Engine, history: pl.DataFrame | None = None, **params
-    ) -> PaymentDetector | None:
-        payments = attributed_source(engine, "payments")
-        if payments is None:
-            return None
-        return cls(payments, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         self.totals_ = declared_totals(history).join(
@@ -472,22 +469,14 @@ class PaymentDetector:
 # --- tax returns ------------------------------------------------------------------------------
 
 
-class TaxReturnDetector:
+class TaxReturnDetector(CrossCheck):
+    source = "tax_returns"
     name = "tax"
 
     def __init__(self, returns: pl.DataFrame, above: float = 1.25, below: float = 0.6) -> None:
         self.returns = returns  # with importer_id (the company, resolved)
         self.above = above
         self.below = below
-
-    @classmethod
-    def from_store(
-        cls, engine: Engine, history: pl.DataFrame | None = None, **params
-    ) -> TaxReturnDetector | None:
-        returns = attributed_source(engine, "tax_returns")
-        if returns is None:
-            return None
-        return cls(returns, **params).fit(store_history(engine, history))
 
     def fit(self, history: pl.DataFrame) -> Self:
         totals = declared_totals(history).with_columns(
