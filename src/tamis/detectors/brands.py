@@ -20,7 +20,8 @@ from typing import Self
 
 import polars as pl
 
-from tamis.detectors.crosscheck import CrossCheck, signals_for
+from tamis.detectors.base import signals_for
+from tamis.detectors.crosscheck import CrossCheck
 from tamis.settings import settings
 
 col = pl.col

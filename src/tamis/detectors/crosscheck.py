@@ -7,6 +7,8 @@
 - ``TaxReturnDetector``: purchases from imports booked in tax returns against the customs
   value plus duty of the same company and quarter.
 
+(Brand goods against the trademark register: ``tamis.detectors.brands``.)
+
 Each keeps its source in ``__init__`` and learns from the declarations' history in ``fit``;
 ``findings()`` lists the discrepancies at the source's own level (a bill, a payment, a
 return) and ``assess(batch)`` signals the declarations they touch. Records of a source that
@@ -23,27 +25,11 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import per_declaration
+from tamis.detectors.base import signals_for
 from tamis.settings import settings
 
 col = pl.col
 GRACE_DAYS = 45  # temporary storage limit, and the time a payment may precede its goods
-
-
-def signals_for(batch: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
-    """One signal per declaration of ``batch`` from ``found`` (declaration_id, score,
-    reason, revenue_at_stake; several rows per declaration allowed)."""
-    everyone = (
-        batch.select("declaration_id")
-        .unique(maintain_order=True)
-        .join(found, on="declaration_id", how="left")
-    )
-    return per_declaration(
-        everyone,
-        col("score").fill_null(0.0),
-        pl.concat_list(col("reason")),
-        col("revenue_at_stake").fill_null(0.0),
-    )
 
 
 def declared_totals(history: pl.DataFrame) -> pl.DataFrame:

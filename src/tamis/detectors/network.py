@@ -12,7 +12,7 @@ from typing import Self
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.crosscheck import signals_for
+from tamis.detectors.base import signals_for
 
 col = pl.col
 
