@@ -260,21 +260,24 @@ class ManifestDetector(CrossCheck):
 def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
     """payment -> declaration: best-fitting pairs first (the payment nearest the unpaid
     amount, then the nearest in time), a payment going to a declaration whose remaining
-    unpaid amount covers it; then a payment left over to the only declaration of its payer
-    and seller that nothing pays."""
+    unpaid amount covers it; then a payment left over to the nearest declaration of its
+    payer and seller that is not settled in full (an under-invoiced one is paid more)."""
     chosen: dict[int, str] = {}
     remaining = dict(candidates.select("declaration_id", "unpaid").unique().iter_rows())
+    value = dict(candidates.select("declaration_id", "customs_value").unique().iter_rows())
     gap = (1 - col("amount_national") / col("unpaid")).abs().fill_nan(None)
-    pairs = candidates.sort(gap, col("_days").abs(), nulls_last=True).select(
-        "_p", "declaration_id", "amount_national", "wholly_unpaid", "_wholly"
-    )
-    for p, declaration, amount, _, _ in pairs.iter_rows():
+    pairs = candidates.sort(gap, col("_days").abs(), nulls_last=True)
+    for p, declaration, amount in pairs.select(
+        "_p", "declaration_id", "amount_national"
+    ).iter_rows():
         if p not in chosen and amount <= 1.03 * remaining[declaration]:
             chosen[p] = declaration
             remaining[declaration] -= amount
-    for p, declaration, _, wholly, alone in pairs.iter_rows():
-        if p not in chosen and wholly and alone == 1:
+    by_time = candidates.sort(col("_days").abs()).select("_p", "declaration_id")
+    for p, declaration in by_time.iter_rows():
+        if p not in chosen and remaining[declaration] > 0.03 * value[declaration]:
             chosen[p] = declaration
+            remaining[declaration] = 0.0
     return chosen
 
 
@@ -336,7 +339,6 @@ class PaymentDetector(CrossCheck):
         declaration_id."""
         unpaid = self.totals_.join(paid, on="declaration_id", how="left").with_columns(
             (col("customs_value") - col("paid").fill_null(0)).alias("unpaid"),
-            col("paid").is_null().alias("wholly_unpaid"),
         )
         lo, hi = self.window_days
         known = self.known_accounts_
@@ -353,15 +355,14 @@ class PaymentDetector(CrossCheck):
                     "importer_id",
                     "supplier_name",
                     "lodged_at",
+                    "customs_value",
                     "unpaid",
-                    "wholly_unpaid",
                 ),
                 left_on=["importer_id", "beneficiary_name"],
                 right_on=["importer_id", "supplier_name"],
             )
             .with_columns(((col("value_date") - col("lodged_at")).dt.total_days()).alias("_days"))
             .filter(col("_days").is_between(lo, hi))
-            .with_columns(col("wholly_unpaid").sum().over("_p").alias("_wholly"))
         )
         chosen = _allocate(candidates)
         settled = pl.DataFrame(
