@@ -332,11 +332,10 @@ class PaymentDetector(CrossCheck):
 
     def _settle(self, loose: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
         """Payments that name no stored declaration (the bank left out the reference), each
-        matched to a declaration of the same payer and seller in the window, paid on an
-        account the seller is known to be paid on: the nearest one it can settle by
-        amount, else the only one that no payment settles at all (an under-invoiced
-        declaration is paid more than it declares). Unmatched payments keep a null
-        declaration_id."""
+        matched (``_allocate``) to a declaration of the same payer and seller in the
+        window, when paid on an account the seller is known to be paid on: a payment to
+        another account (money sent abroad under a seller's name) settles nothing.
+        Unmatched payments keep a null declaration_id."""
         unpaid = self.totals_.join(paid, on="declaration_id", how="left").with_columns(
             (col("customs_value") - col("paid").fill_null(0)).alias("unpaid"),
         )
