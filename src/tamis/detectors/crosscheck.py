@@ -48,6 +48,22 @@ def declared_totals(history: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def importer_signals(batch: pl.DataFrame, per_importer: pl.DataFrame, score: float):
+    """Findings about importers (importer_id, reason) as signals on each of their
+    declarations in the batch."""
+    return (
+        batch.select("declaration_id", "importer_id")
+        .unique()
+        .join(per_importer.drop_nulls("importer_id"), on="importer_id")
+        .select(
+            "declaration_id",
+            pl.lit(score).alias("score"),
+            "reason",
+            pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+        )
+    )
+
+
 def _latest(dates: pl.Series):
     return dates.cast(pl.Datetime("us")).max()
 
@@ -231,26 +247,15 @@ class ManifestDetector(CrossCheck):
             self.undeclared()
             .group_by("importer_id")
             .agg(
-                pl.len().alias("bills"),
-                col("bill_number").sort().head(3).str.join(", ").alias("some"),
-            )
-        )
-        mine = (
-            batch.select("declaration_id", "importer_id")
-            .unique()
-            .join(undeclared.drop_nulls("importer_id"), on="importer_id")
-            .select(
-                "declaration_id",
-                pl.lit(0.6).alias("score"),
                 pl.format(
                     "the importer is consignee of {} bill(s) never declared ({}): goods may "
                     "have left the port uncleared",
-                    "bills",
-                    "some",
-                ).alias("reason"),
-                pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+                    pl.len(),
+                    col("bill_number").sort().head(3).str.join(", "),
+                ).alias("reason")
             )
         )
+        mine = importer_signals(batch, undeclared, 0.6)
         return signals_for(batch, pl.concat([found, mine]))
 
 
@@ -430,25 +435,17 @@ class PaymentDetector(CrossCheck):
         undeclared = (
             self.undeclared()
             .group_by("importer_id")
-            .agg(pl.len().alias("n"), col("amount_national").cast(pl.Float64).sum().alias("amount"))
-        )
-        mine = (
-            batch.select("declaration_id", "importer_id")
-            .unique()
-            .join(undeclared.drop_nulls("importer_id"), on="importer_id")
-            .select(
-                "declaration_id",
-                pl.lit(0.7).alias("score"),
+            .agg(
                 pl.format(
                     "the importer paid abroad {} {} in {} transfer(s) that settle no "
                     "declaration: goods paid for but never declared?",
-                    col("amount").round(0).cast(pl.Int64),
+                    col("amount_national").cast(pl.Float64).sum().round(0).cast(pl.Int64),
                     pl.lit(settings().national_currency),
-                    "n",
-                ).alias("reason"),
-                pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+                    pl.len(),
+                ).alias("reason")
             )
         )
+        mine = importer_signals(batch, undeclared, 0.7)
         return signals_for(batch, pl.concat([self.under_invoiced(batch), mine]))
 
 
