@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from tamis.channels import CHANNELS, RANK
 from tamis.route import load_routing
-from tamis.scoreboard.update import RISKY
+from tamis.scoreboard.update import ALL_OFFICES, RANKINGS, RISKY
 from tamis.store.tables import (
     declarations,
     scoreboard_chapters,
@@ -103,10 +103,10 @@ def scoreboard(engine: Engine, period: Period, office: str | None = None, top: i
     """Every figure of the scoreboard, money in minor units."""
 
     def where(table: Table) -> list:
-        if "day" in table.c:
-            conditions = [table.c.day >= period.start, table.c.day < period.end]
-        else:
-            conditions = [table.c.month >= period.first, table.c.month <= period.last]
+        if table in RANKINGS:
+            return [table.c.month >= period.first, table.c.month <= period.last,
+                    table.c.office == (office or ALL_OFFICES)]  # fmt: skip
+        conditions = [table.c.day >= period.start, table.c.day < period.end]
         return conditions + ([table.c.office == office] if office else [])
 
     d = scoreboard_days
