@@ -76,6 +76,10 @@ def _stage(conn: Connection, declaration_ids: Iterable[str]) -> None:
     ids = pl.Series("declaration_id", list(declaration_ids), pl.String).unique().drop_nulls()
     if ids.len():
         bulk_insert(conn, _ids.name, ids.to_frame())
+    if conn.dialect.name == "postgresql":
+        # Temporary tables get no statistics of their own: without them the planner guesses
+        # thousands of rows and scans whole tables even to refresh one declaration.
+        conn.execute(text(f"ANALYZE {_ids.name}"))
 
 
 def _read(conn: Connection, query, schema: dict | None = None) -> pl.DataFrame:
