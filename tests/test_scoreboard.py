@@ -72,3 +72,13 @@ def test_a_filtered_scoreboard_adds_up_to_its_parts(store, tmp_path, office):
     for key in ("declarations", "inspected", "hits", "revenue_recovered_minor", "asked"):
         assert whole["totals"][key] == sum(m["totals"][key] for m in months), key
     assert whole["totals"]["capacity"] > 0
+    if office is None:  # the all-offices ranking is the per-office sums added up
+        top = whole["importers"][0]
+        per_office = [
+            next((r for r in scoreboard(store, whole["period"], o, top=10_000)["importers"]
+                  if r["importer_id"] == top["importer_id"]), None)
+            for o in choices(store)["offices"]
+        ]  # fmt: skip
+        found = [r for r in per_office if r]
+        for key in ("declarations", "risky", "inspected", "hits", "revenue_recovered_minor"):
+            assert top[key] == sum(r[key] for r in found), key

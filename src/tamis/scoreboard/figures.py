@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from tamis.channels import CHANNELS, RANK
 from tamis.route import load_routing
-from tamis.scoreboard.update import RISKY
+from tamis.scoreboard.update import ALL_OFFICES, RANKINGS, RISKY
 from tamis.store.tables import (
     declarations,
     scoreboard_chapters,
@@ -84,15 +84,13 @@ def _hit_rate(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def capacity(offices: pl.DataFrame) -> int | None:
+def capacity(offices: list[tuple[str, int]]) -> int | None:
     """Inspections the offices could do on the days they received declarations, from the
     routing configuration's ``capacity.inspections_per_day`` (None when not configured)."""
     per_day = load_routing().capacity.inspections_per_day
     if not per_day:
         return None
-    return sum(
-        per_day.get(office, per_day.get("*", 0)) * days for office, days in offices.iter_rows()
-    )
+    return sum(per_day.get(office, per_day.get("*", 0)) * days for office, days in offices)
 
 
 def _riskiest(table: Table, key: str) -> list:
@@ -103,24 +101,29 @@ def scoreboard(engine: Engine, period: Period, office: str | None = None, top: i
     """Every figure of the scoreboard, money in minor units."""
 
     def where(table: Table) -> list:
-        if "day" in table.c:
-            conditions = [table.c.day >= period.start, table.c.day < period.end]
-        else:
-            conditions = [table.c.month >= period.first, table.c.month <= period.last]
+        if table in RANKINGS:
+            return [table.c.month >= period.first, table.c.month <= period.last,
+                    table.c.office == (office or ALL_OFFICES)]  # fmt: skip
+        conditions = [table.c.day >= period.start, table.c.day < period.end]
         return conditions + ([table.c.office == office] if office else [])
 
     d = scoreboard_days
-    days = _sums(engine, d, ["day", "office", "channel"], where(d))
+    days = _sums(engine, d, ["day", "channel"], where(d))  # summed over the offices
     channels = _hit_rate(
         days.group_by("channel")
-        .agg(pl.exclude("day", "office").sum())
+        .agg(pl.exclude("day").sum())
         .sort(pl.col("channel").replace_strict(RANK, default=len(CHANNELS)))
     )
     assessed = days.filter(pl.col("channel").is_in(CHANNELS))
-    totals = days.select(pl.exclude("day", "office", "channel").sum()).row(0, named=True)
+    totals = days.select(pl.exclude("day", "channel").sum()).row(0, named=True)
     totals["assessed"] = int(assessed["declarations"].sum())
     totals["asked"] = int(assessed.filter(pl.col("channel").is_in(RISKY))["declarations"].sum())
-    working_days = days.group_by("office").agg(pl.col("day").n_unique())
+    with engine.connect() as conn:
+        working_days = conn.execute(
+            select(d.c.office, func.count(func.distinct(d.c.day)))
+            .where(*where(d))
+            .group_by(d.c.office)
+        ).all()
     totals["capacity"] = capacity(working_days)
     weekly = (period.end - period.start).days <= WEEKLY_UP_TO_DAYS
     bucket = pl.col("day").dt.truncate("1w" if weekly else "1mo")

@@ -55,6 +55,10 @@ SUMS = (
     (scoreboard_importers, ("month", "office", "importer_id"), None),
     (scoreboard_chapters, ("month", "office", "chapter"), "chapter"),
 )
+# The rankings also keep their sums over every office under this office name, so that
+# ranking a year of importers reads one row per importer and month, not one per office too.
+ALL_OFFICES = "*"
+RANKINGS = (scoreboard_importers, scoreboard_chapters)
 TEXT, INT = pl.String, pl.Int64
 STATE = (
     {c.name: TEXT for c in scoreboard_declarations.columns}
@@ -72,6 +76,10 @@ def _stage(conn: Connection, declaration_ids: Iterable[str]) -> None:
     ids = pl.Series("declaration_id", list(declaration_ids), pl.String).unique().drop_nulls()
     if ids.len():
         bulk_insert(conn, _ids.name, ids.to_frame())
+    if conn.dialect.name == "postgresql":
+        # Temporary tables get no statistics of their own: without them the planner guesses
+        # thousands of rows and scans whole tables even to refresh one declaration.
+        conn.execute(text(f"ANALYZE {_ids.name}"))
 
 
 def _read(conn: Connection, query, schema: dict | None = None) -> pl.DataFrame:
@@ -203,6 +211,8 @@ def _contributions(state: pl.DataFrame, table: Table, keys: tuple[str, ...], eac
         state = state.with_columns(pl.col("chapters").str.split(",").alias("chapter"))
     if each:
         state = state.explode(each).filter(pl.col(each).is_not_null() & (pl.col(each) != ""))
+    if table in RANKINGS:
+        state = pl.concat([state, state.with_columns(pl.lit(ALL_OFFICES).alias("office"))])
     return state.select(
         *keys,
         *(

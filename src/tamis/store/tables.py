@@ -354,18 +354,20 @@ def _sums(name: str, *keys: Column, measures: tuple[str, ...]) -> Table:
     return Table(name, metadata, *keys, *(Column(m, BigInteger, nullable=False) for m in measures))
 
 
+# Keys start with the office: a scoreboard reads one office (or "*", every office) over a
+# range of days or months, a contiguous stretch of the primary key.
 scoreboard_days = _sums(
     "scoreboard_days",
-    Column("day", Date, primary_key=True),
     Column("office", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
     Column("channel", String(8), primary_key=True),
     measures=("declarations", "random_selected", "revenue_at_stake_minor", "inspected", "hits",
               "revenue_recovered_minor", "fraud_notices"),
 )  # fmt: skip
 scoreboard_detectors = _sums(
     "scoreboard_detectors",
-    Column("day", Date, primary_key=True),
     Column("office", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
     Column("detector", String(32), primary_key=True),
     measures=("flagged", "inspected", "hits", "revenue_recovered_minor"),
 )
@@ -375,9 +377,9 @@ RISK_MEASURES = ("declarations", "risky", "inspected", "hits", "revenue_at_stake
 
 def _risk_sums(name: str, key: Column) -> Table:
     """Sums per month, office and ``key`` (importer, HS chapter): who is riskiest."""
-    month = Column("month", String(7), primary_key=True)
     office = Column("office", String(64), primary_key=True)
-    return _sums(name, month, office, key, measures=RISK_MEASURES)
+    month = Column("month", String(7), primary_key=True)
+    return _sums(name, office, month, key, measures=RISK_MEASURES)
 
 
 scoreboard_importers = _risk_sums(

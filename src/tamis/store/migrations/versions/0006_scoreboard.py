@@ -29,8 +29,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "scoreboard_chapters",
-        sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("office", sa.String(length=64), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("chapter", sa.String(length=2), nullable=False),
         sa.Column("declarations", sa.BigInteger(), nullable=False),
         sa.Column("risky", sa.BigInteger(), nullable=False),
@@ -38,12 +38,12 @@ def upgrade() -> None:
         sa.Column("hits", sa.BigInteger(), nullable=False),
         sa.Column("revenue_at_stake_minor", sa.BigInteger(), nullable=False),
         sa.Column("revenue_recovered_minor", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("month", "office", "chapter"),
+        sa.PrimaryKeyConstraint("office", "month", "chapter"),
     )
     op.create_table(
         "scoreboard_days",
-        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("office", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("declarations", sa.BigInteger(), nullable=False),
         sa.Column("random_selected", sa.BigInteger(), nullable=False),
@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("hits", sa.BigInteger(), nullable=False),
         sa.Column("revenue_recovered_minor", sa.BigInteger(), nullable=False),
         sa.Column("fraud_notices", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "office", "channel"),
+        sa.PrimaryKeyConstraint("office", "day", "channel"),
     )
     op.create_table(
         "scoreboard_declarations",
@@ -92,19 +92,19 @@ def upgrade() -> None:
     )
     op.create_table(
         "scoreboard_detectors",
-        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("office", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("detector", sa.String(length=32), nullable=False),
         sa.Column("flagged", sa.BigInteger(), nullable=False),
         sa.Column("inspected", sa.BigInteger(), nullable=False),
         sa.Column("hits", sa.BigInteger(), nullable=False),
         sa.Column("revenue_recovered_minor", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "office", "detector"),
+        sa.PrimaryKeyConstraint("office", "day", "detector"),
     )
     op.create_table(
         "scoreboard_importers",
-        sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("office", sa.String(length=64), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("importer_id", sa.String(length=64), nullable=False),
         sa.Column("declarations", sa.BigInteger(), nullable=False),
         sa.Column("risky", sa.BigInteger(), nullable=False),
@@ -112,7 +112,7 @@ def upgrade() -> None:
         sa.Column("hits", sa.BigInteger(), nullable=False),
         sa.Column("revenue_at_stake_minor", sa.BigInteger(), nullable=False),
         sa.Column("revenue_recovered_minor", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("month", "office", "importer_id"),
+        sa.PrimaryKeyConstraint("office", "month", "importer_id"),
     )
 
 
