@@ -45,14 +45,14 @@ def _category_maps(frame: pl.DataFrame, columns: list[str]) -> dict[str, list[st
 
 
 def _matrix(frame: pl.DataFrame, columns: list[str], categories: dict[str, list[str]]):
-    out = []
-    for c in columns:
-        if c in categories:
-            codes = {v: i for i, v in enumerate(categories[c])}
-            out.append(frame[c].replace_strict(codes, default=-1, return_dtype=pl.Float64))
-        else:
-            out.append(frame[c].cast(pl.Float64))
-    return np.column_stack([s.to_numpy() for s in out]) if out else np.empty((frame.height, 0))
+    """Float32 matrix for LightGBM: categories as their codes (-1 for one never seen)."""
+    codes = {c: {v: i for i, v in enumerate(values)} for c, values in categories.items()}
+    return frame.select(
+        pl.col(c).replace_strict(codes[c], default=-1, return_dtype=pl.Float32)
+        if c in codes
+        else pl.col(c).cast(pl.Float32)
+        for c in columns
+    ).to_numpy()
 
 
 def risk(p: np.ndarray, duty: np.ndarray, lam: float = LAMBDA, budget: float = BUDGET):
@@ -67,18 +67,19 @@ def risk(p: np.ndarray, duty: np.ndarray, lam: float = LAMBDA, budget: float = B
 @dataclass
 class FraudModel:
     """A fitted booster with what scoring needs: feature columns, category codes and the
-    labelled history its features are computed from (set by ``fit`` or ``with_history``)."""
+    indexed labelled history its features are computed from (set by ``fit`` or
+    ``with_history``)."""
 
     booster: lgb.Booster
     columns: list[str]
     categories: dict[str, list[str]]
-    history: pl.DataFrame | None = None
+    history: F.History | None = None
     params: dict = field(default_factory=dict)
 
     @classmethod
     def fit(cls, labelled: pl.DataFrame, n_rounds: int = N_ROUNDS, **params) -> FraudModel:
         train = F.prepare(labelled)
-        feats = F.oof_features(train)
+        history, feats = F.training_features(train)
         columns = F.feature_columns(feats)
         categories = _category_maps(train, F.LOW_CARD)
         params = PARAMS | params
@@ -89,16 +90,16 @@ class FraudModel:
             categorical_feature=[columns.index(c) for c in F.LOW_CARD],
         )
         booster = lgb.train(params, data, num_boost_round=n_rounds)
-        return cls(booster, columns, categories, train, params | {"n_rounds": n_rounds})
+        return cls(booster, columns, categories, history, params | {"n_rounds": n_rounds})
 
     def with_history(self, labelled: pl.DataFrame) -> FraudModel:
-        return FraudModel(self.booster, self.columns, self.categories, F.prepare(labelled),
-                          self.params)  # fmt: skip
+        history = F.History(F.prepare(labelled))
+        return FraudModel(self.booster, self.columns, self.categories, history, self.params)
 
     def features(self, batch: pl.DataFrame) -> pl.DataFrame:
         if self.history is None:
             raise ValueError("the model has no labelled history to compute features from")
-        return F.build_features(self.history, F.prepare(batch))
+        return self.history.features(F.prepare(batch))
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         x = _matrix(feats, self.columns, self.categories)
@@ -139,12 +140,13 @@ def contributions(reasons_of_a_row: list[str]) -> list[tuple[str, float]]:
 
 
 LABELS = {
-    "hs6_origin": "HS6 × origin", F.IMPORTER: "importer", F.DECLARANT: "declarant",
+    F.IMPORTER: "importer", F.DECLARANT: "declarant",
     F.SUPPLIER: "supplier", F.H: "HS6", "hs4": "HS4", "hs2": "HS2", F.O: "origin",
     F.D: "export country", F.T: "preference", F.R: "duty rate", F.V: "declared value",
     F.M: "net mass", F.OFFICE: "office", "declaration_type": "declaration type",
-    "pb": "value band", "pbs": "offset value band", "pbh": "fine value band", "mb": "mass band",
-    "db": "duty band",
+    "pb": "value band", "pbs": "offset value band", "mb": "mass band",
+    "db": "duty band", "vf": "fine value band", "mf": "fine mass band",
+    "vfs": "offset fine value band", "mfs": "offset fine mass band",
 }  # fmt: skip
 
 
@@ -169,12 +171,8 @@ def describe(column: str, row: dict) -> str:
     if column.startswith("n_"):
         return f"{_key_label(column[2:])}: {value} past inspections"
     if column.startswith("uv_ratio_"):
-        ratio = "none" if value is None else f"{math.exp(value):.2f}×"
-        return f"unit value {ratio} the past median of its {_key_label(column[9:])}"
-    if column.startswith("med_lup_"):
-        return f"median past unit value of the {column[8:].replace('_', ' × ')}"
-    if column.startswith("knn_"):
-        return f"nearest past similar goods ({column[4:].replace('|', ' × ')}) {_fmt(value)}"
+        ratio = "none" if value is None or math.isnan(value) else f"{math.exp(value):.2f}×"
+        return f"unit value {ratio} the past mean of its {_key_label(column[9:])}"
     if column.startswith("log_"):
         return f"{column[4:]} {_fmt(math.expm1(value)) if value is not None else 'none'}"
     return f"{column.replace('_', ' ')} {_fmt(value)}"
