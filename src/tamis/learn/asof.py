@@ -38,31 +38,46 @@ def _composite(rank: np.ndarray, days: np.ndarray) -> np.ndarray:
 
 
 class AsOfSums:
+    """Running sums of ``values`` per key and day; ``days`` must be in ascending order."""
+
     def __init__(self, keys: np.ndarray, days: np.ndarray, values: np.ndarray) -> None:
-        self.uniques, rank = np.unique(keys, return_inverse=True)
-        code = _composite(rank, days)
-        order = np.argsort(code, kind="stable")
-        code = code[order]
-        running = np.cumsum(values[order], axis=0)
-        day_end = np.flatnonzero(np.r_[code[1:] != code[:-1], True])
-        self.codes, running = code[day_end], running[day_end]
+        if len(days) and np.any(days[1:] < days[:-1]):
+            raise ValueError("AsOfSums needs the history in lodgement-day order")
+        order = np.argsort(keys, kind="stable")  # by key, then day (stable on day order)
+        keys, days = keys[order], days[order]
+        new_key = np.ones(len(keys), bool)
+        new_key[1:] = keys[1:] != keys[:-1]
+        self.uniques = keys[new_key]
+        rank = np.cumsum(new_key) - 1
+        last_of_day = np.ones(len(keys), bool)
+        last_of_day[:-1] = new_key[1:] | (days[1:] != days[:-1])
+        day_end = np.flatnonzero(last_of_day)
+        rank = rank[day_end]
+        self.codes = _composite(rank, days[day_end])
+        running = np.cumsum(values[order], axis=0)[day_end]
         # running sums restart at each key: subtract what the keys before it summed
-        ranks = self.codes >> _DAY_BITS
-        first = np.flatnonzero(np.r_[True, ranks[1:] != ranks[:-1]])
-        before = np.vstack([np.zeros((1, running.shape[1])), running[first[1:] - 1]])
-        self.sums = running - np.repeat(before, np.diff(np.r_[first, len(ranks)]), axis=0)
+        first = np.flatnonzero(np.diff(rank, prepend=-1))  # each key's first entry
+        before = np.zeros((len(first), running.shape[1]))
+        before[1:] = running[first[1:] - 1]
+        self.sums = np.ascontiguousarray((running - before[rank]).T)  # one row per value
+        self.last = np.r_[first[1:] - 1, len(rank) - 1]  # each key's last entry
 
     def lookup(self, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
-        """Sums over rows of the same key on earlier days (zeros for an unseen key)."""
+        """Sums over rows of the same key on earlier days (zeros for an unseen key), one
+        row per value column."""
+        out = np.zeros((len(self.sums), len(keys)))
+        if not len(self.uniques):
+            return out
         order = np.argsort(keys)  # sorted queries make the binary searches cache-friendly
         keys, days = keys[order], days[order]
-        rank = np.searchsorted(self.uniques, keys)
-        known = rank < len(self.uniques)
-        known[known] = self.uniques[rank[known]] == keys[known]
-        # the last (key, day) entry before (key, day of the query)
-        at = np.searchsorted(self.codes, _composite(rank, days), side="left") - 1
-        known &= at >= 0
-        known[known] = (self.codes[at[known]] >> _DAY_BITS) == rank[known]
-        out = np.zeros((len(keys), self.sums.shape[1]))
-        out[order[known]] = self.sums[at[known]]
+        rank = np.minimum(np.searchsorted(self.uniques, keys), len(self.uniques) - 1)
+        # the last (key, day) entry before (key, day of the query), if it is of that key:
+        # the key's last entry when the query comes after it (scoring new declarations)
+        query = _composite(rank, days)
+        at = self.last[rank]
+        earlier = self.codes[at] >= query
+        at[earlier] = np.searchsorted(self.codes, query[earlier], side="left") - 1
+        found = (self.uniques[rank] == keys) & (at >= 0) & ((self.codes[at] >> _DAY_BITS) == rank)
+        for column, sums in zip(out, self.sums, strict=True):
+            column[order] = np.where(found, sums[at], 0.0)
         return out
