@@ -18,6 +18,7 @@ from tamis.detectors.model import ModelDetector
 from tamis.ingest import ingest
 from tamis.learn import features as F
 from tamis.learn import registry
+from tamis.learn.asof import AsOfSums
 from tamis.learn.cli import app
 from tamis.learn.drift import THRESHOLD, drift_report, psi
 from tamis.learn.evaluate import evaluate
@@ -115,6 +116,23 @@ def test_a_feature_never_uses_its_own_or_a_later_label():
     assert training_row(frame).equals(before)  # a training row knows what a scored row knows
 
 
+def test_as_of_sums_count_only_earlier_days_of_the_same_key():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 20, 2000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    days = np.sort(rng.integers(0, 60, 2000))
+    values = np.column_stack([rng.random(2000) < 0.3, np.ones(2000)]).astype(float)
+    table = AsOfSums(keys, days, values)
+    query_keys = np.r_[keys[:300], np.uint64(12345)]  # the last key was never seen
+    query_days = np.r_[rng.integers(-5, 70, 300), 30]
+    expected = [
+        values[(keys == k) & (days < d)].sum(axis=0)
+        for k, d in zip(query_keys, query_days, strict=True)
+    ]
+    assert np.array_equal(table.lookup(query_keys, query_days), np.array(expected).T)
+    with pytest.raises(ValueError, match="lodgement-day order"):
+        AsOfSums(keys, days[::-1], values)
+
+
 def test_evaluate_reports_every_metric_and_beats_a_random_ranking(planted):
     train, test = planted
     result = evaluate(train, test).as_json()
@@ -133,6 +151,21 @@ def test_model_detector_scores_declarations_with_readable_reasons(planted):
     assert top["revenue_at_stake"] >= 0
     assert any(re.search(r"P\(fraud\) [01]\.\d\d$", r) for r in top["reasons"])
     assert any("past" in r and r.rsplit(": ", 1)[-1].startswith("+") for r in top["reasons"])
+
+
+def test_model_detector_explains_only_its_riskiest_items(planted):
+    train, test = planted
+    batch = test.drop("fraud", "revenue")
+    signals = ModelDetector(explain_share=0.05).fit(train).assess(batch)
+    reasons = signals.explode("reasons").drop_nulls("reasons")
+    shap = reasons.filter(~pl.col("reasons").str.contains(r"P\(fraud\)"))
+    explained = shap["declaration_id"].unique()
+    assert 0 < explained.len() <= np.ceil(batch.height * 0.05)
+    riskiest = signals.filter(pl.col("declaration_id").is_in(explained.implode()))
+    others = signals.filter(~pl.col("declaration_id").is_in(explained.implode()))
+    assert riskiest["score"].min() >= max(others["score"].max(), 0.35)
+    items = others.join(batch.group_by("declaration_id").len(), on="declaration_id")
+    assert (items["reasons"].list.len() == items["len"]).all()  # a probability per item, no more
 
 
 def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path):

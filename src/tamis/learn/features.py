@@ -137,10 +137,10 @@ class History:
         fraud = history["fraud"].cast(pl.Float64).to_numpy()
         counts = np.column_stack([fraud, np.ones(history.height)])
         w = history["_w"].cast(pl.Float64).to_numpy()
-        units = np.column_stack([history["_lup"].to_numpy() * w, w])
+        unit_sums = np.column_stack([history["_lup"].to_numpy() * w, w])
         self.overall = AsOfSums(np.zeros(history.height, np.uint64), day, counts)
         rates = _in_threads(lambda k: AsOfSums(key_hash(hashes, k), day, counts), TE_KEYS)
-        units = _in_threads(lambda k: AsOfSums(key_hash(hashes, k), day, units), UNIT_KEYS)
+        units = _in_threads(lambda k: AsOfSums(key_hash(hashes, k), day, unit_sums), UNIT_KEYS)
         self.rates = dict(zip(map(key_name, TE_KEYS), rates, strict=True))
         self.units = dict(zip(map(key_name, UNIT_KEYS), units, strict=True))
 

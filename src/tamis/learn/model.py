@@ -197,7 +197,7 @@ def describe(column: str, row: dict) -> str:
 
 @dataclass
 class Baseline:
-    """Plain gradient boosting on the raw columns (codes as categories), ranked by P(fraud)."""
+    """Plain gradient boosting on the raw columns (codes as their ranks), ranked by P(fraud)."""
 
     booster: lgb.Booster
     categories: dict[str, list[str]]
