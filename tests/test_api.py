@@ -7,7 +7,9 @@ import subprocess
 
 import httpx
 import pytest
+import yaml
 
+from tamis.route import DEFAULT_CONFIG
 from tests.servers import TAMIS, serving
 
 DECLARATION = {
@@ -63,7 +65,11 @@ def test_invalid_declarations_are_422_naming_the_field(client):
     assert client.get("/api/declarations/NOPE/assessment").status_code == 404
 
 
-def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client):
+def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client, tmp_path, monkeypatch):
+    no_random = tmp_path / "routing.yaml"  # a random red pick would leave nothing to raise
+    routing = yaml.safe_load(DEFAULT_CONFIG.read_text()) | {"random": {"rate": 0.0}}
+    no_random.write_text(yaml.safe_dump(routing))
+    monkeypatch.setenv("TAMIS_ROUTING_CONFIG", str(no_random))
     lodged = client.post("/api/declarations", json=DECLARATION).json()
     lower = {"channel": "green", "reason": "known trader"}
     assert client.post("/api/declarations/D-API-1/channel", json=lower).status_code == 409

@@ -58,6 +58,10 @@ ROUTES = {
     "GET /api/assistance/{request_id}": {"admin", "analyst", "auditor", "partner"},
     "POST /api/assistance/{request_id}/answer": {"admin", "analyst", "partner"},
     "POST /api/assistance/{request_id}/close": TARGETERS,
+    "GET /api/network/{entity}": READERS,
+    "GET /api/network/{entity}/chart.png": READERS,
+    "GET /api/entities/{entity}": READERS,
+    "POST /api/entities/decisions": TARGETERS,
 }
 
 

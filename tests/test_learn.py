@@ -108,14 +108,11 @@ def test_a_feature_never_uses_its_own_or_a_later_label():
     )
     assert not features_of_row(earlier).equals(before)
 
-    def oof_row(labelled: pl.DataFrame) -> pl.DataFrame:
-        oof = F.oof_features(labelled)
-        return oof.filter(pl.col("declaration_id") == frame["declaration_id"][row]).select(columns)
+    def training_row(labelled: pl.DataFrame) -> pl.DataFrame:
+        return F.training_features(labelled)[1].slice(row, 1).select(columns)
 
-    own = frame.with_columns(
-        pl.when(pl.int_range(pl.len()) == row).then(1 - pl.col("fraud")).otherwise("fraud")
-    )
-    assert oof_row(frame).equals(oof_row(own))  # training features ignore the row's own label
+    assert training_row(flipped).equals(training_row(frame))  # training rows: as of lodgement
+    assert training_row(frame).equals(before)  # a training row knows what a scored row knows
 
 
 def test_evaluate_reports_every_metric_and_beats_a_random_ranking(planted):

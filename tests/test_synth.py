@@ -206,15 +206,17 @@ def test_fake_origins_claim_a_preference_the_route_betrays(year: Synthetic) -> N
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
-def test_write_puts_manifests_beside_the_items(tmp_path, suffix: str) -> None:
+def test_write_puts_the_other_sources_beside_the_items(tmp_path, suffix: str) -> None:
     data = generate(300, 1)
-    items, manifests = write(data, tmp_path / f"year{suffix}")
-    assert manifests == tmp_path / f"year.manifests{suffix}"
+    paths = write(data, tmp_path / f"year{suffix}")
+    assert paths["manifests"] == tmp_path / f"year.manifests{suffix}"
+    assert set(paths) == {"items", *Synthetic.SOURCES}
     read = {".parquet": pl.read_parquet, ".csv": pl.read_csv, ".jsonl": pl.read_ndjson}[suffix]
-    assert read(items).height == data.items.height
-    assert read(manifests).height == data.manifests.height
+    assert read(paths["items"]).height == data.items.height
+    for name in Synthetic.SOURCES:
+        assert read(paths[name]).height == getattr(data, name).height > 0
     if suffix == ".parquet":
-        assert read(items).equals(data.items)
+        assert read(paths["items"]).equals(data.items)
 
 
 def test_write_refuses_an_unknown_format(tmp_path) -> None:

@@ -20,7 +20,10 @@ from tamis.cases import cases, watchlists
 from tamis.channels import RANK
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import Detector
+from tamis.detectors.brands import BrandDetector
+from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.detectors.model import ModelDetector
+from tamis.detectors.network import NetworkDetector
 from tamis.detectors.rules import RulesDetector
 from tamis.detectors.valuation import ValuationDetector
 from tamis.detectors.watchlist import WatchlistDetector
@@ -69,14 +72,39 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
     version = rulesets.ensure_rule_set(engine)
     rules = RulesDetector(rulesets.get(engine, version), version).fit(importer_first_seen(engine))
     detectors: list[Detector] = [rules]
-    for detector_class in (ValuationDetector, ModelDetector, AnomalyDetector, WatchlistDetector):
+    for detector_class in (
+        ValuationDetector,
+        ModelDetector,
+        AnomalyDetector,
+        WatchlistDetector,
+        NetworkDetector,
+    ):
         detector = detector_class.from_store(engine)
         if detector is not None:
             detectors.append(detector)
+    detectors += cross_source_detectors(engine)
     model = next((d for d in detectors if isinstance(d, ModelDetector)), None)
     return Assessor(
         detectors, routing or load_routing(), version, str(model.version) if model else None
     )
+
+
+CROSS_SOURCE = {
+    d.source: d for d in (ManifestDetector, PaymentDetector, BrandDetector, TaxReturnDetector)
+}
+
+
+def cross_source_detectors(engine: Engine) -> list[Detector]:
+    """A cross-check per other source the store holds, fitted on one read of the history."""
+    from tamis.intel.ingest import stored_sources
+    from tamis.store.read import read_items
+
+    present = stored_sources(engine)
+    if not present:
+        return []
+    history = read_items(engine)
+    found = (CROSS_SOURCE[name].from_store(engine, history=history) for name in present)
+    return [d for d in found if d is not None]
 
 
 def _now() -> datetime:

@@ -14,8 +14,10 @@ from rich.table import Table
 
 from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
+from tamis.intel.cli import app as intel_app
+from tamis.intel.cli import network_app
 from tamis.learn.cli import app as learn_app
-from tamis.output import print_json
+from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
 from tamis.store import open_store
 from tamis.store.summary import store_summary
@@ -38,31 +40,10 @@ app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(audit_app, name="post-clearance")
 app.add_typer(assistance_app, name="assistance")
 app.command("audit-trail")(audit_trail_command)
+app.add_typer(intel_app, name="intel", help="Cross-source intelligence and entity resolution.")
+app.add_typer(network_app, name="network", help="The network of parties and its risk.")
 console = Console()
 errors = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
-
-
-def fail(message: str) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
-
-
-def print_mapping(title: str, mapping: dict) -> None:
-    table = Table(title=title, show_header=False, title_justify="left")
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            value = (
-                ", ".join(
-                    f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in value.items()
-                )
-                or "-"
-            )
-        elif isinstance(value, int):
-            value = f"{value:,}"
-        table.add_row(str(key), str(value))
-    console.print(table)
 
 
 @app.command("ingest")
@@ -155,7 +136,8 @@ def synth_command(
     frauds = items.filter("fraud")["declaration_id"].n_unique()
     console.print(
         f"{declared:,} declarations ({items.height:,} items) written to {out}; "
-        f"{frauds:,} with planted fraud"
+        f"{frauds:,} with planted fraud; manifests, payments, trademark register and tax "
+        "returns beside it"
     )
 
 
@@ -312,8 +294,13 @@ def demo_command(
     year = workdir / "year.parquet"
     console.rule("1. A synthetic year of import declarations")
     synth_command(declarations=declarations, seed=7, out=year, start="2025-01-01", days=365)
-    console.rule("2. Ingest into the store")
+    console.rule("2. Ingest into the store, with manifests, payments, trademarks, tax returns")
     ingest_command(year, "canonical")
+    from tamis import synth
+    from tamis.intel.cli import ingest_command as ingest_source_command
+
+    for source in synth.Synthetic.SOURCES:
+        ingest_source_command(year.with_name(f"year.{source}.parquet"), source, None, False)
     console.rule("3. What the store holds")
     status_command()
     console.rule("4. Value control: reference prices from the year's history")
@@ -342,7 +329,14 @@ def demo_command(
 
     train_command(since=None, until=None, comment="demo", as_json=False)
     models_command(as_json=False)
-    console.rule("8. The dashboard")
+    console.rule("8. Cross-source intelligence: entities across sources, network risk")
+    from tamis.intel.cli import network_build_command, network_top_command, resolve_command
+
+    resolve_command(threshold=0.5, as_json=False)
+    network_build_command(as_json=False)
+    network_top_command(limit=5)
+    console.print("See one with: tamis network show IMPORTER_ID")
+    console.rule("9. The dashboard")
     console.print(f"Dashboard: http://{host}:{port}/")
     if password:
         console.print(f"demo login: {DEMO_ADMIN} / {password}")

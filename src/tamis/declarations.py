@@ -105,6 +105,11 @@ def storage_name(name: str) -> str:
     return f"{name}_minor" if name in MONEY_NAMES else name
 
 
+def column_name(field: Field) -> str:
+    """A field's column in the store, whatever record it belongs to."""
+    return f"{field.name}_minor" if field.kind is Kind.MONEY else field.name
+
+
 class InspectionResult(StrEnum):
     COMPLIANT = "compliant"
     NON_COMPLIANT = "non_compliant"

@@ -57,6 +57,32 @@ def record_outcomes(bind: Engine | Connection, outcomes: pl.DataFrame) -> int:
     return rows.height
 
 
+def _found(inspector: str) -> list[pl.Expr]:
+    """An inspection result per declaration (declaration_id, lodged_at, fraud, fraud_type,
+    revenue_at_stake) from the planted truth."""
+    return [
+        "declaration_id",
+        (pl.col("lodged_at") + pl.duration(days=1)).alias("inspected_at"),
+        pl.lit(inspector).alias("inspector"),
+        pl.when("fraud")
+        .then(pl.lit("non_compliant"))
+        .otherwise(pl.lit("compliant"))
+        .alias("result"),
+        pl.when("fraud").then("fraud_type").alias("fraud_type"),
+        pl.when("fraud").then("revenue_at_stake").otherwise(0.0).alias("revenue_recovered"),
+    ]
+
+
+def _planted(truth: pl.DataFrame) -> pl.DataFrame:
+    """Per declaration: lodged_at, any fraud, its type and the revenue at stake."""
+    return truth.group_by("declaration_id", maintain_order=True).agg(
+        pl.col("lodged_at").first(),
+        pl.col("fraud").any(),
+        pl.col("fraud_type").drop_nulls().first(),
+        pl.col("revenue_at_stake").cast(pl.Float64).sum(),
+    )
+
+
 def simulated_results(decided: pl.DataFrame, truth: pl.DataFrame, lodged: pl.DataFrame):
     """What inspectors would find on the declarations sent to inspection (orange, red, or
     randomly selected), read from a synthetic file's planted ground truth: for demos and
@@ -64,26 +90,17 @@ def simulated_results(decided: pl.DataFrame, truth: pl.DataFrame, lodged: pl.Dat
     inspected = decided.filter(
         pl.col("channel").is_in(["orange", "red"]) | pl.col("random_selected")
     ).select("declaration_id")
-    planted = truth.group_by("declaration_id").agg(
-        pl.col("fraud").any(),
-        pl.col("fraud_type").drop_nulls().first(),
-        pl.col("revenue_at_stake").cast(pl.Float64).sum(),
-    )
-    return (
-        inspected.join(planted, on="declaration_id")
-        .join(
-            lodged.select("declaration_id", "lodged_at").unique("declaration_id"),
-            on="declaration_id",
-        )
-        .select(
-            "declaration_id",
-            (pl.col("lodged_at") + pl.duration(days=1)).alias("inspected_at"),
-            pl.lit("demo inspector").alias("inspector"),
-            pl.when("fraud")
-            .then(pl.lit("non_compliant"))
-            .otherwise(pl.lit("compliant"))
-            .alias("result"),
-            pl.when("fraud").then("fraud_type").alias("fraud_type"),
-            pl.when("fraud").then("revenue_at_stake").otherwise(0.0).alias("revenue_recovered"),
-        )
-    )
+    planted = _planted(truth.drop("lodged_at", strict=False).join(
+        lodged.select("declaration_id", "lodged_at").unique("declaration_id"),
+        on="declaration_id",
+    ))  # fmt: skip
+    return inspected.join(planted, on="declaration_id").select(_found("demo inspector"))
+
+
+def simulated_random_results(truth: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:
+    """What inspectors would find on a random ``share`` of a synthetic file's declarations
+    (``truth``: declaration_id, lodged_at, fraud, fraud_type, revenue_at_stake per item):
+    the known offenders that network risk and the models start from, in demos and
+    benchmarks only."""
+    sample = _planted(truth).sample(fraction=share, seed=seed)
+    return sample.select(_found("random inspection"))

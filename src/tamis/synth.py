@@ -1129,136 +1129,30 @@ def _items_frame(
     return frame.select([f.name for f in FIELDS] + list(GROUND_TRUTH))
 
 
-def _consignee(rng: np.random.Generator, name: pl.Series) -> pl.Series:
-    """The importer's name as a carrier's clerk typed it."""
-    variant = pl.Series(_choice(rng, (75, 8, 8, 5, 4), len(name)))
-    return pl.select(
-        pl.when(variant == 1)
-        .then(name.str.replace(r" (SARL AU|SARL|SA)$", ""))
-        .when(variant == 2)
-        .then(pl.lit("STE ") + name)
-        .when(variant == 3)
-        .then(name.str.to_titlecase())
-        .when(variant == 4)
-        .then(name.str.replace("A", "", literal=True))
-        .otherwise(name)
-    ).to_series()
-
-
-_CARRIER_NAMES = tuple(name for mode in MODES for name, _ in CARRIERS[mode])
-_CARRIER_CODES = tuple(code for mode in MODES for _, code in CARRIERS[mode])
-_MODE_CARRIERS, _MODE_CARRIER_COUNT = _padded(
-    [[_CARRIER_NAMES.index(name) for name, _ in CARRIERS[mode]] for mode in MODES]
-)
-
-
-def _manifests(
-    rng: np.random.Generator,
-    imp: _Importers,
-    decl: dict[str, np.ndarray],
-    item: dict[str, np.ndarray],
-    items: pl.DataFrame,
-    header: pl.DataFrame,
-    start: date,
-    days: int,
-) -> pl.DataFrame:
-    """One bill of lading per declaration with the true gross mass, plus undeclared ones."""
-    n = len(decl["items"])
-    extra = max(1, round(UNDECLARED_MANIFESTS * n))
-    stray_line = rng.integers(0, len(LINES), extra)
-    mode = np.concatenate([decl["mode"], np.zeros(extra, int)])
-    gross = np.concatenate(
-        [
-            np.add.reduceat(item["true_gross"], item["starts"]) * rng.uniform(0.99, 1.01, n),
-            _L_TYPICAL_KG[stray_line] * rng.lognormal(0, 0.6, extra),
-        ]
-    )
-    bulk = np.concatenate([_S_BULK[decl["sector"]], np.zeros(extra, bool)])
-    packages = np.where(
-        bulk, 1, np.maximum(1, np.rint(gross / rng.lognormal(np.log(25), 0.5, n + extra)))
-    )
-    lodged_day = decl["seconds"] // 86_400
-    arrival = np.concatenate(
-        [
-            np.where(
-                decl["pre_lodged"],
-                lodged_day + rng.integers(1, 5, n),
-                lodged_day - rng.geometric(0.4, n) + 1,
-            ),
-            rng.integers(0, days, extra),
-        ]
-    )
-    carrier = _uniform_pick(rng, _MODE_CARRIERS, _MODE_CARRIER_COUNT, mode)
-    courier = np.concatenate([decl["courier"], np.full(extra, -1)])
-    stray_importer = _choice(rng, imp.weight, extra)
-    voyage = pl.Series(rng.integers(1, 999, n + extra)).cast(pl.String).str.zfill(3)
-    flight = pl.Series(rng.integers(100, 9999, n + extra)).cast(pl.String)
-    codes = _text(_CARRIER_CODES, carrier)
-    vessel_or_flight = pl.select(
-        pl.when(pl.Series(mode) == 0)
-        .then(
-            pl.concat_str(
-                [
-                    _text(VESSELS, rng.integers(0, len(VESSELS), n + extra)),
-                    pl.lit(" "),
-                    voyage,
-                    pl.lit("N"),
-                ]
-            )
-        )
-        .when(pl.Series(mode) == 1)
-        .then(pl.concat_str([pl.lit("TRL "), flight, pl.lit("-"), voyage]))
-        .otherwise(codes + flight)
-    ).to_series()
-    bill_number = codes + pl.Series(rng.permutation(n + extra) + 1).cast(pl.String).str.zfill(9)
-    description = pl.concat(
-        [
-            items["description"].gather(item["starts"]),
-            _text([ln.description for ln in LINES], stray_line),
-        ]
-    )
-    frame = pl.DataFrame(
-        {
-            "bill_number": bill_number,
-            "declaration_id": pl.concat(
-                [header["declaration_id"], pl.repeat(None, extra, dtype=pl.String, eager=True)]
-            ),
-            "carrier": pl.Series(
-                np.array(_CARRIER_NAMES + COURIERS)[
-                    np.where(courier >= 0, len(_CARRIER_NAMES) + courier, carrier)
-                ]
-            ),
-            "vessel_or_flight": vessel_or_flight,
-            "consignee_name": _consignee(
-                rng, pl.concat([header["importer_name"], _text(imp.name, stray_importer)])
-            ),
-            "packages": pl.Series(packages, dtype=pl.Int32),
-            "gross_mass_kg": np.round(gross, 2),
-            "goods_description": description,
-            "loading_place": pl.concat(
-                [header["loading_place"], _text(_PORTS, rng.integers(0, len(_PORTS), extra))]
-            ),
-            "arrival_date": pl.Series(np.datetime64(start, "D") + arrival),
-        }
-    )
-    return frame.sort("arrival_date", "bill_number")
-
-
 # --- public API ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Synthetic:
-    """Flat items (one row per item, header repeated) with ground truth, and manifests."""
+    """Flat items (one row per item, header repeated) with ground truth, and the other
+    sources seen by a targeting centre (see ``tamis.intel.synthetic``)."""
 
     items: pl.DataFrame
     manifests: pl.DataFrame
+    payments: pl.DataFrame
+    trademarks: pl.DataFrame
+    tax_returns: pl.DataFrame
+
+    SOURCES = ("manifests", "payments", "trademarks", "tax_returns")
 
 
 def generate(
     declarations: int, seed: int, start: date = date(2025, 1, 1), days: int = 365
 ) -> Synthetic:
     """A period of import declarations with planted, labelled fraud; same seed, same frames."""
+    # The other sources are drawn from this module's population: imported here, not above.
+    from tamis.intel.synthetic import World, sources
+
     if declarations < 1 or days < 1:
         raise ValueError(f"declarations and days must be >= 1, got {declarations} and {days}")
     rng = np.random.default_rng(seed)
@@ -1270,7 +1164,8 @@ def generate(
     _route(rng, sup, decl)
     header = _header(rng, imp, sup, decl, start)
     items = _items_frame(imp, decl, item, header)
-    return Synthetic(items, _manifests(rng, imp, decl, item, items, header, start, days))
+    world = World(imp, sup, decl, item, items, header, start, days)
+    return Synthetic(items, **sources(world, seed))
 
 
 _WRITERS = {
@@ -1280,14 +1175,16 @@ _WRITERS = {
 }
 
 
-def write(synthetic: Synthetic, out: Path) -> tuple[Path, Path]:
-    """Items to ``out`` and manifests to ``<stem>.manifests<suffix>`` beside it."""
+def write(synthetic: Synthetic, out: Path) -> dict[str, Path]:
+    """Items to ``out`` and each other source to ``<stem>.<source><suffix>`` beside it."""
     out = Path(out)
     writer = _WRITERS.get(out.suffix.lower())
     if writer is None:
         raise ValueError(f"{out}: the extension must be one of {', '.join(_WRITERS)}")
-    manifests = out.with_name(f"{out.stem}.manifests{out.suffix}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    paths = {"items": out}
     writer(synthetic.items, out)
-    writer(synthetic.manifests, manifests)
-    return out, manifests
+    for name in Synthetic.SOURCES:
+        paths[name] = out.with_name(f"{out.stem}.{name}{out.suffix}")
+        writer(getattr(synthetic, name), paths[name])
+    return paths

@@ -20,6 +20,7 @@ from tamis.cases.api import router as cases_router
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
+from tamis.intel.api import router as intel_router
 from tamis.scoreboard import update as scoreboard
 from tamis.store import open_store
 from tamis.store.load import insert_rows, to_storage
@@ -213,5 +214,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(cases_router)
     app.include_router(valuation_router, prefix="/api", dependencies=[Depends(READERS)])
+    app.include_router(intel_router)
     web.mount(app)
     return app

@@ -12,9 +12,9 @@ from typing import Self
 
 import numpy as np
 import polars as pl
-from sklearn.ensemble import IsolationForest
 from sqlalchemy import Engine
 
+import tamis.learn  # noqa: F401  (OpenMP's wait policy, set before scikit-learn loads it)
 from tamis.detectors.base import empty_signals, per_declaration
 
 MIN_HISTORY = 100
@@ -73,6 +73,8 @@ class AnomalyDetector:
         return cls(**params).fit(items) if items.height >= MIN_HISTORY else None
 
     def fit(self, history: pl.DataFrame) -> Self:
+        from sklearn.ensemble import IsolationForest
+
         self.hs_medians_ = _hs_medians(history)
         x = _numbers(history, self.hs_medians_)
         self.center_ = x.median().row(0)

@@ -79,3 +79,19 @@ def per_declaration(
         .select(list(SIGNAL_SCHEMA))
         .cast(SIGNAL_SCHEMA)
     )
+
+
+def signals_for(batch: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """One signal per declaration of ``batch`` from ``found`` (declaration_id, score,
+    reason, revenue_at_stake; several rows per declaration allowed)."""
+    everyone = (
+        batch.select("declaration_id")
+        .unique(maintain_order=True)
+        .join(found, on="declaration_id", how="left")
+    )
+    return per_declaration(
+        everyone,
+        pl.col("score").fill_null(0.0),
+        pl.concat_list(pl.col("reason")),
+        pl.col("revenue_at_stake").fill_null(0.0),
+    )

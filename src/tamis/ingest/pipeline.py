@@ -12,15 +12,16 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-from tamis.ingest.profiles import Profile, load_profile
+from tamis.declarations import FIELDS, Field
+from tamis.ingest.profiles import DECLARATIONS, Profile, load_profile
 from tamis.ingest.readers import ROW, RawBatch, SourceError, read_batches, source_format
 from tamis.ingest.validate import EXPECTED, Checked, check, with_records
 from tamis.scoreboard import update as scoreboard
@@ -152,7 +153,9 @@ def declaration_batches(
 
 
 def checked_ahead(
-    batches: Iterator[tuple[pl.DataFrame, RawBatch]], profile: Profile
+    batches: Iterator[tuple[pl.DataFrame, RawBatch]],
+    profile: Profile,
+    check: Callable[[pl.DataFrame, Profile], Checked] = check,
 ) -> Iterator[tuple[pl.DataFrame, RawBatch, Checked]]:
     """Read and check the next batches in a worker thread while the caller stores the
     current one (Polars and Arrow release the interpreter lock while they work)."""
@@ -185,15 +188,74 @@ def checked_ahead(
                 worker.join(0.05)
 
 
+@dataclass
+class Stored:
+    inserted: int
+    already_stored: int
+    rejected: pl.DataFrame  # rows refused by the store (key clashes), as ``Checked.rejected``
+    outcomes_inserted: int = 0
+
+
+Batches = Callable[[Path, Profile, str, int | None], Iterator[tuple[pl.DataFrame, RawBatch]]]
+Store = Callable[[Connection, Checked, pl.DataFrame, str, datetime], Stored]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a source file holds and how its rows are read, checked and stored."""
+
+    record: str
+    fields: Sequence[Field]
+    batches: Batches
+    check: Callable[[pl.DataFrame, Profile], Checked]
+    open_staging: Callable[[Connection], None]
+    store: Store
+
+
+def record_batches(
+    path: Path, profile: Profile, fmt: str, batch_rows: int | None = None
+) -> Iterator[tuple[pl.DataFrame, RawBatch]]:
+    """Raw batches of a source whose records stand alone (one row, one record)."""
+    for batch in read_batches(
+        path, fmt, profile.delimiter, profile.encoding, batch_rows or settings().batch_rows
+    ):
+        yield batch.frame, batch
+
+
+def _store_declarations(
+    conn: Connection, checked: Checked, frame: pl.DataFrame, source_id: str, at: datetime
+) -> Stored:
+    staged = to_storage(checked.accepted, source_id, ROW)
+    loaded = load_batch(conn, staged, source_id, at)
+    if loaded.outcomes_inserted:
+        inspected = staged.filter(pl.col("outcome_result").is_not_null())
+        scoreboard.refresh(conn, inspected["declaration_id"])
+    return Stored(
+        loaded.inserted,
+        loaded.already_stored,
+        _clash_rejects(loaded, frame, source_id),
+        loaded.outcomes_inserted,
+    )
+
+
+DECLARATION_TARGET = Target(
+    DECLARATIONS, FIELDS, declaration_batches, check, open_staging, _store_declarations
+)
+
+
 def ingest(
     path: Path | str,
     profile: Profile | str,
     engine: Engine,
     batch_rows: int | None = None,
     progress: Progress | None = None,
+    target: Target = DECLARATION_TARGET,
 ) -> Summary:
     path = Path(path)
-    profile = profile if isinstance(profile, Profile) else load_profile(profile)
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, target.record, target.fields)
+    elif profile.record != target.record:
+        raise SourceError(f"profile {profile.name!r} maps {profile.record}, not {target.record}")
     fmt = source_format(path, profile.format)
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
@@ -206,21 +268,13 @@ def ingest(
     with engine.connect() as conn:
         with conn.begin():
             _register_source(conn, source_id, path, profile.name)
-            open_staging(conn)
+            target.open_staging(conn)
 
         def process(frame: pl.DataFrame, batch: RawBatch, checked: Checked) -> None:
-            staged = to_storage(checked.accepted, source_id, ROW)
             with conn.begin():
-                loaded = load_batch(conn, staged, source_id, quarantined_at)
-                if loaded.outcomes_inserted:
-                    inspected = staged.filter(pl.col("outcome_result").is_not_null())
-                    scoreboard.refresh(conn, inspected["declaration_id"])
+                loaded = target.store(conn, checked, frame, source_id, quarantined_at)
                 rejected = pl.concat(
-                    [
-                        checked.rejected,
-                        _clash_rejects(loaded, frame, source_id),
-                        _malformed_rejects(batch),
-                    ],
+                    [checked.rejected, loaded.rejected, _malformed_rejects(batch)],
                     how="vertical_relaxed",
                 )
                 if rejected.height:
@@ -248,7 +302,7 @@ def ingest(
                 progress(summary.received, total)
 
         for frame, batch, checked in checked_ahead(
-            declaration_batches(path, profile, fmt, batch_rows), profile
+            target.batches(path, profile, fmt, batch_rows), profile, target.check
         ):
             process(frame, batch, checked)
         with conn.begin():

@@ -6,6 +6,7 @@ path to a YAML file works too. See ``docs/profiles.md`` for the format.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -13,10 +14,11 @@ from typing import Any
 
 import yaml
 
-from tamis.declarations import FIELDS_BY_NAME, OUTCOME_FIELDS
+from tamis.declarations import FIELDS, OUTCOME_FIELDS, Field
 
 SHIPPED = Path(__file__).resolve().parent.parent / "profiles"
 OUTCOME_NAMES = {f.name for f in OUTCOME_FIELDS}
+DECLARATIONS = "declarations"
 
 
 class ProfileError(ValueError):
@@ -48,6 +50,7 @@ class Profile:
     delimiter: str = ","
     encoding: str = "utf-8"
     national_currency: str | None = None
+    record: str = DECLARATIONS  # what the file holds: declarations or another source
 
 
 def _field_map(name: str, spec: Any, where: str) -> FieldMap:
@@ -86,27 +89,35 @@ def _field_map(name: str, spec: Any, where: str) -> FieldMap:
     )
 
 
-def load_profile(name_or_path: str | Path) -> Profile:
-    """A shipped profile by name (``kcs``, ``canonical``) or a YAML file by path."""
+def load_profile(
+    name_or_path: str | Path, record: str = DECLARATIONS, schema: Sequence[Field] = FIELDS
+) -> Profile:
+    """A shipped profile by name (``kcs``, ``canonical``) or a YAML file by path, mapping
+    the fields of ``schema``: those of a ``record`` (declarations unless said otherwise)."""
     path = Path(name_or_path)
     if not path.suffix:
         path = SHIPPED / f"{name_or_path}.yaml"
     if path.is_file():
-        return _load(path.resolve(), path.stat().st_mtime_ns, name_or_path)
+        return _load(path.resolve(), path.stat().st_mtime_ns, record, tuple(schema))
     shipped = ", ".join(sorted(p.stem for p in SHIPPED.glob("*.yaml")))
     raise ProfileError(f"no profile {str(name_or_path)!r}: shipped profiles are {shipped}")
 
 
 @lru_cache(maxsize=64)
-def _load(path: Path, _mtime: int, name_or_path: str | Path) -> Profile:
+def _load(path: Path, _mtime: int, record: str, schema: tuple[Field, ...]) -> Profile:
     """Parsed once per file version: lodgement reads the same profile on every request."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     where = str(path)
+    if raw.get("record", DECLARATIONS) != record:
+        raise ProfileError(
+            f"{where}: a profile for {raw.get('record', DECLARATIONS)}, not for {record}"
+        )
+    by_name = {f.name: f for f in schema}
     fields = raw.get("fields") or {}
-    unknown = set(fields) - set(FIELDS_BY_NAME)
+    unknown = set(fields) - set(by_name)
     if unknown:
         raise ProfileError(f"{where}: unknown canonical fields {sorted(unknown)}")
-    missing = [f.name for f in FIELDS_BY_NAME.values() if f.required and f.name not in fields]
+    missing = [f.name for f in schema if f.required and f.name not in fields]
     if missing:
         raise ProfileError(f"{where}: required fields not mapped: {missing}")
     outcomes = raw.get("outcomes") or {}
@@ -126,4 +137,5 @@ def _load(path: Path, _mtime: int, name_or_path: str | Path) -> Profile:
         delimiter=str(source.get("delimiter", ",")),
         encoding=str(source.get("encoding", "utf-8")),
         national_currency=raw.get("national_currency"),
+        record=record,
     )

@@ -47,6 +47,7 @@ EXPECTED = {
     "implausible date": "expected a year between 1950 and 2100",
     "unknown code": "expected one of the listed values",
     "duplicate item number": "item numbers must be unique within a declaration",
+    "duplicate key": "a record's key appears once in a file",
     "inconsistent header": "items of one declaration must agree on its header fields",
     "rejected with its declaration": "another item of the same declaration was refused",
     "already stored from another source": "a declaration is stored once; amend it",
@@ -270,6 +271,24 @@ OUTCOME_OWN_FIELDS = tuple(
 )
 
 
+def _typed(
+    raw: pl.DataFrame, exprs: list[pl.Expr], names: Sequence[str], record_key: pl.Expr
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows converted; (refused for their first wrong field, the others)."""
+    frame = raw.select(ROW, *exprs).with_columns(first_error(names))
+    frame = frame.with_columns(record_key.alias("record_key"))
+    return frame.filter(pl.col("field").is_not_null()), frame.filter(pl.col("field").is_null())
+
+
+def _checked(ok: pl.DataFrame, parts: Sequence[pl.DataFrame], raw: pl.DataFrame) -> Checked:
+    columns = [ROW, "record_key", "field", "value", "reason"]
+    rejected = pl.concat([p.select(columns) for p in parts]).sort(ROW)
+    rejected = with_records(describe(rejected), raw)
+    keep = [c for c in ok.columns if not c.startswith((ERR, RAW))]
+    keep = [c for c in keep if c not in ("field", "value", "reason", "record_key")]
+    return Checked(ok.select(keep), rejected)
+
+
 def check(raw: pl.DataFrame, profile: Profile) -> Checked:
     """Accepted canonical rows and rejected rows, with every row of ``raw`` in one of them."""
     exprs = convert(raw, FIELDS, profile.fields)
@@ -277,16 +296,12 @@ def check(raw: pl.DataFrame, profile: Profile) -> Checked:
     if profile.outcomes:
         exprs += convert(raw, OUTCOME_OWN_FIELDS, profile.outcomes, OUTCOME_PREFIX)
         names += [OUTCOME_PREFIX + f.name for f in OUTCOME_OWN_FIELDS]
-    frame = raw.select(ROW, *exprs).with_columns(first_error(names))
-    frame = frame.with_columns(
-        pl.concat_str(
-            pl.col(RAW + "declaration_id").fill_null("?"),
-            pl.lit(" item "),
-            pl.col(RAW + "item_number").fill_null("?"),
-        ).alias("record_key")
+    record_key = pl.concat_str(
+        pl.col(RAW + "declaration_id").fill_null("?"),
+        pl.lit(" item "),
+        pl.col(RAW + "item_number").fill_null("?"),
     )
-    refused = frame.filter(pl.col("field").is_not_null())
-    ok = frame.filter(pl.col("field").is_null())
+    refused, ok = _typed(raw, exprs, names, record_key)
     ok, duplicates = reject(
         ok,
         ~pl.struct("declaration_id", "item_number").is_first_distinct(),
@@ -306,9 +321,18 @@ def check(raw: pl.DataFrame, profile: Profile) -> Checked:
         "declaration_id",
         "rejected with its declaration",
     )
-    columns = [ROW, "record_key", "field", "value", "reason"]
-    rejected = pl.concat([p.select(columns) for p in [*parts, siblings]]).sort(ROW)
-    rejected = with_records(describe(rejected), raw)
-    keep = [c for c in ok.columns if not c.startswith((ERR, RAW))]
-    keep = [c for c in keep if c not in ("field", "value", "reason", "record_key")]
-    return Checked(ok.select(keep), rejected)
+    return _checked(ok, [*parts, siblings], raw)
+
+
+def check_records(
+    raw: pl.DataFrame, fields: Sequence[Field], profile: Profile, key: Sequence[str]
+) -> Checked:
+    """``check`` for a source other than declarations: one record per row, identified by
+    ``key`` (its fields' values name the record in every message)."""
+    names = [f.name for f in fields]
+    record_key = pl.concat_str(
+        [pl.lit(f"{k} ") + pl.col(RAW + k).fill_null("?") for k in key], separator=", "
+    )
+    refused, ok = _typed(raw, convert(raw, fields, profile.fields), names, record_key)
+    ok, duplicates = reject(ok, ~pl.struct(*key).is_first_distinct(), key[-1], "duplicate key")
+    return _checked(ok, [refused, duplicates], raw)

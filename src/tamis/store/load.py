@@ -33,10 +33,24 @@ OUTCOME = [f"outcome_{c}" for c in OUTCOME_COLUMNS]
 STAGED = HEADER + ITEM + OUTCOME + PROVENANCE
 
 
+def open_table_staging(conn: Connection, tables) -> None:
+    """On PostgreSQL, a temporary staging table of this connection per target table (the
+    way ``insert_new`` skips stored keys there)."""
+    for target in tables:
+        conn.execute(text(f"DROP TABLE IF EXISTS staging_{target.name}"))
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    f"CREATE TEMP TABLE staging_{target.name}"
+                    f" (LIKE {target.name} INCLUDING DEFAULTS)"
+                )
+            )
+
+
 def open_staging(conn: Connection) -> None:
     """Temporary tables of this connection: the batch's keys, and one per target table."""
-    for target in (KEYS, *(f"staging_{t.name}" for t in TARGETS)):
-        conn.execute(text(f"DROP TABLE IF EXISTS {target}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {KEYS}"))
+    open_table_staging(conn, TARGETS)
     keys = Table(
         KEYS,
         MetaData(),
@@ -46,25 +60,24 @@ def open_staging(conn: Connection) -> None:
         prefixes=["TEMPORARY"],
     )
     keys.create(conn)
-    if conn.dialect.name == "postgresql":
-        for target in TARGETS:
-            conn.execute(
-                text(
-                    f"CREATE TEMP TABLE staging_{target.name}"
-                    f" (LIKE {target.name} INCLUDING DEFAULTS)"
-                )
-            )
+
+
+def with_provenance(
+    frame: pl.DataFrame, money: dict[str, str], source_id: str, row_column: str
+) -> pl.DataFrame:
+    """Money columns (name -> stored name) in integer hundredths, provenance added."""
+    return frame.with_columns(
+        (pl.col(n).cast(pl.Decimal(20, 2)) * 100).cast(pl.Int64).alias(stored)
+        for n, stored in money.items()
+        if n in frame.columns
+    ).with_columns(pl.lit(source_id).alias("source_id"), pl.col(row_column).alias("source_row"))
 
 
 def to_storage(frame: pl.DataFrame, source_id: str, row_column: str) -> pl.DataFrame:
     """Checked frame → staging columns: money in integer hundredths, provenance added."""
     money = {n: storage_name(n) for n in MONEY_NAMES}
     money["outcome_revenue_recovered"] = "outcome_revenue_recovered_minor"
-    frame = frame.with_columns(
-        (pl.col(n).cast(pl.Decimal(20, 2)) * 100).cast(pl.Int64).alias(stored)
-        for n, stored in money.items()
-        if n in frame.columns
-    ).with_columns(pl.lit(source_id).alias("source_id"), pl.col(row_column).alias("source_row"))
+    frame = with_provenance(frame, money, source_id, row_column)
     return frame.select(pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in STAGED)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS, Field, Kind, storage_name
+from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS, Field, Kind, column_name
 
 metadata = MetaData()
 
@@ -35,9 +35,9 @@ _SQL_TYPES = {
 }
 
 
-def _column(field: Field, primary_key: bool = False) -> Column:
+def field_column(field: Field, primary_key: bool = False) -> Column:
     return Column(
-        storage_name(field.name),
+        column_name(field),
         _SQL_TYPES[field.kind](),
         primary_key=primary_key,
         nullable=not field.required,
@@ -45,7 +45,7 @@ def _column(field: Field, primary_key: bool = False) -> Column:
     )
 
 
-def _provenance() -> list[Column]:
+def provenance() -> list[Column]:
     return [
         Column("source_id", String(64), nullable=True, comment="sha256 of the source file"),
         Column("source_row", Integer, nullable=True, comment="data row in the source file"),
@@ -69,8 +69,8 @@ sources = Table(
 declarations = Table(
     "declarations",
     metadata,
-    *(_column(f, primary_key=f.name == "declaration_id") for f in DECLARATION_FIELDS),
-    *_provenance(),
+    *(field_column(f, primary_key=f.name == "declaration_id") for f in DECLARATION_FIELDS),
+    *provenance(),
     Index("ix_declarations_lodged_at", "lodged_at"),
     Index("ix_declarations_importer_id", "importer_id"),
 )
@@ -84,8 +84,8 @@ items = Table(
         ForeignKey("declarations.declaration_id"),
         primary_key=True,
     ),
-    *(_column(f, primary_key=f.name == "item_number") for f in ITEM_FIELDS),
-    *_provenance(),
+    *(field_column(f, primary_key=f.name == "item_number") for f in ITEM_FIELDS),
+    *provenance(),
     Index("ix_items_hs_code", "hs_code"),
 )
 
@@ -106,7 +106,7 @@ inspection_outcomes = Table(
     Column("corrected_hs_code", String(10), nullable=True),
     Column("corrected_origin", String(2), nullable=True),
     Column("corrected_customs_value_minor", BigInteger, nullable=True),
-    *_provenance(),
+    *provenance(),
     UniqueConstraint("source_id", "source_row", name="uq_outcome_source_row"),
     Index("ix_outcomes_declaration_id", "declaration_id"),
 )

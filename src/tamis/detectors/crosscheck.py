@@ -1,0 +1,531 @@
+"""Cross-checks: what customs was told against what other systems saw.
+
+- ``ManifestDetector``: the bill of lading's gross mass and goods description against the
+  declaration that cleared it; bills never cleared by any declaration.
+- ``PaymentDetector``: money paid abroad against the customs value (under-invoicing), and
+  payments for goods never declared.
+- ``TaxReturnDetector``: purchases from imports booked in tax returns against the customs
+  value plus duty of the same company and quarter.
+
+(Brand goods against the trademark register: ``tamis.detectors.brands``.)
+
+Each keeps its source in ``__init__`` and learns from the declarations' history in ``fit``;
+``findings()`` lists the discrepancies at the source's own level (a bill, a payment, a
+return) and ``assess(batch)`` signals the declarations they touch. Records of a source that
+carry no customs identifier reach an importer through ``importer_id``, set by entity
+resolution (``tamis.intel.resolve.attribute``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Self
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.detectors.base import signals_for
+from tamis.settings import settings
+
+col = pl.col
+GRACE_DAYS = 45  # temporary storage limit, and the time a payment may precede its goods
+
+
+def declared_totals(history: pl.DataFrame) -> pl.DataFrame:
+    """Per declaration: importer, lodgement, customs value, gross mass, duty and taxes, the
+    headings declared and the burden (duties and taxes per unit of customs value)."""
+    value = col("customs_value").cast(pl.Float64)
+    burden = (1 + col("duty_rate").fill_null(0) / 100) * (1 + col("vat_rate").fill_null(0) / 100)
+    return history.group_by("declaration_id").agg(
+        col("importer_id").first(),
+        col("lodged_at").first(),
+        value.sum().alias("customs_value"),
+        col("gross_mass_kg").sum().alias("declared_gross_kg"),
+        (col("duty_amount").cast(pl.Float64).fill_null(0)).sum().alias("duty"),
+        col("hs_code").str.slice(0, 4).unique().alias("headings"),
+        ((burden - 1) * value).sum().truediv(value.sum()).fill_nan(0.0).alias("burden"),
+    )
+
+
+def importer_signals(batch: pl.DataFrame, per_importer: pl.DataFrame, score: float):
+    """Findings about importers (importer_id, reason) as signals on each of their
+    declarations in the batch."""
+    return (
+        batch.select("declaration_id", "importer_id")
+        .unique()
+        .join(per_importer.drop_nulls("importer_id"), on="importer_id")
+        .select(
+            "declaration_id",
+            pl.lit(score).alias("score"),
+            "reason",
+            pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+        )
+    )
+
+
+def _latest(dates: pl.Series):
+    return dates.cast(pl.Datetime("us")).max()
+
+
+def stored_source(engine: Engine, name: str) -> pl.DataFrame | None:
+    """A stored source (manifests, payments, ...), or None when the store has none."""
+    from tamis.intel.ingest import read_source
+
+    frame = read_source(engine, name)
+    return None if frame.is_empty() else frame
+
+
+def attributed_source(engine: Engine, name: str) -> pl.DataFrame | None:
+    """A stored source with each record's importer (``importer_id``), or None if empty."""
+    from tamis.intel.resolve import attribute
+
+    frame = stored_source(engine, name)
+    return None if frame is None else attribute(engine, name, frame)
+
+
+def store_history(engine: Engine, history: pl.DataFrame | None) -> pl.DataFrame:
+    """The declarations' history a detector fits on: given, or read from the store."""
+    if history is not None:
+        return history
+    from tamis.store.read import read_items
+
+    return read_items(engine)
+
+
+class CrossCheck:
+    """What every cross-check shares: built from the store when it holds the source."""
+
+    source: str  # the source checked (tamis.intel.sources)
+    attributed = True  # its records need their importer (entity resolution)
+
+    @classmethod
+    def from_store(cls, engine: Engine, history: pl.DataFrame | None = None, **params):
+        """Fitted on the store's declarations (or ``history``), or None without the source."""
+        frame = (attributed_source if cls.attributed else stored_source)(engine, cls.source)
+        return None if frame is None else cls(frame, **params).fit(store_history(engine, history))
+
+
+# --- manifests ------------------------------------------------------------------------------
+
+
+class DescriptionHeadings:
+    """The HS heading that goods descriptions name, learnt from declared items (naive Bayes
+    on word TF-IDF: misdeclared items are too few to teach it their false codes)."""
+
+    def fit(self, descriptions: pl.Series, hs_codes: pl.Series) -> Self:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.naive_bayes import MultinomialNB
+
+        known = pl.DataFrame({"d": descriptions, "h": hs_codes.str.slice(0, 4)}).drop_nulls()
+        self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+        self.model_ = MultinomialNB(alpha=0.01).fit(
+            self.vectorizer_.fit_transform(known["d"].to_list()), known["h"].to_list()
+        )
+        return self
+
+    def predict(self, descriptions: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The most likely heading of each description and its probability."""
+        p = self.model_.predict_proba(self.vectorizer_.transform(descriptions.fill_null("")))
+        best = p.argmax(axis=1)
+        return self.model_.classes_[best], p[np.arange(len(best)), best]
+
+
+class ManifestDetector(CrossCheck):
+    source = "manifests"
+    name = "manifest"
+
+    def __init__(
+        self,
+        manifests: pl.DataFrame,
+        weight_tolerance: float = 0.1,
+        min_heading_probability: float = 0.8,
+        grace_days: int = GRACE_DAYS,
+    ) -> None:
+        self.manifests = manifests
+        self.weight_tolerance = weight_tolerance
+        self.min_heading_probability = min_heading_probability
+        self.grace_days = grace_days
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        try:
+            self.headings_ = DescriptionHeadings().fit(history["description"], history["hs_code"])
+        except ValueError:  # too few described items to learn from: no description check
+            self.headings_ = None
+        self.declared_ = set(history["declaration_id"].unique().to_list())
+        self.as_of_ = max(history["lodged_at"].max(), _latest(self.manifests["arrival_date"]))
+        return self
+
+    def gaps(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Bills cleared by the batch's declarations whose mass or goods disagree."""
+        bills = self.manifests.filter(
+            col("declaration_id").is_in(batch["declaration_id"].unique().implode())
+        )
+        if bills.is_empty():
+            return pl.DataFrame(
+                schema={"declaration_id": pl.String, "bill_number": pl.String, "kind": pl.String,
+                        "score": pl.Float64, "reason": pl.String, "revenue_at_stake": pl.Float64}
+            )  # fmt: skip
+        heading, p = (
+            self.headings_.predict(bills["goods_description"])
+            if self.headings_
+            else ([None] * bills.height, [0.0] * bills.height)
+        )
+        bills = bills.with_columns(
+            pl.Series("heading", heading, pl.String), pl.Series("heading_p", p, pl.Float64)
+        ).join(declared_totals(batch), on="declaration_id")
+        gap = (col("gross_mass_kg") - col("declared_gross_kg")).abs() / pl.max_horizontal(
+            "gross_mass_kg", "declared_gross_kg"
+        )
+        weight = bills.filter(gap > self.weight_tolerance).select(
+            "declaration_id",
+            "bill_number",
+            pl.lit("weight").alias("kind"),
+            (0.5 + gap).clip(0, 1).alias("score"),
+            pl.format(
+                "manifest {} carries {} kg gross, the declaration {} kg ({}% apart): "
+                "check the quantities declared",
+                "bill_number",
+                col("gross_mass_kg").round(0).cast(pl.Int64),
+                col("declared_gross_kg").round(0).cast(pl.Int64),
+                (gap * 100).round(0).cast(pl.Int64),
+            ).alias("reason"),
+            (
+                (col("gross_mass_kg") / col("declared_gross_kg") - 1).clip(0, None)
+                * col("customs_value")
+                * col("burden")
+            ).alias("revenue_at_stake"),
+        )
+        goods = bills.filter(
+            (col("heading_p") >= self.min_heading_probability)
+            & ~col("headings").list.contains(col("heading"))
+        ).select(
+            "declaration_id",
+            "bill_number",
+            pl.lit("description").alias("kind"),
+            pl.lit(0.8).alias("score"),
+            pl.format(
+                "manifest {} describes '{}' (heading {}), which the declaration does not "
+                "declare (headings {}): check the classification",
+                "bill_number",
+                "goods_description",
+                "heading",
+                col("headings").list.sort().list.join(", "),
+            ).alias("reason"),
+            pl.lit(None, pl.Float64).alias("revenue_at_stake"),
+        )
+        return pl.concat([weight, goods])
+
+    def undeclared(self) -> pl.DataFrame:
+        """Bills that no stored declaration cleared, overdue in temporary storage."""
+        due = self.as_of_ - timedelta(days=self.grace_days)
+        return self.manifests.filter(
+            (col("declaration_id").is_null() | ~col("declaration_id").is_in(list(self.declared_)))
+            & (col("arrival_date").cast(pl.Datetime("us")) <= due)
+        ).with_columns(pl.lit("undeclared").alias("kind"))
+
+    def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Every discrepancy: gaps of the batch's bills and every overdue undeclared bill."""
+        undeclared = self.undeclared().select(
+            pl.lit(None, pl.String).alias("declaration_id"),
+            "bill_number",
+            "kind",
+            pl.format(
+                "bill {} for {} ({} kg of '{}') arrived {}, never declared",
+                "bill_number",
+                "consignee_name",
+                col("gross_mass_kg").round(0).cast(pl.Int64),
+                "goods_description",
+                col("arrival_date").dt.date(),
+            ).alias("reason"),
+        )
+        return pl.concat([self.gaps(batch).select(undeclared.columns), undeclared])
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        found = self.gaps(batch).drop("bill_number", "kind")
+        undeclared = (
+            self.undeclared()
+            .group_by("importer_id")
+            .agg(
+                pl.format(
+                    "the importer is consignee of {} bill(s) never declared ({}): goods may "
+                    "have left the port uncleared",
+                    pl.len(),
+                    col("bill_number").sort().head(3).str.join(", "),
+                ).alias("reason")
+            )
+        )
+        mine = importer_signals(batch, undeclared, 0.6)
+        return signals_for(batch, pl.concat([found, mine]))
+
+
+# --- payments abroad ----------------------------------------------------------------------------
+
+
+def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
+    """payment -> declaration: best-fitting pairs first (the payment nearest the unpaid
+    amount, then the nearest in time), a payment going to a declaration whose remaining
+    unpaid amount covers it; then a payment left over to the nearest declaration of its
+    payer and seller that is not settled in full (an under-invoiced one is paid more)."""
+    chosen: dict[int, str] = {}
+    remaining = dict(candidates.select("declaration_id", "unpaid").unique().iter_rows())
+    value = dict(candidates.select("declaration_id", "customs_value").unique().iter_rows())
+    gap = (1 - col("amount_national") / col("unpaid")).abs().fill_nan(None)
+    pairs = candidates.sort(gap, col("_days").abs(), nulls_last=True)
+    for p, declaration, amount in pairs.select(
+        "_p", "declaration_id", "amount_national"
+    ).iter_rows():
+        if p not in chosen and amount <= 1.03 * remaining[declaration]:
+            chosen[p] = declaration
+            remaining[declaration] -= amount
+    by_time = candidates.sort(col("_days").abs()).select("_p", "declaration_id")
+    for p, declaration in by_time.iter_rows():
+        if p not in chosen and remaining[declaration] > 0.03 * value[declaration]:
+            chosen[p] = declaration
+            remaining[declaration] = 0.0
+    return chosen
+
+
+class PaymentDetector(CrossCheck):
+    source = "payments"
+    name = "payments"
+
+    def __init__(
+        self,
+        payments: pl.DataFrame,
+        ratio_tolerance: float = 1.15,
+        grace_days: int = GRACE_DAYS,
+        window_days: tuple[int, int] = (-60, 120),
+    ) -> None:
+        self.payments = payments  # with importer_id (the payer, resolved)
+        self.ratio_tolerance = ratio_tolerance
+        self.grace_days = grace_days
+        self.window_days = window_days
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        self.totals_ = declared_totals(history).join(
+            history.group_by("declaration_id").agg(col("supplier_name").first()),
+            on="declaration_id",
+        )
+        payments = self.payments.with_columns(col("amount_national").cast(pl.Float64))
+        known = set(self.totals_["declaration_id"].to_list())
+        referenced = payments.filter(col("declaration_reference").is_in(list(known)))
+        self.known_accounts_ = (
+            referenced.select(pl.struct("beneficiary_name", "beneficiary_account").alias("s"))
+            .unique()
+            .to_series()
+        )
+        paid = referenced.group_by(declaration_id="declaration_reference").agg(
+            col("amount_national").sum().alias("paid")
+        )
+        self.settled_ = self._settle(
+            payments.filter(
+                ~col("declaration_reference").is_in(list(known))
+                | col("declaration_reference").is_null()
+            ),
+            paid,
+        )
+        self.paid_ = (
+            pl.concat(
+                [paid, self.settled_.select("declaration_id", col("amount_national").alias("paid"))]
+            )
+            .group_by("declaration_id")
+            .agg(col("paid").sum())
+        )
+        self.as_of_ = max(history["lodged_at"].max(), _latest(self.payments["value_date"]))
+        return self
+
+    def _settle(self, loose: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
+        """Payments that name no stored declaration (the bank left out the reference), each
+        matched (``_allocate``) to a declaration of the same payer and seller in the
+        window, when paid on an account the seller is known to be paid on: a payment to
+        another account (money sent abroad under a seller's name) settles nothing.
+        Unmatched payments keep a null declaration_id."""
+        unpaid = self.totals_.join(paid, on="declaration_id", how="left").with_columns(
+            (col("customs_value") - col("paid").fill_null(0)).alias("unpaid"),
+        )
+        lo, hi = self.window_days
+        known = self.known_accounts_
+        seller_account = pl.struct("beneficiary_name", "beneficiary_account")
+        candidates = (
+            loose.with_row_index("_p")
+            .filter(
+                seller_account.is_in(known.implode())
+                | ~col("beneficiary_name").is_in(known.struct.field("beneficiary_name").implode())
+            )
+            .join(
+                unpaid.select(
+                    "declaration_id",
+                    "importer_id",
+                    "supplier_name",
+                    "lodged_at",
+                    "customs_value",
+                    "unpaid",
+                ),
+                left_on=["importer_id", "beneficiary_name"],
+                right_on=["importer_id", "supplier_name"],
+            )
+            .with_columns(((col("value_date") - col("lodged_at")).dt.total_days()).alias("_days"))
+            .filter(col("_days").is_between(lo, hi))
+        )
+        chosen = _allocate(candidates)
+        settled = pl.DataFrame(
+            list(chosen.items()),
+            schema={"_p": pl.UInt32, "declaration_id": pl.String},
+            orient="row",
+        )
+        return loose.with_row_index("_p").join(settled, on="_p", how="left").drop("_p")
+
+    def under_invoiced(self, batch: pl.DataFrame) -> pl.DataFrame:
+        totals = self.totals_.filter(
+            col("declaration_id").is_in(batch["declaration_id"].unique().implode())
+        )
+        ratio = col("paid") / col("customs_value")
+        return (
+            totals.join(self.paid_, on="declaration_id")
+            .filter((col("customs_value") > 0) & (ratio >= self.ratio_tolerance))
+            .select(
+                "declaration_id",
+                (0.4 + (ratio - 1) / 2).clip(0, 1).alias("score"),
+                pl.format(
+                    "paid abroad {} {} for goods declared at {} ({}×): possible under-invoicing, "
+                    "request the payment evidence",
+                    col("paid").round(0).cast(pl.Int64),
+                    pl.lit(settings().national_currency),
+                    col("customs_value").round(0).cast(pl.Int64),
+                    ratio.round(2),
+                ).alias("reason"),
+                ((col("paid") - col("customs_value")) * col("burden")).alias("revenue_at_stake"),
+            )
+        )
+
+    def undeclared(self) -> pl.DataFrame:
+        """Payments that settle no declaration, older than the grace period."""
+        due = self.as_of_ - timedelta(days=self.grace_days)
+        return self.settled_.filter(
+            col("declaration_id").is_null() & (col("value_date").cast(pl.Datetime("us")) <= due)
+        )
+
+    def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Under-invoiced declarations of the batch and every payment settling none."""
+        under = self.under_invoiced(batch).select(
+            "declaration_id",
+            pl.lit(None, pl.String).alias("payment_id"),
+            pl.lit("under_invoicing").alias("kind"),
+            "reason",
+        )
+        undeclared = self.undeclared().select(
+            "declaration_id",
+            "payment_id",
+            pl.lit("undeclared").alias("kind"),
+            pl.format(
+                "{} paid {} {} to {} ({}, account {}) on {}: no declaration of these goods",
+                pl.coalesce("importer_id", "payer_name"),
+                col("amount_national").cast(pl.Float64).round(0).cast(pl.Int64),
+                pl.lit(settings().national_currency),
+                "beneficiary_name",
+                "beneficiary_country",
+                "beneficiary_account",
+                col("value_date").dt.date(),
+            ).alias("reason"),
+        )
+        return pl.concat([under, undeclared])
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        undeclared = (
+            self.undeclared()
+            .group_by("importer_id")
+            .agg(
+                pl.format(
+                    "the importer paid abroad {} {} in {} transfer(s) that settle no "
+                    "declaration: goods paid for but never declared?",
+                    col("amount_national").cast(pl.Float64).sum().round(0).cast(pl.Int64),
+                    pl.lit(settings().national_currency),
+                    pl.len(),
+                ).alias("reason")
+            )
+        )
+        mine = importer_signals(batch, undeclared, 0.7)
+        return signals_for(batch, pl.concat([self.under_invoiced(batch), mine]))
+
+
+# --- tax returns ------------------------------------------------------------------------------
+
+
+class TaxReturnDetector(CrossCheck):
+    source = "tax_returns"
+    name = "tax"
+
+    def __init__(self, returns: pl.DataFrame, above: float = 1.25, below: float = 0.6) -> None:
+        self.returns = returns  # with importer_id (the company, resolved)
+        self.above = above
+        self.below = below
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        totals = declared_totals(history).with_columns(
+            col("lodged_at").dt.truncate("1q").alias("period_start")
+        )
+        cost = totals.group_by("importer_id", "period_start").agg(
+            (col("customs_value") + col("duty")).sum().alias("customs_cost"),
+            (col("burden") * col("customs_value"))
+            .sum()
+            .truediv(col("customs_value").sum())
+            .alias("burden"),
+        )
+        ratio = col("booked") / col("customs_cost")
+        self.gaps_ = (
+            self.returns.with_columns(
+                col("import_purchases").cast(pl.Float64).alias("booked"),
+                col("period_start").cast(pl.Datetime("us")),
+            )
+            .join(cost, on=["importer_id", "period_start"])
+            .with_columns(ratio.alias("ratio"))
+            .filter((col("ratio") >= self.above) | (col("ratio") <= self.below))
+            .with_columns(
+                pl.when(col("ratio") >= self.above)
+                .then(pl.lit("purchases_above_customs"))
+                .otherwise(pl.lit("imports_not_reported"))
+                .alias("kind")
+            )
+        )
+        above = col("kind") == "purchases_above_customs"
+        self.gaps_ = self.gaps_.with_columns(
+            pl.format(
+                "tax return {} for the quarter from {} books {} {} of purchases from imports, "
+                "customs saw {} (value + duty): {}",
+                "tax_number",
+                col("period_start").dt.date(),
+                col("booked").round(0).cast(pl.Int64),
+                pl.lit(settings().national_currency),
+                col("customs_cost").round(0).cast(pl.Int64),
+                pl.when(above)
+                .then(pl.lit("goods under-declared at customs?"))
+                .otherwise(pl.lit("imports hidden from the tax administration?")),
+            ).alias("reason")
+        )
+        return self
+
+    def findings(self, batch: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Every return whose purchases from imports disagree with customs (any batch)."""
+        return self.gaps_.select(
+            "tax_number", "period_start", "importer_id", "kind", "ratio", "reason"
+        )
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        above = col("kind") == "purchases_above_customs"
+        quarter = batch.select(
+            "declaration_id",
+            "importer_id",
+            col("lodged_at").dt.truncate("1q").alias("period_start"),
+        ).unique()
+        # one quarter's gap is spread over its declarations, not counted once per declaration
+        found = quarter.join(self.gaps_, on=["importer_id", "period_start"])
+        found = found.with_columns(pl.len().over("tax_number", "period_start").alias("n")).select(
+            "declaration_id",
+            pl.when(above).then((col("ratio") - 1).clip(0.5, 1)).otherwise(0.6).alias("score"),
+            "reason",
+            pl.when(above)
+            .then((col("booked") - col("customs_cost")) * col("burden") / col("n"))
+            .alias("revenue_at_stake"),
+        )
+        return signals_for(batch, found)

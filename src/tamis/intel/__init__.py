@@ -1,0 +1,1 @@
+"""Cross-source intelligence: manifests, payments, trademarks, tax returns, entities, networks."""

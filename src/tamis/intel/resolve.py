@@ -1,0 +1,384 @@
+"""Entity resolution: which records of all sources are the same company.
+
+Each source names parties its own way (a declaration's importer, a bill's consignee, a
+payment's payer, a tax return's company, a register's distributor). Every distinct party
+record is standardised (``tamis.intel.parties``) and linked by Splink, a Fellegi-Sunter
+probabilistic record-linkage model run on DuckDB: u probabilities from random pairs, m by
+expectation maximisation, no labels needed. Pairs at or above ``threshold`` are linked,
+analysts' decisions are applied on top (a confirmed pair is linked, a split pair is cut
+apart, whatever the model says), and connected records form one entity. An entity that
+holds a customs identifier takes it as its id.
+
+Records are keyed by a hash of their source and fields, so a decision about a pair of
+records sticks across runs as long as those records exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import networkx as nx
+import polars as pl
+from sqlalchemy import Engine, delete, select
+
+from tamis import audit
+from tamis.intel.parties import address_key, name_key
+from tamis.intel.tables import entity_decisions, entity_links, entity_records
+from tamis.store.load import bulk_insert
+
+col = pl.col
+PARTY_COLUMNS = ("customs_id", "name", "address", "phone", "account", "tax_number")
+# source -> canonical party column -> the source's field
+PARTIES: dict[str, dict[str, str]] = {
+    "declarations": {"customs_id": "importer_id", "name": "importer_name",
+                     "address": "importer_address"},
+    "manifests": {"name": "consignee_name", "address": "consignee_address"},
+    "payments": {"customs_id": "payer_id", "name": "payer_name", "account": "payer_account"},
+    "tax_returns": {"name": "company_name", "address": "company_address", "phone": "phone",
+                    "tax_number": "tax_number"},
+    "trademarks": {"customs_id": "distributor_id", "name": "distributor_name"},
+}  # fmt: skip
+THRESHOLD = 0.5
+DECISIONS = ("confirm", "split")
+DECISION_SCHEMA = {
+    "decision_id": pl.Int64,
+    "record_key_l": pl.String,
+    "record_key_r": pl.String,
+    "decision": pl.String,
+    "analyst": pl.String,
+    "reason": pl.String,
+    "decided_at": pl.Datetime("us"),
+}
+
+
+def party_records(source: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per row of ``frame``: its party as a record (record_key, source, party
+    columns as spelt) — the same record for rows that spell the party the same way."""
+    fields = PARTIES[source]
+    parties = frame.select(
+        (col(fields[c]).cast(pl.String) if c in fields else pl.lit(None, pl.String)).alias(c)
+        for c in PARTY_COLUMNS
+    )
+    key = pl.concat_str(
+        [pl.lit(source), *(col(c).fill_null("") for c in PARTY_COLUMNS)], separator="\x1f"
+    )
+    hashed = [hashlib.sha1(k.encode()).hexdigest()[:24] for k in parties.select(key).to_series()]
+    return parties.with_columns(
+        pl.Series("record_key", [f"{source[:3]}:{h}" for h in hashed], pl.String),
+        pl.lit(source).alias("source"),
+    ).select("record_key", "source", *PARTY_COLUMNS)
+
+
+def _standardised(records: pl.DataFrame) -> pl.DataFrame:
+    """What Splink compares: standard forms, the city and street number apart."""
+    address = address_key(col("address"))
+    return records.select(
+        col("record_key").alias("unique_id"),
+        "source",
+        "customs_id",
+        name_key(col("name")).alias("name"),
+        address.alias("address"),
+        address.str.extract(r"^(\d+)").alias("street_number"),
+        address.str.extract(r"([A-Z]+)$").alias("city"),
+        "phone",
+        "account",
+        "tax_number",
+    )
+
+
+def _linker(frame: pl.DataFrame):
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.ExactMatch("customs_id"),
+            cl.JaroWinklerAtThresholds("name", [0.95, 0.88]),
+            cl.JaroWinklerAtThresholds("address", [0.95, 0.88]),
+            cl.ExactMatch("account"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("customs_id"),
+            block_on("name"),
+            block_on("address"),
+            block_on("account"),
+            block_on("street_number", "city"),
+            block_on("substr(name, 1, 5)", "city"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    db = DuckDBAPI()
+    return Linker(db.register(frame.to_arrow()), settings, log_level=logging.ERROR)
+
+
+def _train(linker) -> None:
+    """The prior chance of a match from records sharing a customs id or a standard name
+    and address (assumed to be half of all matches); u from random pairs; m by EM within
+    blocks of one name and of one address."""
+    from splink import block_on
+
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("customs_id"), block_on("name", "address")], recall=0.5
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    for rule in (block_on("name"), block_on("address")):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, record_sample_proportion=1.0
+        )
+
+
+def scored_pairs(records: pl.DataFrame) -> pl.DataFrame:
+    """record_key_l, record_key_r, match_probability for every blocked pair (Splink)."""
+    frame = _standardised(records.unique("record_key"))
+    linker = _linker(frame)
+    _train(linker)
+    pairs = pl.from_arrow(
+        linker.inference.predict(
+            threshold_match_probability=0.01, warning_mode="never"
+        ).as_pyarrow_table()
+    )
+    return pairs.select(
+        col("unique_id_l").alias("record_key_l"),
+        col("unique_id_r").alias("record_key_r"),
+        col("match_probability").cast(pl.Float64),
+    )
+
+
+def _ordered(left: pl.Expr, right: pl.Expr) -> list[pl.Expr]:
+    return [
+        pl.min_horizontal(left, right).alias("record_key_l"),
+        pl.max_horizontal(left, right).alias("record_key_r"),
+    ]
+
+
+def links(pairs: pl.DataFrame, decisions: pl.DataFrame, threshold: float = THRESHOLD):
+    """The pairs that link records: the model's above ``threshold``, analysts' decisions
+    first (the latest decision about a pair wins)."""
+    decided = (
+        decisions.sort("decided_at")
+        .select(*_ordered(col("record_key_l"), col("record_key_r")), "decision")
+        .unique(["record_key_l", "record_key_r"], keep="last")
+    )
+    model = pairs.select(*_ordered(col("record_key_l"), col("record_key_r")), "match_probability")
+    model = model.join(decided, on=["record_key_l", "record_key_r"], how="anti")
+    confirmed = decided.filter(col("decision") == "confirm").select(
+        "record_key_l",
+        "record_key_r",
+        pl.lit(1.0).alias("match_probability"),
+        pl.lit("confirmed").alias("how"),
+    )
+    linked = model.filter(col("match_probability") >= threshold).with_columns(
+        pl.lit("splink").alias("how")
+    )
+    return pl.concat([linked, confirmed]), decided.filter(col("decision") == "split")
+
+
+def clusters(records: pl.DataFrame, linked: pl.DataFrame, split: pl.DataFrame) -> dict[str, int]:
+    """record_key -> cluster number: connected records, each split pair cut apart along the
+    weakest links between them (a minimum cut weighted by match probability)."""
+    graph = nx.Graph()
+    graph.add_nodes_from(records["record_key"].to_list())
+    graph.add_weighted_edges_from(
+        linked.select("record_key_l", "record_key_r", "match_probability").iter_rows()
+    )
+    for a, b in split.select("record_key_l", "record_key_r").iter_rows():
+        if a in graph and b in graph and nx.has_path(graph, a, b):
+            _, (side_a, _) = nx.minimum_cut(graph, a, b, capacity="weight")
+            graph.remove_edges_from(
+                [(u, v) for u, v in list(graph.edges(side_a)) if v not in side_a]
+            )
+    return {key: k for k, members in enumerate(nx.connected_components(graph)) for key in members}
+
+
+def entity_ids(records: pl.DataFrame, cluster: dict[str, int]) -> pl.DataFrame:
+    """record_key -> entity_id: the cluster's most frequent customs id (a customs id claimed
+    by several clusters goes to the one holding most of its records), else a hash."""
+    frame = records.with_columns(
+        col("record_key").replace_strict(cluster, return_dtype=pl.Int64).alias("_cluster")
+    )
+    named = (
+        frame.drop_nulls("customs_id")
+        .group_by("_cluster", "customs_id")
+        .len()
+        .sort("len", "customs_id", "_cluster", descending=[True, False, False])
+        .unique("_cluster", keep="first", maintain_order=True)
+        .unique("customs_id", keep="first", maintain_order=True)
+        .select("_cluster", col("customs_id").alias("_id"))
+    )
+    anonymous = frame.group_by("_cluster").agg(col("record_key").min().alias("_first"))
+    anonymous = anonymous.with_columns(
+        pl.Series(
+            "_hash",
+            [f"ENT-{hashlib.sha1(k.encode()).hexdigest()[:10]}" for k in anonymous["_first"]],
+            pl.String,
+        )
+    )
+    return (
+        frame.join(named, on="_cluster", how="left")
+        .join(anonymous, on="_cluster")
+        .with_columns(pl.coalesce("_id", "_hash").alias("entity_id"))
+        .drop("_cluster", "_id", "_first", "_hash")
+    )
+
+
+@dataclass
+class Resolution:
+    records: int
+    entities: int
+    pairs_scored: int
+    linked_by_model: int
+    confirmed: int
+    split: int
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def read_party_frames(engine: Engine) -> dict[str, pl.DataFrame]:
+    """Every stored source with parties, as read for resolution."""
+    from tamis.intel.ingest import read_source
+    from tamis.store.read import read_items
+
+    frames = {"declarations": read_items(engine).unique("declaration_id")}
+    for source in PARTIES:
+        if source != "declarations":
+            frames[source] = read_source(engine, source)
+    return frames
+
+
+def all_records(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    parts = [party_records(source, frame) for source, frame in frames.items() if frame.height]
+    return pl.concat(parts).unique("record_key", maintain_order=True)
+
+
+def read_decisions(engine: Engine) -> pl.DataFrame:
+    with engine.connect() as conn:
+        frame = pl.read_database(select(entity_decisions), conn)
+    return frame.cast(DECISION_SCHEMA) if frame.height else pl.DataFrame(schema=DECISION_SCHEMA)
+
+
+def resolve(engine: Engine, threshold: float = THRESHOLD) -> Resolution:
+    """Resolve every party record of the store and replace the stored entities."""
+    started = time.perf_counter()
+    records = all_records(read_party_frames(engine))
+    pairs = scored_pairs(records)
+    linked, split = links(pairs, read_decisions(engine), threshold)
+    resolved = entity_ids(records, clusters(records, linked, split))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(delete(entity_records))
+        conn.execute(delete(entity_links))
+        bulk_insert(
+            conn, entity_records.name, resolved.with_columns(pl.lit(now).alias("resolved_at"))
+        )
+        bulk_insert(
+            conn,
+            entity_links.name,
+            linked.select("record_key_l", "record_key_r", "match_probability", "how"),
+        )
+    return Resolution(
+        records=records.height,
+        entities=resolved["entity_id"].n_unique(),
+        pairs_scored=pairs.height,
+        linked_by_model=linked.filter(col("how") == "splink").height,
+        confirmed=linked.filter(col("how") == "confirmed").height,
+        split=split.height,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def decide(
+    engine: Engine,
+    record_key_l: str,
+    record_key_r: str,
+    decision: str,
+    analyst: str,
+    reason: str | None = None,
+) -> None:
+    """Record an analyst's decision on a pair of records; the next ``resolve`` applies it."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision {decision!r}: expected one of {', '.join(DECISIONS)}")
+    with engine.begin() as conn:
+        known = set(
+            conn.execute(
+                select(entity_records.c.record_key).where(
+                    entity_records.c.record_key.in_([record_key_l, record_key_r])
+                )
+            ).scalars()
+        )
+        missing = [k for k in (record_key_l, record_key_r) if k not in known]
+        if missing:
+            raise ValueError(f"no resolved record {missing[0]!r}: run `tamis intel resolve` first")
+        conn.execute(
+            entity_decisions.insert().values(
+                record_key_l=record_key_l,
+                record_key_r=record_key_r,
+                decision=decision,
+                analyst=analyst,
+                reason=reason,
+                decided_at=datetime.now(UTC).replace(tzinfo=None),
+            )
+        )
+        pair = f"{record_key_l} / {record_key_r}"
+        audit.record(
+            conn, analyst, f"entity.{decision}", "entity_pair", pair, None, {"reason": reason}
+        )
+
+
+def read_entities(engine: Engine) -> pl.DataFrame:
+    with engine.connect() as conn:
+        return pl.read_database(select(entity_records), conn, infer_schema_length=None)
+
+
+def attribute(engine: Engine, source: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` plus ``importer_id``: the customs identifier of each row's party — its
+    own, else that of its resolved entity, else that of the declarations' importer spelt
+    the same way (standard form of name and address)."""
+    records = party_records(source, frame)
+    resolved = read_entities(engine)
+    by_entity = pl.DataFrame(schema={"record_key": pl.String, "_entity": pl.String})
+    if resolved.height:
+        by_entity = resolved.select("record_key", col("entity_id").alias("_entity"))
+    with engine.connect() as conn:
+        from tamis.store.tables import declarations
+
+        importers = pl.read_database(
+            select(declarations.c.importer_id, declarations.c.importer_name).distinct(),
+            conn,
+        )
+    spelt = importers.select(
+        col("importer_id").alias("_spelt"), name_key(col("importer_name")).alias("_name")
+    ).unique("_name", keep="none")
+    customs = set(importers["importer_id"].to_list())
+    attributed = (
+        records.with_row_index("_row")
+        .with_columns(name_key(col("name")).alias("_name"))
+        .join(by_entity, on="record_key", how="left")
+        .join(spelt, on="_name", how="left")
+        .sort("_row")
+        .select(
+            pl.coalesce(
+                "customs_id",
+                pl.when(col("_entity").is_in(list(customs))).then(col("_entity")),
+                "_spelt",
+            ).alias("importer_id")
+        )
+    )
+    return frame.with_columns(attributed["importer_id"])
+
+
+def entity_records_of(engine: Engine, entity_id: str) -> pl.DataFrame:
+    with engine.connect() as conn:
+        return pl.read_database(
+            select(entity_records)
+            .where(entity_records.c.entity_id == entity_id)
+            .order_by(entity_records.c.source, entity_records.c.record_key),
+            conn,
+            infer_schema_length=None,
+        )

@@ -1,0 +1,153 @@
+"""Each cross-check flags the discrepancies planted in a small synthetic year, from the store,
+and routing hears about them."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from tamis.assess import assessor_from_store
+from tamis.cli import app
+from tamis.detectors.brands import BrandDetector
+from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
+from tamis.intel.resolve import resolve
+from tamis.store.read import read_items
+from tamis.synth import generate
+from tests.intel_store import loaded_store
+
+col = pl.col
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("intel")
+    engine, year = loaded_store(f"sqlite:///{folder / 'tamis.db'}", folder, 3000, 5)
+    resolve(engine)
+    yield engine, year, read_items(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def cli(world, monkeypatch):
+    engine, _, _ = world
+    monkeypatch.setenv("TAMIS_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args))
+
+    return run
+
+
+def precision_recall(flagged: set, planted: set) -> tuple[float, float]:
+    hits = len(flagged & planted)
+    return hits / max(len(flagged), 1), hits / max(len(planted), 1)
+
+
+def test_manifest_gaps_and_undeclared_bills(world):
+    engine, year, items = world
+    detector = ManifestDetector.from_store(engine)
+    found = detector.findings(items)
+    for kind, key in (("weight", "declaration_id"), ("description", "declaration_id"),
+                      ("undeclared", "bill_number")):  # fmt: skip
+        planted = set(year.manifests.filter(col("discrepancy") == kind)[key])
+        flagged = set(found.filter(col("kind") == kind)[key])
+        assert len(planted) >= 5, kind
+        assert precision_recall(flagged, planted) >= (0.9, 0.9), kind
+    weight = year.manifests.filter(col("discrepancy") == "weight")["declaration_id"][0]
+    signal = detector.assess(items.filter(col("declaration_id") == weight)).row(0, named=True)
+    assert signal["score"] >= 0.8
+    assert "kg gross, the declaration" in signal["reasons"][0]
+    assert signal["revenue_at_stake"] > 0
+
+
+def test_payments_reveal_under_invoicing_and_goods_never_declared(world):
+    engine, year, items = world
+    found = PaymentDetector.from_store(engine).findings(items)
+    payments = year.payments
+    planted = set(payments.filter(col("discrepancy") == "under_invoicing")["declaration_reference"])
+    flagged = set(found.filter(col("kind") == "under_invoicing")["declaration_id"])
+    assert len(planted) >= 20 and precision_recall(flagged, planted) >= (0.9, 0.9)
+    planted = set(payments.filter(col("discrepancy") == "undeclared")["payment_id"])
+    flagged = set(found.filter(col("kind") == "undeclared")["payment_id"])
+    precision, recall = precision_recall(flagged, planted)
+    assert len(planted) >= 10 and recall >= 0.9 and precision >= 0.75
+
+
+def test_brand_goods_by_unauthorised_importers(world):
+    engine, year, items = world
+    detector = BrandDetector.from_store(engine)
+    key = ["declaration_id", "item_number"]
+    found = detector.findings(items)
+    planted = set(year.items.filter(col("fraud_type") == "counterfeit").select(key).iter_rows())
+    precision, recall = precision_recall(set(found.select(key).iter_rows()), planted)
+    assert len(planted) >= 10 and recall >= 0.85 and precision >= 0.75
+    # a brand only named in the description is read from it
+    described = found.filter(col("brand").is_null())
+    assert described.height and described["reason"].str.contains("not an importer authorised").all()
+    # an authorised distributor's own brand goods are never flagged
+    nike = year.items.filter((col("importer_id") == "IMP000011") & (col("brand") == "Nike")).select(
+        key
+    )
+    assert not set(nike.iter_rows()) & set(found.select(key).iter_rows())
+
+
+def test_tax_returns_against_customs_values(world):
+    engine, year, _ = world
+    found = TaxReturnDetector.from_store(engine).findings()
+    returns = year.tax_returns.with_columns(col("period_start").cast(pl.Datetime("us")))
+    key = ["tax_number", "period_start"]
+    for kind in ("purchases_above_customs", "imports_not_reported"):
+        planted = set(returns.filter(col("discrepancy") == kind).select(key).iter_rows())
+        flagged = set(found.filter(col("kind") == kind).select(key).iter_rows())
+        assert len(planted) >= 5 and precision_recall(flagged, planted) >= (0.85, 0.9), kind
+
+
+def test_routing_uses_the_cross_checks(world):
+    engine, year, items = world
+    assessor = assessor_from_store(engine)
+    names = {d.name for d in assessor.detectors}
+    assert {"manifest", "payments", "brands", "tax"} <= names
+    weight = year.manifests.filter(col("discrepancy") == "weight")["declaration_id"][0]
+    decided = assessor.assess(items.filter(col("declaration_id") == weight)).row(0, named=True)
+    assert json.loads(decided["signals"])["manifest"]["score"] >= 0.8
+    assert any("kg gross" in reason for reason in decided["reasons"])
+
+
+def test_cli_lists_findings_with_their_reasons(world, cli, tmp_path):
+    _, year, _ = world
+    listed = cli("intel", "findings", "tax", "--limit", "3")
+    assert listed.exit_code == 0, listed.output
+    assert "findings" in listed.output and "customs saw" in listed.output
+    out = tmp_path / "bills.csv"
+    assert cli("intel", "findings", "manifest", "--out", str(out)).exit_code == 0
+    bills = pl.read_csv(out)
+    undeclared = bills.filter(col("kind") == "undeclared")
+    planted = year.manifests.filter(col("discrepancy") == "undeclared")
+    assert set(undeclared["bill_number"]) == set(planted["bill_number"])
+    assert undeclared["reason"].str.contains("never declared").all()
+    wrong = cli("intel", "findings", "invoices")
+    assert wrong.exit_code == 2 and "expected one of manifest" in wrong.output
+
+
+def test_a_handful_of_declarations_is_enough_to_run_every_cross_check():
+    year = generate(3, 1)
+    as_resolved = {"manifests": "consignee_entity", "payments": "payer_entity",
+                   "tax_returns": "company_entity"}  # fmt: skip
+    frames = {
+        s: getattr(year, s).with_columns(col(e).alias("importer_id"))
+        for s, e in as_resolved.items()
+    }
+    detectors = [
+        ManifestDetector(frames["manifests"]),
+        PaymentDetector(frames["payments"]),
+        TaxReturnDetector(frames["tax_returns"]),
+        BrandDetector(year.trademarks),
+    ]
+    for detector in detectors:
+        signals = detector.fit(year.items).assess(year.items)
+        assert signals.height == 3, detector.name
+        assert signals["score"].is_between(0, 1).all()
