@@ -44,6 +44,12 @@ def postgres_url():
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def attachments_folder(tmp_path, monkeypatch):
+    """Attachments a test stores go to its own folder, never the working directory."""
+    monkeypatch.setenv("TAMIS_ATTACHMENTS_DIR", str(tmp_path / "attachments"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
