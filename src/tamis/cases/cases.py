@@ -62,7 +62,11 @@ def open_for_decisions(
     """Open a case for each red or orange decision and each watchlist hit (declaration_id,
     matched) whose declaration has no case open yet; the number opened. ``offices``
     (declaration_id, office) places the cases in their office's queue."""
-    decided = decided.join(offices, on="declaration_id", how="left")
+    minor = (pl.col("revenue_at_stake") * 100).round(0).cast(pl.Int64)
+    decided = decided.join(offices, on="declaration_id", how="left").with_columns(
+        minor.alias("revenue_at_stake_minor")
+    )
+    priority = ["score", "revenue_at_stake_minor"]
     opening = decided.filter(pl.col("channel").is_in(OPENING_CHANNELS)).select(
         "declaration_id",
         "office",
@@ -73,28 +77,20 @@ def open_for_decisions(
             pl.lit(": "),
             pl.col("reasons").list.head(3).list.join("; "),
         ).alias("reason"),
-        "score",
-        (pl.col("revenue_at_stake") * 100).round(0).cast(pl.Int64).alias("revenue_at_stake_minor"),
+        *priority,
     )
     if hits is not None and hits.height:
         watched = (
             hits.group_by("declaration_id", maintain_order=True)
             .agg(pl.col("matched").str.join("; ").alias("reason"))
-            .join(
-                decided.select("declaration_id", "office", "score", "revenue_at_stake"),
-                on="declaration_id",
-            )
+            .join(decided.select("declaration_id", "office", *priority), on="declaration_id")
             .filter(~pl.col("declaration_id").is_in(opening["declaration_id"].implode()))
             .select(
                 "declaration_id",
                 "office",
                 pl.lit("watchlist").alias("origin"),
                 "reason",
-                "score",
-                (pl.col("revenue_at_stake") * 100)
-                .round(0)
-                .cast(pl.Int64)
-                .alias("revenue_at_stake_minor"),
+                *priority,
             )
         )
         opening = pl.concat([opening, watched])
@@ -192,34 +188,20 @@ def _row(conn: Connection, case_id: int):
     return row
 
 
+def _of_case(conn: Connection, table, case_id: int, order) -> list[dict]:
+    query = select(table).where(table.c.case_id == case_id).order_by(order)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def get_case(engine: Engine, case_id: int) -> dict:
     """The case with its notes, attachments and the inspection results recorded on it."""
     with engine.connect() as conn:
         case = _case(_row(conn, case_id))
-        case["notes"] = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(case_notes)
-                .where(case_notes.c.case_id == case_id)
-                .order_by(case_notes.c.note_id)
-            )
-        ]
-        case["attachments"] = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(attachments)
-                .where(attachments.c.case_id == case_id)
-                .order_by(attachments.c.attachment_id)
-            )
-        ]
-        case["results"] = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(inspection_outcomes)
-                .where(inspection_outcomes.c.case_id == case_id)
-                .order_by(inspection_outcomes.c.outcome_id)
-            )
-        ]
+        case["notes"] = _of_case(conn, case_notes, case_id, case_notes.c.note_id)
+        case["attachments"] = _of_case(conn, attachments, case_id, attachments.c.attachment_id)
+        case["results"] = _of_case(
+            conn, inspection_outcomes, case_id, inspection_outcomes.c.outcome_id
+        )
     return case
 
 
