@@ -3,6 +3,7 @@ audit, mutual assistance and importers' history."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -17,7 +18,6 @@ from tamis.cases.results import InspectionIn, record_inspection, record_result
 from tamis.importers import importer_history
 from tamis.users import Role, User
 
-router = APIRouter(prefix="/api", tags=["targeting centre"])
 Reader = Annotated[User, Depends(READERS)]
 Targeter = Annotated[User, Depends(TARGETERS)]
 FieldOfficer = Annotated[User, Depends(FIELD)]
@@ -34,6 +34,17 @@ def _refused(error: Exception) -> HTTPException:
 
 
 REFUSED = (LookupError, cases.CaseError, assistance.AssistanceError, ValueError)
+
+
+def refusals() -> Iterator[None]:
+    """Every route here answers our domain's refusals the same way."""
+    try:
+        yield
+    except REFUSED as error:
+        raise _refused(error) from None
+
+
+router = APIRouter(prefix="/api", tags=["targeting centre"], dependencies=[Depends(refusals)])
 
 
 class CaseIn(BaseModel):
@@ -77,18 +88,12 @@ def open_case(engine: Store, user: Targeter, body: CaseIn) -> dict:
 
 @router.get("/cases/{case_id}")
 def get_case(engine: Store, user: Reader, case_id: RecordId) -> dict:
-    try:
-        return cases.get_case(engine, case_id)
-    except REFUSED as error:
-        raise _refused(error) from None
+    return cases.get_case(engine, case_id)
 
 
 def _then_show(engine, case_id: int, change, *args) -> dict:
-    try:
-        change(*args)
-        return cases.get_case(engine, case_id)
-    except REFUSED as error:
-        raise _refused(error) from None
+    change(*args)
+    return cases.get_case(engine, case_id)
 
 
 @router.post("/cases/{case_id}/assign")
@@ -113,17 +118,14 @@ def add_note(engine: Store, user: FieldOfficer, case_id: RecordId, body: NoteIn)
 @router.post("/cases/{case_id}/attachments", status_code=201)
 def attach(engine: Store, user: FieldOfficer, case_id: RecordId, file: UploadFile) -> dict:
     """A photo of the goods or a document: stored on disk by checksum, not in SQL."""
-    try:
-        return attachments.store_attachment(
-            engine,
-            case_id,
-            file.filename or "attachment",
-            file.content_type or "application/octet-stream",
-            file.file,
-            user.username,
-        )
-    except REFUSED as error:
-        raise _refused(error) from None
+    return attachments.store_attachment(
+        engine,
+        case_id,
+        file.filename or "attachment",
+        file.content_type or "application/octet-stream",
+        file.file,
+        user.username,
+    )
 
 
 @router.get("/attachments/{attachment_id}", response_class=FileResponse)
@@ -148,10 +150,7 @@ def declaration_result(
     engine: Store, user: FieldOfficer, declaration_id: str, body: InspectionIn
 ) -> dict:
     """A result on a declaration without a case (e.g. a random or documentary check)."""
-    try:
-        record_inspection(engine, declaration_id, body, user.username)
-    except REFUSED as error:
-        raise _refused(error) from None
+    record_inspection(engine, declaration_id, body, user.username)
     return {"declaration_id": declaration_id, "recorded": True}
 
 
@@ -176,10 +175,7 @@ def _fresh_assessor(request: Request) -> None:
 def create_watchlist(
     request: Request, engine: Store, user: Targeter, body: watchlists.WatchlistIn
 ) -> watchlists.Watchlist:
-    try:
-        watchlist_id = watchlists.create(engine, body, user.username)
-    except REFUSED as error:
-        raise _refused(error) from None
+    watchlist_id = watchlists.create(engine, body, user.username)
     _fresh_assessor(request)
     return watchlists.get(engine, watchlist_id)
 
@@ -192,10 +188,7 @@ def change_watchlist(
     watchlist_id: RecordId,
     body: watchlists.WatchlistIn,
 ) -> watchlists.Watchlist:
-    try:
-        watchlists.change(engine, watchlist_id, body, user.username)
-    except REFUSED as error:
-        raise _refused(error) from None
+    watchlists.change(engine, watchlist_id, body, user.username)
     _fresh_assessor(request)
     return watchlists.get(engine, watchlist_id)
 
@@ -203,18 +196,12 @@ def change_watchlist(
 @router.post("/watchlists/{watchlist_id}/run")
 def run_watchlist(engine: Store, user: Targeter, watchlist_id: RecordId) -> dict:
     """Look for hits among the declarations already stored."""
-    try:
-        return {"new_hits": watchlists.run(engine, watchlist_id, user.username)}
-    except REFUSED as error:
-        raise _refused(error) from None
+    return {"new_hits": watchlists.run(engine, watchlist_id, user.username)}
 
 
 @router.get("/watchlists/{watchlist_id}/report")
 def watchlist_report(engine: Store, user: Reader, watchlist_id: RecordId) -> dict:
-    try:
-        return watchlists.report(engine, watchlist_id)
-    except REFUSED as error:
-        raise _refused(error) from None
+    return watchlists.report(engine, watchlist_id)
 
 
 class AuditSelectionIn(BaseModel):
@@ -237,10 +224,7 @@ def audit_selections(engine: Store, user: Reader) -> list[dict]:
 
 @router.get("/post-clearance/selections/{selection_id}")
 def audit_selection(engine: Store, user: Reader, selection_id: RecordId) -> dict:
-    try:
-        return post_clearance.get_selection(engine, selection_id)
-    except REFUSED as error:
-        raise _refused(error) from None
+    return post_clearance.get_selection(engine, selection_id)
 
 
 class AnswerIn(BaseModel):
@@ -259,19 +243,13 @@ def list_assistance(
 
 @router.post("/assistance", status_code=201)
 def create_assistance(engine: Store, user: Targeter, body: assistance.AssistanceIn) -> dict:
-    try:
-        request_id = assistance.create(engine, body, user)
-    except REFUSED as error:
-        raise _refused(error) from None
+    request_id = assistance.create(engine, body, user)
     return assistance.get(engine, request_id, user)
 
 
 @router.get("/assistance/{request_id}")
 def get_assistance(engine: Store, user: Correspondent, request_id: RecordId) -> dict:
-    try:
-        return assistance.get(engine, request_id, user)
-    except REFUSED as error:
-        raise _refused(error) from None
+    return assistance.get(engine, request_id, user)
 
 
 @router.post("/assistance/{request_id}/answer")
@@ -287,8 +265,5 @@ def close_assistance(engine: Store, user: Targeter, request_id: RecordId) -> dic
 
 
 def _then_assistance(engine, request_id: int, user: User, change, *args) -> dict:
-    try:
-        change(engine, request_id, *args, user)
-        return assistance.get(engine, request_id, user)
-    except REFUSED as error:
-        raise _refused(error) from None
+    change(engine, request_id, *args, user)
+    return assistance.get(engine, request_id, user)
