@@ -289,8 +289,21 @@ def _checked(ok: pl.DataFrame, parts: Sequence[pl.DataFrame], raw: pl.DataFrame)
     return Checked(ok.select(keep), rejected)
 
 
+QUICK_LIMIT = 64  # records; a lodged declaration, not a file's batch
+
+
 def check(raw: pl.DataFrame, profile: Profile) -> Checked:
     """Accepted canonical rows and rejected rows, with every row of ``raw`` in one of them."""
+    if raw.height <= QUICK_LIMIT:
+        from tamis.ingest.quick_check import check_plainly_valid  # it builds on this module
+
+        if (plain := check_plainly_valid(raw, profile)) is not None:
+            return plain
+    return check_all(raw, profile)
+
+
+def check_all(raw: pl.DataFrame, profile: Profile) -> Checked:
+    """``check`` as columnar expressions over the whole batch, which words every refusal."""
     exprs = convert(raw, FIELDS, profile.fields)
     names = [f.name for f in FIELDS]
     if profile.outcomes:
