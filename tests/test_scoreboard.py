@@ -82,3 +82,24 @@ def test_a_filtered_scoreboard_adds_up_to_its_parts(store, tmp_path, office):
         found = [r for r in per_office if r]
         for key in ("declarations", "risky", "inspected", "hits", "revenue_recovered_minor"):
             assert top[key] == sum(r[key] for r in found), key
+
+
+def test_a_lodged_declaration_is_queued_then_counted_when_the_figures_are_read(client):
+    from tamis.store.tables import scoreboard_pending
+    from tests.test_api import DECLARATION
+
+    store = client.app.state.engine
+    march = Period("2025-03", "2025-03")
+    before = scoreboard(store, march)["totals"]["declarations"]
+    assert client.post("/api/declarations", json=DECLARATION).status_code == 201
+    with store.connect() as conn:
+        assert conn.execute(select(scoreboard_pending.c.declaration_id)).scalars().all() == [
+            "D-API-1"
+        ]
+    board = scoreboard(store, march, "CASA-PORT")
+    assert board["totals"]["declarations"] == before + 1
+    assert {c["channel"]: c["declarations"] for c in board["channels"]}["red"] >= 1
+    with store.connect() as conn:
+        assert conn.execute(select(scoreboard_pending)).first() is None
+    kept = sums(store)
+    assert rebuild(store) == 1 and sums(store) == kept

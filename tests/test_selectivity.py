@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tamis import rulesets
+from tamis import rulesets, synth
 from tamis.assess import Assessor, assessor_from_store
 from tamis.detectors.rules import RulesDetector, RuleSetError, parse_rule_set
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route, secure_draws
@@ -128,6 +128,48 @@ def test_validity_period_scope_and_any_match():
     assert got["CHEAP"]["score"] == pytest.approx(0.4)
     assert got["APRIL"]["score"] == pytest.approx(0.4)
     assert got["OTHER-OFFICE"]["score"] == 0 and got["EXPIRED"]["score"] == 0
+
+
+EVERY_KIND = {
+    "rules": [
+        {"id": "P", "description": "prefix", "weight": 0.2,
+         "criteria": [{"field": "hs_code", "prefix": ["61", "6403"]}]},
+        {"id": "I", "description": "in", "weight": 0.3,
+         "criteria": [{"field": "origin_country", "in": ["CN", "TR", "VN"]}]},
+        {"id": "N", "description": "in, on a number", "weight": 0.1,
+         "criteria": [{"field": "item_number", "in": [2, 3]}]},
+        {"id": "E", "description": "equals, on money", "weight": 0.1,
+         "criteria": [{"field": "customs_value", "min": 0},
+                      {"field": "office", "equals": "CASA-PORT"}]},
+        {"id": "R", "description": "plain regex", "weight": 0.2,
+         "criteria": [{"field": "description", "regex": "(?i)shoe|PHONE|oil"}]},
+        {"id": "X", "description": "other regex", "weight": 0.2,
+         "criteria": [{"field": "hs_code", "regex": "^(84|85)\\d{2}"}]},
+        {"id": "V", "description": "range", "channel": "yellow",
+         "criteria": [{"field": "unit_value_per_kg", "max": 3.5}]},
+        {"id": "A", "description": "age", "weight": 0.4, "match": "any",
+         "criteria": [{"field": "importer_age_days", "max": 30},
+                      {"field": "lodged_at", "from": "2025-02-01", "to": "2025-02-10"}]},
+        {"id": "S", "description": "scoped, dated", "channel": "red", "valid_from": "2025-01-15",
+         "scope": {"offices": ["TANGER-MED"], "procedures": ["4000"]},
+         "criteria": [{"field": "customs_value", "min": 20000}]},
+    ]
+}  # fmt: skip
+
+
+def test_a_declaration_assessed_alone_gets_what_it_gets_in_a_batch():
+    """Lodgement tests a few items in plain Python, a batch uses Polars: same answers."""
+    items = synth.generate(400, seed=3).items
+    detector = RulesDetector(parse_rule_set(EVERY_KIND), 1).fit(items)
+    in_batch = detector.assess(items)
+    alone = pl.concat(
+        detector.assess(declaration)
+        for declaration in items.partition_by("declaration_id", maintain_order=True)
+    )
+    assert alone.drop("score").to_dicts() == in_batch.drop("score").to_dicts()
+    assert alone["score"].to_list() == pytest.approx(in_batch["score"].to_list(), abs=1e-12)
+    hit = {r.split(" ")[1] for reasons in alone["reasons"] for r in reasons}
+    assert hit == {r["id"] for r in EVERY_KIND["rules"]}
 
 
 def test_bad_rules_are_refused_naming_the_rule_and_field():

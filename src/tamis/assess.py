@@ -148,7 +148,7 @@ def record(
         hits = watchlists.record_hits(conn, batch)
         offices = batch.select("declaration_id", "office").unique("declaration_id")
         cases.open_for_decisions(conn, decided, offices, hits)
-        scoreboard.refresh(conn, rows["declaration_id"])
+        scoreboard.changed(conn, rows["declaration_id"])
 
 
 def latest_decision(engine: Engine, declaration_id: str) -> dict | None:

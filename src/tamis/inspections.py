@@ -53,7 +53,7 @@ def record_outcomes(bind: Engine | Connection, outcomes: pl.DataFrame) -> int:
     ).drop(MONEY)
     with transaction(bind) as conn:
         bulk_insert(conn, inspection_outcomes.name, rows)
-        scoreboard.refresh(conn, rows["declaration_id"])
+        scoreboard.changed(conn, rows["declaration_id"])
     return rows.height
 
 

@@ -129,7 +129,7 @@ def change_channel(
             reason=change.reason,
         )
         conn.execute(channel_changes.insert().values(**values))
-        scoreboard.refresh(conn, [declaration_id])
+        scoreboard.changed(conn, [declaration_id])
         audit.record(
             conn,
             user.username,

@@ -19,8 +19,10 @@ rules hit (independent evidence, never above 1).
 from __future__ import annotations
 
 import math
-from datetime import date
-from typing import Literal, Self
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Literal, Self
 
 import numpy as np
 import polars as pl
@@ -32,6 +34,11 @@ from tamis.declarations import FIELDS_BY_NAME
 from tamis.detectors.base import per_declaration
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
+QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see Rule.test)
+# Regexes whose meaning Python's re and Polars' regex engine agree on: literals, groups,
+# alternatives, optionally case-insensitive. Others are evaluated by Polars only.
+PORTABLE_REGEX = re.compile(r"(\(\?i\))?[A-Za-z0-9 _|()-]*")
+Test = Callable[[Any], bool]
 FIELD_NAMES = set(FIELDS_BY_NAME) | DERIVED
 
 
@@ -43,8 +50,8 @@ class Criterion(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     field: str
-    equals: str | float | None = None
-    in_: list[str | float] | None = Field(default=None, alias="in")
+    equals: str | int | float | None = None
+    in_: list[str | int | float] | None = Field(default=None, alias="in")
     min: float | None = None
     max: float | None = None
     prefix: list[str] | None = None
@@ -91,6 +98,35 @@ class Criterion(BaseModel):
         low = number >= self.min if self.min is not None else pl.lit(True)
         return low & (number <= self.max if self.max is not None else pl.lit(True))
 
+    def test(self, dtype: pl.DataType) -> Test | None:
+        """``expr`` in plain Python for one value of ``dtype`` (a null never matches), or
+        None where only ``expr`` is sure to be exact."""
+        if self.equals is not None or self.in_ is not None:
+            wanted = {str(v) for v in ([self.equals] if self.in_ is None else self.in_)}
+            return (lambda v: v in wanted) if dtype == pl.String else None
+        if self.prefix is not None:
+            prefixes = tuple(self.prefix)
+            return (
+                (lambda v: v is not None and v.startswith(prefixes)) if dtype == pl.String else None
+            )
+        if self.regex is not None:
+            if dtype != pl.String or not PORTABLE_REGEX.fullmatch(self.regex):
+                return None
+            pattern = re.compile(self.regex)
+            return lambda v: v is not None and pattern.search(v) is not None
+        if self.from_ is not None or self.to is not None:
+            low, high = self.from_ or date.min, self.to or date.max
+            if dtype == pl.Date:
+                return lambda v: v is not None and low <= v <= high
+            return (
+                (lambda v: v is not None and low <= v.date() <= high)
+                if dtype == pl.Datetime
+                else None
+            )
+        low = -math.inf if self.min is None else self.min
+        high = math.inf if self.max is None else self.max
+        return (lambda v: v is not None and low <= float(v) <= high) if dtype.is_numeric() else None
+
 
 class Scope(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -132,6 +168,30 @@ class Rule(BaseModel):
         if self.scope.procedures:
             hit = hit & pl.col("procedure").is_in(self.scope.procedures)
         return hit.fill_null(False)
+
+    def test(self, schema: pl.Schema) -> Callable[[dict], bool] | None:
+        """``expr`` in plain Python for one item (a dict of ``schema``'s columns), or None
+        when a criterion can only be evaluated by ``expr``. Without negation, a Kleene
+        expression is true exactly when it is true with every null taken as false."""
+        tests = [
+            (c.field, c.test(schema[c.field]) if c.field in schema else None) for c in self.criteria
+        ]
+        if any(t is None for _, t in tests) or schema.get("lodged_at") != pl.Datetime:
+            return None
+        combine = all if self.match == "all" else any
+        low, high = self.valid_from or date.min, self.valid_to or date.max
+        offices, procedures = set(self.scope.offices), set(self.scope.procedures)
+
+        def hit(item: dict) -> bool:
+            lodged: datetime | None = item["lodged_at"]
+            return (
+                (lodged is not None and low <= lodged.date() <= high)
+                and (not offices or item["office"] in offices)
+                and (not procedures or item["procedure"] in procedures)
+                and combine(test(item[name]) for name, test in tests)
+            )
+
+        return hit
 
     def reason(self) -> pl.Expr:
         """'rule R1 (description): field=value, …' with the values this item had."""
@@ -187,6 +247,7 @@ class RulesDetector:
         self._forced_rank = np.array(
             [channel_rank(r.channel) if r.channel else -1 for r in self._active]
         )
+        self._tests: dict[tuple, list] = {}  # per batch schema: each rule in plain Python
 
     def fit(self, history: pl.DataFrame) -> Self:
         """Learn when each importer was first seen (for ``importer_age_days``)."""
@@ -213,12 +274,30 @@ class RulesDetector:
             .alias("unit_value_per_kg"),
         )
 
+    def _hit_matrix(self, frame: pl.DataFrame) -> np.ndarray:
+        """Items × active rules: True where the item hits the rule."""
+        if frame.height > QUICK_ROWS:
+            # one lazy query: shared criteria (same prefix, same list) are evaluated once
+            return frame.lazy().select(self._hits).collect().to_numpy()
+        # A few items: Polars' fixed cost per expression would outweigh the work.
+        key = tuple(frame.schema.items())
+        if key not in self._tests:
+            self._tests[key] = [r.test(frame.schema) for r in self._active]
+        tests = self._tests[key]
+        items = frame.rows(named=True)
+        hits = np.zeros((frame.height, len(tests)), dtype=bool)
+        for j, test in enumerate(tests):
+            if test is not None:
+                hits[:, j] = [test(item) for item in items]
+        if exact := [j for j, test in enumerate(tests) if test is None]:
+            hits[:, exact] = frame.select([self._hits[j] for j in exact]).to_numpy()
+        return hits
+
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         frame = self._with_derived(batch).with_row_index("__rule_row")
         if not self._active:
             return per_declaration(frame, pl.lit(0.0), pl.lit([], pl.List(pl.String)))
-        # one lazy query: shared criteria (same prefix, same list) are evaluated once
-        hits = frame.lazy().select(self._hits).collect().to_numpy()
+        hits = self._hit_matrix(frame)
         log_clean, forced_rank = self._log_clean, self._forced_rank
         rows, columns = np.nonzero(hits)
         reasons = pl.concat(

@@ -229,7 +229,7 @@ def _store_declarations(
     loaded = load_batch(conn, staged, source_id, at)
     if loaded.outcomes_inserted:
         inspected = staged.filter(pl.col("outcome_result").is_not_null())
-        scoreboard.refresh(conn, inspected["declaration_id"])
+        scoreboard.changed(conn, inspected["declaration_id"])
     return Stored(
         loaded.inserted,
         loaded.already_stored,

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from tamis.channels import CHANNELS, RANK
 from tamis.route import load_routing
-from tamis.scoreboard.update import ALL_OFFICES, RANKINGS, RISKY
+from tamis.scoreboard.update import ALL_OFFICES, RANKINGS, RISKY, catch_up
 from tamis.store.tables import (
     declarations,
     scoreboard_chapters,
@@ -55,6 +55,7 @@ def _months(engine: Engine) -> list[str]:
 
 def choices(engine: Engine) -> dict:
     """Offices and months there is anything for: what the filters offer."""
+    catch_up(engine)
     with engine.connect() as conn:
         offices = conn.execute(
             select(scoreboard_days.c.office).distinct().order_by(scoreboard_days.c.office)
@@ -99,6 +100,7 @@ def _riskiest(table: Table, key: str) -> list:
 
 def scoreboard(engine: Engine, period: Period, office: str | None = None, top: int = 10) -> dict:
     """Every figure of the scoreboard, money in minor units."""
+    catch_up(engine)
 
     def where(table: Table) -> list:
         if table in RANKINGS:
@@ -154,6 +156,7 @@ def scoreboard(engine: Engine, period: Period, office: str | None = None, top: i
 
 def latest_declarations(engine: Engine, importer_id: str, limit: int = 20) -> list[dict]:
     """An importer's latest assessed or inspected declarations, with channel and findings."""
+    catch_up(engine)
     s, d = scoreboard_declarations, declarations
     latest = (
         select(s.c.declaration_id, d.c.lodged_at, s.c.office, s.c.channel, s.c.inspected,

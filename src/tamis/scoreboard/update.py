@@ -43,6 +43,7 @@ from tamis.store.tables import (
     scoreboard_declarations,
     scoreboard_detectors,
     scoreboard_importers,
+    scoreboard_pending,
 )
 
 NOT_ASSESSED = "none"
@@ -263,6 +264,35 @@ def refresh(conn: Connection, declaration_ids: Iterable[str]) -> None:
         _add(conn, table, _delta(old, new, table, keys, each))
 
 
+QUEUE_LIMIT = 64  # declarations; more are summed at once
+
+
+def changed(conn: Connection, declaration_ids: Iterable[str]) -> None:
+    """Declarations whose decisions or results changed, in ``conn``'s transaction. A few
+    (a lodgement, a result) are queued, so that nobody waits on the sums; a batch is summed
+    at once. Either way the change is durable with the transaction that made it."""
+    ids = pl.Series("declaration_id", list(declaration_ids), pl.String).unique().drop_nulls()
+    if ids.len() > QUEUE_LIMIT:
+        refresh(conn, ids)
+    elif ids.len():
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        queued = dialect.insert(scoreboard_pending).on_conflict_do_nothing()
+        conn.execute(queued, [{"declaration_id": i} for i in ids])
+
+
+def catch_up(engine: Engine) -> int:
+    """Sum the queued declarations (figures call it before they read); how many there were."""
+    with engine.connect() as conn:
+        if conn.execute(select(scoreboard_pending.c.declaration_id).limit(1)).first() is None:
+            return 0
+    with engine.begin() as conn:
+        taken = delete(scoreboard_pending).returning(scoreboard_pending.c.declaration_id)
+        ids = conn.execute(taken).scalars().all()  # a concurrent catch-up takes the others
+        if ids:
+            refresh(conn, ids)
+    return len(ids)
+
+
 def rebuild(engine: Engine, chunk: int = 50_000, progress=None) -> int:
     """Recompute every sum from the store (after an upgrade, or to check); declarations counted."""
     ids_query = union(
@@ -271,7 +301,7 @@ def rebuild(engine: Engine, chunk: int = 50_000, progress=None) -> int:
     with engine.connect() as conn:
         ids = _read(conn, ids_query, {"declaration_id": TEXT})[:, 0]
     with engine.begin() as conn:
-        for table in (scoreboard_declarations, *(t for t, _, _ in SUMS)):
+        for table in (scoreboard_pending, scoreboard_declarations, *(t for t, _, _ in SUMS)):
             conn.execute(delete(table))
     for start in range(0, ids.len(), chunk):
         with engine.begin() as conn:

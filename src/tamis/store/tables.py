@@ -350,6 +350,14 @@ scoreboard_declarations = Table(
 )
 
 
+scoreboard_pending = Table(
+    "scoreboard_pending",
+    metadata,
+    Column("declaration_id", String(64), primary_key=True),
+    comment="declarations changed since the sums were last brought up to date",
+)
+
+
 def _sums(name: str, *keys: Column, measures: tuple[str, ...]) -> Table:
     return Table(name, metadata, *keys, *(Column(m, BigInteger, nullable=False) for m in measures))
 
