@@ -264,11 +264,14 @@ class ManifestDetector(CrossCheck):
 # --- payments abroad ----------------------------------------------------------------------------
 
 
-def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
+def _allocate(candidates: pl.DataFrame, under_invoiced: float, near_days: int) -> dict[int, str]:
     """payment -> declaration: best-fitting pairs first (the payment nearest the unpaid
     amount, then the nearest in time), a payment going to a declaration whose remaining
     unpaid amount covers it; then a payment left over to the nearest declaration of its
-    payer and seller that is not settled in full (an under-invoiced one is paid more)."""
+    payer and seller that is not settled in full, or that is already paid
+    ``under_invoiced`` times its customs value or more and lodged within ``near_days`` of
+    the payment: an under-invoiced declaration is paid more than declared, sometimes in
+    several payments one of which lacks the reference."""
     chosen: dict[int, str] = {}
     remaining = dict(candidates.select("declaration_id", "unpaid").unique().iter_rows())
     value = dict(candidates.select("declaration_id", "customs_value").unique().iter_rows())
@@ -280,11 +283,15 @@ def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
         if p not in chosen and amount <= 1.03 * remaining[declaration]:
             chosen[p] = declaration
             remaining[declaration] -= amount
-    by_time = candidates.sort(col("_days").abs()).select("_p", "declaration_id")
-    for p, declaration in by_time.iter_rows():
-        if p not in chosen and remaining[declaration] > 0.03 * value[declaration]:
+    by_time = candidates.sort(col("_days").abs())
+    for p, declaration, amount, days in by_time.select(
+        "_p", "declaration_id", "amount_national", "_days"
+    ).iter_rows():
+        unpaid, declared = remaining[declaration], value[declaration]
+        over_paid = declared - unpaid >= under_invoiced * declared and abs(days) <= near_days
+        if p not in chosen and (unpaid > 0.03 * declared or over_paid):
             chosen[p] = declaration
-            remaining[declaration] = 0.0
+            remaining[declaration] -= amount
     return chosen
 
 
@@ -299,12 +306,14 @@ class PaymentDetector(CrossCheck):
         ratio_tolerance: float = 1.15,
         grace_days: int = GRACE_DAYS,
         window_days: tuple[int, int] = (-60, 120),
+        near_days: int = 15,
     ) -> None:
         self.payments = payments  # with importer_id (the payer, resolved)
         self.entities = entities  # importer_id -> entity_id (tamis.intel.resolve)
         self.ratio_tolerance = ratio_tolerance
         self.grace_days = grace_days
         self.window_days = window_days
+        self.near_days = near_days
 
     @classmethod
     def from_store(cls, engine: Engine, history: pl.DataFrame | None = None, **params):
@@ -389,7 +398,7 @@ class PaymentDetector(CrossCheck):
             .with_columns(((col("value_date") - col("lodged_at")).dt.total_days()).alias("_days"))
             .filter(col("_days").is_between(lo, hi))
         )
-        chosen = _allocate(candidates)
+        chosen = _allocate(candidates, self.ratio_tolerance, self.near_days)
         settled = pl.DataFrame(
             list(chosen.items()),
             schema={"_p": pl.UInt32, "declaration_id": pl.String},
