@@ -151,3 +151,70 @@ def test_a_handful_of_declarations_is_enough_to_run_every_cross_check():
         signals = detector.fit(year.items).assess(year.items)
         assert signals.height == 3, detector.name
         assert signals["score"].is_between(0, 1).all()
+
+
+def one_declaration_history(**overrides) -> pl.DataFrame:
+    """Declarations as read from the store, one item each: D1 of IMP1 from Acme at 100."""
+    row = {"declaration_id": "D1", "importer_id": "IMP1", "customs_value": 100.0,
+           "lodged_at": pl.datetime(2025, 3, 1), "supplier_name": "ACME INTERNATIONAL SARL",
+           "duty_rate": 10.0, "vat_rate": 20.0, "duty_amount": 10.0, "gross_mass_kg": 50.0,
+           "hs_code": "85171300", "description": "phones"} | overrides  # fmt: skip
+    return pl.select(**{k: v if isinstance(v, pl.Expr) else pl.lit(v) for k, v in row.items()})
+
+
+def payments_of(*rows: tuple) -> pl.DataFrame:
+    """(payment_id, importer_id, day of March, amount, account, reference) -> payments."""
+    frame = pl.DataFrame(
+        rows,
+        schema=["payment_id", "importer_id", "day", "amount_national", "beneficiary_account",
+                "declaration_reference"],
+        orient="row",
+    )  # fmt: skip
+    return frame.select(
+        "payment_id",
+        "importer_id",
+        pl.date(2025, 3, col("day")).alias("value_date"),
+        col("amount_national").cast(pl.Float64),
+        pl.lit("Ste Acme International").alias("beneficiary_name"),  # spelt otherwise than invoiced
+        pl.lit("CN").alias("beneficiary_country"),
+        "beneficiary_account",
+        col("declaration_reference").cast(pl.String),
+        pl.lit("payer").alias("payer_name"),
+    )
+
+
+def undeclared_ids(detector: PaymentDetector, history: pl.DataFrame) -> set:
+    found = detector.fit(history).findings(history)
+    return set(found.filter(col("kind") == "undeclared")["payment_id"])
+
+
+def test_an_instalment_without_reference_pays_the_under_invoiced_declaration_near_it():
+    history = one_declaration_history()
+    far_away = one_declaration_history(declaration_id="D2", lodged_at=pl.datetime(2025, 6, 1))
+    history = pl.concat([history, far_away.with_columns(customs_value=pl.lit(1000.0))])
+    payments = payments_of(
+        ("P1", "IMP1", 2, 200.0, "ACC", "D1"),  # paid twice what D1 declares
+        ("P2", "IMP1", 6, 150.0, "ACC", None),  # the balance, reference left out
+        ("P3", "IMP1", 7, 150.0, "ELSEWHERE", None),  # the seller's name, another account
+    )
+    detector = PaymentDetector(payments)
+    assert undeclared_ids(detector, history) == {"P3"}
+    assert detector.settled_.filter(col("payment_id") == "P2")["declaration_id"][0] == "D1"
+    under = detector.findings(history).filter(col("kind") == "under_invoicing")
+    assert under["declaration_id"].to_list() == ["D1"] and "350 MAD" in under["reason"][0]
+    # far from any declaration paid more than declared, the same payment pays none
+    later = payments.with_columns(
+        pl.when(col("payment_id") == "P2").then(pl.date(2025, 3, 28)).otherwise("value_date")
+        .alias("value_date")
+    )  # fmt: skip
+    assert undeclared_ids(PaymentDetector(later), history) == {"P2", "P3"}
+
+
+def test_a_company_paying_under_one_customs_id_for_goods_declared_under_another():
+    later = one_declaration_history(declaration_id="D9", importer_id="IMP9",
+                                    lodged_at=pl.datetime(2025, 6, 1))  # fmt: skip
+    history = pl.concat([one_declaration_history(importer_id="IMP2"), later])
+    payments = payments_of(("P1", "IMP1", 5, 100.0, "ACC", None))
+    assert undeclared_ids(PaymentDetector(payments), history) == {"P1"}
+    one_company = pl.DataFrame({"importer_id": ["IMP1", "IMP2"], "entity_id": ["IMP2", "IMP2"]})
+    assert undeclared_ids(PaymentDetector(payments, entities=one_company), history) == set()

@@ -8,7 +8,14 @@ import pytest
 from typer.testing import CliRunner
 
 from tamis.cli import app
-from tamis.intel.resolve import PARTIES, decide, party_records, read_entities, resolve
+from tamis.intel.resolve import (
+    PARTIES,
+    decide,
+    importer_entities,
+    party_records,
+    read_entities,
+    resolve,
+)
 from tests.intel_store import loaded_store
 
 col = pl.col
@@ -93,3 +100,19 @@ def test_cli_lists_an_entity_and_records_a_decision(tmp_path, monkeypatch):
     missing = runner.invoke(app, ["intel", "entity", "IMP999999"])
     assert missing.exit_code == 2 and "no entity 'IMP999999'" in missing.output
     assert set(PARTIES) == {"declarations", *TRUTH}
+
+
+def test_one_company_under_two_customs_ids_is_one_entity_for_the_cross_checks(store, tmp_path):
+    url = store.url.render_as_string(hide_password=False)
+    loaded_store(url, tmp_path, 300, 6)
+    assert importer_entities(store).is_empty()  # not resolved yet
+    resolve(store)
+    declared = read_entities(store).filter(col("source") == "declarations")
+    a, b = declared.unique("customs_id").sort("customs_id").head(2).iter_rows(named=True)
+    before = dict(importer_entities(store).iter_rows())
+    assert before[a["customs_id"]] == a["customs_id"] != before[b["customs_id"]]
+    decide(store, a["record_key"], b["record_key"], "confirm", "amina", "one company, two ids")
+    resolve(store)
+    after = dict(importer_entities(store).iter_rows())
+    assert after[a["customs_id"]] == after[b["customs_id"]]
+    assert len(after) == len(before) == declared["customs_id"].n_unique()

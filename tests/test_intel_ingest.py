@@ -12,10 +12,13 @@ from typer.testing import CliRunner
 
 from tamis.cli import app
 from tamis.ingest import ProfileError, quarantined
+from tamis.intel import network
 from tamis.intel.ingest import ingest_source, read_source
+from tamis.intel.resolve import read_entities, resolve
 from tamis.intel.sources import SOURCES
 from tamis.intel.tables import SOURCE_TABLES
 from tamis.synth import generate
+from tests.intel_store import loaded_store
 
 # source -> (row, field, bad value, reason): one broken record per kind of error
 BREAKS = {
@@ -115,3 +118,30 @@ def test_cli_ingests_a_source_and_reports_its_quarantine(tmp_path, monkeypatch, 
     assert "tax_number" in listed.output and "unparseable date" in listed.output
     wrong = runner.invoke(app, ["intel", "ingest", str(path), "--source", "invoices"])
     assert wrong.exit_code == 2 and "expected one of manifests" in wrong.output
+
+
+def test_status_counts_every_source_the_entities_and_the_network(store, tmp_path, monkeypatch):
+    url = store.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("TAMIS_DATABASE_URL", url)
+    runner = CliRunner()
+
+    def status() -> dict:
+        result = runner.invoke(app, ["status", "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    assert {status()[name] for name in (*SOURCES, "entities", "network_importers")} == {0}
+    _, year = loaded_store(url, tmp_path, 200, 2)
+    counted = status()
+    assert {name: counted[name] for name in SOURCES} == {
+        name: getattr(year, name).height for name in SOURCES
+    }
+    assert counted["entities"] == counted["network_importers"] == 0
+    resolve(store)
+    network.build(store)
+    counted = status()
+    assert counted["entity_records"] == read_entities(store).height
+    assert counted["entities"] == read_entities(store)["entity_id"].n_unique() > 0
+    assert counted["network_importers"] == network.read_scores(store).height > 0
+    shown = runner.invoke(app, ["status"]).output
+    assert "tax_returns" in shown and "entities" in shown

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import networkx as nx
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from tamis.api.app import create_app
@@ -15,6 +17,7 @@ from tamis.detectors.network import NetworkDetector
 from tamis.inspections import record_outcomes, simulated_random_results
 from tamis.intel import network
 from tamis.intel.resolve import read_entities, resolve
+from tamis.intel.tables import SOURCE_TABLES
 from tamis.store.read import read_items
 from tests.conftest import login
 from tests.intel_store import loaded_store
@@ -111,3 +114,28 @@ def test_api_returns_the_neighbourhood_and_takes_decisions(world):
     decision["record_key_r"] = "nope"
     assert client.post("/api/entities/decisions", json=decision).status_code == 404
     assert read_entities(engine).height > 0
+
+
+def test_the_neighbourhood_is_read_from_the_last_build(store, tmp_path):
+    url = store.url.render_as_string(hide_password=False)
+    _, year = loaded_store(url, tmp_path, 300, 6)
+    resolve(store)
+    importer = year.items["importer_id"].value_counts(sort=True)["importer_id"][0]
+    assert network.neighbourhood(store, importer) is None  # nothing built yet
+    network.build(store)
+    full = network.graph(network.read_ties(store))
+    for depth in (1, 2, 3):  # the stored ties give the graph's own neighbourhood
+        found = network.neighbourhood(store, importer, depth)
+        around = nx.ego_graph(full, network.node("importer", importer), radius=depth)
+        assert {n["id"]: n["degree"] for n in found["nodes"]} == dict(full.degree(around))
+        assert {frozenset((e["source"], e["target"])) for e in found["edges"]} == {
+            frozenset(e) for e in around.edges
+        }
+    assert found["risk"] is not None and found["community_size"] >= 1
+
+    with store.begin() as conn:  # the sources change: the graph is the built one until rebuilt
+        conn.execute(delete(SOURCE_TABLES["tax_returns"]))
+    phones = {n["kind"] for n in network.neighbourhood(store, importer)["nodes"]}
+    assert "phone" in phones
+    network.build(store)
+    assert "phone" not in {n["kind"] for n in network.neighbourhood(store, importer)["nodes"]}

@@ -26,10 +26,12 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import signals_for
+from tamis.intel.parties import name_key
 from tamis.settings import settings
 
 col = pl.col
 GRACE_DAYS = 45  # temporary storage limit, and the time a payment may precede its goods
+ENTITY_SCHEMA = pl.DataFrame(schema={"importer_id": pl.String, "entity_id": pl.String})
 
 
 def declared_totals(history: pl.DataFrame) -> pl.DataFrame:
@@ -262,11 +264,14 @@ class ManifestDetector(CrossCheck):
 # --- payments abroad ----------------------------------------------------------------------------
 
 
-def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
+def _allocate(candidates: pl.DataFrame, under_invoiced: float, near_days: int) -> dict[int, str]:
     """payment -> declaration: best-fitting pairs first (the payment nearest the unpaid
     amount, then the nearest in time), a payment going to a declaration whose remaining
     unpaid amount covers it; then a payment left over to the nearest declaration of its
-    payer and seller that is not settled in full (an under-invoiced one is paid more)."""
+    payer and seller that is not settled in full, or that is already paid
+    ``under_invoiced`` times its customs value or more and lodged within ``near_days`` of
+    the payment: an under-invoiced declaration is paid more than declared, sometimes in
+    several payments one of which lacks the reference."""
     chosen: dict[int, str] = {}
     remaining = dict(candidates.select("declaration_id", "unpaid").unique().iter_rows())
     value = dict(candidates.select("declaration_id", "customs_value").unique().iter_rows())
@@ -278,11 +283,15 @@ def _allocate(candidates: pl.DataFrame) -> dict[int, str]:
         if p not in chosen and amount <= 1.03 * remaining[declaration]:
             chosen[p] = declaration
             remaining[declaration] -= amount
-    by_time = candidates.sort(col("_days").abs()).select("_p", "declaration_id")
-    for p, declaration in by_time.iter_rows():
-        if p not in chosen and remaining[declaration] > 0.03 * value[declaration]:
+    by_time = candidates.sort(col("_days").abs())
+    for p, declaration, amount, days in by_time.select(
+        "_p", "declaration_id", "amount_national", "_days"
+    ).iter_rows():
+        unpaid, declared = remaining[declaration], value[declaration]
+        over_paid = declared - unpaid >= under_invoiced * declared and abs(days) <= near_days
+        if p not in chosen and (unpaid > 0.03 * declared or over_paid):
             chosen[p] = declaration
-            remaining[declaration] = 0.0
+            remaining[declaration] -= amount
     return chosen
 
 
@@ -293,25 +302,45 @@ class PaymentDetector(CrossCheck):
     def __init__(
         self,
         payments: pl.DataFrame,
+        entities: pl.DataFrame | None = None,
         ratio_tolerance: float = 1.15,
         grace_days: int = GRACE_DAYS,
         window_days: tuple[int, int] = (-60, 120),
+        near_days: int = 15,
     ) -> None:
         self.payments = payments  # with importer_id (the payer, resolved)
+        self.entities = entities  # importer_id -> entity_id (tamis.intel.resolve)
         self.ratio_tolerance = ratio_tolerance
         self.grace_days = grace_days
         self.window_days = window_days
+        self.near_days = near_days
+
+    @classmethod
+    def from_store(cls, engine: Engine, history: pl.DataFrame | None = None, **params):
+        from tamis.intel.resolve import importer_entities
+
+        return super().from_store(engine, history, entities=importer_entities(engine), **params)
 
     def fit(self, history: pl.DataFrame) -> Self:
-        self.totals_ = declared_totals(history).join(
-            history.group_by("declaration_id").agg(col("supplier_name").first()),
-            on="declaration_id",
+        """Payments matched to the declarations they pay for: by reference, else by payer
+        (resolved entity: one company may hold several customs identifiers) and seller
+        (standard name) in the window (``_settle``)."""
+        self.totals_ = self._payer(
+            declared_totals(history).join(
+                history.group_by("declaration_id").agg(
+                    name_key(col("supplier_name").first()).alias("seller")
+                ),
+                on="declaration_id",
+            )
         )
-        payments = self.payments.with_columns(col("amount_national").cast(pl.Float64))
+        payments = self._payer(self.payments).with_columns(
+            col("amount_national").cast(pl.Float64),
+            name_key(col("beneficiary_name")).alias("seller"),
+        )
         known = set(self.totals_["declaration_id"].to_list())
         referenced = payments.filter(col("declaration_reference").is_in(list(known)))
         self.known_accounts_ = (
-            referenced.select(pl.struct("beneficiary_name", "beneficiary_account").alias("s"))
+            referenced.select(pl.struct("seller", "beneficiary_account").alias("s"))
             .unique()
             .to_series()
         )
@@ -335,6 +364,13 @@ class PaymentDetector(CrossCheck):
         self.as_of_ = max(history["lodged_at"].max(), _latest(self.payments["value_date"]))
         return self
 
+    def _payer(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` plus ``payer``: the entity of its importer_id, else the importer_id."""
+        entities = self.entities if self.entities is not None else ENTITY_SCHEMA
+        return frame.join(entities, on="importer_id", how="left").with_columns(
+            pl.coalesce("entity_id", "importer_id").alias("payer")
+        )
+
     def _settle(self, loose: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
         """Payments that name no stored declaration (the bank left out the reference), each
         matched (``_allocate``) to a declaration of the same payer and seller in the
@@ -346,29 +382,23 @@ class PaymentDetector(CrossCheck):
         )
         lo, hi = self.window_days
         known = self.known_accounts_
-        seller_account = pl.struct("beneficiary_name", "beneficiary_account")
+        seller_account = pl.struct("seller", "beneficiary_account")
         candidates = (
             loose.with_row_index("_p")
             .filter(
                 seller_account.is_in(known.implode())
-                | ~col("beneficiary_name").is_in(known.struct.field("beneficiary_name").implode())
+                | ~col("seller").is_in(known.struct.field("seller").implode())
             )
             .join(
                 unpaid.select(
-                    "declaration_id",
-                    "importer_id",
-                    "supplier_name",
-                    "lodged_at",
-                    "customs_value",
-                    "unpaid",
+                    "declaration_id", "payer", "seller", "lodged_at", "customs_value", "unpaid"
                 ),
-                left_on=["importer_id", "beneficiary_name"],
-                right_on=["importer_id", "supplier_name"],
+                on=["payer", "seller"],
             )
             .with_columns(((col("value_date") - col("lodged_at")).dt.total_days()).alias("_days"))
             .filter(col("_days").is_between(lo, hi))
         )
-        chosen = _allocate(candidates)
+        chosen = _allocate(candidates, self.ratio_tolerance, self.near_days)
         settled = pl.DataFrame(
             list(chosen.items()),
             schema={"_p": pl.UInt32, "declaration_id": pl.String},

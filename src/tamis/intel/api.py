@@ -26,10 +26,11 @@ def get_neighbourhood(
     request: Request, user: Reader, entity: str, depth: Annotated[int, Query(ge=1, le=3)] = 2
 ) -> dict:
     """The entity's ties (declarants, suppliers, addresses, phones, accounts) and the
-    importers sharing them, each with its network risk: nodes and edges to draw."""
+    importers sharing them, each with its network risk: nodes and edges to draw, as of the
+    last network build."""
     found = network.neighbourhood(_engine(request), entity, depth)
     if found is None:
-        raise HTTPException(404, f"{entity!r} is not in the network")
+        raise HTTPException(404, f"{entity!r} is not in the network (as last built)")
     return found
 
 

@@ -203,7 +203,10 @@ def network_show_command(
 
     found = neighbourhood(open_store(), entity, depth)
     if found is None:
-        fail(f"{entity!r} is not in the network: an importer id of the store is expected")
+        fail(
+            f"{entity!r} is not in the network: an importer id of the store is expected, "
+            "and the network built (`tamis network build`)"
+        )
     if chart:
         from tamis.intel.chart import neighbourhood_chart
 

@@ -8,8 +8,9 @@ broker or supplier serving hundreds) carries little. Each importer's risk is wha
 it from *other* offenders (an offender's walks back to itself are left out), so a known
 offender alone in its corner is no network risk while a ring whose members point at each
 other is. Communities (Louvain) reveal rings; ties first seen recently are "new links".
-``build`` stores one row per importer in ``network_scores``; ``neighbourhood`` draws the
-graph around one entity.
+``build`` stores one row per importer in ``network_scores`` and the graph's ties in
+``network_ties``; ``neighbourhood`` reads the ties around one entity from there, without
+rebuilding the graph: the graph and the risks are those of the last build.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import numpy as np
 import polars as pl
 from scipy.sparse import diags, identity
 from scipy.sparse.linalg import splu
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, tuple_
 
 from tamis.intel.parties import address_key
-from tamis.intel.tables import network_scores
+from tamis.intel.tables import network_scores, network_ties
 from tamis.store.load import bulk_insert
 from tamis.store.tables import declarations, inspection_outcomes
 
@@ -230,10 +231,16 @@ def build(engine: Engine) -> Built:
     frame = scores(g, offenders, as_of).with_columns(
         pl.lit(datetime.now(UTC).replace(tzinfo=None)).alias("computed_at")
     )
+    stored_ties = ties.with_columns(
+        pl.len().over("kind", "value").alias("shared_by"),
+        pl.len().over("importer_id").alias("importer_ties"),
+    )
     with engine.begin() as conn:
         conn.execute(delete(network_scores))
+        conn.execute(delete(network_ties))
         if frame.height:
             bulk_insert(conn, network_scores.name, frame)
+            bulk_insert(conn, network_ties.name, stored_ties)
     return Built(
         frame.height,
         g.number_of_nodes(),
@@ -244,36 +251,62 @@ def build(engine: Engine) -> Built:
     )
 
 
-def read_scores(engine: Engine) -> pl.DataFrame:
+def read_scores(engine: Engine, entities: list[str] | None = None) -> pl.DataFrame:
+    """The stored network risk of every importer, or of ``entities``."""
+    query = select(network_scores)
+    if entities is not None:
+        query = query.where(network_scores.c.entity_id.in_(entities))
     with engine.connect() as conn:
-        return pl.read_database(select(network_scores), conn, infer_schema_length=None)
+        return pl.read_database(query, conn, infer_schema_length=None)
+
+
+def ties_around(engine: Engine, entity: str, depth: int) -> pl.DataFrame:
+    """The stored ties (rows of ``network_ties``) within ``depth`` steps of the entity: its
+    ties (1), the importers sharing them (2), their ties (3), and so on."""
+    t = network_ties.c
+    with engine.connect() as conn:
+
+        def read(where) -> pl.DataFrame:
+            return pl.read_database(select(network_ties).where(where), conn)
+
+        found = read(t.importer_id == entity)
+        for step in range(2, depth + 1):
+            if step % 2 == 0:  # the importers sharing the ties found
+                keys = found.select("kind", "value").unique().rows()
+                found = read(tuple_(t.kind, t.value).in_(keys)) if keys else found
+            else:  # the ties of the importers found
+                found = read(t.importer_id.in_(found["importer_id"].unique().to_list()))
+    return found
 
 
 def neighbourhood(engine: Engine, entity: str, depth: int = 2) -> dict | None:
     """The entity, what ties it (depth 1) and the importers sharing those ties (depth 2),
-    with their network risk; None when the entity is not in the network."""
-    g = graph(read_ties(engine))
-    centre = node("importer", entity)
-    if centre not in g:
+    with their network risk, as of the last ``build``; None when the entity is not in the
+    network (or no network was built)."""
+    ties = ties_around(engine, entity, depth)
+    if ties.is_empty():
         return None
-    scored = {r["entity_id"]: r for r in read_scores(engine).iter_rows(named=True)}
-    around = nx.ego_graph(g, centre, radius=depth)
+    around = graph(ties.select("importer_id", "kind", "value", "first_seen", "n"))
+    degree = {node("importer", i): k for i, k in ties.select("importer_id", "importer_ties").rows()}
+    degree |= {node(k, v): d for k, v, d in ties.select("kind", "value", "shared_by").rows()}
+    importers = ties["importer_id"].unique().to_list()
+    scored = {r["entity_id"]: r for r in read_scores(engine, importers).iter_rows(named=True)}
     nodes = []
     for n, data in around.nodes(data=True):
-        entry = {"id": n, "kind": data["kind"], "label": data["label"], "degree": g.degree(n)}
+        entry = {"id": n, "kind": data["kind"], "label": data["label"], "degree": degree[n]}
         if data["kind"] == "importer":
             s = scored.get(data["label"], {})
             entry |= {k: s.get(k) for k in ("risk", "known_offender", "community")}
         nodes.append(entry)
     edges = []
     for a, b, e in around.edges(data=True):
-        tie = b if g.nodes[a]["kind"] == "importer" else a
+        tie = b if around.nodes[a]["kind"] == "importer" else a
         seen = e["first_seen"]
         edges.append(
             {
                 "source": a,
                 "target": b,
-                "kind": g.nodes[tie]["kind"],
+                "kind": around.nodes[tie]["kind"],
                 "first_seen": seen.isoformat() if seen else None,
                 "n": e["n"],
             }

@@ -336,6 +336,21 @@ def read_entities(engine: Engine) -> pl.DataFrame:
         return pl.read_database(select(entity_records), conn, infer_schema_length=None)
 
 
+def importer_entities(engine: Engine) -> pl.DataFrame:
+    """importer_id -> entity_id: the entity that the declarations' records of each customs
+    identifier resolve to (one entity may hold several identifiers)."""
+    return (
+        read_entities(engine)
+        .filter(col("source") == "declarations")
+        .drop_nulls("customs_id")
+        .group_by(importer_id="customs_id", entity_id="entity_id")
+        .len()
+        .sort("len", "entity_id", descending=[True, False])
+        .unique("importer_id", keep="first")
+        .select("importer_id", "entity_id")
+    )
+
+
 def attribute(engine: Engine, source: str, frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` plus ``importer_id``: the customs identifier of each row's party — its
     own, else that of its resolved entity, else that of the declarations' importer spelt

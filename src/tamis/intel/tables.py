@@ -73,3 +73,17 @@ network_scores = Table(
     Column("new_links", Integer, nullable=False, comment="ties first seen in the last 90 days"),
     Column("computed_at", DateTime, nullable=False),
 )
+
+network_ties = Table(
+    "network_ties",
+    metadata,
+    Column("importer_id", String(64), primary_key=True, comment="an importer (resolved)"),
+    Column("kind", String(16), primary_key=True, comment="declarant, supplier, address, ..."),
+    Column("value", Text, primary_key=True, comment="the declarant, the address, ..."),
+    Column("first_seen", DateTime, nullable=True),
+    Column("n", Integer, nullable=False, comment="records showing the tie"),
+    Column("shared_by", Integer, nullable=False, comment="importers with this tie"),
+    Column("importer_ties", Integer, nullable=False, comment="ties of this importer"),
+    Index("ix_network_ties_kind_value", "kind", "value"),
+    comment="the graph of the last network build, read by the neighbourhood of an entity",
+)

@@ -1,9 +1,12 @@
-"""What the store holds, in a few figures a person can check at a glance."""
+"""What the store holds, in a few figures a person can check at a glance: declarations,
+the other sources (manifests, payments, trademarks, tax returns), resolved entities and
+the importers scored by the last network build."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from tamis.intel.tables import SOURCE_TABLES, entity_records, network_scores
 from tamis.store.tables import declarations, inspection_outcomes, items, quarantine, sources
 
 
@@ -41,6 +44,13 @@ def store_summary(engine: Engine) -> dict:
             "first_lodged": first.isoformat() if first else None,
             "last_lodged": last.isoformat() if last else None,
             "customs_value": (scalar(select(func.sum(items.c.customs_value_minor))) or 0) / 100,
+            **{
+                name: scalar(select(func.count()).select_from(table))
+                for name, table in SOURCE_TABLES.items()
+            },
+            "entities": scalar(select(func.count(func.distinct(entity_records.c.entity_id)))),
+            "entity_records": scalar(select(func.count()).select_from(entity_records)),
+            "network_importers": scalar(select(func.count()).select_from(network_scores)),
             "declarations_by_office": dict(by_office),
             "inspection_outcomes": dict(by_result),
             "quarantined": dict(by_reason),
