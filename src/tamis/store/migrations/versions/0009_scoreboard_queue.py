@@ -1,15 +1,15 @@
 """scoreboard queue: declarations changed one by one (a lodgement, a result) wait here until
 the figures are next read, instead of each change summing at once
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
