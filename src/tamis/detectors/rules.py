@@ -32,9 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tamis.channels import CHANNELS, channel_rank
 from tamis.declarations import FIELDS_BY_NAME
 from tamis.detectors.base import per_declaration
+from tamis.detectors.rules_few import assess_few
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
-QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see Rule.test)
+QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see rules_few)
 # Regexes whose meaning Python's re and Polars' regex engine agree on: literals, groups,
 # alternatives, optionally case-insensitive. Others are evaluated by Polars only.
 PORTABLE_REGEX = re.compile(r"(\(\?i\))?[A-Za-z0-9 _|()-]*")
@@ -240,17 +241,19 @@ class RulesDetector:
         self.rule_set = rule_set
         self.version = version
         # expressions are built once: building 200 rules' costs more than running them
-        self._active = [r for r in rule_set.rules if r.active]
-        self._hits = [r.expr().alias(r.id) for r in self._active]
-        self._reasons = [r.reason().alias("reason") for r in self._active]
-        self._log_clean = np.array([_log1m(r.weight) if r.weight else 0.0 for r in self._active])
-        self._forced_rank = np.array(
-            [channel_rank(r.channel) if r.channel else -1 for r in self._active]
+        self.active = [r for r in rule_set.rules if r.active]
+        self._hits = [r.expr().alias(r.id) for r in self.active]
+        self._reasons = [r.reason().alias("reason") for r in self.active]
+        self.log_clean = np.array([_log1m(r.weight) if r.weight else 0.0 for r in self.active])
+        self.forced_rank = np.array(
+            [channel_rank(r.channel) if r.channel else -1 for r in self.active]
         )
         self._tests: dict[tuple, list] = {}  # per batch schema: each rule in plain Python
+        self._first_seen: dict | None = None
 
     def fit(self, history: pl.DataFrame) -> Self:
         """Learn when each importer was first seen (for ``importer_age_days``)."""
+        self._first_seen = None
         self.first_seen_ = (
             history.group_by("importer_id").agg(pl.col("lodged_at").min().alias("first_seen"))
             if history.height
@@ -274,31 +277,28 @@ class RulesDetector:
             .alias("unit_value_per_kg"),
         )
 
-    def _hit_matrix(self, frame: pl.DataFrame) -> np.ndarray:
-        """Items × active rules: True where the item hits the rule."""
-        if frame.height > QUICK_ROWS:
-            # one lazy query: shared criteria (same prefix, same list) are evaluated once
-            return frame.lazy().select(self._hits).collect().to_numpy()
-        # A few items: Polars' fixed cost per expression would outweigh the work.
-        key = tuple(frame.schema.items())
+    def tests_for(self, schema: pl.Schema) -> list[Callable[[dict], bool] | None]:
+        """Each active rule in plain Python for items of ``schema`` (None: Polars only)."""
+        key = tuple(schema.items())
         if key not in self._tests:
-            self._tests[key] = [r.test(frame.schema) for r in self._active]
-        tests = self._tests[key]
-        items = frame.rows(named=True)
-        hits = np.zeros((frame.height, len(tests)), dtype=bool)
-        for j, test in enumerate(tests):
-            if test is not None:
-                hits[:, j] = [test(item) for item in items]
-        if exact := [j for j, test in enumerate(tests) if test is None]:
-            hits[:, exact] = frame.select([self._hits[j] for j in exact]).to_numpy()
-        return hits
+            self._tests[key] = [r.test(schema) for r in self.active]
+        return self._tests[key]
+
+    def first_seen_by_importer(self) -> dict:
+        if self._first_seen is None:
+            known = getattr(self, "first_seen_", None)
+            self._first_seen = dict(known.iter_rows()) if known is not None else {}
+        return self._first_seen
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        if batch.height <= QUICK_ROWS:
+            return assess_few(self, batch)
         frame = self._with_derived(batch).with_row_index("__rule_row")
-        if not self._active:
+        if not self.active:
             return per_declaration(frame, pl.lit(0.0), pl.lit([], pl.List(pl.String)))
-        hits = self._hit_matrix(frame)
-        log_clean, forced_rank = self._log_clean, self._forced_rank
+        # one lazy query: shared criteria (same prefix, same list) are evaluated once
+        hits = frame.lazy().select(self._hits).collect().to_numpy()
+        log_clean, forced_rank = self.log_clean, self.forced_rank
         rows, columns = np.nonzero(hits)
         reasons = pl.concat(
             [
