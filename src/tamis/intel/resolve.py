@@ -348,6 +348,7 @@ def importer_entities(engine: Engine) -> pl.DataFrame:
         .sort("len", "entity_id", descending=[True, False])
         .unique("importer_id", keep="first")
         .select("importer_id", "entity_id")
+        .cast(pl.String)  # typed even before any resolution has run
     )
 
 
