@@ -24,12 +24,20 @@ bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth
 
 
 def session_token(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    request: Request, credentials: HTTPAuthorizationCredentials | None = None
 ) -> str | None:
     return credentials.credentials if credentials else request.cookies.get(COOKIE)
 
 
-def current_user(request: Request, token: Annotated[str | None, Depends(session_token)]) -> User:
+# Dependencies that do no I/O are coroutines: FastAPI runs plain functions in its thread
+# pool, and every hop there costs a lodgement milliseconds when the cores are busy.
+async def _token(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> str | None:
+    return session_token(request, credentials)
+
+
+def current_user(request: Request, token: Annotated[str | None, Depends(_token)]) -> User:
     user = users.user_for_token(engine_of(request), token) if token else None
     if user is None:
         raise HTTPException(
@@ -44,7 +52,7 @@ class Allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    def __call__(self, user: Annotated[User, Depends(current_user)]) -> User:
+    async def __call__(self, user: Annotated[User, Depends(current_user)]) -> User:
         if user.role not in self.roles:
             raise HTTPException(403, f"the {user.role} role may not do this")
         return user
@@ -102,7 +110,7 @@ def logout(
     response: Response,
     engine: Store,
     user: Annotated[User, Depends(EVERYONE)],
-    token: Annotated[str | None, Depends(session_token)],
+    token: Annotated[str | None, Depends(_token)],
 ) -> Response:
     users.close_session(engine, token, user)
     response.delete_cookie(COOKIE)

@@ -18,7 +18,9 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tamis import users
 from tamis.api.auth import EVERYONE, READERS, session_token, set_session_cookie
@@ -207,22 +209,36 @@ async def page_validation_errors(request: Request, error: RequestValidationError
     )  # fmt: skip
 
 
-async def guard(request: Request, call_next) -> Response:
-    """Refuse form posts from another site; send every page with a strict security policy."""
-    path = request.url.path
-    if request.method == "POST" and not path.startswith(NOT_DASHBOARD):
-        origin = request.headers.get("origin")
-        if origin and urlsplit(origin).netloc != request.headers.get("host"):
-            return Response("cross-site form post refused", status_code=403)
-    response = await call_next(request)
-    if response.headers.get("content-type", "").startswith("text/html") and not path.startswith(
-        ("/docs", "/redoc")
-    ):
-        response.headers["content-security-policy"] = POLICY
-        response.headers["x-content-type-options"] = "nosniff"
-        response.headers["referrer-policy"] = "same-origin"
-        response.headers["x-frame-options"] = "DENY"
-    return response
+class Guard:
+    """Refuse form posts from another site; send every page with a strict security policy.
+    (Plain ASGI: a function middleware costs every API call a task and two streams.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path, headers = scope["path"], Headers(scope=scope)
+        if scope["method"] == "POST" and not path.startswith(NOT_DASHBOARD):
+            origin = headers.get("origin")
+            if origin and urlsplit(origin).netloc != headers.get("host"):
+                refused = Response("cross-site form post refused", status_code=403)
+                return await refused(scope, receive, send)
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start" and not path.startswith(
+                ("/docs", "/redoc")
+            ):
+                sent = MutableHeaders(scope=message)
+                if sent.get("content-type", "").startswith("text/html"):
+                    sent["content-security-policy"] = POLICY
+                    sent["x-content-type-options"] = "nosniff"
+                    sent["referrer-policy"] = "same-origin"
+                    sent["x-frame-options"] = "DENY"
+            await send(message)
+
+        await self.app(scope, receive, secured)
 
 
 def mount(app: FastAPI) -> None:
@@ -232,4 +248,4 @@ def mount(app: FastAPI) -> None:
         app.include_router(pages)
     app.add_exception_handler(StarletteHTTPException, page_errors)
     app.add_exception_handler(RequestValidationError, page_validation_errors)
-    app.middleware("http")(guard)
+    app.add_middleware(Guard)
