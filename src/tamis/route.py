@@ -116,19 +116,13 @@ def _rank(column: str | pl.Expr) -> pl.Expr:
     return column.replace_strict(RANK, default=0)
 
 
-def route(
-    header: pl.DataFrame,
-    signals: dict[str, pl.DataFrame],
-    config: RoutingConfig,
-    draws: np.ndarray | None = None,
-) -> pl.DataFrame:
-    """One decision row per declaration of ``header`` (declaration_id, office, procedure,
-    lodged_at), from each detector's signals."""
-    frame = header.select("declaration_id", "office", "procedure", "lodged_at")
+@lru_cache(maxsize=64)
+def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...]:
+    """Routing's expressions in three dependent steps, built once per configuration and set
+    of detectors: building them costs more than running them on one lodged declaration."""
+    config = RoutingConfig.model_validate_json(config_json)
     structs, reasons, scores, revenues, forced = [], [], [], [], []
-    for name, sig in signals.items():
-        sig = sig.rename({c: f"{name}__{c}" for c in sig.columns if c != "declaration_id"})
-        frame = frame.join(sig, on="declaration_id", how="left")
+    for name in names:
         s, r = pl.col(f"{name}__score").fill_null(0.0), pl.col(f"{name}__reasons")
         scores.append((1 - config.weight(name) * s).log())
         reasons.append(r.fill_null(pl.lit([], pl.List(pl.String))))
@@ -142,8 +136,7 @@ def route(
                 forced_channel=pl.col(f"{name}__forced_channel"),
             ).alias(name)
         )
-    draws = secure_draws(frame.height) if draws is None else draws
-    frame = frame.with_columns(
+    combined = [
         (1 - pl.sum_horizontal(scores).exp()).clip(0.0, 1.0).round(6).alias("score")
         if scores
         else pl.lit(0.0).alias("score"),
@@ -153,24 +146,24 @@ def route(
         ),
         (pl.max_horizontal(forced) if forced else pl.lit(-1)).alias("__forced"),
         (pl.struct(structs).struct.json_encode() if structs else pl.lit("{}")).alias("signals"),
-        pl.Series("random_draw", draws, dtype=pl.Float64),
         _random_rate(config.random).alias("random_rate"),
-    )
-    names = dict(enumerate(CHANNELS))
+    ]
+    channel_names = dict(enumerate(CHANNELS))
     random_rank = CHANNELS.index(config.random.channel)
-    frame = frame.with_columns(
+    drawn = [
         pl.col("__forced")
-        .replace_strict(names, default=None, return_dtype=pl.String)
+        .replace_strict(channel_names, default=None, return_dtype=pl.String)
         .alias("forced_channel"),
         (pl.col("random_draw") < pl.col("random_rate")).alias("random_selected"),
         _score_channel(config.thresholds).alias("score_channel"),
-    ).with_columns(
+    ]
+    channel = [
         pl.max_horizontal(
             _rank("score_channel"),
             pl.col("__forced"),
             pl.when(pl.col("random_selected")).then(random_rank).otherwise(0),
         )
-        .replace_strict(names, return_dtype=pl.String)
+        .replace_strict(channel_names, return_dtype=pl.String)
         .alias("channel"),
         pl.when(pl.col("random_selected"))
         .then(
@@ -182,7 +175,28 @@ def route(
             )
         )
         .alias("__random_reason"),
+    ]
+    return combined, drawn, channel
+
+
+def route(
+    header: pl.DataFrame,
+    signals: dict[str, pl.DataFrame],
+    config: RoutingConfig,
+    draws: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """One decision row per declaration of ``header`` (declaration_id, office, procedure,
+    lodged_at), from each detector's signals."""
+    draws = secure_draws(header.height) if draws is None else draws
+    frame = pl.DataFrame(
+        [header[c] for c in ("declaration_id", "office", "procedure", "lodged_at")]
+        + [pl.Series("random_draw", draws, dtype=pl.Float64)]
     )
+    for name, sig in signals.items():
+        sig = sig.rename({c: f"{name}__{c}" for c in sig.columns if c != "declaration_id"})
+        frame = frame.join(sig, on="declaration_id", how="left")
+    for step in _steps(config.model_dump_json(), tuple(signals)):
+        frame = frame.with_columns(step)
     frame = _apply_capacity(frame, config.capacity)
     return frame.with_columns(
         pl.concat_list("reasons", pl.col("__random_reason"), pl.col("__capacity_reason"))
