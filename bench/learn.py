@@ -24,10 +24,11 @@ import polars as pl
 
 from tamis.detectors.model import ModelDetector
 from tamis.learn import features as F
-from tamis.learn.data import duty_at_stake, read_labelled_files
+from tamis.learn.data import read_labelled_files
 from tamis.learn.evaluate import evaluate, table
 from tamis.learn.metrics import targeting_metrics
-from tamis.learn.model import FraudModel, risk
+from tamis.learn.model import FraudModel
+from tamis.learn.ranking import batch_priority
 
 KCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "kcs"
 
@@ -64,11 +65,11 @@ def inside_training(train: pl.DataFrame, weights=(0.75, 1.0, 1.25)) -> None:
     cut = pl.col("lodged_at") < pl.datetime(2020, 10, 1)
     earlier, later = train.filter(cut), train.filter(~cut)
     model = FraudModel.fit(earlier)
-    p = model.predict_proba(model.features(later))
-    duty = later.select(duty_at_stake()).to_series().to_numpy()
+    p, money = model.predict(model.features(later))
     print("inside 2020: fit Jan-Sep, rank Oct-Dec; precision@5 / revenue@5 by revenue weight")
     for weight in weights:
-        m = targeting_metrics(risk(p, duty, weight), later["fraud"], later["revenue"])
+        m = targeting_metrics(batch_priority(p, money, "balanced", weight), later["fraud"],
+                              later["revenue"])  # fmt: skip
         print(f"  weight {weight:<5} {m['precision@5']:.3f} / {m['revenue@5']:.3f}")
 
 

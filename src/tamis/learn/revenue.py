@@ -1,0 +1,51 @@
+"""The revenue a fraud would bring, learnt from the frauds found (the second of the DATE
+model's two tasks, beside P(fraud)).
+
+LightGBM regression of log(1 + revenue) over the inspected frauds, with log(1 + duty at
+stake) as offset: the trees learn how far the revenue recovered departs from the duty on
+the declared value (an undervalued invoice brings several times it, goods declared under a
+lower-duty code the difference of rates). Where outcomes record no revenue, the revenue is
+the duty at stake (``tamis.learn.data``), the departure is nil and the prediction is the
+duty at stake itself. With fewer than ``MIN_FRAUDS`` frauds there is no model and the
+prediction is the duty at stake.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+
+NUM_THREADS = 2
+PARAMS: dict = dict(
+    objective="regression",
+    learning_rate=0.1,
+    num_leaves=7,
+    min_data_in_leaf=20,
+    feature_fraction=0.7,
+    lambda_l2=1.0,
+    num_threads=NUM_THREADS,
+    verbose=-1,
+    seed=0,
+)
+N_ROUNDS = 50
+MIN_FRAUDS = 20
+
+
+def fit(
+    x: np.ndarray, fraud: np.ndarray, revenue: np.ndarray, duty: np.ndarray, seed: int = 0
+) -> lgb.Booster | None:
+    """The regression on the frauds among rows ``x`` (None when there are too few)."""
+    frauds = np.asarray(fraud) == 1
+    if frauds.sum() < MIN_FRAUDS:
+        return None
+    target = np.log1p(np.clip(np.nan_to_num(revenue[frauds]), 0, None))
+    data = lgb.Dataset(x[frauds], target, init_score=np.log1p(duty[frauds]))
+    return lgb.train(PARAMS | {"seed": seed}, data, num_boost_round=N_ROUNDS)
+
+
+def predict(booster: lgb.Booster | None, x: np.ndarray, duty: np.ndarray) -> np.ndarray:
+    """Revenue each row would bring if it were a fraud (national currency)."""
+    offset = np.log1p(duty)
+    if booster is not None:
+        offset = offset + booster.predict(x, num_threads=NUM_THREADS)
+    return np.expm1(offset).clip(0)
