@@ -85,8 +85,9 @@ class FraudModel:
         x, fraud = _matrix(feats, columns, categories), feats["fraud"].to_numpy()
         booster = lgb.train(params, lgb.Dataset(x, fraud, feature_name=columns), n_rounds)
         duty = feats["duty"].to_numpy()
-        money = revenue.fit(x, fraud, feats["revenue"].to_numpy(), duty, params["seed"])
-        c = value_per_fraud(booster.predict(x), revenue.predict(money, x, duty))
+        money = revenue.fit(x, fraud, feats["revenue"].to_numpy(), duty, params)
+        p = booster.predict(x, num_threads=NUM_THREADS)
+        c = value_per_fraud(p, revenue.predict(money, x, duty, NUM_THREADS))
         params |= {"n_rounds": n_rounds, "value_per_fraud": c}
         return cls(booster, columns, categories, history, params, money)
 
@@ -107,7 +108,7 @@ class FraudModel:
         """(P(fraud), revenue if a fraud) per row."""
         x = _matrix(feats, self.columns, self.categories)
         p = self.booster.predict(x, num_threads=NUM_THREADS)
-        return p, revenue.predict(self.revenue, x, feats["duty"].to_numpy())
+        return p, revenue.predict(self.revenue, x, feats["duty"].to_numpy(), NUM_THREADS)
 
     def contributions(self, feats: pl.DataFrame) -> np.ndarray:
         """SHAP values (log-odds) per row and feature; the last column is the bias."""

@@ -15,37 +15,30 @@ from __future__ import annotations
 import lightgbm as lgb
 import numpy as np
 
-NUM_THREADS = 2
-PARAMS: dict = dict(
-    objective="regression",
-    learning_rate=0.1,
-    num_leaves=7,
-    min_data_in_leaf=20,
-    feature_fraction=0.7,
-    lambda_l2=1.0,
-    num_threads=NUM_THREADS,
-    verbose=-1,
-    seed=0,
-)
+# the P(fraud) model's parameters (``tamis.learn.model``) with these changes
+OBJECTIVE: dict = dict(objective="regression", min_data_in_leaf=20)
 N_ROUNDS = 50
 MIN_FRAUDS = 20
 
 
 def fit(
-    x: np.ndarray, fraud: np.ndarray, revenue: np.ndarray, duty: np.ndarray, seed: int = 0
+    x: np.ndarray, fraud: np.ndarray, revenue: np.ndarray, duty: np.ndarray, params: dict
 ) -> lgb.Booster | None:
-    """The regression on the frauds among rows ``x`` (None when there are too few)."""
+    """The regression on the frauds among rows ``x`` (None when there are too few);
+    ``params`` are the P(fraud) model's."""
     frauds = np.asarray(fraud) == 1
     if frauds.sum() < MIN_FRAUDS:
         return None
     target = np.log1p(np.clip(np.nan_to_num(revenue[frauds]), 0, None))
     data = lgb.Dataset(x[frauds], target, init_score=np.log1p(duty[frauds]))
-    return lgb.train(PARAMS | {"seed": seed}, data, num_boost_round=N_ROUNDS)
+    return lgb.train(params | OBJECTIVE, data, num_boost_round=N_ROUNDS)
 
 
-def predict(booster: lgb.Booster | None, x: np.ndarray, duty: np.ndarray) -> np.ndarray:
+def predict(
+    booster: lgb.Booster | None, x: np.ndarray, duty: np.ndarray, num_threads: int
+) -> np.ndarray:
     """Revenue each row would bring if it were a fraud (national currency)."""
     offset = np.log1p(duty)
     if booster is not None:
-        offset = offset + booster.predict(x, num_threads=NUM_THREADS)
+        offset = offset + booster.predict(x, num_threads=num_threads)
     return np.expm1(offset).clip(0)
