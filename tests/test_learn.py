@@ -238,6 +238,7 @@ def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path
     assert listed[1]["fingerprint"] == listed[2]["fingerprint"] and listed[1]["rows"] == 600
     registry.promote(store, 2)
     assert registry.active(store)[0] == 2
+    assert registry.active(store)[1].revenue is None  # no revenue recorded: the duty at stake
     assert registry.rollback(store) == 1 and registry.active(store)[0] == 1
     with pytest.raises(registry.RegistryError, match="version 9: no such model"):
         registry.promote(store, 9)
