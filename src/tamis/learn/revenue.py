@@ -6,8 +6,8 @@ stake) as offset: the trees learn how far the revenue recovered departs from the
 the declared value (an undervalued invoice brings several times it, goods declared under a
 lower-duty code the difference of rates). Where outcomes record no revenue, the revenue is
 the duty at stake (``tamis.learn.data``), the departure is nil and the prediction is the
-duty at stake itself. With fewer than ``MIN_FRAUDS`` frauds, or when the trees find no
-departure to split on, there is no model and the prediction is the duty at stake.
+duty at stake itself. With fewer than ``MIN_FRAUDS`` frauds, or no departure at all, there
+is no model and the prediction is the duty at stake.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 OBJECTIVE: dict = dict(objective="regression", min_data_in_leaf=20)
 N_ROUNDS = 50
 MIN_FRAUDS = 20
+TOLERANCE = 1e-6  # revenue within a millionth of the duty at stake counts as equal to it
 
 
 def fit(
@@ -30,10 +31,11 @@ def fit(
     if frauds.sum() < MIN_FRAUDS:
         return None
     target = np.log1p(np.clip(np.nan_to_num(revenue[frauds]), 0, None))
-    data = lgb.Dataset(x[frauds], target, init_score=np.log1p(duty[frauds]))
-    booster = lgb.train(params | OBJECTIVE, data, num_boost_round=N_ROUNDS)
-    # no split at all: revenue is the duty at stake, predicted for free without the trees
-    return booster if booster.feature_importance().sum() > 0 else None
+    offset = np.log1p(duty[frauds])
+    if np.abs(target - offset).max() < TOLERANCE:
+        return None  # revenue is the duty at stake: predicted for free, without trees
+    data = lgb.Dataset(x[frauds], target, init_score=offset)
+    return lgb.train(params | OBJECTIVE, data, num_boost_round=N_ROUNDS)
 
 
 def predict(
