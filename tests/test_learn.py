@@ -277,6 +277,8 @@ def test_cli_evaluate_prints_one_json_object_and_a_chart(tmp_path: Path):
     assert report["precision@10"] > 0.6  # a planted, easy signal; frauds are ~30 %
     missing = CliRunner().invoke(app, ["evaluate", "--train", "nope.csv", "--test", str(test)])
     assert missing.exit_code == 1 and "nope.csv: no such file" in missing.output
+    unknown = CliRunner().invoke(app, [*args, "--rank-by", "luck"])
+    assert unknown.exit_code == 1 and "one of probability, expected_revenue" in unknown.output
 
 
 def test_anomaly_detector_puts_an_absurd_unit_value_first(planted):
