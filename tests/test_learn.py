@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tamis import synth
+from tamis.assess import assessor_from_store
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.model import ModelDetector
 from tamis.ingest import ingest
@@ -22,9 +23,12 @@ from tamis.learn.asof import AsOfSums
 from tamis.learn.cli import app
 from tamis.learn.drift import THRESHOLD, drift_report, psi
 from tamis.learn.evaluate import evaluate
-from tamis.learn.metrics import KS
+from tamis.learn.metrics import KS, targeting_metrics
+from tamis.learn.model import FraudModel
+from tamis.learn.ranking import RANKINGS, batch_priority
 from tamis.learn.train import store_drift, train_from_store
 from tamis.learn.uplift import uplift
+from tamis.route import ModelRanking, RoutingConfig
 from tamis.store.read import read_items
 
 METRIC_KEYS = {f"{m}@{k}" for m in ("precision", "recall", "revenue") for k in KS}
@@ -142,6 +146,47 @@ def test_evaluate_reports_every_metric_and_beats_a_random_ranking(planted):
     assert result["recall@10"] > 0.3  # random: 0.10
 
 
+@pytest.fixture(scope="module")
+def fitted(planted) -> tuple[FraudModel, pl.DataFrame]:
+    """The model fitted on the planted data's earlier part, with its later part's features."""
+    train, test = planted
+    model = FraudModel.fit(train)
+    return model, model.features(test)
+
+
+def test_the_revenue_model_learns_what_a_fraud_brings_beyond_the_duty_at_stake(planted, fitted):
+    model, feats = fitted
+    frauds = (feats["fraud"] == 1).to_numpy()
+    _, money = model.predict(feats)
+    actual = np.log1p(feats["revenue"].to_numpy()[frauds])
+    by_model = np.abs(np.log1p(money[frauds]) - actual).mean()
+    by_duty = np.abs(np.log1p(feats["duty"].to_numpy()[frauds]) - actual).mean()
+    assert by_model < 0.5 * by_duty  # planted frauds hide far more than the declared duty
+
+
+def test_ranking_by_expected_revenue_catches_more_revenue_and_balanced_sits_between(fitted):
+    model, feats = fitted
+    p, money = model.predict(feats)
+    fraud, revenue = feats["fraud"].to_numpy(), feats["revenue"].to_numpy()
+    at = {r: targeting_metrics(batch_priority(p, money, r), fraud, revenue) for r in RANKINGS}
+    by_p, by_money, both = (at[r] for r in ("probability", "expected_revenue", "balanced"))
+    assert by_money["revenue@2"] > by_p["revenue@2"] + 0.1  # 2 %: a physical-control share
+    at_stake = targeting_metrics(p * feats["duty"].to_numpy(), fraud, revenue)
+    assert by_money["revenue@2"] > at_stake["revenue@2"]  # the revenue model adds to duty
+    assert by_p["precision@2"] >= both["precision@2"] >= by_money["precision@2"]
+    assert both["revenue@2"] > by_p["revenue@2"]
+
+
+def test_a_model_reads_back_from_its_text_with_its_revenue_model(fitted):
+    model, feats = fitted
+    copy = FraudModel.from_text(model.to_text(), model.categories, model.params)
+    assert copy.revenue is not None
+    for ours, theirs in zip(model.predict(feats), copy.predict(feats), strict=True):
+        assert np.allclose(ours, theirs)
+    only_p = FraudModel.from_text(model.booster.model_to_string(), model.categories, {})
+    assert np.allclose(only_p.predict(feats)[1], feats["duty"].to_numpy())  # an older model
+
+
 def test_model_detector_scores_declarations_with_readable_reasons(planted):
     train, test = planted
     signals = ModelDetector().fit(train).assess(test.drop("fraud", "revenue"))
@@ -151,6 +196,18 @@ def test_model_detector_scores_declarations_with_readable_reasons(planted):
     assert top["revenue_at_stake"] >= 0
     assert any(re.search(r"P\(fraud\) [01]\.\d\d$", r) for r in top["reasons"])
     assert any("past" in r and r.rsplit(": ", 1)[-1].startswith("+") for r in top["reasons"])
+
+
+def test_model_detector_ranks_by_expected_revenue_when_configured(planted, fitted):
+    train, test = planted
+    batch = test.drop("fraud", "revenue")
+    signals = ModelDetector(fitted[0], rank_by="expected_revenue").fit(train).assess(batch)
+    alone = batch.group_by("declaration_id").len().filter(pl.col("len") == 1)
+    ranked = signals.join(alone, on="declaration_id").sort("revenue_at_stake")
+    assert ranked.height > 100 and ranked["score"].is_between(0, 1).all()
+    assert ranked["score"].is_sorted()  # the score orders by P(fraud) × revenue
+    by_p = ModelDetector(fitted[0]).fit(train).assess(batch).join(alone, on="declaration_id")
+    assert not by_p.sort("revenue_at_stake")["score"].is_sorted()
 
 
 def test_model_detector_explains_only_its_riskiest_items(planted):
@@ -181,11 +238,15 @@ def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path
     assert listed[1]["fingerprint"] == listed[2]["fingerprint"] and listed[1]["rows"] == 600
     registry.promote(store, 2)
     assert registry.active(store)[0] == 2
+    assert registry.active(store)[1].revenue is None  # no revenue recorded: the duty at stake
     assert registry.rollback(store) == 1 and registry.active(store)[0] == 1
     with pytest.raises(registry.RegistryError, match="version 9: no such model"):
         registry.promote(store, 9)
     detector = ModelDetector.from_store(store)
-    assert detector is not None and detector.version == 1
+    assert detector is not None and detector.version == 1 and detector.rank_by == "probability"
+    routing = RoutingConfig(model=ModelRanking(rank_by="balanced"))
+    configured = assessor_from_store(store, routing).detectors
+    assert [d.rank_by for d in configured if isinstance(d, ModelDetector)] == ["balanced"]
     signals = detector.assess(read_items(store).tail(5))
     assert signals.height == 5 and signals["reasons"].list.len().min() >= 1
     assert {"score", "log_value", "te_importer_id"} <= store_drift(store, weeks=2).keys()
@@ -216,6 +277,8 @@ def test_cli_evaluate_prints_one_json_object_and_a_chart(tmp_path: Path):
     assert report["precision@10"] > 0.6  # a planted, easy signal; frauds are ~30 %
     missing = CliRunner().invoke(app, ["evaluate", "--train", "nope.csv", "--test", str(test)])
     assert missing.exit_code == 1 and "nope.csv: no such file" in missing.output
+    unknown = CliRunner().invoke(app, [*args, "--rank-by", "luck"])
+    assert unknown.exit_code == 1 and "one of probability, expected_revenue" in unknown.output
 
 
 def test_anomaly_detector_puts_an_absurd_unit_value_first(planted):

@@ -72,6 +72,8 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
     version = rulesets.ensure_rule_set(engine)
     rules = RulesDetector(rulesets.get(engine, version), version).fit(importer_first_seen(engine))
     detectors: list[Detector] = [rules]
+    routing = routing or load_routing()
+    params = {ModelDetector: {"rank_by": routing.model.rank_by}}
     for detector_class in (
         ValuationDetector,
         ModelDetector,
@@ -79,14 +81,12 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
         WatchlistDetector,
         NetworkDetector,
     ):
-        detector = detector_class.from_store(engine)
+        detector = detector_class.from_store(engine, **params.get(detector_class, {}))
         if detector is not None:
             detectors.append(detector)
     detectors += cross_source_detectors(engine)
     model = next((d for d in detectors if isinstance(d, ModelDetector)), None)
-    return Assessor(
-        detectors, routing or load_routing(), version, str(model.version) if model else None
-    )
+    return Assessor(detectors, routing, version, str(model.version) if model else None)
 
 
 CROSS_SOURCE = {

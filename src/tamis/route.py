@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from tamis.channels import CHANNELS, RANK
+from tamis.learn.ranking import RankBy
 
 DEFAULT_CONFIG = Path(__file__).parent / "profiles" / "routing.yaml"
 
@@ -56,6 +57,14 @@ class Capacity(BaseModel):
     inspections_per_day: dict[str, int] = {}
 
 
+class ModelRanking(BaseModel):
+    """How the model detector scores: by P(fraud), expected revenue or both
+    (``tamis.learn.ranking``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    rank_by: RankBy = "probability"
+
+
 class RoutingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     weights: dict[str, float] = {}
@@ -67,6 +76,7 @@ class RoutingConfig(BaseModel):
     }
     random: RandomSelection = RandomSelection()
     capacity: Capacity = Capacity()
+    model: ModelRanking = ModelRanking()
 
     def weight(self, detector: str) -> float:
         return self.weights.get(detector, 1.0)

@@ -1,13 +1,16 @@
-"""The ML detector: P(fraud) from the active registered model, explained by SHAP values.
+"""The ML detector: P(fraud) and the revenue a fraud would bring from the active registered
+model, explained by SHAP values.
 
 Features are computed as of lodgement from the labelled history (inspected declarations of
-the store, or the frame given to ``fit``). ``rank_by``:
+the store, or the frame given to ``fit``). ``rank_by`` (``tamis.learn.ranking``, set in the
+routing configuration under ``model``):
 
 - ``"probability"``: score = P(fraud);
-- ``"revenue"``: score = 1 − exp(−P(fraud) × duty at stake / ``revenue_scale``), so expected
-  revenue orders declarations while the score stays in [0, 1].
+- ``"expected_revenue"``: score = 1 − exp(−P(fraud) × revenue / C);
+- ``"balanced"``: score = 1 − exp(−P(fraud) × (revenue + C) / C);
 
-Revenue at stake is P(fraud) × duty at stake either way.
+C being the model's value per fraud (learnt with it), so money orders declarations while
+the score stays in [0, 1]. Revenue at stake is P(fraud) × revenue either way.
 
 Every item's reasons start with its probability. The SHAP contributions behind it (a
 TreeSHAP pass costs some 50 times a prediction) are worked out only for the items that
@@ -20,15 +23,16 @@ of one, as at lodgement, is always explained when it scores that high.
 from __future__ import annotations
 
 import math
-from typing import Literal, Self
+from typing import Self
 
 import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import empty_signals, per_declaration
-from tamis.learn.data import duty_at_stake
+from tamis.learn import ranking
 from tamis.learn.model import FraudModel, reasons
+from tamis.learn.ranking import RankBy
 
 PROBABILITY_TEXT = {i: f"P(fraud) {i / 100:.2f}" for i in range(101)}
 
@@ -39,8 +43,7 @@ class ModelDetector:
     def __init__(
         self,
         model: FraudModel | None = None,
-        rank_by: Literal["probability", "revenue"] = "probability",
-        revenue_scale: float = 1_000_000.0,
+        rank_by: RankBy = "probability",
         top_reasons: int = 3,
         version: int | None = None,
         explain_from: float = 0.35,
@@ -48,7 +51,6 @@ class ModelDetector:
     ) -> None:
         self.model = model
         self.rank_by = rank_by
-        self.revenue_scale = revenue_scale
         self.top_reasons = top_reasons
         self.version = version
         self.explain_from = explain_from
@@ -78,13 +80,11 @@ class ModelDetector:
         if batch.is_empty():
             return empty_signals()
         feats = self.model_.features(batch)
-        p = self.model_.predict_proba(feats)
-        at_stake = p * batch.select(duty_at_stake()).to_series().to_numpy()
-        if self.rank_by == "revenue":
-            score = 1 - np.exp(-at_stake / self.revenue_scale)
-        else:
-            score = p
-        explained = self._to_explain(score)
+        p, revenue = self.model_.predict(feats)
+        at_stake = p * revenue
+        c = self.model_.params.get("value_per_fraud", 1.0)
+        risk = ranking.score(p, revenue, self.rank_by, c)
+        explained = self._to_explain(risk)
         shap = pl.DataFrame(
             {"_row": explained, "_shap": reasons(self.model_, feats[explained], self.top_reasons)},
             schema={"_row": pl.UInt32, "_shap": pl.List(pl.String)},
@@ -96,7 +96,7 @@ class ModelDetector:
         items = (
             batch.select("declaration_id", "item_number")
             .with_columns(
-                pl.Series("_score", score), pl.Series("_p", p), pl.Series("_at_stake", at_stake)
+                pl.Series("_score", risk), pl.Series("_p", p), pl.Series("_at_stake", at_stake)
             )
             .with_row_index("_row")
             .join(shap, on="_row", how="left")

@@ -31,16 +31,23 @@ def evaluate_command(
     test: Annotated[str, typer.Option(help="File(s) to rank, comma-separated (later).")],
     profile: Annotated[str, typer.Option(help="Mapping profile with outcomes.")] = "kcs",
     chart: Annotated[Path | None, typer.Option(help="Write a PNG chart here.")] = None,
+    rank_by: Annotated[
+        str, typer.Option(help="probability, expected_revenue or balanced (p·(revenue + C)).")
+    ] = "balanced",
     revenue_weight: Annotated[
-        float, typer.Option(min=0.01, help="Weight of revenue@5 against precision@5 in ranking.")
+        float, typer.Option(min=0.01, help="Weight of revenue@5 against precision@5 (balanced).")
     ] = 1.0,
+    seed: Annotated[int, typer.Option(help="LightGBM's random seed.")] = 0,
     as_json: Json = False,
 ) -> None:
     """Fit on --train, rank --test: precision@k, recall@k, revenue@k of model and baseline."""
     from tamis.learn.data import read_labelled_files
     from tamis.learn.evaluate import chart as draw
     from tamis.learn.evaluate import evaluate, table
+    from tamis.learn.ranking import RANKINGS
 
+    if rank_by not in RANKINGS:
+        _fail(f"--rank-by {rank_by}: one of {', '.join(RANKINGS)}")
     try:
         train_frame = read_labelled_files(train, profile)
         test_frame = read_labelled_files(test, profile)
@@ -48,14 +55,14 @@ def evaluate_command(
         _fail(str(error))
     if train_frame["lodged_at"].max() > test_frame["lodged_at"].min():
         errors.print("[yellow]warning:[/yellow] --train and --test periods overlap")
-    result = evaluate(train_frame, test_frame, revenue_weight)
+    result = evaluate(train_frame, test_frame, revenue_weight, rank_by, seed)  # type: ignore[arg-type]
     if chart:
         draw(result, chart)
     if as_json:
         print_json(result.as_json())
         return
     console.print(f"train {result.train_rows:,} rows, test {result.test_rows:,} rows; "
-                  f"model ranks by p·(duty + C), baseline by p")  # fmt: skip
+                  f"model ranks by {rank_by}, baseline by p")  # fmt: skip
     console.print(table(result))
     console.print(
         f"fit {result.fit_seconds:.1f} s, scoring {result.score_rows_per_second:,.0f} rows/s"

@@ -6,11 +6,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from tamis.learn.metrics import KS, targeting_metrics
-from tamis.learn.model import LAMBDA, Baseline, FraudModel, risk
+from tamis.learn.model import Baseline, FraudModel
+from tamis.learn.ranking import LAMBDA, RankBy, batch_priority
 
 
 @dataclass
@@ -29,18 +29,23 @@ class Evaluation:
         return self.model | {"baseline": self.baseline} | extra
 
 
-def evaluate(train: pl.DataFrame, test: pl.DataFrame, revenue_weight: float = LAMBDA) -> Evaluation:
+def evaluate(
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    revenue_weight: float = LAMBDA,
+    rank_by: RankBy = "balanced",
+    seed: int = 0,
+) -> Evaluation:
     """Fit the model and the baseline on ``train`` (labelled), rank ``test`` (its labels are
-    read only to measure). The model ranks by p·(duty + C), C set by ``revenue_weight``
-    (see ``risk``), the baseline by p."""
+    read only to measure). The model ranks ``rank_by`` (``tamis.learn.ranking``; balanced:
+    p·(revenue + C), C set by ``revenue_weight``), the baseline by p."""
     started = time.perf_counter()
-    model = FraudModel.fit(train)
+    model = FraudModel.fit(train, seed=seed)
     fitted = time.perf_counter()
-    p = model.predict_proba(model.features(test))
+    p, money = model.predict(model.features(test))
     scored = time.perf_counter()
-    duty = test["customs_value"].cast(pl.Float64) * test["duty_rate"].cast(pl.Float64) / 100
     fraud, revenue = test["fraud"].to_numpy(), test["revenue"].to_numpy()
-    ranked = risk(p, np.clip(duty.fill_null(0).to_numpy(), 0, None), revenue_weight)
+    ranked = batch_priority(p, money, rank_by, revenue_weight)
     baseline = Baseline.fit(train).predict_proba(test)
     return Evaluation(
         targeting_metrics(ranked, fraud, revenue),

@@ -1,4 +1,4 @@
-"""P(fraud) with LightGBM on as-of-lodgement features; ranking, explanations, baseline.
+"""P(fraud) and revenue with LightGBM on as-of-lodgement features; explanations, baseline.
 
 Selection bias: only inspected declarations are labelled, and most were inspected because
 something (rules, officers, an earlier model) found them risky, so hit rates learnt here are
@@ -11,9 +11,10 @@ propensity) is the next step once decisions link to outcomes at scale.
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import lightgbm as lgb
@@ -21,6 +22,8 @@ import numpy as np
 import polars as pl
 
 from tamis.learn import features as F
+from tamis.learn import revenue
+from tamis.learn.ranking import value_per_fraud
 
 NUM_THREADS = 2
 PARAMS: dict = dict(
@@ -37,8 +40,7 @@ PARAMS: dict = dict(
     seed=0,
 )
 N_ROUNDS = 100
-BUDGET = 0.05  # share of declarations inspected that the risk ranking is tuned for
-LAMBDA = 1.0  # weight of revenue@k against precision@k in that ranking
+C_SAMPLE = 100_000  # training rows the value per fraud is estimated on
 
 
 def _category_maps(frame: pl.DataFrame, columns: list[str]) -> dict[str, list[str]]:
@@ -59,26 +61,20 @@ def _matrix(frame: pl.DataFrame, columns: list[str], categories: dict[str, list[
     ).to_numpy()
 
 
-def risk(p: np.ndarray, duty: np.ndarray, lam: float = LAMBDA, budget: float = BUDGET):
-    """Rank key maximising E[precision@K] + lam·E[revenue@K], K = budget·n: a row adds p/K to
-    expected precision and p·duty/R to expected revenue (R = Σ p·duty), so sorting by
-    p·(duty + C) with C = R / (lam·K) is optimal: a fixed value per fraud plus its duty."""
-    k = max(1, round(len(p) * budget))
-    c = float((p * duty).sum()) / (lam * k)
-    return p * (duty + c)
-
-
 @dataclass
 class FraudModel:
-    """A fitted booster with what scoring needs: feature columns, category codes and the
-    indexed labelled history its features are computed from (set by ``fit`` or
-    ``with_history``)."""
+    """P(fraud) and the revenue a fraud would bring (``tamis.learn.revenue``), with what
+    scoring needs: feature columns, category codes and the indexed labelled history its
+    features are computed from (set by ``fit`` or ``with_history``). ``params`` keeps the
+    training parameters and ``value_per_fraud``, the C of the balanced ranking
+    (``tamis.learn.ranking``) over the training rows."""
 
     booster: lgb.Booster
     columns: list[str]
     categories: dict[str, list[str]]
     history: F.History | None = None
     params: dict = field(default_factory=dict)
+    revenue: lgb.Booster | None = None
 
     @classmethod
     def fit(cls, labelled: pl.DataFrame, n_rounds: int = N_ROUNDS, **params) -> FraudModel:
@@ -87,17 +83,19 @@ class FraudModel:
         columns = F.feature_columns(feats)
         categories = _category_maps(train, F.LOW_CARD)
         params = PARAMS | params
-        data = lgb.Dataset(
-            _matrix(feats, columns, categories),
-            feats["fraud"].to_numpy(),
-            feature_name=columns,
-        )
-        booster = lgb.train(params, data, num_boost_round=n_rounds)
-        return cls(booster, columns, categories, history, params | {"n_rounds": n_rounds})
+        x, fraud = _matrix(feats, columns, categories), feats["fraud"].to_numpy()
+        booster = lgb.train(params, lgb.Dataset(x, fraud, feature_name=columns), n_rounds)
+        duty = feats["duty"].to_numpy()
+        money = revenue.fit(x, fraud, feats["revenue"].to_numpy(), duty, params)
+        sample = slice(None, None, max(1, len(x) // C_SAMPLE))  # C is a mean: a sample will do
+        p = booster.predict(x[sample], num_threads=NUM_THREADS)
+        c = value_per_fraud(p, revenue.predict(money, x[sample], duty[sample], NUM_THREADS))
+        params |= {"n_rounds": n_rounds, "value_per_fraud": c}
+        return cls(booster, columns, categories, history, params, money)
 
     def with_history(self, labelled: pl.DataFrame) -> FraudModel:
         history = F.History(F.prepare(labelled))
-        return FraudModel(self.booster, self.columns, self.categories, history, self.params)
+        return replace(self, history=history)
 
     def features(self, batch: pl.DataFrame) -> pl.DataFrame:
         if self.history is None:
@@ -108,18 +106,30 @@ class FraudModel:
         x = _matrix(feats, self.columns, self.categories)
         return self.booster.predict(x, num_threads=NUM_THREADS)
 
+    def predict(self, feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(P(fraud), revenue if a fraud) per row."""
+        x = _matrix(feats, self.columns, self.categories)
+        p = self.booster.predict(x, num_threads=NUM_THREADS)
+        return p, revenue.predict(self.revenue, x, feats["duty"].to_numpy(), NUM_THREADS)
+
     def contributions(self, feats: pl.DataFrame) -> np.ndarray:
         """SHAP values (log-odds) per row and feature; the last column is the bias."""
         x = _matrix(feats, self.columns, self.categories)
         return self.booster.predict(x, pred_contrib=True, num_threads=NUM_THREADS)
 
     def to_text(self) -> str:
-        return self.booster.model_to_string()
+        """Both boosters as one JSON text (``from_text`` reads it back)."""
+        money = self.revenue.model_to_string() if self.revenue is not None else None
+        return json.dumps({"fraud": self.booster.model_to_string(), "revenue": money})
 
     @classmethod
     def from_text(cls, text: str, categories: dict[str, list[str]], params: dict):
-        booster = lgb.Booster(model_str=text)
-        return cls(booster, booster.feature_name(), categories, None, params)
+        """From ``to_text``; a lone P(fraud) booster (models saved before the revenue model)
+        predicts the duty at stake as revenue."""
+        texts = json.loads(text) if text.startswith("{") else {"fraud": text, "revenue": None}
+        booster = lgb.Booster(model_str=texts["fraud"])
+        money = lgb.Booster(model_str=texts["revenue"]) if texts["revenue"] else None
+        return cls(booster, booster.feature_name(), categories, None, params, money)
 
 
 def reasons(model: FraudModel, feats: pl.DataFrame, top: int = 3) -> list[list[str]]:

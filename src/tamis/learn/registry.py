@@ -2,6 +2,8 @@
 
 One model is active at a time; the first one saved becomes active, later ones wait for
 ``promote``. ``rollback`` re-activates the model that was active before the current one.
+The ``booster`` column holds ``FraudModel.to_text()``: the P(fraud) and revenue boosters as
+one JSON text (models saved before the revenue model: the P(fraud) booster's text alone).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from tamis.learn import registry
 from tamis.learn.data import read_labelled_store
 from tamis.learn.drift import drift_report
 from tamis.learn.metrics import targeting_metrics
-from tamis.learn.model import FraudModel, risk
+from tamis.learn.model import FraudModel
+from tamis.learn.ranking import batch_priority
 from tamis.store.read import read_items
 
 HOLDOUT = 0.2  # latest share of lodgement days held out to measure a new model
@@ -32,9 +33,9 @@ def holdout_metrics(labelled: pl.DataFrame) -> dict[str, float]:
     if train["fraud"].n_unique() < 2 or test.is_empty():
         return {}
     model = FraudModel.fit(train)
-    p = model.predict_proba(model.features(test))
-    duty = test["revenue"].to_numpy()
-    return targeting_metrics(risk(p, duty), test["fraud"].to_numpy(), duty)
+    p, money = model.predict(model.features(test))
+    revenue = test["revenue"].to_numpy()
+    return targeting_metrics(batch_priority(p, money), test["fraud"].to_numpy(), revenue)
 
 
 def train_from_store(
