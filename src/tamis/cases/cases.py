@@ -62,6 +62,8 @@ def open_for_decisions(
     """Open a case for each red or orange decision and each watchlist hit (declaration_id,
     matched) whose declaration has no case open yet; the number opened. ``offices``
     (declaration_id, office) places the cases in their office's queue."""
+    if not decided["channel"].is_in(OPENING_CHANNELS).any() and (hits is None or hits.is_empty()):
+        return 0  # most declarations: nothing to open, and nothing to pay for finding out
     minor = (pl.col("revenue_at_stake") * 100).round(0).cast(pl.Int64)
     decided = decided.join(offices, on="declaration_id", how="left").with_columns(
         minor.alias("revenue_at_stake_minor")
