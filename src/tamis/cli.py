@@ -250,11 +250,19 @@ def serve_command(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Serve the dashboard (/), the API (under /api) and /health."""
+    import gc
+
     import uvicorn
 
     from tamis.api.app import create_app
+    from tamis.assess import assessor_from_store
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    app = create_app()
+    app.state.assessor = assessor_from_store(app.state.engine)  # the first lodgement waits not
+    # What start-up built lives as long as the server: kept out of the collector's full
+    # sweeps, which would otherwise pause a request to walk it all.
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @db_app.command("upgrade")
