@@ -248,6 +248,8 @@ class RulesDetector:
         self.forced_rank = np.array(
             [channel_rank(r.channel) if r.channel else -1 for r in self.active]
         )
+        self._forcing = np.flatnonzero(self.forced_rank >= 0)
+        self._reason_fields = list(dict.fromkeys(c.field for r in self.active for c in r.criteria))
         self._tests: dict[tuple, list] = {}  # per batch schema: each rule in plain Python
         self._first_seen: dict | None = None
 
@@ -277,6 +279,18 @@ class RulesDetector:
             .alias("unit_value_per_kg"),
         )
 
+    def score_and_forced(
+        self, hits: np.ndarray, rows: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per item (``rows``, ``columns``: ``hits``' nonzero pairs, in row order): the score
+        1 − Π(1 − weight) over the rules hit, summed in rule order item by item so that an
+        item scores the same alone as in any batch; and the highest forced channel's rank
+        (−1: none)."""
+        logs = np.bincount(rows, weights=self.log_clean[columns], minlength=hits.shape[0])
+        forcing = self._forcing
+        forced = np.where(hits[:, forcing], self.forced_rank[forcing], -1).max(axis=1, initial=-1)
+        return 1 - np.exp(logs), forced
+
     def tests_for(self, schema: pl.Schema) -> list[Callable[[dict], bool] | None]:
         """Each active rule in plain Python for items of ``schema`` (None: Polars only)."""
         key = tuple(schema.items())
@@ -298,19 +312,23 @@ class RulesDetector:
             return per_declaration(frame, pl.lit(0.0), pl.lit([], pl.List(pl.String)))
         # one lazy query: shared criteria (same prefix, same list) are evaluated once
         hits = frame.lazy().select(self._hits).collect().to_numpy()
-        log_clean, forced_rank = self.log_clean, self.forced_rank
         rows, columns = np.nonzero(hits)
+        score, forced = self.score_and_forced(hits, rows, columns)
+        # the hit (item, rule) pairs grouped by rule: one gather of the figures reasons show
+        order = np.argsort(columns, kind="stable")
+        rows, columns = rows[order], columns[order]
+        figures = frame.select("__rule_row", *self._reason_fields)[rows]
+        bounds = np.searchsorted(columns, np.arange(len(self.active) + 1))
         reasons = pl.concat(
             [
-                frame[rows[columns == j]].select("__rule_row", self._reasons[j])
+                figures[bounds[j] : bounds[j + 1]].select("__rule_row", self._reasons[j])
                 for j in np.unique(columns)
             ]
             or [pl.DataFrame(schema={"__rule_row": pl.UInt32, "reason": pl.String})]
         )
         reasons = reasons.group_by("__rule_row").agg("reason")  # rule order is kept within a row
-        forced = np.where(hits, forced_rank, -1).max(axis=1)
         frame = frame.with_columns(
-            pl.Series("__score", 1 - np.exp(hits @ log_clean)),
+            pl.Series("__score", score),
             pl.Series("__forced", forced).replace_strict(
                 dict(enumerate(CHANNELS)), default=None, return_dtype=pl.String
             ),

@@ -82,8 +82,7 @@ def assess_few(detector: RulesDetector, batch: pl.DataFrame) -> pl.DataFrame:
     if exact := [j for j, test in enumerate(tests) if test is None]:
         derived = pl.DataFrame(items, schema=schema, orient="row")
         hits[:, exact] = derived.select([rules[j].expr() for j in exact]).to_numpy()
-    scores = 1 - np.exp(hits @ detector.log_clean)
-    forced = np.where(hits, detector.forced_rank, -1).max(axis=1)
+    scores, forced = detector.score_and_forced(hits, *np.nonzero(hits))
     signals: dict[str, dict] = {}
     for item, row, score, rank in zip(items, hits, scores, forced, strict=True):
         signal = signals.setdefault(
