@@ -282,10 +282,10 @@ class RulesDetector:
     def score_and_forced(
         self, hits: np.ndarray, rows: np.ndarray, columns: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per item (``rows``, ``columns``: ``hits``' nonzero pairs, in row order): the score
-        1 − Π(1 − weight) over the rules hit, summed in rule order item by item so that an
-        item scores the same alone as in any batch; and the highest forced channel's rank
-        (−1: none)."""
+        """Per item (``rows``, ``columns``: ``hits``' nonzero pairs, each item's in rule
+        order): the score 1 − Π(1 − weight) over the rules hit, summed in rule order item by
+        item so that an item scores the same alone as in any batch; and the highest forced
+        channel's rank (−1: none)."""
         logs = np.bincount(rows, weights=self.log_clean[columns], minlength=hits.shape[0])
         forcing = self._forcing
         forced = np.where(hits[:, forcing], self.forced_rank[forcing], -1).max(axis=1, initial=-1)
@@ -312,11 +312,10 @@ class RulesDetector:
             return per_declaration(frame, pl.lit(0.0), pl.lit([], pl.List(pl.String)))
         # one lazy query: shared criteria (same prefix, same list) are evaluated once
         hits = frame.lazy().select(self._hits).collect().to_numpy()
-        rows, columns = np.nonzero(hits)
+        # the hit (item, rule) pairs by rule, then item (the matrix is stored column by column)
+        columns, rows = np.nonzero(hits.T)
         score, forced = self.score_and_forced(hits, rows, columns)
-        # the hit (item, rule) pairs grouped by rule: one gather of the figures reasons show
-        order = np.argsort(columns, kind="stable")
-        rows, columns = rows[order], columns[order]
+        # one gather of the figures that reasons show
         figures = frame.select("__rule_row", *self._reason_fields)[rows]
         bounds = np.searchsorted(columns, np.arange(len(self.active) + 1))
         reasons = pl.concat(
