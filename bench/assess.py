@@ -33,9 +33,9 @@ from tamis.store import open_store
 def many_rules(n: int, items: pl.DataFrame) -> dict:
     """n rules of every criterion kind over the values the data really has."""
     rng = np.random.default_rng(5)
-    hs = items["hs_code"].unique().to_list()
-    origins = items["origin_country"].unique().to_list()
-    offices = items["office"].unique().to_list()
+    hs = items["hs_code"].unique(maintain_order=True).to_list()
+    origins = items["origin_country"].unique(maintain_order=True).to_list()
+    offices = items["office"].unique(maintain_order=True).to_list()
     rules = []
     for i in range(n):
         kind = i % 5
