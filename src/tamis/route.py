@@ -208,9 +208,12 @@ def route(
     for step in _steps(config.model_dump_json(), tuple(signals)):
         frame = frame.with_columns(step)
     frame = _apply_capacity(frame, config.capacity)
+    extra = ("__random_reason", "__capacity_reason")
     return frame.with_columns(
-        pl.concat_list("reasons", pl.col("__random_reason"), pl.col("__capacity_reason"))
-        .list.drop_nulls()
+        # only the few drawn or held back have a reason to add (cheaper than every row)
+        pl.when(pl.any_horizontal(pl.col(extra).is_not_null()))
+        .then(pl.concat_list("reasons", *extra).list.drop_nulls())
+        .otherwise(pl.col("reasons"))
         .alias("reasons")
     ).select(
         "declaration_id",
