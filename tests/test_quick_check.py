@@ -146,6 +146,11 @@ def test_a_plain_lodged_declaration_takes_the_quick_way_and_a_faulty_one_the_ful
     )
     assert str(accepted["customs_value"]) == "12500.00"
 
+    # just under 10^15 written out, but 10^15 as a float: the full checks refuse it
+    huge = raw.with_columns(pl.lit("999999999999999.99").alias("customs_value"))
+    assert check_plainly_valid(huge, profile) is None
+    assert set(check(huge, profile).rejected["reason"]) >= {"implausibly large amount"}
+
     faulty = raw.with_columns(pl.lit("2").alias("item_number"))  # the same item twice
     assert check_plainly_valid(faulty, profile) is None
     checked = check(faulty, profile)

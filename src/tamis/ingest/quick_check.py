@@ -74,10 +74,9 @@ def _value(field: Field, fm: FieldMap, text: str):
             raise Unsure
         if kind is Kind.DECIMAL:
             return float(number)
-        exact = Decimal(number)
-        if abs(exact) >= MONEY_LIMIT:
+        if abs(float(number)) >= MONEY_LIMIT:  # as the full checks compare it: as a float
             raise Unsure
-        return exact.quantize(CENT, rounding=ROUND_HALF_EVEN)
+        return Decimal(number).quantize(CENT, rounding=ROUND_HALF_EVEN)
     if kind is Kind.DATETIME:
         if fm.formats or not ISO_DATETIME.fullmatch(text):
             raise Unsure
