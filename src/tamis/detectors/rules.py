@@ -113,7 +113,10 @@ class Criterion(BaseModel):
         if self.regex is not None:
             if dtype != pl.String or not PORTABLE_REGEX.fullmatch(self.regex):
                 return None
-            pattern = re.compile(self.regex)
+            try:
+                pattern = re.compile(self.regex)
+            except re.error:
+                return None  # Polars says what is wrong with it
             return lambda v: v is not None and pattern.search(v) is not None
         if self.from_ is not None or self.to is not None:
             low, high = self.from_ or date.min, self.to or date.max
