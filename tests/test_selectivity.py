@@ -145,6 +145,8 @@ EVERY_KIND = {
          "criteria": [{"field": "description", "regex": "(?i)shoe|PHONE|oil"}]},
         {"id": "X", "description": "other regex", "weight": 0.2,
          "criteria": [{"field": "hs_code", "regex": "^(84|85)\\d{2}"}]},
+        {"id": "Y", "description": "another", "weight": 0.1,
+         "criteria": [{"field": "hs_code", "regex": "^(61|62)\\d{4}"}]},
         {"id": "V", "description": "range", "channel": "yellow",
          "criteria": [{"field": "unit_value_per_kg", "max": 3.5}]},
         {"id": "A", "description": "age", "weight": 0.4, "match": "any",

@@ -81,7 +81,9 @@ def assess_few(detector: RulesDetector, batch: pl.DataFrame) -> pl.DataFrame:
             hits[:, j] = [test(item) for item in items]
     if exact := [j for j, test in enumerate(tests) if test is None]:
         derived = pl.DataFrame(items, schema=schema, orient="row")
-        hits[:, exact] = derived.select([rules[j].expr() for j in exact]).to_numpy()
+        hits[:, exact] = derived.select(
+            [rules[j].expr().alias(rules[j].id) for j in exact]
+        ).to_numpy()
     scores, forced = detector.score_and_forced(hits, *np.nonzero(hits))
     signals: dict[str, dict] = {}
     for item, row, score, rank in zip(items, hits, scores, forced, strict=True):
