@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, text
 from tamis.declarations import FIELDS, Field
 from tamis.ingest.profiles import DECLARATIONS, Profile, load_profile
 from tamis.ingest.readers import ROW, RawBatch, SourceError, read_batches, source_format
-from tamis.ingest.validate import EXPECTED, Checked, check, with_records
+from tamis.ingest.validate import EXPECTED, REJECTED_SCHEMA, Checked, check, with_records
 from tamis.scoreboard import update as scoreboard
 from tamis.settings import settings
 from tamis.store.load import Loaded, load_batch, open_staging, to_storage
@@ -101,15 +101,7 @@ def _malformed_rejects(batch: RawBatch) -> pl.DataFrame:
             "detail": [f"row {m.row}: {reason}: {m.reason}" for m in batch.malformed],
             "record": [None] * len(batch.malformed),
         },
-        schema={
-            ROW: pl.Int64,
-            "record_key": pl.String,
-            "field": pl.String,
-            "value": pl.String,
-            "reason": pl.String,
-            "detail": pl.String,
-            "record": pl.String,
-        },
+        schema=REJECTED_SCHEMA,
     )
 
 

@@ -29,6 +29,7 @@ from tamis.ingest.validate import (
     MONEY_LIMIT,
     OUTCOME_OWN_FIELDS,
     OUTCOME_PREFIX,
+    REJECTED_SCHEMA,
     Checked,
     _source_column,
 )
@@ -169,14 +170,3 @@ def check_plainly_valid(raw: pl.DataFrame, profile: Profile) -> Checked | None:
     schema = {ROW: pl.Int64} | {n: _DTYPES.get(f.kind, pl.String) for n, f, _ in fields}
     accepted = pl.DataFrame(rows, schema=schema, orient="row")
     return Checked(accepted, pl.DataFrame(schema=REJECTED_SCHEMA))
-
-
-REJECTED_SCHEMA = {
-    ROW: pl.Int64,
-    "record_key": pl.String,
-    "field": pl.String,
-    "value": pl.String,
-    "reason": pl.String,
-    "detail": pl.String,
-    "record": pl.String,
-}

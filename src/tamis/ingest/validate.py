@@ -60,10 +60,21 @@ CODE_LENGTH = 64  # the store's column width for codes and identifiers
 RAW = "__raw_"
 
 
+REJECTED_SCHEMA = {
+    ROW: pl.Int64,
+    "record_key": pl.String,
+    "field": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+    "detail": pl.String,
+    "record": pl.String,
+}
+
+
 @dataclass
 class Checked:
     accepted: pl.DataFrame  # canonical typed columns + ROW
-    rejected: pl.DataFrame  # ROW, record_key, field, value, reason, detail, record
+    rejected: pl.DataFrame  # REJECTED_SCHEMA
 
 
 def _source_column(fm: FieldMap, columns: Sequence[str]) -> str | None:
