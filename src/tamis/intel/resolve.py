@@ -331,9 +331,15 @@ def decide(
         )
 
 
+ENTITY_RECORD_SCHEMA = {c.name: pl.String for c in entity_records.columns} | {
+    "resolved_at": pl.Datetime("us")
+}
+
+
 def read_entities(engine: Engine) -> pl.DataFrame:
+    """The resolved records, typed even before any resolution has run."""
     with engine.connect() as conn:
-        return pl.read_database(select(entity_records), conn, infer_schema_length=None)
+        return pl.read_database(select(entity_records), conn, schema_overrides=ENTITY_RECORD_SCHEMA)
 
 
 def importer_entities(engine: Engine) -> pl.DataFrame:
@@ -348,7 +354,6 @@ def importer_entities(engine: Engine) -> pl.DataFrame:
         .sort("len", "entity_id", descending=[True, False])
         .unique("importer_id", keep="first")
         .select("importer_id", "entity_id")
-        .cast(pl.String)  # typed even before any resolution has run
     )
 
 
@@ -357,10 +362,7 @@ def attribute(engine: Engine, source: str, frame: pl.DataFrame) -> pl.DataFrame:
     own, else that of its resolved entity, else that of the declarations' importer spelt
     the same way (standard form of name and address)."""
     records = party_records(source, frame)
-    resolved = read_entities(engine)
-    by_entity = pl.DataFrame(schema={"record_key": pl.String, "_entity": pl.String})
-    if resolved.height:
-        by_entity = resolved.select("record_key", col("entity_id").alias("_entity"))
+    by_entity = read_entities(engine).select("record_key", col("entity_id").alias("_entity"))
     with engine.connect() as conn:
         from tamis.store.tables import declarations
 
