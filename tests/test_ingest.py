@@ -140,6 +140,16 @@ def test_an_interrupted_run_leaves_whole_batches_and_a_rerun_completes_it(store,
     assert count(store, items) == 100
 
 
+def test_a_stored_declaration_deep_in_a_batch_is_still_found(store, tmp_path, monkeypatch):
+    monkeypatch.setattr("tamis.store.load.LOOKUP_CHUNK", 2)  # ids are looked up 2 at a time
+    ingest(write_csv(tmp_path / "a.csv", GOOD[:1]), "canonical", store)
+    others = [f"E{n},2025-03-01,CASA-PORT,IMP1,1,640399,CN,10,1,USD,1,x" for n in range(5)]
+    resent = [*others, GOOD[0].replace("shoes", "boots")]
+    summary = ingest(write_csv(tmp_path / "b.csv", resent), "canonical", store)
+    assert (summary.accepted, summary.rejected) == (5, 1)
+    assert summary.rejected_by_reason == {"already stored from another source": 1}
+
+
 def test_same_declaration_from_another_file_is_quarantined_not_merged(store, tmp_path):
     ingest(write_csv(tmp_path / "a.csv", GOOD[:1]), "canonical", store)
     resent = write_csv(tmp_path / "b.csv", [GOOD[0].replace("shoes", "boots")])

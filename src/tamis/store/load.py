@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Column, Connection, MetaData, Table, text
+from sqlalchemy import Column, Connection, MetaData, Table, literal, select, text
 
 from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
 from tamis.store.tables import declarations, inspection_outcomes, items
@@ -158,25 +158,41 @@ WHERE COALESCE(i.source_id, '') = :source_id AND i.source_row <> k.source_row
 """
 
 
-_STORED = f"""
-SELECT COUNT(*) FROM {KEYS} k
-WHERE EXISTS (SELECT 1 FROM declarations d WHERE d.declaration_id = k.declaration_id)
-"""
+LOOKUP_CHUNK = 10_000  # ids per IN list, well under SQLite's bound-parameter limit
 
 
-def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_at) -> Loaded:
-    """Insert a batch (staging columns), setting aside rows that clash with stored ones."""
+def any_stored(conn: Connection, declaration_ids: pl.Series) -> bool:
+    """Whether any of these declarations is stored already (a fresh batch needs no clash
+    checks: nothing stored can clash with it)."""
+    ids = declaration_ids.unique(maintain_order=True).to_list()
+    return any(
+        conn.execute(
+            select(literal(1))
+            .where(declarations.c.declaration_id.in_(ids[start : start + LOOKUP_CHUNK]))
+            .limit(1)
+        ).first()
+        for start in range(0, len(ids), LOOKUP_CHUNK)
+    )
+
+
+def clashing(conn: Connection, frame: pl.DataFrame, source_id: str) -> pl.DataFrame:
+    """Rows of the batch that clash with stored rows (``CLASH_SCHEMA``)."""
     conn.execute(text(f"DELETE FROM {KEYS}"))
-    if frame.is_empty():
-        return Loaded(0, 0, 0, pl.DataFrame(schema=CLASH_SCHEMA))
     bulk_insert(conn, KEYS, frame.select("declaration_id", "item_number", "source_row"))
-    clashes = pl.DataFrame(
+    return pl.DataFrame(
         conn.execute(text(_CLASHES), {"source_id": source_id}).fetchall(),
         schema=CLASH_SCHEMA,
         orient="row",
     )
+
+
+def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_at) -> Loaded:
+    """Insert a batch (staging columns), setting aside rows that clash with stored ones."""
+    if frame.is_empty():
+        return Loaded(0, 0, 0, pl.DataFrame(schema=CLASH_SCHEMA))
+    fresh = not any_stored(conn, frame["declaration_id"])
+    clashes = pl.DataFrame(schema=CLASH_SCHEMA) if fresh else clashing(conn, frame, source_id)
     frame = frame.filter(~pl.col("source_row").is_in(clashes["source_row"].implode()))
-    fresh = conn.execute(text(_STORED)).scalar() == 0
     header = frame.unique("declaration_id", keep="first", maintain_order=True)
     insert_new(conn, declarations, header.select(HEADER + PROVENANCE), fresh)
     inserted = insert_new(conn, items, frame.select(["declaration_id", *ITEM, *PROVENANCE]), fresh)
