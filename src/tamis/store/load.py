@@ -104,7 +104,7 @@ def bulk_insert(
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * frame.width)})"
         f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}",
-        list(zip(*(column.to_list() for column in frame.iter_columns()), strict=True)),
+        frame.rows(),
     )
 
 
