@@ -67,6 +67,30 @@ def test_mixed_file_is_accepted_in_part_and_every_bad_row_is_quarantined(store, 
     )
 
 
+def test_a_quote_left_open_does_not_swallow_the_records_after_it(store, tmp_path):
+    lines = [
+        GOOD[0],
+        'D3,2025-03-02,TANGER-MED,IMP3,1,640399,CN,10,1,USD,1,"shoes, black',
+        "D4,2025-03-02,TANGER-MED,IMP4,1,640399,CN,10,1,USD,1,boots",
+        "D5,2025-03-02,TANGER-MED,IMP5,1,640399,CN,10,1,USD,1,slippers",
+    ]
+    summary = ingest(write_csv(tmp_path / "quote.csv", lines), "canonical", store)
+    assert summary.rejected_by_reason == {"malformed line": 1}
+    assert summary.received == summary.accepted + summary.rejected == 2
+    (kept,) = quarantined(store, summary.source_id).iter_rows(named=True)
+    assert kept["source_row"] == 2 and "boots" in kept["value"] and "slippers" in kept["value"]
+    assert "quote opened in 'description' is not closed" in kept["detail"]
+
+
+def test_a_quoted_value_may_run_over_lines(store, tmp_path):
+    lines = [
+        GOOD[0],
+        'D5,2025-03-02,TANGER-MED,IMP5,1,640399,CN,10,1,USD,1,"black\nleather, size 42"',
+    ]
+    summary = ingest(write_csv(tmp_path / "multiline.csv", lines), "canonical", store)
+    assert (summary.received, summary.accepted) == (2, 2)
+
+
 def test_values_are_converted_to_canonical_form_and_money_is_exact(store, tmp_path):
     ingest(write_csv(tmp_path / "good.csv", GOOD), "canonical", store)
     with store.connect() as conn:

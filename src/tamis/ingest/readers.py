@@ -105,7 +105,8 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
             next_row += 1
         malformed = [bad[r] for r in sorted(bad) if r < next_row][reported:]
         reported += len(malformed)
-        return RawBatch(_numbered(pl.from_arrow(table), rows), malformed)
+        frame, swallowed = _unclosed_quotes(_numbered(pl.from_arrow(table), rows), delimiter)
+        return RawBatch(frame, sorted(malformed + swallowed, key=lambda m: m.row))
 
     try:
         for batch in reader:
@@ -119,6 +120,38 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
     final = take(pending.num_rows)
     final.malformed.extend(bad[r] for r in sorted(bad) if r >= next_row)
     yield final
+
+
+def _unclosed_quotes(frame: pl.DataFrame, delimiter: str) -> tuple[pl.DataFrame, list[Malformed]]:
+    """Records where a quote left open swallowed the lines after it: a quoted value that
+    runs over a line break into what has the shape of a whole record of its own. They are
+    malformed (kept whole, with the lines they swallowed), not one record with odd text."""
+    columns = [c for c in frame.columns if c != ROW]
+    fields = frame.width - 1
+    multiline = pl.any_horizontal(pl.col(columns).str.contains("\n", literal=True))
+    suspects = frame.filter(multiline) if columns else frame.clear()
+    malformed = []
+    for record in suspects.iter_rows(named=True):
+        column = next(
+            (
+                c
+                for c in columns
+                if record[c]
+                and any(line.count(delimiter) >= fields - 1 for line in record[c].splitlines()[1:])
+            ),
+            None,
+        )
+        if column is not None:
+            text = delimiter.join(record[c] or "" for c in columns)
+            reason = (
+                f"a quote opened in {column!r} is not closed: the lines after it were read"
+                " as its value"
+            )
+            malformed.append(Malformed(record[ROW], text, reason))
+    if not malformed:
+        return frame, []
+    rows = pl.Series([m.row for m in malformed], dtype=pl.Int64)
+    return frame.filter(~pl.col(ROW).is_in(rows.implode())), malformed
 
 
 def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawBatch]:
