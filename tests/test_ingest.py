@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -244,6 +245,30 @@ def test_profile_and_file_errors_name_what_is_wrong(store, tmp_path):
         ingest(other, "canonical", store)
     with pytest.raises(SourceError, match="no such file"):
         ingest(tmp_path / "missing.csv", "canonical", store)
+
+
+def test_gzip_compressed_files_are_read_as_they_are(store, tmp_path):
+    text = "\n".join([HEADER, *GOOD]) + "\n"
+    named = tmp_path / "items.csv.gz"
+    named.write_bytes(gzip.compress(text.encode()))
+    assert ingest(named, "canonical", store).accepted == 3
+    records = [dict(zip(HEADER.split(","), line.split(","), strict=True)) for line in GOOD]
+    jsonl = tmp_path / "items.jsonl.gz"
+    lines = (json.dumps(r | {"declaration_id": "J" + r["declaration_id"]}) for r in records)
+    jsonl.write_bytes(gzip.compress("".join(f"{line}\n" for line in lines).encode()))
+    assert ingest(jsonl, "canonical", store).accepted == 3
+    assert count(store, declarations) == 4
+
+
+@pytest.mark.parametrize("name", ["items.csv.gz", "items.csv", "items.jsonl.gz"])
+def test_a_truncated_compressed_file_is_refused_with_its_reason(store, tmp_path, name):
+    lines = [f"D{n},2025-03-01,CASA-PORT,IMP1,1,640399,CN,10,1,USD,1,x" for n in range(3000)]
+    whole = gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode())
+    path = tmp_path / name
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(SourceError, match="cannot read"):
+        ingest(path, "canonical", store)
+    assert count(store, items) == 0
 
 
 def test_the_kcs_data_set_is_accepted_whole_with_its_outcomes(store, kcs_train):

@@ -22,7 +22,14 @@ from sqlalchemy import Connection, Engine, text
 
 from tamis.declarations import FIELDS, Field
 from tamis.ingest.profiles import DECLARATIONS, Profile, load_profile
-from tamis.ingest.readers import ROW, RawBatch, SourceError, read_batches, source_format
+from tamis.ingest.readers import (
+    ROW,
+    RawBatch,
+    SourceError,
+    is_gzipped,
+    read_batches,
+    source_format,
+)
 from tamis.ingest.validate import EXPECTED, REJECTED_SCHEMA, Checked, check, with_records
 from tamis.scoreboard import update as scoreboard
 from tamis.settings import settings
@@ -254,7 +261,7 @@ def ingest(
     source_id, lines = fingerprint(path)
     summary = Summary(str(path), profile.name, source_id)
     started = time.perf_counter()
-    total = max(lines - 1, 0) if fmt == "csv" else lines if fmt == "jsonl" else None
+    total = None if is_gzipped(path) else {"csv": max(lines - 1, 0), "jsonl": lines}.get(fmt)
     quarantined_at = _now()
 
     with engine.connect() as conn:

@@ -8,6 +8,7 @@ malformed with its row number, never dropped.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,8 +43,22 @@ class RawBatch:
         return self.frame.height + len(self.malformed)
 
 
+def is_gzipped(path: Path) -> bool:
+    """Whether the file is gzip-compressed (by its first bytes, whatever its name)."""
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _open_text(path: Path, encoding: str, **options):
+    if is_gzipped(path):
+        return gzip.open(path, "rt", encoding=encoding, **options)
+    return path.open(encoding=encoding, **options)
+
+
 def source_format(path: Path, declared: str | None = None) -> str:
-    fmt = (declared or path.suffix.lstrip(".")).lower()
+    """csv, parquet or jsonl, from the profile or the file name (``.csv.gz``: csv)."""
+    suffix = Path(path.stem).suffix if path.suffix.lower() == ".gz" else path.suffix
+    fmt = (declared or suffix.lstrip(".")).lower()
     fmt = {"ndjson": "jsonl", "json": "jsonl", "pq": "parquet", "txt": "csv", "tsv": "csv"}.get(
         fmt, fmt
     )
@@ -64,13 +79,15 @@ def _numbered(frame: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
 
 def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> Iterator[RawBatch]:
     try:
-        with path.open(encoding=encoding, newline="") as handle:
+        with _open_text(path, encoding, newline="") as handle:
             header = next(csv.reader(handle, delimiter=delimiter), None)
     except UnicodeDecodeError as error:
         raise SourceError(
             f"{path}: not valid {encoding} ({error.reason} at byte {error.start}); "
             "set source.encoding in the profile (e.g. latin-1)"
         ) from None
+    except (EOFError, OSError) as error:  # a broken or truncated compressed file
+        raise SourceError(f"{path}: cannot read: {error}") from None
     if not header:
         raise SourceError(f"{path}: empty file, expected a header line with column names")
     bad: dict[int, Malformed] = {}
@@ -81,16 +98,21 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
         bad[data_row] = Malformed(data_row, row.text, reason)
         return "skip"
 
-    reader = pa_csv.open_csv(
-        path,
-        read_options=pa_csv.ReadOptions(encoding=encoding, use_threads=False, block_size=1 << 20),
-        parse_options=pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    try:
+        reader = pa_csv.open_csv(
+            pa.input_stream(str(path), compression="gzip" if is_gzipped(path) else None),
+            read_options=pa_csv.ReadOptions(
+                encoding=encoding, use_threads=False, block_size=1 << 20
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError) as error:  # OSError: a truncated compressed stream
+        raise SourceError(f"{path}: cannot read as CSV: {error}") from None
     next_row, reported = 1, 0
     pending = pa.Table.from_batches([], schema=reader.schema)
 
@@ -113,7 +135,7 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
             pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
             while pending.num_rows >= batch_rows:
                 yield take(batch_rows)
-    except pa.ArrowInvalid as error:
+    except (pa.ArrowInvalid, OSError) as error:  # OSError: a truncated compressed stream
         raise SourceError(
             f"{path}: cannot read as CSV after data row {next_row - 1}: {error}"
         ) from None
@@ -177,28 +199,31 @@ def _jsonl_batches(path: Path, encoding: str, batch_rows: int) -> Iterator[RawBa
         records.clear(), rows.clear(), malformed.clear()
         return batch
 
-    with path.open(encoding=encoding, errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("a JSON object was expected")
-            except ValueError as error:
-                malformed.append(
-                    Malformed(number, line.rstrip("\n")[:2000], f"invalid JSON: {error}")
-                )
-                continue
-            records.append(
-                {
-                    k: v if v is None or isinstance(v, str) else json.dumps(v)
-                    for k, v in record.items()
-                }
-            )
-            rows.append(number)
-            if len(records) >= batch_rows:
-                yield flush()
+    def lines() -> Iterator[tuple[int, str]]:
+        number = 0
+        try:
+            with _open_text(path, encoding, errors="replace") as handle:
+                for number, line in enumerate(handle, start=1):
+                    yield number, line
+        except (EOFError, OSError) as error:  # a broken or truncated compressed file
+            raise SourceError(f"{path}: cannot read after line {number}: {error}") from None
+
+    for number, line in lines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("a JSON object was expected")
+        except ValueError as error:
+            malformed.append(Malformed(number, line.rstrip("\n")[:2000], f"invalid JSON: {error}"))
+            continue
+        records.append(
+            {k: v if v is None or isinstance(v, str) else json.dumps(v) for k, v in record.items()}
+        )
+        rows.append(number)
+        if len(records) >= batch_rows:
+            yield flush()
     yield flush()
 
 
