@@ -21,8 +21,8 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from tamis.learn import compiled, revenue
 from tamis.learn import features as F
-from tamis.learn import revenue
 from tamis.learn.ranking import value_per_fraud
 
 NUM_THREADS = 2
@@ -104,12 +104,12 @@ class FraudModel:
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         x = _matrix(feats, self.columns, self.categories)
-        return self.booster.predict(x, num_threads=NUM_THREADS)
+        return compiled.predict(self.booster, x, NUM_THREADS)
 
     def predict(self, feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(P(fraud), revenue if a fraud) per row."""
         x = _matrix(feats, self.columns, self.categories)
-        p = self.booster.predict(x, num_threads=NUM_THREADS)
+        p = compiled.predict(self.booster, x, NUM_THREADS)
         return p, revenue.predict(self.revenue, x, feats["duty"].to_numpy(), NUM_THREADS)
 
     def contributions(self, feats: pl.DataFrame) -> np.ndarray:
