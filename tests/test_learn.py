@@ -133,6 +133,9 @@ def test_as_of_sums_count_only_earlier_days_of_the_same_key():
         for k, d in zip(query_keys, query_days, strict=True)
     ]
     assert np.array_equal(table.lookup(query_keys, query_days), np.array(expected).T)
+    everything = [values[keys == k].sum(axis=0) for k in query_keys]  # queries after it all
+    assert np.array_equal(table.lookup(query_keys, np.full(301, 60)), np.array(everything).T)
+    assert table.lookup(query_keys[:0], query_days[:0]).shape == (2, 0)
     with pytest.raises(ValueError, match="lodgement-day order"):
         AsOfSums(keys, days[::-1], values)
 

@@ -74,6 +74,7 @@ HIER = [
 # goods keys (among TE_KEYS) whose past mean log unit value the row's unit value is compared with
 UNIT_KEYS = [[H], [H, O]]
 HASHED = sorted({c for key in TE_KEYS for c in key})
+SPARSE = 0.5  # below this share of rows with a past, looking them up alone costs less
 THREADS = 2
 DEFAULT_RATE = 0.2  # prior hit rate when there is no history at all
 PRIOR = 5.0  # smoothing strength toward the global hit rate (pseudo-count)
@@ -85,6 +86,19 @@ OWN = [
 
 def key_name(key: list[str]) -> str:
     return "|".join(key)
+
+
+def _is_root(key: list[str]) -> bool:
+    return not any(set(other) < set(key) for other in TE_KEYS)
+
+
+# a key's sub-keys that have no sub-key of their own: a row none of whose past rows share
+# the sub-key's values has no past row sharing the key's either (say a new importer and the
+# importer × HS6 pair), so only the rows with a past for each such sub-key are looked up
+ROOTS = {
+    key_name(key): [key_name(r) for r in TE_KEYS if set(r) < set(key) and _is_root(r)]
+    for key in TE_KEYS
+}
 
 
 def prepare(frame: pl.DataFrame) -> pl.DataFrame:
@@ -157,12 +171,26 @@ class History:
         s, n = np.where(before >= 0, self.overall[before].T, 0.0)
         g = np.where(n > 0, s / np.maximum(n, 1), DEFAULT_RATE)
 
-        sums = dict(zip(self.tables, _in_threads(
-            lambda item: item[1].lookup(key_hash(hashes, item[0].split("|")), day),
-            list(self.tables.items()),
-        ), strict=True))  # fmt: skip
+        sums: dict[str, np.ndarray] = {}
+
+        def lookup(name: str) -> np.ndarray:
+            table, keys = self.tables[name], key_hash(hashes, name.split("|"))
+            past = np.ones(len(day), bool)
+            for root in ROOTS[name]:
+                past &= sums[root][1] > 0
+            if past.mean() >= SPARSE:
+                return table.lookup(keys, day)
+            out = np.zeros((len(table.sums), len(day)))
+            rows = np.flatnonzero(past)
+            out[:, rows] = table.lookup(keys[rows], day[rows])
+            return out
+
+        for roots_first in (False, True):  # the keys without sub-keys first
+            wave = [name for name in self.tables if bool(ROOTS[name]) == roots_first]
+            sums |= zip(wave, _in_threads(lookup, wave), strict=True)
         columns: dict[str, np.ndarray] = {}
-        for name, (s, n, *_) in sums.items():
+        for name in self.tables:
+            s, n, *_ = sums[name]
             columns[f"n_{name}"], columns[f"te_{name}"] = n, (s + prior * g) / (n + prior)
         for child, parent in HIER:
             c, p = key_name(child), key_name(parent)
