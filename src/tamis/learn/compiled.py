@@ -40,12 +40,6 @@ def predict(booster: lgb.Booster, x: np.ndarray, num_threads: int) -> np.ndarray
         return np.concatenate(list(pool.map(part, range(0, len(x), CHUNK))))
 
 
-def rows(x: np.ndarray) -> np.ndarray:
-    """``x`` as the compiled trees read it (float64, row by row) when it is a large batch,
-    so that several boosters scoring it convert it once."""
-    return np.ascontiguousarray(x, np.float64) if len(x) >= COMPILE_FROM else x
-
-
 def _compile(booster: lgb.Booster) -> lleaves.Model:
     with _lock:
         if booster not in _compiled:

@@ -109,7 +109,7 @@ class FraudModel:
 
     def predict(self, feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(P(fraud), revenue if a fraud) per row."""
-        x = compiled.rows(_matrix(feats, self.columns, self.categories))
+        x = _matrix(feats, self.columns, self.categories)
         p = compiled.predict(self.booster, x, NUM_THREADS)
         return p, revenue.predict(self.revenue, x, feats["duty"].to_numpy(), NUM_THREADS)
 
