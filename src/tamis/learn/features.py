@@ -178,7 +178,7 @@ class History:
             past = np.ones(len(day), bool)
             for root in ROOTS[name]:
                 past &= sums[root][1] > 0
-            if past.mean() >= SPARSE:
+            if past.sum() >= SPARSE * len(day):
                 return table.lookup(keys, day)
             out = np.zeros((len(table.sums), len(day)))
             rows = np.flatnonzero(past)
