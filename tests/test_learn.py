@@ -17,14 +17,14 @@ from tamis.assess import assessor_from_store
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.model import ModelDetector
 from tamis.ingest import ingest
+from tamis.learn import compiled, registry
 from tamis.learn import features as F
-from tamis.learn import registry
 from tamis.learn.asof import AsOfSums
 from tamis.learn.cli import app
 from tamis.learn.drift import THRESHOLD, drift_report, psi
 from tamis.learn.evaluate import evaluate
 from tamis.learn.metrics import KS, targeting_metrics
-from tamis.learn.model import FraudModel
+from tamis.learn.model import FraudModel, _matrix
 from tamis.learn.ranking import RANKINGS, batch_priority
 from tamis.learn.train import store_drift, train_from_store
 from tamis.learn.uplift import uplift
@@ -133,6 +133,9 @@ def test_as_of_sums_count_only_earlier_days_of_the_same_key():
         for k, d in zip(query_keys, query_days, strict=True)
     ]
     assert np.array_equal(table.lookup(query_keys, query_days), np.array(expected).T)
+    everything = [values[keys == k].sum(axis=0) for k in query_keys]  # queries after it all
+    assert np.array_equal(table.lookup(query_keys, np.full(301, 60)), np.array(everything).T)
+    assert table.lookup(query_keys[:0], query_days[:0]).shape == (2, 0)
     with pytest.raises(ValueError, match="lodgement-day order"):
         AsOfSums(keys, days[::-1], values)
 
@@ -175,6 +178,24 @@ def test_ranking_by_expected_revenue_catches_more_revenue_and_balanced_sits_betw
     assert by_money["revenue@2"] > at_stake["revenue@2"]  # the revenue model adds to duty
     assert by_p["precision@2"] >= both["precision@2"] >= by_money["precision@2"]
     assert both["revenue@2"] > by_p["revenue@2"]
+
+
+def test_a_large_batch_is_scored_by_compiled_trees_as_lightgbm_scores_it(fitted, monkeypatch):
+    model, feats = fitted
+    x = _matrix(feats, model.columns, model.categories)
+    x[:20] = np.nan  # unknown values take the trees' default directions
+    x[20:40] = 0.0
+    p, money = (b.predict(x, num_threads=2) for b in (model.booster, model.revenue))
+    assert np.isnan(x).any() and 0 < p.min() < p.max() < 1
+    monkeypatch.setattr(compiled, "COMPILE_FROM", 0)
+    monkeypatch.setattr(compiled, "CHUNK", 100)  # several chunks, the last one shorter
+    assert np.allclose(compiled.predict(model.booster, x, 2), p, rtol=1e-12, atol=0)
+    assert np.allclose(compiled.predict(model.revenue, x, 2), money, rtol=1e-12, atol=0)
+    by_lightgbm = model.predict(feats)
+    assert compiled._compiled.get(model.booster) is not None  # the compiled trees were used
+    monkeypatch.setattr(compiled, "COMPILE_FROM", 10**9)
+    for ours, theirs in zip(by_lightgbm, model.predict(feats), strict=True):
+        assert np.allclose(ours, theirs, rtol=1e-12, atol=0)
 
 
 def test_a_model_reads_back_from_its_text_with_its_revenue_model(fitted):

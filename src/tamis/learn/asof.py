@@ -69,8 +69,10 @@ class AsOfSums:
         first = np.flatnonzero(np.diff(rank, prepend=-1))  # each key's first entry
         before = np.zeros((len(first), running.shape[1]))
         before[1:] = running[first[1:] - 1]
-        self.sums = np.ascontiguousarray((running - before[rank]).T)  # one row per value
+        sums = (running - before[rank]).T  # one row per value, and a last entry of zeros
+        self.sums = np.ascontiguousarray(np.c_[sums, np.zeros(len(sums))])  # for "not found"
         self.last = np.r_[first[1:] - 1, len(rank) - 1]  # each key's last entry
+        self.last_day = days[-1] if len(days) else None
 
     def lookup(self, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Sums over rows of the same key on earlier days (zeros for an unseen key), one
@@ -79,15 +81,19 @@ class AsOfSums:
         if not len(self.uniques):
             return out
         order = _locality_order(keys)
-        keys, days = keys[order], days[order]
+        keys = keys[order]
         rank = np.minimum(np.searchsorted(self.uniques, keys), len(self.uniques) - 1)
         # the last (key, day) entry before (key, day of the query), if it is of that key:
-        # the key's last entry when the query comes after it (scoring new declarations)
-        query = _composite(rank, days)
+        # the key's last entry when the query comes after it, as every query of a batch
+        # lodged after the whole history (scoring new declarations)
         at = self.last[rank]
-        earlier = self.codes[at] >= query
-        at[earlier] = np.searchsorted(self.codes, query[earlier], side="left") - 1
-        found = (self.uniques[rank] == keys) & (at >= 0) & ((self.codes[at] >> _DAY_BITS) == rank)
+        found = self.uniques[rank] == keys
+        if len(days) and days.min() <= self.last_day:
+            query = _composite(rank, days[order])
+            earlier = self.codes[at] >= query
+            at[earlier] = np.searchsorted(self.codes, query[earlier], side="left") - 1
+            found &= (at >= 0) & ((self.codes[at] >> _DAY_BITS) == rank)
+        at[~found] = -1  # the entry of zeros
         for column, sums in zip(out, self.sums, strict=True):
-            column[order] = np.where(found, sums[at], 0.0)
+            column[order] = sums[at]
         return out

@@ -71,9 +71,10 @@ HIER = [
     ([H, O, D, T], [H, O]),
     ([H, O], [H]),
 ]
-# goods keys whose past mean log unit value the row's unit value is compared with
+# goods keys (among TE_KEYS) whose past mean log unit value the row's unit value is compared with
 UNIT_KEYS = [[H], [H, O]]
-HASHED = sorted({c for key in TE_KEYS + UNIT_KEYS for c in key})
+HASHED = sorted({c for key in TE_KEYS for c in key})
+SPARSE = 0.5  # below this share of rows with a past, looking them up alone costs less
 THREADS = 2
 DEFAULT_RATE = 0.2  # prior hit rate when there is no history at all
 PRIOR = 5.0  # smoothing strength toward the global hit rate (pseudo-count)
@@ -85,6 +86,19 @@ OWN = [
 
 def key_name(key: list[str]) -> str:
     return "|".join(key)
+
+
+def _is_root(key: list[str]) -> bool:
+    return not any(set(other) < set(key) for other in TE_KEYS)
+
+
+# a key's sub-keys that have no sub-key of their own: a row none of whose past rows share
+# the sub-key's values has no past row sharing the key's either (say a new importer and the
+# importer × HS6 pair), so only the rows with a past for each such sub-key are looked up
+ROOTS = {
+    key_name(key): [key_name(r) for r in TE_KEYS if set(r) < set(key) and _is_root(r)]
+    for key in TE_KEYS
+}
 
 
 def prepare(frame: pl.DataFrame) -> pl.DataFrame:
@@ -125,8 +139,9 @@ def _log_unit() -> pl.Expr:
 
 class History:
     """The as-of statistics of a labelled (prepared) history, indexed once and looked up
-    for any number of target rows: per key, running counts and frauds; per goods key, the
-    running mean log unit value of declarations with a value and a mass."""
+    for any number of target rows: per key, running frauds and counts; per goods key, also
+    the running sums behind the mean log unit value of declarations with a value and a
+    mass (one index per key, whatever it sums)."""
 
     def __init__(self, history: pl.DataFrame) -> None:
         history = history.sort("day").with_columns(
@@ -138,27 +153,44 @@ class History:
         counts = np.column_stack([fraud, np.ones(history.height)])
         w = history["_w"].cast(pl.Float64).to_numpy()
         unit_sums = np.column_stack([history["_lup"].to_numpy() * w, w])
-        self.overall = AsOfSums(np.zeros(history.height, np.uint64), day, counts)
-        rates = _in_threads(lambda k: AsOfSums(key_hash(hashes, k), day, counts), TE_KEYS)
-        units = _in_threads(lambda k: AsOfSums(key_hash(hashes, k), day, unit_sums), UNIT_KEYS)
-        self.rates = dict(zip(map(key_name, TE_KEYS), rates, strict=True))
-        self.units = dict(zip(map(key_name, UNIT_KEYS), units, strict=True))
+        both = np.column_stack([counts, unit_sums])
+        # all rows' frauds and counts at the end of each day, for the overall rate
+        self.days = np.unique(day)
+        self.overall = np.cumsum(counts, axis=0)[np.searchsorted(day, self.days, "right") - 1]
+        tables = _in_threads(
+            lambda k: AsOfSums(key_hash(hashes, k), day, both if k in UNIT_KEYS else counts),
+            TE_KEYS,
+        )
+        self.tables = dict(zip(map(key_name, TE_KEYS), tables, strict=True))
 
     def features(self, target: pl.DataFrame, prior: float = PRIOR) -> pl.DataFrame:
         """``target`` (prepared) with feature columns; its labels are never read."""
         hashes = column_hashes(target, HASHED)
         day = _days(target)
-        s, n = self.overall.lookup(np.zeros(target.height, np.uint64), day)
+        before = np.searchsorted(self.days, day, "left") - 1  # the last day before
+        s, n = np.where(before >= 0, self.overall[before].T, 0.0)
         g = np.where(n > 0, s / np.maximum(n, 1), DEFAULT_RATE)
 
-        def lookup(tables: dict[str, AsOfSums]) -> list[np.ndarray]:
-            return _in_threads(
-                lambda item: item[1].lookup(key_hash(hashes, item[0].split("|")), day),
-                list(tables.items()),
-            )
+        sums: dict[str, np.ndarray] = {}
 
+        def lookup(name: str) -> np.ndarray:
+            table, keys = self.tables[name], key_hash(hashes, name.split("|"))
+            past = np.ones(len(day), bool)
+            for root in ROOTS[name]:
+                past &= sums[root][1] > 0
+            if past.sum() >= SPARSE * len(day):
+                return table.lookup(keys, day)
+            out = np.zeros((len(table.sums), len(day)))
+            rows = np.flatnonzero(past)
+            out[:, rows] = table.lookup(keys[rows], day[rows])
+            return out
+
+        for roots_first in (False, True):  # the keys without sub-keys first
+            wave = [name for name in self.tables if bool(ROOTS[name]) == roots_first]
+            sums |= zip(wave, _in_threads(lookup, wave), strict=True)
         columns: dict[str, np.ndarray] = {}
-        for name, (s, n) in zip(self.rates, lookup(self.rates), strict=True):
+        for name in self.tables:
+            s, n, *_ = sums[name]
             columns[f"n_{name}"], columns[f"te_{name}"] = n, (s + prior * g) / (n + prior)
         for child, parent in HIER:
             c, p = key_name(child), key_name(parent)
@@ -166,7 +198,8 @@ class History:
             columns[f"teh_{c}"] = (columns[f"te_{c}"] * (n + prior) - prior * g
                                    + prior * columns[f"te_{p}"]) / (n + prior)  # fmt: skip
         lup = target.select(_log_unit()).to_series().to_numpy()
-        for name, (total, n) in zip(self.units, lookup(self.units), strict=True):
+        for name in map(key_name, UNIT_KEYS):
+            _, _, total, n = sums[name]
             columns[f"uv_ratio_{name}"] = np.where(n > 0, lup - total / np.maximum(n, 1), np.nan)
         return target.with_columns(
             pl.Series(name, values, pl.Int32 if name.startswith("n_") else pl.Float64)

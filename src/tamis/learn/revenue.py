@@ -15,6 +15,8 @@ from __future__ import annotations
 import lightgbm as lgb
 import numpy as np
 
+from tamis.learn import compiled
+
 # the P(fraud) model's parameters (``tamis.learn.model``) with these changes
 OBJECTIVE: dict = dict(objective="regression", min_data_in_leaf=20, learning_rate=0.2)
 N_ROUNDS = 25  # half the trees of P(fraud)'s at twice the rate: scoring pays for every tree
@@ -44,5 +46,5 @@ def predict(
     """Revenue each row would bring if it were a fraud (national currency)."""
     offset = np.log1p(duty)
     if booster is not None:
-        offset = offset + booster.predict(x, num_threads=num_threads)
+        offset = offset + compiled.predict(booster, x, num_threads)
     return np.expm1(offset).clip(0)
