@@ -74,7 +74,9 @@ def per_declaration(
             .sort_by(pl.col("f").replace_strict(RANK, default=-1))
             .drop_nulls()
             .last()
-            .alias("forced_channel"),
+            .alias("forced_channel")
+            if forced_channel is not None
+            else pl.lit(None, pl.String).alias("forced_channel"),
         )
         .select(list(SIGNAL_SCHEMA))
         .cast(SIGNAL_SCHEMA)

@@ -101,12 +101,16 @@ class ModelDetector:
             .with_row_index("_row")
             .join(shap, on="_row", how="left")
             .with_columns(
-                pl.concat_list(
-                    pl.when(several)
-                    .then(pl.format("item {}: {}", "item_number", probability))
-                    .otherwise(probability),
-                    pl.col("_shap").fill_null(pl.lit([], pl.List(pl.String))),
-                ).alias("_why")
+                pl.when(several)
+                .then(pl.format("item {}: {}", "item_number", probability))
+                .otherwise(probability)
+                .alias("_probability")
+            )
+            .with_columns(
+                pl.when(pl.col("_shap").is_null())  # most rows: cheaper than concatenating []
+                .then(pl.concat_list("_probability"))
+                .otherwise(pl.concat_list("_probability", "_shap"))
+                .alias("_why")
             )
         )
         return per_declaration(items, pl.col("_score"), pl.col("_why"), pl.col("_at_stake"))
