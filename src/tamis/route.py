@@ -137,7 +137,10 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
         scores.append((1 - config.weight(name) * s).log())
         reasons.append(r.fill_null(pl.lit([], pl.List(pl.String))))
         revenues.append(pl.col(f"{name}__revenue_at_stake"))
-        forced.append(_rank(pl.col(f"{name}__forced_channel")).fill_null(-1))
+        f = pl.col(f"{name}__forced_channel")
+        forced.append(
+            pl.when(f.is_null()).then(-1).otherwise(_rank(f))
+        )  # replace_strict maps null to its default
         structs.append(
             pl.struct(
                 score=s,
