@@ -11,6 +11,8 @@ import pytest
 
 from tamis import rulesets, synth
 from tamis.assess import Assessor, assessor_from_store
+from tamis.detectors.anomaly import AnomalyDetector
+from tamis.detectors.base import ItemRows
 from tamis.detectors.rules import RulesDetector, RuleSetError, parse_rule_set
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route, secure_draws
 
@@ -171,6 +173,30 @@ def test_a_declaration_assessed_alone_gets_what_it_gets_in_a_batch():
     assert alone.to_dicts() == in_batch.to_dicts()
     hit = {r.split(" ")[1] for reasons in alone["reasons"] for r in reasons}
     assert hit == {r["id"] for r in EVERY_KIND["rules"]}
+
+
+def test_a_lodged_declaration_is_decided_as_in_a_batch():
+    """Lodgement decides in plain Python wherever a detector can, a batch in Polars: every
+    decision is the same, down to the reasons and each detector's signal."""
+    items = synth.generate(300, seed=4).items
+    rules = RulesDetector(parse_rule_set(EVERY_KIND), 1).fit(items)
+    config = RoutingConfig(
+        random=RandomSelection(rate=0.2), capacity=Capacity(red_share=0.5), weights={"anomaly": 0.7}
+    )
+    assessor = Assessor([rules, AnomalyDetector(n_estimators=20).fit(items)], config, 1, "7")
+    declarations = items.partition_by("declaration_id", maintain_order=True)
+    channels = set()
+    for declaration in declarations[:60]:
+        draws = secure_draws(1)
+        in_batch = assessor.assess(declaration, draws).to_dicts()
+        lodged = assessor.assess_rows(
+            ItemRows(declaration.rows(named=True), declaration.schema), draws
+        )
+        for decision in (*in_batch, *lodged):
+            decision["signals"] = json.loads(decision["signals"])
+        assert lodged == in_batch
+        channels.add(lodged[0]["channel"])
+    assert len(channels) >= 3
 
 
 def test_bad_rules_are_refused_naming_the_rule_and_field():

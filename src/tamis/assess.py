@@ -19,7 +19,7 @@ from tamis import rulesets
 from tamis.cases import cases, watchlists
 from tamis.channels import RANK
 from tamis.detectors.anomaly import AnomalyDetector
-from tamis.detectors.base import Detector
+from tamis.detectors.base import Detector, ItemRows, signals_of_rows
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.detectors.model import ModelDetector
@@ -32,6 +32,7 @@ from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
 from tamis.ingest.validate import check
 from tamis.route import RoutingConfig, load_routing, route
+from tamis.route_few import route_few
 from tamis.scoreboard import update as scoreboard
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
@@ -52,6 +53,13 @@ class Assessor:
             pl.lit(self.rule_set_version, pl.Int64).alias("rule_set_version"),
             pl.lit(self.model_version, pl.String).alias("model_version"),
         )
+
+    def assess_rows(self, items: ItemRows, draws: np.ndarray | None = None) -> list[dict]:
+        """``assess`` for a few declarations (one lodged), in plain Python wherever a
+        detector can: the same decisions as dicts."""
+        signals = {d.name: signals_of_rows(d, items) for d in self.detectors}
+        versions = {"rule_set_version": self.rule_set_version, "model_version": self.model_version}
+        return [row | versions for row in route_few(items.headers(), signals, self.routing, draws)]
 
 
 def importer_first_seen(engine: Engine) -> pl.DataFrame:
@@ -151,6 +159,41 @@ def record(
         scoreboard.changed(conn, rows["declaration_id"])
 
 
+def record_rows(conn, decided: list[dict], mode: str, routing: RoutingConfig, items: ItemRows):
+    """``record`` for a few decisions (a lodgement) made by ``assess_rows``: each stored
+    decision as ``latest_decision`` reads it back."""
+    now, routing_json = _now(), routing.model_dump_json()
+    stored = []
+    for row in decided:
+        revenue = row["revenue_at_stake"]
+        values = {
+            "declaration_id": row["declaration_id"],
+            "decided_at": now,
+            "mode": mode,
+            "channel": row["channel"],
+            "score": row["score"],
+            "reasons": json.dumps(row["reasons"], ensure_ascii=False, separators=(",", ":")),
+            "signals": row["signals"],
+            "revenue_at_stake_minor": None if revenue is None else round(revenue * 100),
+            "forced_channel": row["forced_channel"],
+            "random_draw": row["random_draw"],
+            "random_rate": row["random_rate"],
+            "random_selected": int(row["random_selected"]),
+            "capacity_held": int(row["capacity_held"]),
+            "rule_set_version": row["rule_set_version"],
+            "model_version": row["model_version"],
+            "routing": routing_json,
+        }
+        decision_id = conn.execute(decisions.insert(), values).inserted_primary_key[0]
+        stored.append(_decision(values | {"decision_id": decision_id}))
+    lists = watchlists.all_watchlists(conn, active_only=True)
+    hits = watchlists.record_hits(conn, items.frame, lists) if lists else None
+    offices = {h["declaration_id"]: h["office"] for h in items.headers()}
+    cases.open_for_rows(conn, decided, offices, hits)
+    scoreboard.changed(conn, [row["declaration_id"] for row in decided])
+    return stored
+
+
 def latest_decision(engine: Engine, declaration_id: str) -> dict | None:
     with engine.connect() as conn:
         row = conn.execute(
@@ -159,9 +202,11 @@ def latest_decision(engine: Engine, declaration_id: str) -> dict | None:
             .order_by(decisions.c.decision_id.desc())
             .limit(1)
         ).first()
-    if row is None:
-        return None
-    decision = dict(row._mapping)
+    return None if row is None else _decision(dict(row._mapping))
+
+
+def _decision(decision: dict) -> dict:
+    """A stored decision row as read back: JSON parsed, flags as booleans, money in units."""
     decision["reasons"] = json.loads(decision["reasons"])
     decision["signals"] = json.loads(decision["signals"])
     decision["routing"] = json.loads(decision["routing"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -14,8 +17,8 @@ from tamis import audit, rulesets
 from tamis.api import auth
 from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
 from tamis.api.deps import MAX_ID, engine_of
-from tamis.api.lodgement import DeclarationIn, LodgementError, to_frame
-from tamis.assess import assessor_from_store, current_channel, latest_decision, record
+from tamis.api.lodgement import DeclarationIn, LodgementError, to_items
+from tamis.assess import assessor_from_store, current_channel, latest_decision, record_rows
 from tamis.cases.api import router as cases_router
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
@@ -23,7 +26,8 @@ from tamis.ingest.readers import ROW
 from tamis.intel.api import router as intel_router
 from tamis.scoreboard import update as scoreboard
 from tamis.store import open_store
-from tamis.store.load import insert_rows, to_storage
+from tamis.store.checkpoints import Checkpointer
+from tamis.store.load import insert_rows, rows_to_storage
 from tamis.store.tables import channel_changes, declarations, items
 from tamis.users import User
 from tamis.valuation.api import router as valuation_router
@@ -40,6 +44,7 @@ def assessor_of(request: Request):
     state = request.app.state
     if state.assessor is None:
         state.assessor = assessor_from_store(state.engine)
+        gc.freeze()  # the assessor's long-lived objects: no full collection walks them again
     return state.assessor
 
 
@@ -71,15 +76,15 @@ def _assessment(engine: Engine, declaration_id: str) -> Assessment:
 def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Assessment:
     """Lodge one declaration: it is checked, stored, assessed and its decision recorded."""
     try:
-        frame = to_frame(declaration)
+        lodged = to_items(declaration)
     except LodgementError as error:
         return JSONResponse(status_code=422, content={"detail": error.errors})
     engine, assessor = engine_of(request), assessor_of(request)
-    declaration_id = frame["declaration_id"][0]
-    staged = to_storage(frame, f"api:{declaration_id}", ROW)
+    declaration_id = lodged.rows[0]["declaration_id"]
+    staged = rows_to_storage(lodged.rows, f"api:{declaration_id}", ROW)
     # Assessed before the write transaction: a detector may write too (the valuation
     # detector logs each reference it uses), and SQLite has one writer at a time.
-    decided = assessor.assess(frame)
+    decided = assessor.assess_rows(lodged)
     with engine.begin() as conn:
         exists = conn.execute(
             select(declarations.c.declaration_id).where(
@@ -88,10 +93,11 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
         ).first()
         if exists:
             raise HTTPException(409, f"declaration {declaration_id!r} is already lodged")
-        insert_rows(conn, declarations, staged.unique("declaration_id"))
+        insert_rows(conn, declarations, staged[:1])  # every item repeats the header
         insert_rows(conn, items, staged)
-        record(conn, decided, "lodgement", assessor.routing, frame)
-    return _assessment(engine, declaration_id)
+        (decision,) = record_rows(conn, decided, "lodgement", assessor.routing, lodged)
+    # a decision just made has no channel change yet
+    return Assessment(**decision, current_channel=decision["channel"])
 
 
 @router.get("/declarations/{declaration_id}/assessment", response_model=Assessment)
@@ -201,8 +207,20 @@ def get_audit_trail(
     return audit.entries(engine_of(request), entity, entity_id, actor, since, limit)
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    checkpointer = Checkpointer(app.state.engine)
+    checkpointer.start()
+    try:
+        yield
+    finally:
+        checkpointer.stop()
+
+
 def create_app(database_url: str | None = None) -> FastAPI:
-    app = FastAPI(title="Tamis", description="Customs risk management and targeting API.")
+    app = FastAPI(
+        title="Tamis", description="Customs risk management and targeting API.", lifespan=lifespan
+    )
     app.state.engine = open_store(database_url)
     app.state.assessor = None
 

@@ -8,9 +8,11 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS
+from tamis.detectors.base import ItemRows
 from tamis.ingest.profiles import load_profile
+from tamis.ingest.quick_check import plainly_valid
 from tamis.ingest.readers import ROW
-from tamis.ingest.validate import check
+from tamis.ingest.validate import check_all
 
 Scalar = str | int | float | None
 
@@ -55,18 +57,20 @@ class LodgementError(ValueError):
         self.errors = errors
 
 
-def to_frame(declaration: BaseModel) -> pl.DataFrame:
-    """Checked canonical rows for one declaration, or LodgementError naming each field."""
+def to_items(declaration: BaseModel) -> ItemRows:
+    """Checked canonical items of one declaration, or LodgementError naming each field."""
     header = declaration.model_dump(exclude={"items"})
-    rows = [
-        {**header, **item.model_dump(), ROW: n} for n, item in enumerate(declaration.items, start=1)
-    ]
     names = [f.name for f in (*DECLARATION_FIELDS, *ITEM_FIELDS)]
-    raw = pl.DataFrame(
-        [{k: None if r[k] is None else str(r[k]) for k in names} | {ROW: r[ROW]} for r in rows],
-        schema={**{n: pl.String for n in names}, ROW: pl.Int64},
-    )
-    checked = check(raw, load_profile("canonical"))
+    records = [
+        {k: None if v is None else str(v) for k, v in (header | item.model_dump()).items()}
+        | {ROW: n}
+        for n, item in enumerate(declaration.items, start=1)
+    ]
+    profile = load_profile("canonical")
+    if (plain := plainly_valid(records, names, profile)) is not None:
+        return ItemRows(*plain)
+    raw = pl.DataFrame(records, schema={**{n: pl.String for n in names}, ROW: pl.Int64})
+    checked = check_all(raw, profile)
     if checked.rejected.height:
         header_names = {f.name for f in DECLARATION_FIELDS}
         errors = [
@@ -80,4 +84,4 @@ def to_frame(declaration: BaseModel) -> pl.DataFrame:
             for r in checked.rejected.iter_rows(named=True)
         ]
         raise LodgementError(errors)
-    return checked.accepted
+    return ItemRows(checked.accepted.rows(named=True), checked.accepted.schema)

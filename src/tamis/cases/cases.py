@@ -3,6 +3,7 @@ office and priority, assigned, noted, inspected and closed. Every change is audi
 
 from __future__ import annotations
 
+from collections import Counter
 from enum import StrEnum
 
 import polars as pl
@@ -115,6 +116,56 @@ def open_for_decisions(
     by_origin = dict(opening.group_by("origin").len().iter_rows())
     audit.record(conn, SELECTIVITY, "cases.open", "cases", None, None, by_origin)
     return opening.height
+
+
+def open_for_rows(
+    conn: Connection,
+    decided: list[dict],
+    offices: dict[str, str | None],
+    hits: pl.DataFrame | None = None,
+) -> int:
+    """``open_for_decisions`` for a few decisions as dicts (a lodgement)."""
+    opening = {
+        d["declaration_id"]: _opening(d, offices, "decision", _decision_reason(d))
+        for d in decided
+        if d["channel"] in OPENING_CHANNELS
+    }
+    if hits is not None and hits.height:
+        matched: dict[str, list[str]] = {}
+        for hit in hits.iter_rows(named=True):
+            matched.setdefault(hit["declaration_id"], []).append(hit["matched"])
+        for d in decided:
+            if d["declaration_id"] in matched and d["declaration_id"] not in opening:
+                reason = "; ".join(matched[d["declaration_id"]])
+                opening[d["declaration_id"]] = _opening(d, offices, "watchlist", reason)
+    if not opening:
+        return 0
+    already = _open_declarations(conn, list(opening))
+    rows = [case for declaration_id, case in opening.items() if declaration_id not in already]
+    if not rows:
+        return 0
+    now = audit.now()
+    opened = {"status": Status.OPEN.value, "opened_by": SELECTIVITY, "opened_at": now}
+    conn.execute(cases.insert(), [row | opened for row in rows])
+    by_origin = Counter(row["origin"] for row in rows)
+    audit.record(conn, SELECTIVITY, "cases.open", "cases", None, None, dict(by_origin))
+    return len(rows)
+
+
+def _decision_reason(decision: dict) -> str:
+    return f"channel {decision['channel']}: " + "; ".join(decision["reasons"][:3])
+
+
+def _opening(decision: dict, offices: dict, origin: str, reason: str) -> dict:
+    revenue = decision["revenue_at_stake"]
+    return {
+        "declaration_id": decision["declaration_id"],
+        "office": offices.get(decision["declaration_id"]),
+        "origin": origin,
+        "reason": reason,
+        "score": decision["score"],
+        "revenue_at_stake_minor": None if revenue is None else round(revenue * 100),
+    }
 
 
 def open_case(

@@ -230,9 +230,12 @@ def _store_new(conn: Connection, hits: pl.DataFrame) -> int:
     return new.height
 
 
-def record_hits(conn: Connection, batch: pl.DataFrame) -> pl.DataFrame:
-    """Match the batch against the active watchlists and store the new hits; the hits."""
-    lists = all_watchlists(conn, active_only=True)
+def record_hits(
+    conn: Connection, batch: pl.DataFrame, lists: list[Watchlist] | None = None
+) -> pl.DataFrame:
+    """Match the batch against the active watchlists (``lists`` when the caller has read
+    them) and store the new hits; the hits."""
+    lists = all_watchlists(conn, active_only=True) if lists is None else lists
     hits = match(batch, lists) if lists else pl.DataFrame()
     if hits.height:
         _store_new(conn, hits)

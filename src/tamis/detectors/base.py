@@ -11,10 +11,17 @@ of the batch with the columns of ``SIGNAL_SCHEMA``:
 
 Parameters go in ``__init__``; what ``fit`` learns is kept in attributes ending in ``_``.
 A detector never reads another detector's output: routing combines them.
+
+A few declarations (a lodgement) come as ``ItemRows``, the same items as Python values: a
+detector that can assess them in plain Python, far cheaper than Polars on a handful of
+rows, has ``assess_rows`` giving each declaration's signal as a dict; the others get the
+rows' frame.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol, Self
 
 import polars as pl
@@ -36,6 +43,36 @@ class Detector(Protocol):
     def fit(self, history: pl.DataFrame) -> Self: ...
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame: ...
+
+
+@dataclass
+class ItemRows:
+    """Checked canonical items of a few declarations as Python values, and their schema."""
+
+    rows: list[dict]
+    schema: pl.Schema
+
+    @cached_property
+    def frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.rows, schema=self.schema, orient="row")
+
+    def headers(self) -> list[dict]:
+        """Each declaration's first item, in order."""
+        first: dict[str, dict] = {}
+        for row in self.rows:
+            first.setdefault(row["declaration_id"], row)
+        return list(first.values())
+
+
+def signals_of_rows(detector: Detector, items: ItemRows) -> dict[str, dict]:
+    """The detector's signal of each declaration of ``items``, by declaration id."""
+    if (plain := getattr(detector, "assess_rows", None)) is not None:
+        return plain(items)
+    return by_declaration(detector.assess(items.frame))
+
+
+def by_declaration(signals: pl.DataFrame) -> dict[str, dict]:
+    return {r["declaration_id"]: r for r in signals.iter_rows(named=True)}
 
 
 def empty_signals() -> pl.DataFrame:

@@ -31,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tamis.channels import CHANNELS, channel_rank
 from tamis.declarations import FIELDS_BY_NAME
-from tamis.detectors.base import per_declaration
-from tamis.detectors.rules_few import assess_few
+from tamis.detectors.base import ItemRows, by_declaration, per_declaration
+from tamis.detectors.rules_few import assess_few, signals_few
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
 QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see rules_few)
@@ -306,6 +306,11 @@ class RulesDetector:
             known = getattr(self, "first_seen_", None)
             self._first_seen = dict(known.iter_rows()) if known is not None else {}
         return self._first_seen
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        if len(items.rows) > QUICK_ROWS:
+            return by_declaration(self.assess(items.frame))
+        return signals_few(self, [dict(row) for row in items.rows], items.schema)
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         if batch.height <= QUICK_ROWS:

@@ -71,9 +71,15 @@ def reason(rule: Rule, item: dict, schema: pl.Schema) -> str:
 
 def assess_few(detector: RulesDetector, batch: pl.DataFrame) -> pl.DataFrame:
     """``RulesDetector.assess`` for a few items."""
-    items = batch.rows(named=True)
+    signals = signals_few(detector, batch.rows(named=True), batch.schema)
+    return pl.DataFrame(list(signals.values()), schema=SIGNAL_SCHEMA)
+
+
+def signals_few(detector: RulesDetector, items: list[dict], schema: pl.Schema) -> dict[str, dict]:
+    """The signal of each declaration of a few ``items`` (dicts of ``schema``'s columns; they
+    get the derived fields), by declaration id."""
     with_derived(detector, items)
-    schema = pl.Schema({**batch.schema, **DERIVED_TYPES})
+    schema = pl.Schema({**schema, **DERIVED_TYPES})
     rules, tests = detector.active, detector.tests_for(schema)
     hits = np.zeros((len(items), len(rules)), dtype=bool)
     for j, test in enumerate(tests):
@@ -88,17 +94,18 @@ def assess_few(detector: RulesDetector, batch: pl.DataFrame) -> pl.DataFrame:
     signals: dict[str, dict] = {}
     for item, row, score, rank in zip(items, hits, scores, forced, strict=True):
         signal = signals.setdefault(
-            item["declaration_id"], {"score": 0.0, "reasons": [], "forced_channel": None}
+            item["declaration_id"],
+            {
+                "declaration_id": item["declaration_id"],
+                "score": 0.0,
+                "reasons": [],
+                "revenue_at_stake": None,
+                "forced_channel": None,
+            },
         )
         signal["score"] = max(signal["score"], min(max(float(score), 0.0), 1.0))
         signal["reasons"] += [reason(rules[j], item, schema) for j in np.flatnonzero(row)]
         channel = CHANNELS[rank] if rank >= 0 else None
         if channel and RANK[channel] > RANK.get(signal["forced_channel"], -1):
             signal["forced_channel"] = channel
-    return pl.DataFrame(
-        [
-            {"declaration_id": d, "revenue_at_stake": None, **signal}
-            for d, signal in signals.items()
-        ],
-        schema=SIGNAL_SCHEMA,
-    )
+    return signals

@@ -146,16 +146,29 @@ def check_plainly_valid(raw: pl.DataFrame, profile: Profile) -> Checked | None:
     any record might be refused (``check`` then runs the full checks)."""
     if any(dtype != pl.String for name, dtype in raw.schema.items() if name != ROW):
         return None
+    plain = plainly_valid(raw.rows(named=True), raw.columns, profile)
+    if plain is None:
+        return None
+    rows, schema = plain
+    accepted = pl.DataFrame(rows, schema=schema, orient="row")
+    return Checked(accepted, pl.DataFrame(schema=REJECTED_SCHEMA))
+
+
+def plainly_valid(
+    records: list[dict], columns: Sequence[str], profile: Profile
+) -> tuple[list[dict], pl.Schema] | None:
+    """The typed rows of raw text ``records`` (``columns``, and ``ROW``) and their schema
+    when every record is plainly valid; else None."""
     fields = [(f.name, f, profile.fields.get(f.name)) for f in FIELDS]
     if profile.outcomes:
         fields += [
             (OUTCOME_PREFIX + f.name, f, profile.outcomes.get(f.name)) for f in OUTCOME_OWN_FIELDS
         ]
-    readers = [(name, _reader(f, fm, raw.columns)) for name, f, fm in fields]
+    readers = [(name, _reader(f, fm, columns)) for name, f, fm in fields]
     try:
         rows = [
             {ROW: record[ROW]} | {name: read(record) for name, read in readers}
-            for record in raw.iter_rows(named=True)
+            for record in records
         ]
     except (Unsure, ValueError, ArithmeticError):
         return None
@@ -168,5 +181,4 @@ def check_plainly_valid(raw: pl.DataFrame, profile: Profile) -> Checked | None:
     if len(set(keys)) < len(keys):
         return None
     schema = {ROW: pl.Int64} | {n: _DTYPES.get(f.kind, pl.String) for n, f, _ in fields}
-    accepted = pl.DataFrame(rows, schema=schema, orient="row")
-    return Checked(accepted, pl.DataFrame(schema=REJECTED_SCHEMA))
+    return rows, pl.Schema(schema)

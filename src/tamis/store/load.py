@@ -73,12 +73,28 @@ def with_provenance(
     ).with_columns(pl.lit(source_id).alias("source_id"), pl.col(row_column).alias("source_row"))
 
 
+MONEY = {n: storage_name(n) for n in MONEY_NAMES} | {
+    "outcome_revenue_recovered": "outcome_revenue_recovered_minor"
+}
+
+
 def to_storage(frame: pl.DataFrame, source_id: str, row_column: str) -> pl.DataFrame:
     """Checked frame → staging columns: money in integer hundredths, provenance added."""
-    money = {n: storage_name(n) for n in MONEY_NAMES}
-    money["outcome_revenue_recovered"] = "outcome_revenue_recovered_minor"
-    frame = with_provenance(frame, money, source_id, row_column)
+    frame = with_provenance(frame, MONEY, source_id, row_column)
     return frame.select(pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in STAGED)
+
+
+def rows_to_storage(rows: list[dict], source_id: str, row_column: str) -> list[dict]:
+    """``to_storage`` for a few checked rows as Python values (a lodgement)."""
+    staged = []
+    for row in rows:
+        values = {MONEY.get(name, name): value for name, value in row.items()}
+        for stored in MONEY.values():
+            if values.get(stored) is not None:
+                values[stored] = int(values[stored] * 100)
+        values |= {"source_id": source_id, "source_row": row[row_column]}
+        staged.append({c: values.get(c) for c in STAGED})
+    return staged
 
 
 def bulk_insert(
@@ -214,7 +230,7 @@ def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_a
 TARGETS = (declarations, items, inspection_outcomes)
 
 
-def insert_rows(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+def insert_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
     """A few rows through SQLAlchemy (lodgement of one declaration): only the table's columns."""
-    names = [c.name for c in table.columns if c.name in frame.columns]
-    conn.execute(table.insert(), frame.select(names).to_dicts())
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    conn.execute(table.insert(), [{n: row[n] for n in names} for row in rows])
