@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tamis.channels import CHANNELS, channel_rank
 from tamis.declarations import FIELDS_BY_NAME
 from tamis.detectors.base import ItemRows, by_declaration, per_declaration
-from tamis.detectors.rules_few import assess_few, signals_few
+from tamis.detectors.rules_few import PlainRules, assess_few, signals_few
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
 QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see rules_few)
@@ -253,7 +253,7 @@ class RulesDetector:
         )
         self._forcing = np.flatnonzero(self.forced_rank >= 0)
         self._reason_fields = list(dict.fromkeys(c.field for r in self.active for c in r.criteria))
-        self._tests: dict[tuple, list] = {}  # per batch schema: each rule in plain Python
+        self._plain: dict[tuple, PlainRules] = {}  # per batch schema
         self._first_seen: dict | None = None
 
     def fit(self, history: pl.DataFrame) -> Self:
@@ -294,12 +294,12 @@ class RulesDetector:
         forced = np.where(hits[:, forcing], self.forced_rank[forcing], -1).max(axis=1, initial=-1)
         return 1 - np.exp(logs), forced
 
-    def tests_for(self, schema: pl.Schema) -> list[Callable[[dict], bool] | None]:
-        """Each active rule in plain Python for items of ``schema`` (None: Polars only)."""
+    def plain_for(self, schema: pl.Schema) -> PlainRules:
+        """The active rules in plain Python for items of ``schema``."""
         key = tuple(schema.items())
-        if key not in self._tests:
-            self._tests[key] = [r.test(schema) for r in self.active]
-        return self._tests[key]
+        if key not in self._plain:
+            self._plain[key] = PlainRules(self.active, schema)
+        return self._plain[key]
 
     def first_seen_by_importer(self) -> dict:
         if self._first_seen is None:

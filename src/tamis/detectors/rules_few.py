@@ -75,16 +75,48 @@ def assess_few(detector: RulesDetector, batch: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(list(signals.values()), schema=SIGNAL_SCHEMA)
 
 
+class PlainRules:
+    """Rules in plain Python for items of one schema: each rule's test (None: Polars only),
+    and a shortlist of the rules an item may hit. A rule that needs all its criteria and has
+    a prefix criterion can only hit items whose field starts with one of its prefixes, so an
+    item is tested against a few of 200 rules, not all of them."""
+
+    def __init__(self, rules: list[Rule], schema: pl.Schema) -> None:
+        self.schema = pl.Schema({**schema, **DERIVED_TYPES})
+        self.tests = [r.test(self.schema) for r in rules]
+        self.always: list[int] = []
+        self.by_prefix: dict[str, dict[str, list[int]]] = {}  # field → prefix → rules
+        for j, (rule, test) in enumerate(zip(rules, self.tests, strict=True)):
+            key = [c for c in rule.criteria if c.prefix is not None] if rule.match == "all" else []
+            if test is None:
+                continue
+            if not key:
+                self.always.append(j)
+            for prefix in set(key[0].prefix) if key else ():
+                self.by_prefix.setdefault(key[0].field, {}).setdefault(prefix, []).append(j)
+        self.lengths = {f: sorted({len(p) for p in ps}) for f, ps in self.by_prefix.items()}
+
+    def hits(self, item: dict) -> set[int]:
+        """The rules (by index) whose plain test ``item`` passes."""
+        shortlist = set(self.always)
+        for field, prefixes in self.by_prefix.items():
+            value = item[field]
+            if value is not None:
+                for n in self.lengths[field]:
+                    if len(value) >= n:
+                        shortlist.update(prefixes.get(value[:n], ()))
+        return {j for j in shortlist if self.tests[j](item)}
+
+
 def signals_few(detector: RulesDetector, items: list[dict], schema: pl.Schema) -> dict[str, dict]:
     """The signal of each declaration of a few ``items`` (dicts of ``schema``'s columns; they
     get the derived fields), by declaration id."""
     with_derived(detector, items)
-    schema = pl.Schema({**schema, **DERIVED_TYPES})
-    rules, tests = detector.active, detector.tests_for(schema)
+    plain = detector.plain_for(schema)
+    rules, tests, schema = detector.active, plain.tests, plain.schema
     hits = np.zeros((len(items), len(rules)), dtype=bool)
-    for j, test in enumerate(tests):
-        if test is not None:
-            hits[:, j] = [test(item) for item in items]
+    for i, item in enumerate(items):
+        hits[i, list(plain.hits(item))] = True
     if exact := [j for j, test in enumerate(tests) if test is None]:
         derived = pl.DataFrame(items, schema=schema, orient="row")
         hits[:, exact] = derived.select(

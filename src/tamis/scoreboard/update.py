@@ -271,13 +271,17 @@ def changed(conn: Connection, declaration_ids: Iterable[str]) -> None:
     """Declarations whose decisions or results changed, in ``conn``'s transaction. A few
     (a lodgement, a result) are queued, so that nobody waits on the sums; a batch is summed
     at once. Either way the change is durable with the transaction that made it."""
-    ids = pl.Series("declaration_id", list(declaration_ids), pl.String).unique().drop_nulls()
-    if ids.len() > QUEUE_LIMIT:
-        refresh(conn, ids)
-    elif ids.len():
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        queued = dialect.insert(scoreboard_pending).on_conflict_do_nothing()
-        conn.execute(queued, [{"declaration_id": i} for i in ids])
+    ids = list(dict.fromkeys(i for i in declaration_ids if i is not None))
+    if len(ids) > QUEUE_LIMIT:
+        refresh(conn, pl.Series("declaration_id", ids, pl.String))
+    elif ids:
+        conn.execute(QUEUE[conn.dialect.name], [{"declaration_id": i} for i in ids])
+
+
+QUEUE = {  # built once: a lodgement should not pay for building the statement
+    "postgresql": postgresql.insert(scoreboard_pending).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(scoreboard_pending).on_conflict_do_nothing(),
+}
 
 
 def catch_up(engine: Engine) -> int:
