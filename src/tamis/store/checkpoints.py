@@ -31,7 +31,8 @@ class Checkpointer:
         database = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
             return
-        event.listen(self.engine, "connect", _no_autocheckpoint)
+        if not event.contains(self.engine, "connect", _no_autocheckpoint):  # one app, two runs
+            event.listen(self.engine, "connect", _no_autocheckpoint)
         self.engine.dispose()  # pooled connections reopen without automatic checkpoints
         self._thread = threading.Thread(
             target=self._run, args=(database,), name="sqlite-checkpoints", daemon=True
@@ -45,7 +46,8 @@ class Checkpointer:
         self._stop.set()
         self._thread.join()
         self._thread = None
-        event.remove(self.engine, "connect", _no_autocheckpoint)
+        if event.contains(self.engine, "connect", _no_autocheckpoint):
+            event.remove(self.engine, "connect", _no_autocheckpoint)
         self.engine.dispose()
 
     def _run(self, database: str) -> None:
