@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from tamis import audit, rulesets
 from tamis.api import auth
@@ -72,6 +72,11 @@ def _assessment(engine: Engine, declaration_id: str) -> Assessment:
     return Assessment(**decision, current_channel=current_channel(engine, decision))
 
 
+LODGED = select(declarations.c.declaration_id).where(
+    declarations.c.declaration_id == bindparam("declaration_id")
+)
+
+
 @router.post("/declarations", response_model=Assessment, status_code=201)
 def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Assessment:
     """Lodge one declaration: it is checked, stored, assessed and its decision recorded."""
@@ -86,12 +91,7 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
     # detector logs each reference it uses), and SQLite has one writer at a time.
     decided = assessor.assess_rows(lodged)
     with engine.begin() as conn:
-        exists = conn.execute(
-            select(declarations.c.declaration_id).where(
-                declarations.c.declaration_id == declaration_id
-            )
-        ).first()
-        if exists:
+        if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
             raise HTTPException(409, f"declaration {declaration_id!r} is already lodged")
         insert_rows(conn, declarations, staged[:1])  # every item repeats the header
         insert_rows(conn, items, staged)

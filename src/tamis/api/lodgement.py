@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS
 from tamis.detectors.base import ItemRows
-from tamis.ingest.profiles import load_profile
+from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.quick_check import plainly_valid
 from tamis.ingest.readers import ROW
 from tamis.ingest.validate import check_all
@@ -57,6 +58,11 @@ class LodgementError(ValueError):
         self.errors = errors
 
 
+@lru_cache(maxsize=1)
+def canonical() -> Profile:
+    return load_profile("canonical")
+
+
 def to_items(declaration: BaseModel) -> ItemRows:
     """Checked canonical items of one declaration, or LodgementError naming each field."""
     header = declaration.model_dump(exclude={"items"})
@@ -66,7 +72,7 @@ def to_items(declaration: BaseModel) -> ItemRows:
         | {ROW: n}
         for n, item in enumerate(declaration.items, start=1)
     ]
-    profile = load_profile("canonical")
+    profile = canonical()
     if (plain := plainly_valid(records, names, profile)) is not None:
         return ItemRows(*plain)
     raw = pl.DataFrame(records, schema={**{n: pl.String for n in names}, ROW: pl.Int64})

@@ -7,7 +7,7 @@ from collections import Counter
 from enum import StrEnum
 
 import polars as pl
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from tamis import audit
 from tamis.store.load import bulk_insert
@@ -39,18 +39,17 @@ class CaseNotFound(LookupError):
     pass
 
 
+OPEN_CASES = select(cases.c.declaration_id).where(
+    cases.c.declaration_id.in_(bindparam("ids", expanding=True)), cases.c.status != Status.CLOSED
+)
+
+
 def _open_declarations(conn: Connection, declaration_ids: list[str]) -> set[str]:
     """Those of the declarations that already have a case not closed."""
     found: set[str] = set()
     for start in range(0, len(declaration_ids), 1000):
         chunk = declaration_ids[start : start + 1000]
-        found.update(
-            conn.execute(
-                select(cases.c.declaration_id).where(
-                    cases.c.declaration_id.in_(chunk), cases.c.status != Status.CLOSED
-                )
-            ).scalars()
-        )
+        found.update(conn.execute(OPEN_CASES, {"ids": chunk}).scalars())
     return found
 
 

@@ -141,12 +141,13 @@ def get(bind: Engine | Connection, watchlist_id: int) -> Watchlist:
     return _from_row(row)
 
 
+EVERY_LIST = select(watchlists).order_by(watchlists.c.name)
+ACTIVE_LISTS = EVERY_LIST.where(watchlists.c.active == 1)  # asked at every lodgement
+
+
 def all_watchlists(bind: Engine | Connection, active_only: bool = False) -> list[Watchlist]:
-    query = select(watchlists).order_by(watchlists.c.name)
-    if active_only:
-        query = query.where(watchlists.c.active == 1)
     with transaction(bind) as conn:
-        return [_from_row(row) for row in conn.execute(query)]
+        return [_from_row(row) for row in conn.execute(ACTIVE_LISTS if active_only else EVERY_LIST)]
 
 
 def _item_match(watchlist: Watchlist, columns: set[str]) -> pl.Expr:

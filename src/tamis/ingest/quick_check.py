@@ -159,12 +159,7 @@ def plainly_valid(
 ) -> tuple[list[dict], pl.Schema] | None:
     """The typed rows of raw text ``records`` (``columns``, and ``ROW``) and their schema
     when every record is plainly valid; else None."""
-    fields = [(f.name, f, profile.fields.get(f.name)) for f in FIELDS]
-    if profile.outcomes:
-        fields += [
-            (OUTCOME_PREFIX + f.name, f, profile.outcomes.get(f.name)) for f in OUTCOME_OWN_FIELDS
-        ]
-    readers = [(name, _reader(f, fm, columns)) for name, f, fm in fields]
+    readers, schema = _readers(profile, tuple(columns))
     try:
         rows = [
             {ROW: record[ROW]} | {name: read(record) for name, read in readers}
@@ -180,5 +175,27 @@ def plainly_valid(
             return None
     if len(set(keys)) < len(keys):
         return None
-    schema = {ROW: pl.Int64} | {n: _DTYPES.get(f.kind, pl.String) for n, f, _ in fields}
-    return rows, pl.Schema(schema)
+    return rows, schema
+
+
+_READERS: dict[tuple, tuple[Profile, list, pl.Schema]] = {}
+
+
+def _readers(profile: Profile, columns: tuple[str, ...]) -> tuple[list, pl.Schema]:
+    """Each field's reader and the typed schema, built once per profile and columns: a
+    lodgement pays for checking its values, not for building the checks."""
+    key = (id(profile), columns)
+    cached = _READERS.get(key)
+    if cached is None or cached[0] is not profile:
+        fields = [(f.name, f, profile.fields.get(f.name)) for f in FIELDS]
+        if profile.outcomes:
+            fields += [
+                (OUTCOME_PREFIX + f.name, f, profile.outcomes.get(f.name))
+                for f in OUTCOME_OWN_FIELDS
+            ]
+        readers = [(name, _reader(f, fm, columns)) for name, f, fm in fields]
+        types = {n: _DTYPES.get(f.kind, pl.String) for n, f, _ in fields}
+        if len(_READERS) >= 64:
+            _READERS.clear()
+        _READERS[key] = cached = (profile, readers, pl.Schema({ROW: pl.Int64} | types))
+    return cached[1], cached[2]
