@@ -13,7 +13,7 @@ from tamis import rulesets, synth
 from tamis.assess import Assessor, assessor_from_store
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import ItemRows
-from tamis.detectors.rules import RulesDetector, RuleSetError, parse_rule_set
+from tamis.detectors.rules import QUICK_ROWS, RulesDetector, RuleSetError, parse_rule_set
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route, secure_draws
 
 RULES = """
@@ -110,6 +110,17 @@ def test_a_declaration_is_hit_when_any_item_is_and_forced_rules_force():
     )
     assert got["A"]["forced_channel"] == "red"
     assert got["A"]["score"] == 0  # a forced rule routes; it does not inflate the score
+
+
+def test_a_reason_every_item_shares_is_said_once():
+    """A header criterion (a new importer) hits every item alike: the declaration says so
+    once, whether it is assessed alone or in a large batch."""
+    rows = [{"declaration_id": "A", "item_number": n, "importer_id": "NEW"} for n in (1, 2, 3)] + [
+        {"declaration_id": f"X{n}"} for n in range(QUICK_ROWS)
+    ]
+    alone = signals_of(batch(rows[:3]))["A"]["reasons"]
+    in_batch = signals_of(batch(rows))["A"]["reasons"]
+    assert alone == in_batch == ["rule R-NEW (New importer): importer_age_days=0"]
 
 
 def test_validity_period_scope_and_any_match():

@@ -88,8 +88,9 @@ def per_declaration(
 ) -> pl.DataFrame:
     """Fold item-level expressions into one signal row per declaration.
 
-    The declaration's score is its riskiest item's; reasons are all items' reasons;
-    revenue at stake is summed over items.
+    The declaration's score is its riskiest item's; reasons are all items' reasons, each
+    said once (a header criterion hits every item alike); revenue at stake is summed over
+    items.
     """
     null = pl.lit(None)
     frame = items.select(
@@ -103,7 +104,10 @@ def per_declaration(
         frame.group_by("declaration_id", maintain_order=True)
         .agg(
             pl.col("score").max(),
-            pl.col("reasons").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls(),
+            pl.col("reasons")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .drop_nulls()
+            .unique(maintain_order=True),
             pl.col("r").sum().alias("revenue_at_stake")
             if revenue_at_stake is not None
             else pl.lit(None, pl.Float64).alias("revenue_at_stake"),

@@ -136,7 +136,10 @@ def signals_few(detector: RulesDetector, items: list[dict], schema: pl.Schema) -
             },
         )
         signal["score"] = max(signal["score"], min(max(float(score), 0.0), 1.0))
-        signal["reasons"] += [reason(rules[j], item, schema) for j in np.flatnonzero(row)]
+        said = signal["reasons"]
+        said += [
+            r for j in np.flatnonzero(row) if (r := reason(rules[j], item, schema)) not in said
+        ]
         channel = CHANNELS[rank] if rank >= 0 else None
         if channel and RANK[channel] > RANK.get(signal["forced_channel"], -1):
             signal["forced_channel"] = channel
