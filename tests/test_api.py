@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -13,9 +14,11 @@ import pytest
 import yaml
 
 from tamis import audit
+from tamis.ingest import quarantined
 from tamis.route import DEFAULT_CONFIG
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
+from tests.conftest import login
 from tests.servers import TAMIS, serving
 
 DECLARATION = {
@@ -68,6 +71,56 @@ def test_invalid_declarations_are_422_naming_the_field(client):
     long_id = client.post("/api/declarations", json=DECLARATION | {"declaration_id": "D" * 65})
     assert long_id.status_code == 422 and long_id.json()["detail"][0]["type"] == "code too long"
     assert client.get("/api/declarations/NOPE/assessment").status_code == 404
+
+
+AS_JSON = {"content-type": "application/json"}
+
+
+def test_every_refused_lodgement_is_quarantined_with_its_reason(client):
+    """Nothing submitted is lost: a refusal says where it is kept, and the quarantine holds
+    each refused item, or the whole body when it is not a declaration at all."""
+    engine = client.app.state.engine
+    bad = DECLARATION | {
+        "declaration_id": "D-API-BAD",
+        "items": [DECLARATION["items"][0] | {"net_mass_kg": "-4"}, DECLARATION["items"][1]],
+    }
+    missing = {k: v for k, v in DECLARATION.items() if k != "office"} | {"declaration_id": "D-M"}
+    assert client.post("/api/declarations", json=DECLARATION).status_code == 201
+    refusals = {
+        "checks": client.post("/api/declarations", json=bad),
+        "again": client.post("/api/declarations", json=DECLARATION),
+        "missing": client.post("/api/declarations", json=missing),
+        "not json": client.post("/api/declarations", content=b"{not json", headers=AS_JSON),
+    }
+    assert [r.status_code for r in refusals.values()] == [422, 409, 422, 422]
+    kept = {
+        name: quarantined(engine, r.json()["quarantined"]).to_dicts()
+        for name, r in refusals.items()
+    }
+    assert [(k["record_key"], k["field"], k["reason"]) for k in kept["checks"]] == [
+        ("D-API-BAD item 1", "net_mass_kg", "negative value"),
+        ("D-API-BAD item 2", "declaration_id", "rejected with its declaration"),
+    ]
+    assert json.loads(kept["checks"][0]["record"])["net_mass_kg"] == "-4"
+    (again,) = kept["again"]
+    assert (again["record_key"], again["reason"]) == ("D-API-1", "already lodged")
+    assert json.loads(again["record"])["items"][1]["description"] == "pistols"
+    (lacking,) = kept["missing"]
+    assert (lacking["record_key"], lacking["field"], lacking["reason"]) == (
+        "D-M",
+        "office",
+        "missing",
+    )
+    assert "office: Field required" in lacking["detail"]
+    (garbled,) = kept["not json"]
+    assert garbled["value"] == "{not json" and garbled["reason"] == "json invalid"
+    assert "POST /api/declarations by admin-user" == garbled["source_path"]
+    # without the right to lodge, nothing is written on anyone's behalf
+    del client.headers["Authorization"]
+    assert client.post("/api/declarations", content=b"{x", headers=AS_JSON).status_code == 422
+    partner = login(client, "partner") | AS_JSON
+    assert client.post("/api/declarations", content=b"{y", headers=partner).status_code == 422
+    assert quarantined(engine, "api:").height == 2 + 1 + 1 + 1
 
 
 def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client, tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tamis import audit
 from tamis.detectors.base import SIGNAL_SCHEMA
 from tamis.detectors.valuation import ValuationDetector
 from tamis.ingest import ingest
@@ -243,7 +244,7 @@ def test_build_is_incremental_and_leaves_known_frauds_out(store, tmp_path):
                 inspected_at=datetime(2025, 5, 2),
                 result="non_compliant",
                 fraud_type="valuation",
-                recorded_at=database.now(),
+                recorded_at=audit.now(),
             )
         )
     assert database.build(store).months_counted == [202504]

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from tamis import rulesets
+from tamis import audit, rulesets
 from tamis.cases import cases, watchlists
 from tamis.channels import RANK
 from tamis.detectors.anomaly import AnomalyDetector
@@ -115,10 +114,6 @@ def cross_source_detectors(engine: Engine) -> list[Detector]:
     return [d for d in found if d is not None]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def record(
     engine_or_conn,
     decided: pl.DataFrame,
@@ -131,7 +126,7 @@ def record(
     cases."""
     rows = decided.select(
         "declaration_id",
-        pl.lit(_now()).alias("decided_at"),
+        pl.lit(audit.now()).alias("decided_at"),
         pl.lit(mode).alias("mode"),
         "channel",
         "score",
@@ -162,7 +157,7 @@ def record(
 def record_rows(conn, decided: list[dict], mode: str, routing: RoutingConfig, items: ItemRows):
     """``record`` for a few decisions (a lodgement) made by ``assess_rows``: each stored
     decision as ``latest_decision`` reads it back."""
-    now, routing_json = _now(), routing.model_dump_json()
+    now, routing_json = audit.now(), routing.model_dump_json()
     stored = []
     for row in decided:
         revenue = row["revenue_at_stake"]

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, bindparam, select
 
@@ -17,7 +19,14 @@ from tamis import audit, rulesets
 from tamis.api import auth
 from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
 from tamis.api.deps import MAX_ID, engine_of
-from tamis.api.lodgement import DeclarationIn, LodgementError, to_items
+from tamis.api.lodgement import (
+    DeclarationIn,
+    LodgementError,
+    already_lodged,
+    refused,
+    to_items,
+    unreadable,
+)
 from tamis.assess import assessor_from_store, current_channel, latest_decision, record_rows
 from tamis.cases.api import router as cases_router
 from tamis.channels import channel_rank
@@ -79,25 +88,38 @@ LODGED = select(declarations.c.declaration_id).where(
 
 @router.post("/declarations", response_model=Assessment, status_code=201)
 def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Assessment:
-    """Lodge one declaration: it is checked, stored, assessed and its decision recorded."""
+    """Lodge one declaration: it is checked, stored, assessed and its decision recorded.
+    A refused one is quarantined, and the answer says where."""
+    engine, assessor = engine_of(request), assessor_of(request)
     try:
         lodged = to_items(declaration)
-    except LodgementError as error:
-        return JSONResponse(status_code=422, content={"detail": error.errors})
-    engine, assessor = engine_of(request), assessor_of(request)
-    declaration_id = lodged.rows[0]["declaration_id"]
-    staged = rows_to_storage(lodged.rows, f"api:{declaration_id}", ROW)
-    # Assessed before the write transaction: a detector may write too (the valuation
-    # detector logs each reference it uses), and SQLite has one writer at a time.
-    decided = assessor.assess_rows(lodged)
-    with engine.begin() as conn:
-        if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
-            raise HTTPException(409, f"declaration {declaration_id!r} is already lodged")
-        insert_rows(conn, declarations, staged[:1])  # every item repeats the header
-        insert_rows(conn, items, staged)
-        (decision,) = record_rows(conn, decided, "lodgement", assessor.routing, lodged)
+        declaration_id = lodged.rows[0]["declaration_id"]
+        staged = rows_to_storage(lodged.rows, f"api:{declaration_id}", ROW)
+        # Assessed before the write transaction: a detector may write too (the valuation
+        # detector logs each reference it uses), and SQLite has one writer at a time.
+        decided = assessor.assess_rows(lodged)
+        with engine.begin() as conn:
+            if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
+                raise already_lodged(declaration)
+            insert_rows(conn, declarations, staged[:1])  # every item repeats the header
+            insert_rows(conn, items, staged)
+            (decision,) = record_rows(conn, decided, "lodgement", assessor.routing, lodged)
+    except LodgementError as refusal:
+        return refused(engine, refusal, user.username)
     # a decision just made has no channel change yet
     return Assessment(**decision, current_channel=decision["channel"])
+
+
+async def validation_errors(request: Request, error: RequestValidationError) -> Response:
+    """A body that is not a declaration, from someone who may lodge, is quarantined too;
+    pages answer in HTML, the rest of the API in JSON."""
+    if request.method == "POST" and request.url.path == request.app.url_path_for("lodge"):
+        token = auth.session_token(request, await auth.bearer(request))
+        user = await run_in_threadpool(auth.signed_in, request, token)
+        if user is not None and user.role in TARGETERS.roles:
+            refusal = unreadable(error.errors(), error.body)
+            return await run_in_threadpool(refused, engine_of(request), refusal, user.username)
+    return await web.page_validation_errors(request, error)
 
 
 @router.get("/declarations/{declaration_id}/assessment", response_model=Assessment)
@@ -228,6 +250,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     def health() -> dict:
         return {"status": "ok"}
 
+    app.add_exception_handler(RequestValidationError, validation_errors)
     app.include_router(auth.router)
     app.include_router(router)
     app.include_router(cases_router)

@@ -37,8 +37,13 @@ async def _token(
     return session_token(request, credentials)
 
 
+def signed_in(request: Request, token: str | None) -> User | None:
+    """The user of a live session token, if any."""
+    return users.user_for_token(engine_of(request), token) if token else None
+
+
 def current_user(request: Request, token: Annotated[str | None, Depends(_token)]) -> User:
-    user = users.user_for_token(engine_of(request), token) if token else None
+    user = signed_in(request, token)
     if user is None:
         raise HTTPException(
             401, "authentication required: log in first", headers={"WWW-Authenticate": "Bearer"}

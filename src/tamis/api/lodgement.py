@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from functools import lru_cache
 from typing import Any
 
 import polars as pl
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from sqlalchemy import Engine
 
+from tamis import audit
 from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS
 from tamis.detectors.base import ItemRows
 from tamis.ingest.profiles import Profile, load_profile
+from tamis.ingest.quarantine import keep
 from tamis.ingest.quick_check import plainly_valid
 from tamis.ingest.readers import ROW
-from tamis.ingest.validate import check_all
+from tamis.ingest.validate import check_all, with_records
 
 Scalar = str | int | float | None
 
@@ -53,9 +60,63 @@ DeclarationIn = _model(
 
 
 class LodgementError(ValueError):
-    def __init__(self, errors: list[dict]) -> None:
+    """A refused lodgement: ``errors`` as FastAPI words them, ``rejected`` the records to
+    quarantine (``REJECTED_SCHEMA`` rows), ``status`` the HTTP answer."""
+
+    def __init__(self, errors: list[dict], rejected: list[dict], status: int = 422) -> None:
         super().__init__("; ".join(e["msg"] for e in errors))
-        self.errors = errors
+        self.errors, self.rejected, self.status = errors, rejected, status
+
+
+def already_lodged(declaration: BaseModel) -> LodgementError:
+    declaration_id = declaration.declaration_id
+    detail = f"declaration {declaration_id!r} is already lodged"
+    kept = _refusal(
+        record_key=declaration_id,
+        field="declaration_id",
+        value=declaration_id,
+        reason="already lodged",
+        detail=detail,
+        record=json.dumps(declaration.model_dump(mode="json")),
+    )
+    error = {"loc": ["body", "declaration_id"], "msg": detail, "type": "already lodged"}
+    return LodgementError([error], [kept], status=409)
+
+
+def unreadable(errors: list[dict], body: Any) -> LodgementError:
+    """A body that is not a declaration at all (not JSON, a field missing or unknown, a
+    list where a value goes): kept whole, with its first error's field."""
+    errors = jsonable_encoder(errors)
+    first = errors[0]
+    fields = [str(part) for part in first["loc"][1:] if not isinstance(part, int)]
+    declaration_id = body.get("declaration_id") if isinstance(body, dict) else None
+    said = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in errors)
+    if isinstance(body, bytes):
+        body = body.decode(errors="replace")
+    as_text = isinstance(body, str)  # not JSON: kept as it came
+    kept = _refusal(
+        record_key=None if declaration_id is None else str(declaration_id),
+        field=fields[-1] if fields else None,
+        value=body if as_text else None,
+        reason=first["type"].replace("_", " "),
+        detail=f"{declaration_id or 'declaration'}: {said}",
+        record=None if as_text else json.dumps(body, default=str),
+    )
+    return LodgementError(errors, [kept])
+
+
+def refused(engine: Engine, refusal: LodgementError, who: str) -> JSONResponse:
+    """Quarantine a refused lodgement, then say why and where it is kept."""
+    source_id = f"api:{uuid.uuid4().hex[:16]}"
+    with engine.begin() as conn:
+        keep(conn, refusal.rejected, source_id, f"POST /api/declarations by {who}", audit.now())
+    content = {"detail": refusal.errors, "quarantined": source_id}
+    return JSONResponse(status_code=refusal.status, content=content)
+
+
+def _refusal(**fields) -> dict:
+    """A whole lodgement as one quarantined record."""
+    return {ROW: 1} | fields
 
 
 @lru_cache(maxsize=1)
@@ -89,5 +150,5 @@ def to_items(declaration: BaseModel) -> ItemRows:
             }
             for r in checked.rejected.iter_rows(named=True)
         ]
-        raise LodgementError(errors)
+        raise LodgementError(errors, with_records(checked.rejected, raw).to_dicts())
     return ItemRows(checked.accepted.rows(named=True), checked.accepted.schema)

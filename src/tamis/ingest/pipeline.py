@@ -14,14 +14,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from tamis import audit
 from tamis.declarations import FIELDS, Field
 from tamis.ingest.profiles import DECLARATIONS, Profile, load_profile
+from tamis.ingest.quarantine import keep
 from tamis.ingest.readers import (
     ROW,
     RawBatch,
@@ -34,7 +36,7 @@ from tamis.ingest.validate import EXPECTED, REJECTED_SCHEMA, Checked, check, wit
 from tamis.scoreboard import update as scoreboard
 from tamis.settings import settings
 from tamis.store.load import Loaded, load_batch, open_staging, to_storage
-from tamis.store.tables import quarantine, sources
+from tamis.store.tables import sources
 
 Progress = Callable[[int, int | None], None]
 
@@ -65,10 +67,6 @@ def fingerprint(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             lines += chunk.count(b"\n")
     return digest.hexdigest(), lines
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _clash_rejects(loaded: Loaded, raw: pl.DataFrame, source_id: str) -> pl.DataFrame:
@@ -110,14 +108,6 @@ def _malformed_rejects(batch: RawBatch) -> pl.DataFrame:
         },
         schema=REJECTED_SCHEMA,
     )
-
-
-_QUARANTINE = text(
-    "INSERT INTO quarantine (source_id, source_path, source_row, record_key, field, value, reason,"
-    " detail, record, quarantined_at) VALUES (:source_id, :source_path, :source_row, :record_key,"
-    " :field, :value, :reason, :detail, :record, :quarantined_at)"
-    " ON CONFLICT (source_id, source_row) DO NOTHING"
-)
 
 
 def _split_last_declaration(frame: pl.DataFrame, column: str | None):
@@ -262,7 +252,7 @@ def ingest(
     summary = Summary(str(path), profile.name, source_id)
     started = time.perf_counter()
     total = None if is_gzipped(path) else {"csv": max(lines - 1, 0), "jsonl": lines}.get(fmt)
-    quarantined_at = _now()
+    quarantined_at = audit.now()
 
     with engine.connect() as conn:
         with conn.begin():
@@ -276,20 +266,7 @@ def ingest(
                     [checked.rejected, loaded.rejected, _malformed_rejects(batch)],
                     how="vertical_relaxed",
                 )
-                if rejected.height:
-                    conn.execute(
-                        _QUARANTINE,
-                        [
-                            dict(
-                                r,
-                                source_id=source_id,
-                                source_path=str(path),
-                                source_row=r[ROW],
-                                quarantined_at=quarantined_at,
-                            )
-                            for r in rejected.iter_rows(named=True)
-                        ],
-                    )
+                keep(conn, rejected.iter_rows(named=True), source_id, str(path), quarantined_at)
             summary.received += frame.height + len(batch.malformed)
             summary.rejected += rejected.height
             summary.accepted += loaded.inserted + loaded.already_stored
@@ -313,7 +290,7 @@ def ingest(
                     accepted=summary.accepted,
                     rejected=summary.rejected,
                     completed=1,
-                    last_ingested_at=_now(),
+                    last_ingested_at=audit.now(),
                 )
             )
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -321,7 +298,7 @@ def ingest(
 
 
 def _register_source(conn, source_id: str, path: Path, profile: str) -> None:
-    now = _now()
+    now = audit.now()
     known = conn.execute(sources.select().where(sources.c.source_id == source_id)).first()
     if known:
         conn.execute(
@@ -338,11 +315,3 @@ def _register_source(conn, source_id: str, path: Path, profile: str) -> None:
                 completed=0,
             )
         )
-
-
-def quarantined(engine: Engine, source_id: str | None = None) -> pl.DataFrame:
-    query = quarantine.select().order_by(quarantine.c.source_id, quarantine.c.source_row)
-    if source_id:
-        query = query.where(quarantine.c.source_id.startswith(source_id))
-    with engine.connect() as conn:
-        return pl.read_database(query, conn, infer_schema_length=None)

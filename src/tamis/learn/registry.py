@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 
 import polars as pl
 from sqlalchemy import Engine, func, select, update
 
+from tamis import audit
 from tamis.learn.model import FraudModel
 from tamis.learn.tables import models
 
@@ -25,10 +25,6 @@ LISTED = ["version", "created_at", "trained_from", "trained_until", "rows", "fra
 
 class RegistryError(ValueError):
     """A version that does not exist, or nothing to roll back to."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def fingerprint(labelled: pl.DataFrame) -> str:
@@ -54,7 +50,7 @@ def save(
             models.insert().values(
                 version=version,
                 kind=KIND,
-                created_at=_now(),
+                created_at=audit.now(),
                 trained_from=labelled["lodged_at"].min(),
                 trained_until=labelled["lodged_at"].max(),
                 rows=labelled.height,
@@ -66,7 +62,7 @@ def save(
                 metrics=json.dumps(metrics),
                 booster=model.to_text(),
                 active=0 if has_active else 1,
-                promoted_at=None if has_active else _now(),
+                promoted_at=None if has_active else audit.now(),
                 comment=comment,
             )
         )
@@ -88,7 +84,9 @@ def promote(engine: Engine, version: int) -> None:
             )
         conn.execute(update(models).values(active=0))
         conn.execute(
-            update(models).where(models.c.version == version).values(active=1, promoted_at=_now())
+            update(models)
+            .where(models.c.version == version)
+            .values(active=1, promoted_at=audit.now())
         )
 
 

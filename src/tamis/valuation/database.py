@@ -14,11 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import polars as pl
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 
+from tamis import audit
 from tamis.store.load import bulk_insert
 from tamis.store.tables import declarations, inspection_outcomes, items, sources
 from tamis.valuation import reference as ref
@@ -27,10 +28,6 @@ from tamis.valuation.regions import REGION_OF
 from tamis.valuation.tables import value_histogram, value_reference_uses, value_references
 
 Progress = Callable[[int, int | None], None]
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def month_number(day: date | datetime) -> int:
@@ -161,7 +158,7 @@ def build(
             frame = _read_month(conn, month)
             counted += frame.height
             conn.execute(delete(value_histogram).where(value_histogram.c.month == month))
-            bins = ref.histogram(frame).with_columns(pl.lit(now()).alias("built_at"))
+            bins = ref.histogram(frame).with_columns(pl.lit(audit.now()).alias("built_at"))
             if bins.height:
                 bulk_insert(conn, value_histogram.name, bins)
     if progress:
@@ -173,7 +170,7 @@ def build(
             conn,
             schema_overrides={"bin": pl.Int32, "items": pl.Int64, "month": pl.Int64},
         )
-    refs = ref.references(hist.drop("built_at"), (first, end), min_n, now())
+    refs = ref.references(hist.drop("built_at"), (first, end), min_n, audit.now())
     save_references(engine, refs, "history")
     window = f"{ref.month_start(first):%Y-%m} to {ref.month_start(ref.shift_months(end, -1)):%Y-%m}"
     return BuildSummary(
@@ -192,7 +189,7 @@ def save_references(engine: Engine, refs: pl.DataFrame, source: str) -> None:
         conn.execute(
             update(value_references)
             .where(value_references.c.source == source, value_references.c.superseded_at.is_(None))
-            .values(superseded_at=now())
+            .values(superseded_at=audit.now())
         )
         if refs.height:
             bulk_insert(conn, value_references.name, refs.drop("reference_id"))
@@ -203,7 +200,7 @@ def load_analyst(engine: Engine, path: str, source: str) -> int:
     if source == "history":
         raise ValueError("source: 'history' is reserved for references built from declarations")
     frame = pl.read_csv(path, schema_overrides={"hs_code": pl.String, "origin": pl.String})
-    refs = ref.analyst_references(frame, source, now())
+    refs = ref.analyst_references(frame, source, audit.now())
     save_references(engine, refs, source)
     return refs.height
 

@@ -242,10 +242,10 @@ class Guard:
 
 
 def mount(app: FastAPI) -> None:
-    """Add the dashboard to the app: pages, static assets, HTML errors, security headers."""
+    """Add the dashboard to the app: pages, static assets, HTML errors, security headers.
+    (Validation errors: the app's handler hands page ones to ``page_validation_errors``.)"""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (router, declaration.router, cases.router, rules.router, learning.router):
         app.include_router(pages)
     app.add_exception_handler(StarletteHTTPException, page_errors)
-    app.add_exception_handler(RequestValidationError, page_validation_errors)
     app.add_middleware(Guard)
