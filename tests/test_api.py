@@ -139,6 +139,37 @@ def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client, tmp_pa
     assert lodged["channel"] == "red"
 
 
+def test_capacity_at_lodgement_counts_what_the_office_day_already_holds(
+    client, tmp_path, monkeypatch
+):
+    """At most half red per office and day: alone, the first red by score would always be
+    held back; counted with the day's decisions, every other one goes red."""
+    capped = tmp_path / "routing.yaml"
+    routing = yaml.safe_load(DEFAULT_CONFIG.read_text()) | {
+        "random": {"rate": 0.0},
+        "thresholds": {"blue": 0.2, "yellow": 0.3, "orange": 0.4, "red": 0.5},
+        "capacity": {"red_share": 0.5},
+    }
+    capped.write_text(yaml.safe_dump(routing))
+    monkeypatch.setenv("TAMIS_ROUTING_CONFIG", str(capped))
+    shoes = DECLARATION["items"][:1]  # footwear from China, new importer, low unit value
+
+    def lodge(n: int, office: str = "CASA-PORT", day: str = "2025-03-01") -> dict:
+        declaration = DECLARATION | {"declaration_id": f"D-CAP-{n}", "items": shoes}
+        declaration |= {"office": office, "lodged_at": f"{day}T1{n % 10}:00:00"}
+        return client.post("/api/declarations", json=declaration).json()
+
+    first_four = [lodge(n) for n in range(4)]
+    assert [d["channel"] for d in first_four] == ["orange", "red", "orange", "red"]
+    assert [d["capacity_held"] for d in first_four] == [True, False, True, False]
+    assert all(d["score"] >= 0.5 for d in first_four)
+    assert "held back to orange by capacity" in first_four[2]["reasons"][-1]
+    # another office, another day: their own count
+    assert lodge(4, office="TANGER-MED")["channel"] == "orange"
+    assert lodge(5, day="2025-03-02")["channel"] == "orange"
+    assert lodge(6)["channel"] == "orange"  # 5 decided: at most 2 red, and 2 are
+
+
 def test_rule_sets_through_the_api(client):
     assert client.get("/api/rules").json()["version"] is None
     rule = {

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, bindparam, case, func, select
 
 from tamis import audit, rulesets
 from tamis.cases import cases, watchlists
@@ -30,8 +31,8 @@ from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
 from tamis.ingest.validate import check
-from tamis.route import RoutingConfig, load_routing, route
-from tamis.route_few import route_few
+from tamis.route import Capacity, RoutingConfig, load_routing, route
+from tamis.route_few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
@@ -53,12 +54,60 @@ class Assessor:
             pl.lit(self.model_version, pl.String).alias("model_version"),
         )
 
-    def assess_rows(self, items: ItemRows, draws: np.ndarray | None = None) -> list[dict]:
+    def assess_rows(
+        self,
+        items: ItemRows,
+        draws: np.ndarray | None = None,
+        earlier: dict[tuple[str, date], DaySoFar] | None = None,
+    ) -> list[dict]:
         """``assess`` for a few declarations (one lodged), in plain Python wherever a
-        detector can: the same decisions as dicts."""
+        detector can: the same decisions as dicts. ``earlier``: what capacity has already
+        counted of each office's day (``day_so_far``)."""
         signals = {d.name: signals_of_rows(d, items) for d in self.detectors}
         versions = {"rule_set_version": self.rule_set_version, "model_version": self.model_version}
-        return [row | versions for row in route_few(items.headers(), signals, self.routing, draws)]
+        routed = route_few(items.headers(), signals, self.routing, draws, earlier)
+        return [row | versions for row in routed]
+
+
+def _count(condition) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+_RED = decisions.c.channel == "red"
+_IMPOSED = (decisions.c.forced_channel == "red") | (decisions.c.random_selected == 1)
+_LATER = decisions.alias("later")
+_LATEST = (
+    select(func.max(_LATER.c.decision_id))
+    .where(_LATER.c.declaration_id == declarations.c.declaration_id)
+    .scalar_subquery()
+)
+DAY_SO_FAR = (
+    select(func.count(), _count(_RED), _count(_RED & _IMPOSED))
+    .join_from(declarations, decisions, decisions.c.declaration_id == declarations.c.declaration_id)
+    .where(
+        declarations.c.office == bindparam("office"),
+        declarations.c.lodged_at >= bindparam("day"),
+        declarations.c.lodged_at < bindparam("next_day"),
+        decisions.c.decision_id == _LATEST,
+    )
+)
+
+
+def day_so_far(engine: Engine, header: list[dict], capacity: Capacity) -> dict[tuple, DaySoFar]:
+    """What each office's day in ``header`` already holds, from the stored decisions (each
+    declaration's latest), for capacity at lodgement; nothing when there is no cap."""
+    if capacity.red_share is None:
+        return {}
+    days = {(h["office"], h["lodged_at"].date()) for h in header}
+    counted = {}
+    with engine.connect() as conn:
+        for office, day in days:
+            start = datetime.combine(day, time())
+            decided, red, imposed = conn.execute(
+                DAY_SO_FAR, {"office": office, "day": start, "next_day": start + timedelta(days=1)}
+            ).one()
+            counted[(office, day)] = DaySoFar(decided, imposed, red - imposed)
+    return counted
 
 
 def importer_first_seen(engine: Engine) -> pl.DataFrame:

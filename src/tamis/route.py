@@ -82,10 +82,13 @@ class RoutingConfig(BaseModel):
         return self.weights.get(detector, 1.0)
 
 
-@lru_cache
 def load_routing(path: str | None = None) -> RoutingConfig:
     """From ``path``, else TAMIS_ROUTING_CONFIG, else the shipped defaults."""
-    path = path or os.environ.get("TAMIS_ROUTING_CONFIG") or str(DEFAULT_CONFIG)
+    return _routing_from(path or os.environ.get("TAMIS_ROUTING_CONFIG") or str(DEFAULT_CONFIG))
+
+
+@lru_cache
+def _routing_from(path: str) -> RoutingConfig:
     with open(path, encoding="utf-8") as handle:
         return RoutingConfig.model_validate(yaml.safe_load(handle) or {})
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -21,14 +23,27 @@ from tamis.route import Capacity, RandomSelection, RoutingConfig, secure_draws
 NO_SIGNAL = {"score": None, "reasons": None, "revenue_at_stake": None, "forced_channel": None}
 
 
+@dataclass(frozen=True)
+class DaySoFar:
+    """An office's day before these declarations: how many were decided, how many went red
+    imposed (forced or at random) and how many red by score. Capacity counts them as if
+    they were in the batch, the reds by score already kept."""
+
+    decided: int = 0
+    imposed: int = 0
+    by_score: int = 0
+
+
 def route_few(
     header: list[dict],
     signals: dict[str, dict[str, dict]],
     config: RoutingConfig,
     draws: np.ndarray | None = None,
+    earlier: dict[tuple[str, date], DaySoFar] | None = None,
 ) -> list[dict]:
     """``route`` for ``header`` (one dict per declaration: declaration_id, office,
-    procedure, lodged_at) and each detector's signals by declaration id."""
+    procedure, lodged_at) and each detector's signals by declaration id; ``earlier``, by
+    office and day, what capacity has already counted."""
     draws = secure_draws(len(header)) if draws is None else draws
     rows = [
         _decide(h, {n: s.get(h["declaration_id"], NO_SIGNAL) for n, s in signals.items()}, config)
@@ -45,7 +60,7 @@ def route_few(
             )
         ]
         row["__random_reason"] = _random_reason(row, h) if row["random_selected"] else None
-    held = _held_by_capacity(rows, header, config.capacity)
+    held = _held_by_capacity(rows, header, config.capacity, earlier or {})
     decided = []
     for row, h, is_held in zip(rows, header, held, strict=True):
         reason = None
@@ -146,7 +161,9 @@ def _random_reason(row: dict, header: dict) -> str | None:
     )
 
 
-def _held_by_capacity(rows: list[dict], header: list[dict], capacity: Capacity) -> list[bool]:
+def _held_by_capacity(
+    rows: list[dict], header: list[dict], capacity: Capacity, earlier: dict[tuple, DaySoFar]
+) -> list[bool]:
     """Per row, whether capacity holds its red back: per office and day, the highest-ranked
     reds by score up to the share, after the forced and random reds."""
     held = [False] * len(rows)
@@ -155,12 +172,18 @@ def _held_by_capacity(rows: list[dict], header: list[dict], capacity: Capacity) 
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, h in enumerate(header):
         groups[(h["office"], h["lodged_at"].date())].append(i)
-    for members in groups.values():
+    for day, members in groups.items():
+        before = earlier.get(day, DaySoFar())
         red = [i for i in members if rows[i]["channel"] == "red"]
         imposed = [
             i for i in red if rows[i]["forced_channel"] == "red" or rows[i]["random_selected"]
         ]
-        allowed = math.floor(len(members) * capacity.red_share) - len(imposed)
+        allowed = (
+            math.floor((before.decided + len(members)) * capacity.red_share)
+            - before.imposed
+            - len(imposed)
+            - before.by_score
+        )
         by_score = [i for i in red if i not in imposed]
         ranked = sorted(by_score, key=lambda i: -_priority(rows[i], capacity))  # ties: in order
         for place, i in enumerate(ranked, start=1):

@@ -27,7 +27,13 @@ from tamis.api.lodgement import (
     to_items,
     unreadable,
 )
-from tamis.assess import assessor_from_store, current_channel, latest_decision, record_rows
+from tamis.assess import (
+    assessor_from_store,
+    current_channel,
+    day_so_far,
+    latest_decision,
+    record_rows,
+)
 from tamis.cases.api import router as cases_router
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
@@ -97,7 +103,8 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
         staged = rows_to_storage(lodged.rows, f"api:{declaration_id}", ROW)
         # Assessed before the write transaction: a detector may write too (the valuation
         # detector logs each reference it uses), and SQLite has one writer at a time.
-        decided = assessor.assess_rows(lodged)
+        earlier = day_so_far(engine, lodged.headers(), assessor.routing.capacity)
+        decided = assessor.assess_rows(lodged, earlier=earlier)
         with engine.begin() as conn:
             if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
                 raise already_lodged(declaration)
