@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import lightgbm as lgb
 import numpy as np
 import polars as pl
 import pytest
@@ -24,7 +25,7 @@ from tamis.learn.cli import app
 from tamis.learn.drift import THRESHOLD, drift_report, psi
 from tamis.learn.evaluate import evaluate
 from tamis.learn.metrics import KS, targeting_metrics
-from tamis.learn.model import FraudModel, _matrix
+from tamis.learn.model import N_ROUNDS, PARAMS, FraudModel, _matrix, ensemble_size
 from tamis.learn.ranking import RANKINGS, batch_priority
 from tamis.learn.train import store_drift, train_from_store
 from tamis.learn.uplift import uplift
@@ -206,6 +207,23 @@ def test_a_model_reads_back_from_its_text_with_its_revenue_model(fitted):
         assert np.allclose(ours, theirs)
     only_p = FraudModel.from_text(model.booster.model_to_string(), model.categories, {})
     assert np.allclose(only_p.predict(feats)[1], feats["duty"].to_numpy())  # an older model
+
+
+def test_few_training_rows_make_p_fraud_the_mean_log_odds_of_boosters_of_other_seeds(
+    planted, fitted
+):
+    model, feats = fitted
+    size = model.params["ensemble"]
+    assert size == ensemble_size(planted[0].height) > 1 and ensemble_size(1_000_000) == 1
+    train = F.training_features(F.prepare(planted[0]))[1]
+    data = lgb.Dataset(_matrix(train, model.columns, model.categories), train["fraud"].to_numpy())
+    alone = [lgb.train(PARAMS | {"seed": 1000 * i}, data, N_ROUNDS) for i in range(size)]
+    x = _matrix(feats, model.columns, model.categories)
+    log_odds = [b.predict(x, raw_score=True) for b in alone]
+    mean = np.mean(log_odds, axis=0)
+    assert np.allclose(model.booster.predict(x, raw_score=True), mean, rtol=0, atol=1e-9)
+    assert np.abs(log_odds[0] - mean).max() > 0.01  # the seeds do give other boosters
+    assert np.allclose(model.contributions(feats).sum(axis=1), mean, rtol=0, atol=1e-9)
 
 
 def test_model_detector_scores_declarations_with_readable_reasons(planted):

@@ -40,6 +40,10 @@ PARAMS: dict = dict(
     seed=0,
 )
 N_ROUNDS = 100
+# P(fraud) is the mean log-odds of boosters with other seeds when training rows are few:
+# ENSEMBLE_ROWS / rows of them, at most MAX_ENSEMBLE (one from ENSEMBLE_ROWS rows on)
+ENSEMBLE_ROWS = 200_000
+MAX_ENSEMBLE = 4
 C_SAMPLE = 100_000  # training rows the value per fraud is estimated on
 
 
@@ -85,13 +89,18 @@ class FraudModel:
         categories = _category_maps(train, F.LOW_CARD)
         params = PARAMS | params
         x, fraud = _matrix(feats, columns, categories), feats["fraud"].to_numpy()
-        booster = lgb.train(params, lgb.Dataset(x, fraud, feature_name=columns), n_rounds)
+        data = lgb.Dataset(x, fraud, feature_name=columns, free_raw_data=False)
+        size = ensemble_size(len(x))
+        booster = averaged(
+            [lgb.train(params | {"seed": params["seed"] + 1000 * i}, data, n_rounds)
+             for i in range(size)]
+        )  # fmt: skip
         duty = feats["duty"].to_numpy()
         money = revenue.fit(x, fraud, feats["revenue"].to_numpy(), duty, params)
         sample = slice(None, None, max(1, len(x) // C_SAMPLE))  # C is a mean: a sample will do
         p = booster.predict(x[sample], num_threads=NUM_THREADS)
         c = value_per_fraud(p, revenue.predict(money, x[sample], duty[sample], NUM_THREADS))
-        params |= {"n_rounds": n_rounds, "value_per_fraud": c}
+        params |= {"n_rounds": n_rounds, "ensemble": size, "value_per_fraud": c}
         return cls(booster, columns, categories, history, params, money)
 
     def with_history(self, labelled: pl.DataFrame) -> FraudModel:
@@ -131,6 +140,39 @@ class FraudModel:
         booster = lgb.Booster(model_str=texts["fraud"])
         money = lgb.Booster(model_str=texts["revenue"]) if texts["revenue"] else None
         return cls(booster, booster.feature_name(), categories, None, params, money)
+
+
+def ensemble_size(rows: int) -> int:
+    """How many boosters P(fraud) averages for this many training rows: on a few tens of
+    thousands, one booster's ranking moves with its seed (bagging and feature sampling)
+    by more than the gap between two rankings worth telling apart; averaging cuts that."""
+    return max(1, min(MAX_ENSEMBLE, round(ENSEMBLE_ROWS / max(rows, 1))))
+
+
+def averaged(boosters: list[lgb.Booster]) -> lgb.Booster:
+    """One booster whose raw score (log-odds) is the mean of ``boosters``': all their trees,
+    each leaf value scaled by 1/len. As one booster it is saved, compiled and explained
+    (SHAP values are linear in the trees) like any other."""
+    if len(boosters) == 1:
+        return boosters[0]
+    scale = 1 / len(boosters)
+
+    def scaled(line: re.Match) -> str:
+        return f"{line[1]}={' '.join(repr(float(v) * scale) for v in line[2].split())}"
+
+    texts = [b.model_to_string() for b in boosters]
+    start, end = texts[0].index("\nTree="), texts[0].index("\nend of trees")
+    head = re.sub(r"\ntree_sizes=[^\n]*", "", texts[0][:start])  # optional when parsing
+    trees = [
+        tree.split("\n", 1)[1]  # without its number
+        for text in texts
+        for tree in text[text.index("\nTree=") : text.index("\nend of trees")].split("\nTree=")[1:]
+    ]  # fmt: skip
+    body = "".join(
+        f"\nTree={i}\n" + re.sub(r"(?m)^(leaf_value|internal_value)=(.*)$", scaled, tree)
+        for i, tree in enumerate(trees)
+    )
+    return lgb.Booster(model_str=head + body + texts[0][end:])
 
 
 def reasons(model: FraudModel, feats: pl.DataFrame, top: int = 3) -> list[list[str]]:
