@@ -113,8 +113,8 @@ def main() -> None:
         "--seeds", type=int, default=5, help="LightGBM seeds for the KCS figures (0: none)"
     )
     args = parser.parse_args()
-    train = read_labelled_files(KCS / "train.csv", "kcs")
-    valid = read_labelled_files(KCS / "valid.csv", "kcs")
+    train = read_labelled_files(KCS / "train.csv", "kcs").frame
+    valid = read_labelled_files(KCS / "valid.csv", "kcs").frame
 
     if args.seeds:
         by_seed(train, valid, args.seeds)

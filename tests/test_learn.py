@@ -305,12 +305,29 @@ def test_cli_evaluate_prints_one_json_object_and_a_chart(tmp_path: Path):
     train, test = tmp_path / "train.csv", tmp_path / "test.csv"
     rows = kcs_rows(900, 5, date(2020, 1, 1), days=90)
     rows.filter(pl.col("Date") < "2020-03-01").write_csv(train)
-    rows.filter(pl.col("Date") >= "2020-03-01").write_csv(test)
+    later = rows.filter(pl.col("Date") >= "2020-03-01").with_row_index()
+    # row index: source column, bad value, the canonical field the refusal names
+    broken = {3: ("Date", "2020-13-45", "lodged_at"), 7: ("HS6 Code", "12AB", "hs_code")}
+    later = later.with_columns(
+        pl.when(pl.col("index") == i).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+        for i, (column, value, _) in broken.items()
+    )
+    later.drop("index").write_csv(test)
+    with test.open("a") as handle:
+        handle.write("a,line,with,too,few,columns\n")
     chart = tmp_path / "chart.png"
     args = ["evaluate", "--profile", "kcs", "--train", str(train), "--test", str(test)]
     result = CliRunner().invoke(app, [*args, "--json", "--chart", str(chart)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    records = report["test_records"]  # every record read is counted: none is silently lost
+    assert records["received"] == later.height + 1 == records["labelled"] + records["rejected"]
+    assert records["rejected"] == 3 and report["test_rows"] == later.height - 2
+    assert report["train_records"]["rejected"] == 0
+    assert "refused and left out" in result.stderr
+    for i, (_, value, field) in broken.items():
+        record = later["Declaration ID"][i]
+        assert re.search(rf"{record} .*{field} '{value}'", result.stderr), result.stderr
     assert METRIC_KEYS <= report.keys() and METRIC_KEYS <= report["baseline"].keys()
     assert chart.read_bytes()[:4] == b"\x89PNG"
     assert report["precision@10"] > 0.6  # a planted, easy signal; frauds are ~30 %

@@ -94,7 +94,7 @@ def _clash_rejects(loaded: Loaded, raw: pl.DataFrame, source_id: str) -> pl.Data
     )
 
 
-def _malformed_rejects(batch: RawBatch) -> pl.DataFrame:
+def malformed_rejects(batch: RawBatch) -> pl.DataFrame:
     reason = "malformed line"
     return pl.DataFrame(
         {
@@ -263,7 +263,7 @@ def ingest(
             with conn.begin():
                 loaded = target.store(conn, checked, frame, source_id, quarantined_at)
                 rejected = pl.concat(
-                    [checked.rejected, loaded.rejected, _malformed_rejects(batch)],
+                    [checked.rejected, loaded.rejected, malformed_rejects(batch)],
                     how="vertical_relaxed",
                 )
                 keep(conn, rejected.iter_rows(named=True), source_id, str(path), quarantined_at)

@@ -49,17 +49,23 @@ def evaluate_command(
     if rank_by not in RANKINGS:
         _fail(f"--rank-by {rank_by}: one of {', '.join(RANKINGS)}")
     try:
-        train_frame = read_labelled_files(train, profile)
-        test_frame = read_labelled_files(test, profile)
+        files = {"train": read_labelled_files(train, profile),
+                 "test": read_labelled_files(test, profile)}  # fmt: skip
     except (OSError, ValueError) as error:
         _fail(str(error))
+    for option, read in files.items():
+        _warn_left_out(option, read)
+        if read.frame.is_empty():
+            _fail(f"--{option}: no inspected declaration to {option} on")
+    train_frame, test_frame = files["train"].frame, files["test"].frame
     if train_frame["lodged_at"].max() > test_frame["lodged_at"].min():
         errors.print("[yellow]warning:[/yellow] --train and --test periods overlap")
     result = evaluate(train_frame, test_frame, revenue_weight, rank_by, seed)  # type: ignore[arg-type]
     if chart:
         draw(result, chart)
     if as_json:
-        print_json(result.as_json())
+        records = {f"{option}_records": read.summary() for option, read in files.items()}
+        print_json(result.as_json() | records)
         return
     console.print(f"train {result.train_rows:,} rows, test {result.test_rows:,} rows; "
                   f"model ranks by {rank_by}, baseline by p")  # fmt: skip
@@ -67,6 +73,21 @@ def evaluate_command(
     console.print(
         f"fit {result.fit_seconds:.1f} s, scoring {result.score_rows_per_second:,.0f} rows/s"
     )
+
+
+SHOWN = 5  # refused records named on the terminal; the JSON counts them all by reason
+
+
+def _warn_left_out(option: str, read) -> None:
+    """Say on stderr which records of --train / --test were refused, and why."""
+    if read.rejected.is_empty():
+        return
+    errors.print(f"[yellow]warning:[/yellow] --{option}: {read.rejected.height:,} of "
+                 f"{read.received:,} records refused and left out:")  # fmt: skip
+    for file, detail in read.rejected.head(SHOWN).select("file", "detail").iter_rows():
+        errors.print(f"  {file}: {detail}", highlight=False, markup=False, soft_wrap=True)
+    if read.rejected.height > SHOWN:
+        errors.print(f"  … and {read.rejected.height - SHOWN:,} more (see --json)")
 
 
 @app.command("train")

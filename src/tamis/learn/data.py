@@ -7,12 +7,13 @@ stake on the declared value (customs_value × duty_rate / 100).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.ingest.pipeline import declaration_batches
+from tamis.ingest.pipeline import declaration_batches, malformed_rejects
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
 from tamis.ingest.validate import OUTCOME_PREFIX, check
@@ -32,28 +33,58 @@ def _with_revenue(frame: pl.DataFrame, recovered: str) -> pl.DataFrame:
     )
 
 
-def read_labelled_files(paths: str | Path | list, profile: Profile | str) -> pl.DataFrame:
+@dataclass
+class LabelledFiles:
+    """What files held to learn from: every record read is in ``frame`` (inspected, valid),
+    counted in ``unlabelled`` (valid, never inspected) or in ``rejected`` (refused as
+    ingestion would refuse it, with its file, row, field and reason)."""
+
+    frame: pl.DataFrame
+    received: int
+    unlabelled: int
+    rejected: pl.DataFrame
+
+    def summary(self) -> dict:
+        reasons = self.rejected["reason"].value_counts(sort=True).rows()
+        return {"received": self.received, "labelled": self.frame.height,
+                "unlabelled": self.unlabelled, "rejected": self.rejected.height,
+                "rejected_by_reason": dict(reasons)}  # fmt: skip
+
+
+def read_labelled_files(paths: str | Path | list, profile: Profile | str) -> LabelledFiles:
     """Inspected items of one or more files (comma-separated paths allowed) read through a
-    mapping profile that maps outcomes; invalid records are left out as ingestion would."""
+    mapping profile that maps outcomes."""
     profile = profile if isinstance(profile, Profile) else load_profile(profile)
     if isinstance(paths, str | Path):
         paths = [p.strip() for p in str(paths).split(",") if p.strip()]
     if not profile.outcomes:
         raise ValueError(f"profile {profile.name!r} maps no outcomes: nothing to learn from")
-    parts = []
+    parts, refused, received = [], [], 0
     for path in map(Path, paths):
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file")
         fmt = source_format(path, profile.format)
-        for frame, _ in declaration_batches(path, profile, fmt):
-            parts.append(check(frame, profile).accepted)
+        for frame, batch in declaration_batches(path, profile, fmt):
+            checked = check(frame, profile)
+            received += batch.received
+            parts.append(checked.accepted)
+            for rejected in (checked.rejected, malformed_rejects(batch)):
+                refused.append(rejected.with_columns(pl.lit(str(path)).alias("file")))
     frame = pl.concat(parts, how="diagonal_relaxed")
     result, recovered = OUTCOME_PREFIX + "result", OUTCOME_PREFIX + "revenue_recovered"
     if recovered not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias(recovered))
-    frame = frame.filter(pl.col(result).is_not_null())
-    frame = frame.with_columns((pl.col(result) == NON_COMPLIANT).cast(pl.Int8).alias("fraud"))
-    return _with_revenue(frame, recovered)
+    inspected = frame.filter(pl.col(result).is_not_null())
+    inspected = inspected.with_columns(
+        (pl.col(result) == NON_COMPLIANT).cast(pl.Int8).alias("fraud")
+    )
+    rejected = pl.concat(refused, how="diagonal_relaxed")
+    return LabelledFiles(
+        _with_revenue(inspected, recovered),
+        received,
+        frame.height - inspected.height,
+        rejected,
+    )
 
 
 def label_items(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
