@@ -89,7 +89,7 @@ class FraudModel:
         categories = _category_maps(train, F.LOW_CARD)
         params = PARAMS | params
         x, fraud = _matrix(feats, columns, categories), feats["fraud"].to_numpy()
-        data = lgb.Dataset(x, fraud, feature_name=columns, free_raw_data=False)
+        data = lgb.Dataset(x, fraud, feature_name=columns)
         size = ensemble_size(len(x))
         booster = averaged(
             [lgb.train(params | {"seed": params["seed"] + 1000 * i}, data, n_rounds)
@@ -161,18 +161,18 @@ def averaged(boosters: list[lgb.Booster]) -> lgb.Booster:
         return f"{line[1]}={' '.join(repr(float(v) * scale) for v in line[2].split())}"
 
     texts = [b.model_to_string() for b in boosters]
-    start, end = texts[0].index("\nTree="), texts[0].index("\nend of trees")
-    head = re.sub(r"\ntree_sizes=[^\n]*", "", texts[0][:start])  # optional when parsing
+    first, last = texts[0].index("\nTree="), texts[0].index("\nend of trees")
+    head = re.sub(r"\ntree_sizes=[^\n]*", "", texts[0][:first])  # optional when parsing
     trees = [
         tree.split("\n", 1)[1]  # without its number
         for text in texts
-        for tree in text[text.index("\nTree=") : text.index("\nend of trees")].split("\nTree=")[1:]
-    ]  # fmt: skip
+        for tree in text[: text.index("\nend of trees")].split("\nTree=")[1:]
+    ]
     body = "".join(
         f"\nTree={i}\n" + re.sub(r"(?m)^(leaf_value|internal_value)=(.*)$", scaled, tree)
         for i, tree in enumerate(trees)
     )
-    return lgb.Booster(model_str=head + body + texts[0][end:])
+    return lgb.Booster(model_str=head + body + texts[0][last:])
 
 
 def reasons(model: FraudModel, feats: pl.DataFrame, top: int = 3) -> list[list[str]]:
