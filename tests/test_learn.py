@@ -121,6 +121,13 @@ def test_a_feature_never_uses_its_own_or_a_later_label():
     assert training_row(frame).equals(before)  # a training row knows what a scored row knows
 
 
+def test_a_large_batch_looked_up_in_threads_gets_the_same_features(planted, monkeypatch):
+    history, batch = (F.prepare(part) for part in planted)
+    alone = F.build_features(history, batch)
+    monkeypatch.setattr(F, "THREADS_FROM", 0)
+    assert F.build_features(history, batch).equals(alone)
+
+
 def test_as_of_sums_count_only_earlier_days_of_the_same_key():
     rng = np.random.default_rng(3)
     keys = rng.integers(0, 20, 2000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)

@@ -76,6 +76,7 @@ UNIT_KEYS = [[H], [H, O]]
 HASHED = sorted({c for key in TE_KEYS for c in key})
 SPARSE = 0.5  # below this share of rows with a past, looking them up alone costs less
 THREADS = 2
+THREADS_FROM = 10_000  # rows: a thread pool costs more than it saves on fewer
 DEFAULT_RATE = 0.2  # prior hit rate when there is no history at all
 PRIOR = 5.0  # smoothing strength toward the global hit rate (pseudo-count)
 OWN = [
@@ -187,7 +188,8 @@ class History:
 
         for roots_first in (False, True):  # the keys without sub-keys first
             wave = [name for name in self.tables if bool(ROOTS[name]) == roots_first]
-            sums |= zip(wave, _in_threads(lookup, wave), strict=True)
+            looked_up = _in_threads(lookup, wave) if len(day) >= THREADS_FROM else map(lookup, wave)
+            sums |= zip(wave, looked_up, strict=True)
         columns: dict[str, np.ndarray] = {}
         for name in self.tables:
             s, n, *_ = sums[name]
