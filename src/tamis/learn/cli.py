@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from tamis.output import print_json
+
+if TYPE_CHECKING:
+    from tamis.learn.data import LabelledFiles
 
 app = typer.Typer(help="Learn from inspection outcomes: models, registry, drift.",
                   no_args_is_help=True)  # fmt: skip
@@ -78,7 +81,7 @@ def evaluate_command(
 SHOWN = 5  # refused records named on the terminal; the JSON counts them all by reason
 
 
-def _warn_left_out(option: str, read) -> None:
+def _warn_left_out(option: str, read: LabelledFiles) -> None:
     """Say on stderr which records of --train / --test were refused, and why."""
     if read.rejected.is_empty():
         return

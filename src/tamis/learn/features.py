@@ -76,7 +76,7 @@ UNIT_KEYS = [[H], [H, O]]
 HASHED = sorted({c for key in TE_KEYS for c in key})
 SPARSE = 0.5  # below this share of rows with a past, looking them up alone costs less
 THREADS = 2
-THREADS_FROM = 10_000  # rows: a thread pool costs more than it saves on fewer
+THREADS_FROM = 10_000  # rows from which the keys are indexed and looked up in threads
 DEFAULT_RATE = 0.2  # prior hit rate when there is no history at all
 PRIOR = 5.0  # smoothing strength toward the global hit rate (pseudo-count)
 OWN = [
@@ -161,6 +161,7 @@ class History:
         tables = _in_threads(
             lambda k: AsOfSums(key_hash(hashes, k), day, both if k in UNIT_KEYS else counts),
             TE_KEYS,
+            history.height,
         )
         self.tables = dict(zip(map(key_name, TE_KEYS), tables, strict=True))
 
@@ -188,8 +189,7 @@ class History:
 
         for roots_first in (False, True):  # the keys without sub-keys first
             wave = [name for name in self.tables if bool(ROOTS[name]) == roots_first]
-            looked_up = _in_threads(lookup, wave) if len(day) >= THREADS_FROM else map(lookup, wave)
-            sums |= zip(wave, looked_up, strict=True)
+            sums |= zip(wave, _in_threads(lookup, wave, len(day)), strict=True)
         columns: dict[str, np.ndarray] = {}
         for name in self.tables:
             s, n, *_ = sums[name]
@@ -221,9 +221,12 @@ class History:
         )
 
 
-def _in_threads(function, items: list) -> list:
-    """``function`` over ``items`` on ``THREADS`` threads: NumPy's sorts, binary searches
-    and arithmetic release the interpreter lock, so the keys are indexed side by side."""
+def _in_threads(function, items: list, rows: int) -> list:
+    """``function`` over ``items`` on ``THREADS`` threads when each works on ``rows`` rows
+    or more: NumPy's sorts, binary searches and arithmetic release the interpreter lock, so
+    the keys are indexed side by side. On fewer rows the pool costs more than it saves."""
+    if rows < THREADS_FROM:
+        return list(map(function, items))
     with ThreadPoolExecutor(THREADS) as pool:
         return list(pool.map(function, items))
 
