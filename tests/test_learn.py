@@ -29,7 +29,7 @@ from tamis.learn.model import N_ROUNDS, PARAMS, FraudModel, _matrix, ensemble_si
 from tamis.learn.ranking import RANKINGS, batch_priority
 from tamis.learn.train import store_drift, train_from_store
 from tamis.learn.uplift import uplift
-from tamis.route import ModelRanking, RoutingConfig
+from tamis.route import Exploration, ModelRanking, RoutingConfig
 from tamis.store.read import read_items
 
 METRIC_KEYS = {f"{m}@{k}" for m in ("precision", "recall", "revenue") for k in KS}
@@ -271,6 +271,55 @@ def test_model_detector_explains_only_its_riskiest_items(planted):
     assert (items["reasons"].list.len() == items["len"]).all()  # a probability per item, no more
 
 
+def test_model_detector_explores_the_novel_and_the_uncertain_and_says_why(planted, fitted):
+    train, test = planted
+    batch = test.drop("fraud", "revenue")
+
+    def explored(**explore) -> pl.DataFrame:
+        detector = ModelDetector(fitted[0], explore=Exploration(**explore)).fit(train)
+        return detector.assess(batch).with_columns(
+            pl.col("reasons").list.eval(pl.element().filter(pl.element().str.starts_with(
+                "exploration"))).list.first().alias("why")
+        )  # fmt: skip
+
+    nothing = explored(novelty=0.0, uncertainty=0.0)
+    assert nothing["forced_channel"].is_null().all() and nothing["why"].is_null().all()
+
+    seen = {c: set(train[c]) for c in ("importer_id", "supplier_id")}
+    pairs = set(zip(train["importer_id"], train["hs_code"].str.slice(0, 6), strict=True))
+    novel = {
+        row["declaration_id"]
+        for row in batch.iter_rows(named=True)
+        if row["importer_id"] not in seen["importer_id"]
+        or row["supplier_id"] not in seen["supplier_id"]
+        or (row["importer_id"], row["hs_code"][:6]) not in pairs
+    }
+    every_novel = explored(novelty=1.0, uncertainty=0.0, channel="orange")
+    picked = every_novel.filter(pl.col("forced_channel").is_not_null())
+    assert 0 < len(novel) < batch["declaration_id"].n_unique()
+    assert set(picked["declaration_id"]) == novel
+    assert set(picked["forced_channel"]) == {"orange"}
+    assert picked["why"].str.contains(r"^exploration, novelty \(.+ never inspected.*\): "
+                                      r"draw 0\.\d{4} under chance 1$").all()  # fmt: skip
+
+    uncertain = explored(novelty=0.0, uncertainty=1.0).filter(pl.col("why").is_not_null())
+    said = (
+        uncertain["why"]
+        .str.extract_groups(
+            r"P\(fraud\) (?<p>[\d.]+)\): draw (?<draw>[\d.]+) under chance (?<chance>[\d.]+)"
+        )
+        .struct.unnest()
+        .cast(pl.Float64)
+    )
+    assert uncertain.height > 0 and (said["draw"] < said["chance"]).all()
+    assert np.allclose(said["chance"], 4 * said["p"] * (1 - said["p"]), atol=0.021)  # p: 2 digits
+    p = fitted[0].predict(fitted[0].features(batch))[0]
+    declarations = batch.select("declaration_id").with_columns(pl.Series("c", 4 * p * (1 - p)))
+    c = declarations.group_by("declaration_id").agg(pl.col("c").max())["c"].to_numpy()
+    expected, spread = c.sum(), np.sqrt((c * (1 - c)).sum())  # picks: a sum of Bernoullis
+    assert abs(uncertain.height - expected) < 5 * spread + 1
+
+
 def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path):
     assert ModelDetector.from_store(store) is None
     path = tmp_path / "kcs.csv"
@@ -295,6 +344,17 @@ def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path
     assert [d.rank_by for d in configured if isinstance(d, ModelDetector)] == ["balanced"]
     signals = detector.assess(read_items(store).tail(5))
     assert signals.height == 5 and signals["reasons"].list.len().min() >= 1
+    explore = Exploration(novelty=1.0, uncertainty=0.0, channel="orange")
+    routing = RoutingConfig(model=ModelRanking(explore=explore), random={"rate": 0.0})
+    newcomer = (
+        read_items(store)
+        .tail(2)
+        .with_columns(pl.col("declaration_id") + "-new", pl.lit("NEWCOMER").alias("importer_id"))
+    )
+    decided = assessor_from_store(store, routing).assess(newcomer)
+    assert set(decided["channel"]) <= {"orange", "red"}
+    for why in decided["reasons"]:
+        assert any(r.startswith("exploration, novelty (importer never inspected)") for r in why)
     assert {"score", "log_value", "te_importer_id"} <= store_drift(store, weeks=2).keys()
 
 
@@ -364,21 +424,27 @@ def test_uplift_compares_each_detector_with_the_random_control_group():
     def signal(score: float) -> dict:
         return {"score": score, "forced_channel": None}
 
+    explored = {"score": 0.1, "forced_channel": "red",
+                "reasons": ["exploration, novelty (importer never inspected): draw 0.0100 "
+                            "under chance 0.05"]}  # fmt: skip
     decided = pl.DataFrame(
         {
-            "declaration_id": ["A", "B", "C", "D", "E"],
-            "signals": [json.dumps({"model": signal(s)}) for s in (0.9, 0.8, 0.1, 0.2, 0.7)],
-            "random_selected": [0, 0, 1, 1, 0],
+            "declaration_id": ["A", "B", "C", "D", "E", "F"],
+            "signals": [json.dumps({"model": signal(s)}) for s in (0.9, 0.8, 0.1, 0.2, 0.7)]
+            + [json.dumps({"model": explored})],
+            "random_selected": [0, 0, 1, 1, 0, 0],
         }
     )
     outcomes = pl.DataFrame(
         {
-            "declaration_id": ["A", "B", "C", "D"],  # E was never inspected
-            "result": ["non_compliant", "non_compliant", "compliant", "non_compliant"],
-            "revenue_recovered": [100.0, 50.0, None, 10.0],
+            "declaration_id": ["A", "B", "C", "D", "F"],  # E was never inspected
+            "result": ["non_compliant", "non_compliant", "compliant", "non_compliant", "compliant"],
+            "revenue_recovered": [100.0, 50.0, None, 10.0, None],
         }
     )
     rows = {r["group"]: r for r in uplift(decided, outcomes).to_dicts()}
     assert rows["model"]["inspected"] == 2 and rows["model"]["hit_rate"] == 1.0
     assert rows["model"]["revenue_recovered"] == 150.0
+    # an exploratory pick is forced, yet not the model's flag: it counts on its own
+    assert rows["model exploration"]["inspected"] == 1 and rows["model exploration"]["frauds"] == 0
     assert rows["random control"]["hit_rate"] == 0.5 and rows["model"]["lift_vs_control"] == 2.0

@@ -129,7 +129,7 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
     rules = RulesDetector(rulesets.get(engine, version), version).fit(importer_first_seen(engine))
     detectors: list[Detector] = [rules]
     routing = routing or load_routing()
-    params = {ModelDetector: {"rank_by": routing.model.rank_by}}
+    params = {ModelDetector: {"rank_by": routing.model.rank_by, "explore": routing.model.explore}}
     for detector_class in (
         ValuationDetector,
         ModelDetector,

@@ -18,6 +18,13 @@ need them: those scoring at least ``explain_from`` (default 0.35, the default ro
 threshold for a documentary check) and, in a large batch, only the riskiest
 ``explain_share`` of its items (default 2 %, a usual physical-control capacity). A batch
 of one, as at lodgement, is always explained when it scores that high.
+
+With ``explore`` (``tamis.route.Exploration``, from the routing configuration), the detector
+also forces a few declarations to a control channel to learn from their outcome: those
+bringing something never inspected before (novelty) and those whose P(fraud) is closest to
+an even bet (uncertainty). Each pick's reason starts with ``EXPLORATION`` and gives what made
+it a candidate, its draw and its chance, so the chance of every labelled exploratory pick is
+on record (``tamis.learn.uplift`` reports their hit rate apart from the model's).
 """
 
 from __future__ import annotations
@@ -31,10 +38,19 @@ from sqlalchemy import Engine
 
 from tamis.detectors.base import empty_signals, per_declaration
 from tamis.learn import ranking
+from tamis.learn.features import IMPORTER, SUPPLIER, H
 from tamis.learn.model import FraudModel, reasons
 from tamis.learn.ranking import RankBy
+from tamis.route import Exploration, secure_draws
 
 PROBABILITY_TEXT = {i: f"P(fraud) {i / 100:.2f}" for i in range(101)}
+EXPLORATION = "exploration"
+# what makes an item novel, in order: the first that holds is said
+NOVELTY = (
+    (pl.col(f"n_{IMPORTER}") == 0, pl.lit("importer never inspected")),
+    (pl.col(f"n_{SUPPLIER}") == 0, pl.lit("supplier never inspected")),
+    (pl.col(f"n_{IMPORTER}|{H}") == 0, pl.format("importer never inspected on HS6 {}", H)),
+)
 
 
 class ModelDetector:
@@ -48,6 +64,7 @@ class ModelDetector:
         version: int | None = None,
         explain_from: float = 0.35,
         explain_share: float = 0.02,
+        explore: Exploration | None = None,
     ) -> None:
         self.model = model
         self.rank_by = rank_by
@@ -55,6 +72,7 @@ class ModelDetector:
         self.version = version
         self.explain_from = explain_from
         self.explain_share = explain_share
+        self.explore = explore
 
     @classmethod
     def from_store(cls, engine: Engine, **params) -> ModelDetector | None:
@@ -113,7 +131,48 @@ class ModelDetector:
                 .alias("_why")
             )
         )
-        return per_declaration(items, pl.col("_score"), pl.col("_why"), pl.col("_at_stake"))
+        signals = per_declaration(items, pl.col("_score"), pl.col("_why"), pl.col("_at_stake"))
+        return signals if self.explore is None else self._explored(signals, feats, p)
+
+    def _explored(self, signals: pl.DataFrame, feats: pl.DataFrame, p: np.ndarray):
+        """``signals`` with the exploratory picks forced to the exploration channel, each
+        with a reason: what made it a candidate, its draw and its chance."""
+        explore = self.explore
+        novel = pl.when(NOVELTY[0][0]).then(NOVELTY[0][1])
+        for condition, text in NOVELTY[1:]:
+            novel = novel.when(condition).then(text)
+        per = (
+            feats.select("declaration_id", novel.alias("novel"), pl.Series("p", p))
+            .group_by("declaration_id", maintain_order=True)  # as ``signals``
+            .agg(
+                pl.col("novel").drop_nulls().first(),
+                pl.col("p").sort_by((pl.col("p") - 0.5).abs()).first(),  # the most uncertain
+            )
+        )
+        closest = per["p"].to_numpy()
+        by_novelty = np.where(per["novel"].is_not_null().to_numpy(), explore.novelty, 0.0)
+        by_uncertainty = explore.uncertainty * 4 * closest * (1 - closest)
+        chance = np.maximum(by_novelty, by_uncertainty)
+        draws = secure_draws(len(chance))
+        why: list[str | None] = [None] * len(chance)
+        for i in np.flatnonzero(draws < chance).tolist():
+            said = f"draw {draws[i]:.4f} under chance {chance[i]:.4g}"
+            if by_novelty[i] >= by_uncertainty[i]:
+                why[i] = f"{EXPLORATION}, novelty ({per['novel'][i]}): {said}"
+            else:
+                why[i] = (f"{EXPLORATION}, uncertainty (P(fraud) {closest[i]:.2f}): {said} "
+                          f"= {explore.uncertainty} × 4p(1 − p)")  # fmt: skip
+        picked = pl.Series("_explored", why, pl.String)
+        return signals.with_columns(
+            pl.when(picked.is_not_null())
+            .then(pl.concat_list("reasons", picked))
+            .otherwise("reasons")
+            .alias("reasons"),
+            pl.when(picked.is_not_null())
+            .then(pl.lit(explore.channel))
+            .otherwise("forced_channel")
+            .alias("forced_channel"),
+        )
 
     def _to_explain(self, score: np.ndarray) -> np.ndarray:
         """Rows whose SHAP reasons are worked out: the riskiest ``explain_share`` of the

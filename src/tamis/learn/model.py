@@ -3,10 +3,13 @@
 Selection bias: only inspected declarations are labelled, and most were inspected because
 something (rules, officers, an earlier model) found them risky, so hit rates learnt here are
 those of the *selected* population and are too high for the unselected one. The ranking is
-what matters and it is learnt within what was inspected; the random-selection share of
-routing is the exploration that keeps unselected kinds of declarations represented. The
-training set records how many rows it had; weighting random-selection rows up (inverse
-propensity) is the next step once decisions link to outcomes at scale.
+what matters and it is learnt within what was inspected. Exploration keeps the kinds of
+declarations nothing finds risky represented: the random share of routing, and the model
+detector's picks of novel declarations and of those it is least sure of (the latter are
+where a label moves the model most). Their outcomes are learnt from like any other, unweighted:
+each pick's decision records its chance, so inverse-propensity weights can be derived from
+the decisions, but with chances of a few percent they would multiply a handful of rows by
+twenty or more and make the model's variance, on histories of this size, the larger harm.
 """
 
 from __future__ import annotations

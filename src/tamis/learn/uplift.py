@@ -1,9 +1,10 @@
 """Uplift: each detector's hit rate and revenue against the random-selection control group.
 
 A declaration counts for a detector when the detector's signal in the recorded decision
-scored at least ``FLAGGED`` or forced a channel. The control group is the declarations
-picked by the random share of routing: their hit rate is what inspecting without any
-targeting finds. Only inspected declarations (with an outcome) count.
+scored at least ``FLAGGED`` or forced a channel; a channel forced to explore (the model's
+exploratory picks) counts in a group of its own, "<detector> exploration". The control
+group is the declarations picked by the random share of routing: their hit rate is what
+inspecting without any targeting finds. Only inspected declarations (with an outcome) count.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import polars as pl
 from sqlalchemy import Engine, select
 
+from tamis.detectors.model import EXPLORATION
 from tamis.store.read import read_outcomes
 from tamis.store.tables import decisions
 
@@ -35,8 +37,12 @@ def uplift(decided: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
     }
     for i, text in enumerate(inspected["signals"]):
         for name, signal in json.loads(text).items():
-            flagged = (signal.get("score") or 0) >= FLAGGED or bool(signal.get("forced_channel"))
+            explored = any(r.startswith(EXPLORATION) for r in signal.get("reasons") or [])
+            forced = bool(signal.get("forced_channel")) and not explored
+            flagged = (signal.get("score") or 0) >= FLAGGED or forced
             groups.setdefault(name, [False] * inspected.height)[i] = flagged
+            if explored:
+                groups.setdefault(f"{name} {EXPLORATION}", [False] * inspected.height)[i] = True
     rows = [
         inspected.filter(pl.Series(mask)).select(
             pl.lit(name).alias("group"),
