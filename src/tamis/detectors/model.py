@@ -45,11 +45,13 @@ from tamis.route import Exploration, secure_draws
 
 PROBABILITY_TEXT = {i: f"P(fraud) {i / 100:.2f}" for i in range(101)}
 EXPLORATION = "exploration"
-# what makes an item novel, in order: the first that holds is said
-NOVELTY = (
-    (pl.col(f"n_{IMPORTER}") == 0, pl.lit("importer never inspected")),
-    (pl.col(f"n_{SUPPLIER}") == 0, pl.lit("supplier never inspected")),
-    (pl.col(f"n_{IMPORTER}|{H}") == 0, pl.format("importer never inspected on HS6 {}", H)),
+# what makes an item novel, in words (null when nothing is): the first that holds is said
+NOVELTY = pl.coalesce(
+    pl.when(pl.col(f"n_{IMPORTER}") == 0).then(pl.lit("importer never inspected")),
+    pl.when(pl.col(f"n_{SUPPLIER}") == 0).then(pl.lit("supplier never inspected")),
+    pl.when(pl.col(f"n_{IMPORTER}|{H}") == 0).then(
+        pl.format("importer never inspected on HS6 {}", H)
+    ),
 )
 
 
@@ -134,15 +136,12 @@ class ModelDetector:
         signals = per_declaration(items, pl.col("_score"), pl.col("_why"), pl.col("_at_stake"))
         return signals if self.explore is None else self._explored(signals, feats, p)
 
-    def _explored(self, signals: pl.DataFrame, feats: pl.DataFrame, p: np.ndarray):
+    def _explored(self, signals: pl.DataFrame, feats: pl.DataFrame, p: np.ndarray) -> pl.DataFrame:
         """``signals`` with the exploratory picks forced to the exploration channel, each
         with a reason: what made it a candidate, its draw and its chance."""
         explore = self.explore
-        novel = pl.when(NOVELTY[0][0]).then(NOVELTY[0][1])
-        for condition, text in NOVELTY[1:]:
-            novel = novel.when(condition).then(text)
         per = (
-            feats.select("declaration_id", novel.alias("novel"), pl.Series("p", p))
+            feats.select("declaration_id", NOVELTY.alias("novel"), pl.Series("p", p))
             .group_by("declaration_id", maintain_order=True)  # as ``signals``
             .agg(
                 pl.col("novel").drop_nulls().first(),
