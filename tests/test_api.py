@@ -15,6 +15,7 @@ import yaml
 
 from tamis import audit
 from tamis.ingest import quarantined
+from tamis.reasons import render
 from tamis.route import DEFAULT_CONFIG
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
@@ -163,7 +164,7 @@ def test_capacity_at_lodgement_counts_what_the_office_day_already_holds(
     assert [d["channel"] for d in first_four] == ["orange", "red", "orange", "red"]
     assert [d["capacity_held"] for d in first_four] == [True, False, True, False]
     assert all(d["score"] >= 0.5 for d in first_four)
-    assert "held back to orange by capacity" in first_four[2]["reasons"][-1]
+    assert "held back to orange by capacity" in render(first_four[2]["reasons"][-1])
     # another office, another day: their own count
     assert lodge(4, office="TANGER-MED")["channel"] == "orange"
     assert lodge(5, day="2025-03-02")["channel"] == "orange"

@@ -14,6 +14,7 @@ from tamis.assess import Assessor, assessor_from_store
 from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import ItemRows
 from tamis.detectors.rules import QUICK_ROWS, RulesDetector, RuleSetError, parse_rule_set
+from tamis.reasons import render
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route, secure_draws
 
 RULES = """
@@ -283,7 +284,7 @@ def test_forced_channel_wins_and_random_selection_is_recorded():
     assert decided["channel"].to_list() == ["red", "red", "red"]
     assert decided["random_selected"].to_list() == [False, True, False]
     assert decided["random_rate"].to_list() == [0.5, 0.5, 0.5]
-    assert "random selection: draw 0.2 under rate 0.5" in decided["reasons"][1][-1]
+    assert "random selection: draw 0.2 under rate 0.5" in render(decided["reasons"][1][-1])
 
 
 def test_secure_draws_are_uniform_and_unpredictable():
@@ -299,9 +300,8 @@ def test_capacity_keeps_the_highest_scoring_reds_and_says_who_was_held_back():
     decided = route(header(10), {"rules": signal(scores)}, config)
     assert decided["channel"].to_list()[:5] == ["red", "red", "orange", "orange", "orange"]
     assert decided["capacity_held"].to_list()[:5] == [False, False, True, True, True]
-    assert (
-        "held back to orange by capacity: red limited to 20.0% at CASA-PORT"
-        in (decided["reasons"][2][-1])
+    assert "held back to orange by capacity: red limited to 20.0% at CASA-PORT" in render(
+        decided["reasons"][2][-1]
     )
 
 

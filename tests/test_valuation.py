@@ -18,6 +18,7 @@ from tamis import audit
 from tamis.detectors.base import SIGNAL_SCHEMA
 from tamis.detectors.valuation import ValuationDetector
 from tamis.ingest import ingest
+from tamis.reasons import render, render_all
 from tamis.store.tables import inspection_outcomes
 from tamis.valuation import database
 from tamis.valuation.api import router
@@ -127,10 +128,10 @@ def test_reference_is_robust_to_planted_outliers_and_known_frauds():
 def test_a_sparse_cell_falls_back_and_says_which_level(detector):
     r = item(detector, declared(SHOES, "VN", 4.0))  # 8 items from VN: below min_n
     assert r["ref_level"] == "hs10/all"
-    assert "HS 6403.19.00.00 from all origins" in r["reason"]
-    assert "level hs10/all" in r["reason"]
+    assert "HS 6403.19.00.00 from all origins" in render(r["reason"])
+    assert "level hs10/all" in render(r["reason"])
     unknown = item(detector, declared("6403200000", "CN", 4.0))  # a line never seen
-    assert unknown["ref_level"] == "hs4/origin" and "HS 6403 from CN" in unknown["reason"]
+    assert unknown["ref_level"] == "hs4/origin" and "HS 6403 from CN" in render(unknown["reason"])
 
 
 def test_catch_all_lines_get_a_wider_tolerance_and_a_warning(detector):
@@ -138,8 +139,8 @@ def test_catch_all_lines_get_a_wider_tolerance_and_a_warning(detector):
     catch_all = item(detector, declared(PLASTICS, "CN", 12.0))
     assert specific["ref_median_uv"] == pytest.approx(catch_all["ref_median_uv"], rel=0.1)
     assert catch_all["score"] < specific["score"]
-    assert "catch-all ('other') line" in catch_all["reason"]
-    assert "catch-all" not in specific["reason"]
+    assert "catch-all ('other') line" in render(catch_all["reason"])
+    assert "catch-all" not in render(specific["reason"])
 
 
 def test_scoring_follows_the_skew_of_prices():
@@ -163,7 +164,7 @@ def test_a_small_sample_damps_the_score():
     large = ValuationDetector().fit(goods(SHOES, "CN", 1000, 30.0, seed=5))
     low = declared(SHOES, "CN", 30.0 / 2.5)
     assert 0 < item(small, low)["score"] < item(large, low)["score"]
-    assert "Few comparable items (n=25)" in item(small, low)["reason"]
+    assert "Few comparable items (n=25)" in render(item(small, low)["reason"])
 
 
 # --- the detector ----------------------------------------------------------------------------
@@ -176,7 +177,7 @@ def test_under_valuation_is_flagged_with_figures_and_revenue_at_stake(detector):
     flagged = signals.filter(declaration_id="A").row(0, named=True)
     fine = signals.filter(declaration_id="X1").row(0, named=True)
     assert flagged["score"] >= 0.9 and fine["score"] == 0 and fine["reasons"] == []
-    (reason,) = flagged["reasons"]
+    (reason,) = render_all(flagged["reasons"])
     assert reason.startswith("item 1: declared 300 MAD/U vs reference median ")
     for part in ("IQR ", "n=300", "HS 8517.13.00.00 from CN", "2025-01 to 2025-03"):
         assert part in reason
@@ -192,7 +193,9 @@ def test_over_valuation_is_flagged_without_revenue(detector):
     signals = detector.assess(batch(declared(PHONES, "CN", 20_000.0)))
     r = signals.row(0, named=True)
     assert r["score"] >= 0.9 and r["revenue_at_stake"] == 0
-    assert "over-valuation" in r["reasons"][0] and "money laundering" in r["reasons"][0]
+    assert "over-valuation" in render(r["reasons"][0]) and "money laundering" in render(
+        r["reasons"][0]
+    )
 
 
 def test_the_detector_never_changes_declared_values(detector):
@@ -261,7 +264,7 @@ def test_analyst_references_take_precedence_and_uses_are_logged(store, tmp_path)
 
     detector = ValuationDetector.from_store(store)
     signals = detector.assess(batch(declared(SHOES, "CN", 30.0)))  # fine for history
-    (reason,) = signals["reasons"].item()
+    (reason,) = render_all(signals["reasons"].item())
     assert "analyst reference, source: price survey 2025-03" in reason
     assert "reference median 60.00 MAD/U (IQR 50.00–70.00" in reason
     with store.connect() as conn:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tamis.channels import CHANNELS, RANK
 from tamis.learn.ranking import RankBy
+from tamis.reasons import reason_expr
 
 DEFAULT_CONFIG = Path(__file__).parent / "profiles" / "routing.yaml"
 
@@ -195,13 +196,13 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
         )
         .replace_strict(channel_names, return_dtype=pl.String)
         .alias("channel"),
-        pl.when(pl.col("random_selected"))
+        pl.when(pl.col("random_selected") & pl.col("office").is_not_null())
         .then(
-            pl.format(
-                "random selection: draw {} under rate {} for office {} (exploration, deterrence)",
-                pl.col("random_draw").round(4),
-                pl.col("random_rate"),
-                pl.col("office"),
+            reason_expr(
+                "route.random",
+                draw=pl.col("random_draw").round(4),
+                rate=pl.col("random_rate"),
+                office=pl.col("office"),
             )
         )
         .alias("__random_reason"),
@@ -273,13 +274,13 @@ def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
         .then(pl.lit("orange"))
         .otherwise(pl.col("channel"))
         .alias("channel"),
-        pl.when("capacity_held")
+        pl.when(pl.col("capacity_held") & pl.col("office").is_not_null())
         .then(
-            pl.format(
-                "held back to orange by capacity: red limited to {}% at {} on {}",
-                pl.lit(round(capacity.red_share * 100, 2)),
-                pl.col("office"),
-                pl.col("lodged_at").dt.date(),
+            reason_expr(
+                "route.capacity",
+                percent=round(capacity.red_share * 100, 2),
+                office=pl.col("office"),
+                day=pl.col("lodged_at").dt.date().cast(pl.String),
             )
         )
         .alias("__capacity_reason"),

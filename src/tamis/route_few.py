@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-import polars as pl
 
 from tamis.channels import CHANNELS, RANK
+from tamis.reasons import reason
 from tamis.route import Capacity, RandomSelection, RoutingConfig, secure_draws
 
 NO_SIGNAL = {"score": None, "reasons": None, "revenue_at_stake": None, "forced_channel": None}
@@ -142,23 +142,11 @@ def _score_channel(score: float, thresholds: dict[str, float]) -> str:
     return channel
 
 
-def _text(value) -> str:
-    """A value as Polars writes it in ``pl.format``."""
-    if isinstance(value, float):
-        text = repr(value)
-        if "e" not in text and "n" not in text:
-            return text
-    return pl.Series([value]).cast(pl.String)[0]
-
-
 def _random_reason(row: dict, header: dict) -> str | None:
     if header["office"] is None:
         return None
-    return (
-        f"random selection: draw {_text(_round(row['random_draw'], 4))} under rate "
-        f"{_text(float(row['random_rate']))} for office {header['office']} "
-        "(exploration, deterrence)"
-    )
+    draw, rate = _round(row["random_draw"], 4), float(row["random_rate"])
+    return reason("route.random", draw=draw, rate=rate, office=header["office"])
 
 
 def _held_by_capacity(
@@ -200,8 +188,5 @@ def _priority(row: dict, capacity: Capacity) -> float:
 def _capacity_reason(capacity: Capacity, header: dict) -> str | None:
     if header["office"] is None:
         return None
-    return (
-        f"held back to orange by capacity: red limited to "
-        f"{_text(round(capacity.red_share * 100, 2))}% at {header['office']} on "
-        f"{header['lodged_at'].date().isoformat()}"
-    )
+    percent, day = round(capacity.red_share * 100, 2), header["lodged_at"].date().isoformat()
+    return reason("route.capacity", percent=percent, office=header["office"], day=day)

@@ -22,9 +22,9 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import per_declaration
+from tamis.reasons import reason_expr, reason_struct
 from tamis.settings import settings
 from tamis.valuation import reference as ref
-from tamis.valuation.report import describe_reference, figure, hs_label
 from tamis.valuation.tariff import load_tariff, with_rates
 
 ITEM_COLUMNS = (
@@ -112,8 +112,7 @@ class ValuationDetector:
             .alias("revenue_at_stake")
         )
         flagged = scored.filter(pl.col("score") > 0)
-        reasons = [_reason(row) for row in flagged.iter_rows(named=True)]
-        flagged = flagged.select("_row", pl.Series("reason", reasons, pl.String))
+        flagged = flagged.select("_row", valuation_reason(settings().national_currency))
         return scored.join(flagged, on="_row", how="left").sort("_row").drop("_row")
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -139,29 +138,69 @@ class ValuationDetector:
         )
 
 
-def _reason(r: dict) -> str:
-    unit = f"{settings().national_currency}/{r['basis']}"
-    declared = f"item {r['item_number']}: declared {figure(r['uv'])} {unit}"
-    ratio = r["uv"] / r["ref_median_uv"]
-    if r["direction"] == "under":
-        gap = f"{1 - ratio:.0%} below the median, {r['z_under']:.1f} robust spreads below"
-        verdict = f"under-valuation score {r['score']:.2f}"
-        at_stake = f"duties and taxes at stake {figure(r['revenue_at_stake'])} "
-        verdict += f"; {at_stake}{settings().national_currency}"
-        action = EVIDENCE
-    else:
-        gap = f"{ratio:.1f}× the median, {r['z_over']:.1f} robust spreads above"
-        verdict = f"over-valuation score {r['score']:.2f}"
-        action = (
-            "possible trade-based money laundering or inflated export refund: "
-            "request evidence of the transaction value and of payment"
+def valuation_reason(currency: str) -> pl.Expr:
+    """Each compared item's reason: its declared unit value against the reference, the gap,
+    the score and, for an under-valuation, the duties and taxes at stake."""
+    col = pl.col
+    under = col("direction") == "under"
+    return (
+        pl.when(under)
+        .then(
+            reason_expr(
+                "valuation.under",
+                **_declared(currency),
+                below=1 - col("uv") / col("ref_median_uv"),
+                z=col("z_under"),
+                score=col("score"),
+                at_stake=col("revenue_at_stake"),
+                **_warnings(),
+            )
         )
-    text = f"{declared} vs {describe_reference(r)}: {gap}; {verdict} — {action}"
-    if r["widening"] > 1:
-        text += (
-            f". Warning: HS {hs_label(r['hs_code'])} is a catch-all ('other') line with "
-            f"heterogeneous goods; tolerance widened ×{r['widening']:g}, check the description"
+        .otherwise(
+            reason_expr(
+                "valuation.over",
+                **_declared(currency),
+                ratio=col("uv") / col("ref_median_uv"),
+                z=col("z_over"),
+                score=col("score"),
+                **_warnings(),
+            )
         )
-    if r["ref_n"] is not None and r["ref_n"] < 50:
-        text += f". Few comparable items (n={r['ref_n']}): score damped"
-    return text
+        .alias("reason")
+    )
+
+
+def _declared(currency: str) -> dict[str, pl.Expr]:
+    col = pl.col
+    history = col("ref_source") == "history"
+    reference = reason_struct(
+        "valuation.reference",
+        median=col("ref_median_uv"),
+        currency=currency,
+        basis=col("ref_basis"),
+        q1=pl.when(col("ref_q3_uv").is_not_null()).then(col("ref_q1_uv")),
+        q3=pl.when(col("ref_q1_uv").is_not_null()).then(col("ref_q3_uv")),
+        n=col("ref_n"),
+        hs=col("ref_hs_code"),
+        origin=col("ref_origin"),
+        start=col("ref_window_start").dt.strftime("%Y-%m"),
+        last=(col("ref_window_end") - pl.duration(days=1)).dt.strftime("%Y-%m"),
+        source=pl.when(~history).then(col("ref_source")),
+        level=pl.when(history).then(col("ref_level")),
+    )
+    return {
+        "item": col("item_number"),
+        "uv": col("uv"),
+        "currency": pl.lit(currency),
+        "basis": col("basis"),
+        "reference": reference,
+    }
+
+
+def _warnings() -> dict[str, pl.Expr]:
+    col = pl.col
+    return {
+        "hs": pl.when(col("widening") > 1).then(col("hs_code")),
+        "widening": pl.when(col("widening") > 1).then(col("widening")),
+        "few": pl.when(col("ref_n") < 50).then(col("ref_n")),
+    }

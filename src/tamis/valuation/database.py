@@ -20,11 +20,11 @@ import polars as pl
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 
 from tamis import audit
+from tamis.regions import REGION_OF
 from tamis.store.load import bulk_insert
 from tamis.store.tables import declarations, inspection_outcomes, items, sources
 from tamis.valuation import reference as ref
 from tamis.valuation.chart import reference_chart
-from tamis.valuation.regions import REGION_OF
 from tamis.valuation.tables import value_histogram, value_reference_uses, value_references
 
 Progress = Callable[[int, int | None], None]

@@ -30,7 +30,7 @@ from datetime import datetime
 
 import polars as pl
 
-from tamis.valuation.regions import REGION_OF
+from tamis.regions import REGION_OF
 
 BIN_WIDTH = 0.02  # log units: unit values are binned to ±1 %
 MAD_SCALE = 1.4826  # makes a MAD estimate the standard deviation of normal data

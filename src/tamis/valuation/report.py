@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import polars as pl
 
+from tamis.regions import REGION_NAMES
 from tamis.settings import settings
 from tamis.valuation import reference as ref
-from tamis.valuation.regions import REGION_NAMES
 
 GUARDRAIL = (
     "risk indicator only (WTO Valuation Agreement): never a minimum or substitute value; "
