@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from tamis.assess import assessor_from_store
 from tamis.cli import app
+from tamis.detectors.base import StoreContext
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.intel.resolve import resolve
@@ -49,7 +50,7 @@ def precision_recall(flagged: set, planted: set) -> tuple[float, float]:
 
 def test_manifest_gaps_and_undeclared_bills(world):
     engine, year, items = world
-    detector = ManifestDetector.from_store(engine)
+    detector = ManifestDetector.from_store(engine, StoreContext(engine))
     found = detector.findings(items)
     for kind, key in (("weight", "declaration_id"), ("description", "declaration_id"),
                       ("undeclared", "bill_number")):  # fmt: skip
@@ -66,7 +67,7 @@ def test_manifest_gaps_and_undeclared_bills(world):
 
 def test_payments_reveal_under_invoicing_and_goods_never_declared(world):
     engine, year, items = world
-    found = PaymentDetector.from_store(engine).findings(items)
+    found = PaymentDetector.from_store(engine, StoreContext(engine)).findings(items)
     payments = year.payments
     planted = set(payments.filter(col("discrepancy") == "under_invoicing")["declaration_reference"])
     flagged = set(found.filter(col("kind") == "under_invoicing")["declaration_id"])
@@ -79,7 +80,7 @@ def test_payments_reveal_under_invoicing_and_goods_never_declared(world):
 
 def test_brand_goods_by_unauthorised_importers(world):
     engine, year, items = world
-    detector = BrandDetector.from_store(engine)
+    detector = BrandDetector.from_store(engine, StoreContext(engine))
     key = ["declaration_id", "item_number"]
     found = detector.findings(items)
     planted = set(year.items.filter(col("fraud_type") == "counterfeit").select(key).iter_rows())
@@ -97,7 +98,7 @@ def test_brand_goods_by_unauthorised_importers(world):
 
 def test_tax_returns_against_customs_values(world):
     engine, year, _ = world
-    found = TaxReturnDetector.from_store(engine).findings()
+    found = TaxReturnDetector.from_store(engine, StoreContext(engine)).findings()
     returns = year.tax_returns.with_columns(col("period_start").cast(pl.Datetime("us")))
     key = ["tax_number", "period_start"]
     for kind in ("purchases_above_customs", "imports_not_reported"):

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from tamis.api.app import create_app
 from tamis.cli import app
+from tamis.detectors.base import StoreContext
 from tamis.detectors.network import NetworkDetector
 from tamis.inspections import record_outcomes, simulated_random_results
 from tamis.intel import network
@@ -54,7 +55,7 @@ def test_the_ring_rises_to_the_top_of_network_risk(world):
 
 def test_the_network_detector_explains_its_score(world):
     engine, _, year, _, ring = world
-    detector = NetworkDetector.from_store(engine)
+    detector = NetworkDetector.from_store(engine, StoreContext(engine))
     known = network.read_scores(engine).filter("known_offender")["entity_id"]
     suspects = [m for m in ring if m not in set(known)]
     batch = read_items(engine).filter(col("importer_id").is_in(suspects))

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from tamis import synth
 from tamis.assess import assessor_from_store
 from tamis.detectors.anomaly import AnomalyDetector
+from tamis.detectors.base import StoreContext
 from tamis.detectors.model import ModelDetector
 from tamis.ingest import ingest
 from tamis.learn import compiled, registry
@@ -321,7 +322,7 @@ def test_model_detector_explores_the_novel_and_the_uncertain_and_says_why(plante
 
 
 def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path):
-    assert ModelDetector.from_store(store) is None
+    assert ModelDetector.from_store(store, StoreContext(store)) is None
     path = tmp_path / "kcs.csv"
     kcs_rows(600, 3, date(2020, 1, 1)).write_csv(path)
     ingest(path, "kcs", store)
@@ -337,7 +338,7 @@ def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path
     assert registry.rollback(store) == 1 and registry.active(store)[0] == 1
     with pytest.raises(registry.RegistryError, match="version 9: no such model"):
         registry.promote(store, 9)
-    detector = ModelDetector.from_store(store)
+    detector = ModelDetector.from_store(store, StoreContext(store))
     assert detector is not None and detector.version == 1 and detector.rank_by == "probability"
     routing = RoutingConfig(model=ModelRanking(rank_by="balanced"))
     configured = assessor_from_store(store, routing).detectors

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tamis import audit
-from tamis.detectors.base import SIGNAL_SCHEMA
+from tamis.detectors.base import SIGNAL_SCHEMA, StoreContext
 from tamis.detectors.valuation import ValuationDetector
 from tamis.ingest import ingest
 from tamis.reasons import render, render_all
@@ -262,11 +262,16 @@ def test_analyst_references_take_precedence_and_uses_are_logged(store, tmp_path)
     prices.write_text("hs_code,origin,basis,median_uv,q1_uv,q3_uv\n6403.19,CN,U,60,50,70\n")
     assert database.load_analyst(store, str(prices), "price survey 2025-03") == 1
 
-    detector = ValuationDetector.from_store(store)
-    signals = detector.assess(batch(declared(SHOES, "CN", 30.0)))  # fine for history
+    detector = ValuationDetector.from_store(store, StoreContext(store))
+    lodged = batch(declared(SHOES, "CN", 30.0))  # fine for history
+    signals = detector.assess(lodged)
     (reason,) = render_all(signals["reasons"].item())
     assert "analyst reference, source: price survey 2025-03" in reason
     assert "reference median 60.00 MAD/U (IQR 50.00–70.00" in reason
+    with store.connect() as conn:
+        assert conn.execute(select(value_reference_uses)).all() == []  # assessing writes not
+    with store.begin() as conn:
+        detector.record(conn, lodged)
     with store.connect() as conn:
         uses = conn.execute(select(value_reference_uses)).mappings().all()
     assert len(uses) == 1 and uses[0]["declaration_id"] == "X1"
@@ -274,7 +279,7 @@ def test_analyst_references_take_precedence_and_uses_are_logged(store, tmp_path)
 
 
 def test_the_detector_is_absent_from_an_empty_store(store):
-    assert ValuationDetector.from_store(store) is None
+    assert ValuationDetector.from_store(store, StoreContext(store)) is None
 
 
 # --- CLI and API -----------------------------------------------------------------------------

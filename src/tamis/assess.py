@@ -16,17 +16,10 @@ import polars as pl
 from sqlalchemy import ColumnElement, Engine, bindparam, case, func, select
 
 from tamis import audit, rulesets
-from tamis.cases import cases, watchlists
+from tamis.cases import cases
 from tamis.channels import RANK
-from tamis.detectors.anomaly import AnomalyDetector
-from tamis.detectors.base import Detector, ItemRows, signals_of_rows
-from tamis.detectors.brands import BrandDetector
-from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
-from tamis.detectors.model import ModelDetector
-from tamis.detectors.network import NetworkDetector
-from tamis.detectors.rules import RulesDetector
-from tamis.detectors.valuation import ValuationDetector
-from tamis.detectors.watchlist import WatchlistDetector
+from tamis.detectors import registry
+from tamis.detectors.base import Detector, ItemRows, StoreContext
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
@@ -46,6 +39,16 @@ class Assessor:
     rule_set_version: int | None = None
     model_version: str | None = None
 
+    def __post_init__(self) -> None:
+        """Routing weighs a detector its configuration names not by its default weight;
+        the configuration recorded with each decision says every weight used."""
+        self.defaulted_weights = {
+            d.name: d.default_weight for d in self.detectors if d.name not in self.routing.weights
+        }
+        if self.defaulted_weights:
+            weights = self.defaulted_weights | self.routing.weights
+            self.routing = self.routing.model_copy(update={"weights": weights})
+
     def assess(self, batch: pl.DataFrame, draws: np.ndarray | None = None) -> pl.DataFrame:
         header = batch.unique("declaration_id", keep="first", maintain_order=True)
         signals = {d.name: d.assess(batch) for d in self.detectors}
@@ -63,10 +66,15 @@ class Assessor:
         """``assess`` for a few declarations (one lodged), in plain Python wherever a
         detector can: the same decisions as dicts. ``earlier``: what capacity has already
         counted of each office's day (``day_so_far``)."""
-        signals = {d.name: signals_of_rows(d, items) for d in self.detectors}
+        signals = {d.name: d.assess_rows(items) for d in self.detectors}
         versions = {"rule_set_version": self.rule_set_version, "model_version": self.model_version}
         routed = route_few(items.headers(), signals, self.routing, draws, earlier)
         return [row | versions for row in routed]
+
+    def record_detectors(self, conn, batch: pl.DataFrame) -> dict[str, pl.DataFrame | None]:
+        """What each detector keeps of the assessment of ``batch``, in the caller's
+        transaction: by detector name, what it recorded (watchlist hits, ...)."""
+        return {d.name: d.record(conn, batch) for d in self.detectors}
 
 
 def _count(condition) -> ColumnElement:
@@ -110,69 +118,32 @@ def day_so_far(engine: Engine, header: list[dict], capacity: Capacity) -> dict[t
     return counted
 
 
-def importer_first_seen(engine: Engine) -> pl.DataFrame:
-    """importer_id, lodged_at (first seen): the history the rules detector fits on."""
-    query = select(
-        declarations.c.importer_id, func.min(declarations.c.lodged_at).label("lodged_at")
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query.group_by(declarations.c.importer_id)).all()
-    return pl.DataFrame(
-        rows, schema={"importer_id": pl.String, "lodged_at": pl.Datetime("us")}, orient="row"
-    )
-
-
 def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) -> Assessor:
-    """The active rule set and whatever other detectors the store has what they need for
-    (value references, an active model, enough history for anomalies)."""
-    version = rulesets.ensure_rule_set(engine)
-    rules = RulesDetector(rulesets.get(engine, version), version).fit(importer_first_seen(engine))
-    detectors: list[Detector] = [rules]
+    """Every registered detector the store holds what it needs for, under the active rule
+    set and model."""
     routing = routing or load_routing()
-    params = {ModelDetector: {"rank_by": routing.model.rank_by, "explore": routing.model.explore}}
-    for detector_class in (
-        ValuationDetector,
-        ModelDetector,
-        AnomalyDetector,
-        WatchlistDetector,
-        NetworkDetector,
-    ):
-        detector = detector_class.from_store(engine, **params.get(detector_class, {}))
-        if detector is not None:
-            detectors.append(detector)
-    detectors += cross_source_detectors(engine)
-    model = next((d for d in detectors if isinstance(d, ModelDetector)), None)
+    version = rulesets.ensure_rule_set(engine)
+    context = StoreContext(
+        engine,
+        params={"model": {"rank_by": routing.model.rank_by, "explore": routing.model.explore}},
+        rule_set=rulesets.get(engine, version),
+        rule_set_version=version,
+    )
+    detectors = registry.from_store(engine, context)
+    model = next((d for d in detectors if d.name == "model"), None)
     return Assessor(detectors, routing, version, str(model.version) if model else None)
-
-
-CROSS_SOURCE = {
-    d.source: d for d in (ManifestDetector, PaymentDetector, BrandDetector, TaxReturnDetector)
-}
-
-
-def cross_source_detectors(engine: Engine) -> list[Detector]:
-    """A cross-check per other source the store holds, fitted on one read of the history."""
-    from tamis.intel.ingest import stored_sources
-    from tamis.store.read import read_items
-
-    present = stored_sources(engine)
-    if not present:
-        return []
-    history = read_items(engine)
-    found = (CROSS_SOURCE[name].from_store(engine, history=history) for name in present)
-    return [d for d in found if d is not None]
 
 
 def record(
     engine_or_conn,
     decided: pl.DataFrame,
     mode: str,
-    routing: RoutingConfig,
+    assessor: Assessor,
     batch: pl.DataFrame,
 ) -> None:
     """Store every decision of the assessed ``batch`` with what is needed to explain it later
-    exactly as made, and its watchlist hits. Red and orange decisions and watchlist hits open
-    cases."""
+    exactly as made, and what its detectors keep of it (watchlist hits, value references
+    used). Red and orange decisions and watchlist hits open cases."""
     rows = decided.select(
         "declaration_id",
         pl.lit(audit.now()).alias("decided_at"),
@@ -193,20 +164,20 @@ def record(
         pl.col("capacity_held").cast(pl.Int32),
         "rule_set_version",
         "model_version",
-        pl.lit(routing.model_dump_json()).alias("routing"),
+        pl.lit(assessor.routing.model_dump_json()).alias("routing"),
     )
     with transaction(engine_or_conn) as conn:
         bulk_insert(conn, decisions.name, rows)
-        hits = watchlists.record_hits(conn, batch)
+        hits = assessor.record_detectors(conn, batch).get("watchlist")
         offices = batch.select("declaration_id", "office").unique("declaration_id")
         cases.open_for_decisions(conn, decided, offices, hits)
         scoreboard.changed(conn, rows["declaration_id"])
 
 
-def record_rows(conn, decided: list[dict], mode: str, routing: RoutingConfig, items: ItemRows):
+def record_rows(conn, decided: list[dict], mode: str, assessor: Assessor, items: ItemRows):
     """``record`` for a few decisions (a lodgement) made by ``assess_rows``: each stored
     decision as ``latest_decision`` reads it back."""
-    now, routing_json = audit.now(), routing.model_dump_json()
+    now, routing_json = audit.now(), assessor.routing.model_dump_json()
     stored = []
     for row in decided:
         revenue = row["revenue_at_stake"]
@@ -230,8 +201,7 @@ def record_rows(conn, decided: list[dict], mode: str, routing: RoutingConfig, it
         }
         decision_id = conn.execute(decisions.insert(), values).inserted_primary_key[0]
         stored.append(_decision(values | {"decision_id": decision_id}))
-    lists = watchlists.all_watchlists(conn, active_only=True)
-    hits = watchlists.record_hits(conn, items.frame, lists) if lists else None
+    hits = assessor.record_detectors(conn, items.frame).get("watchlist")
     offices = {h["declaration_id"]: h["office"] for h in items.headers()}
     cases.open_for_rows(conn, decided, offices, hits)
     scoreboard.changed(conn, [row["declaration_id"] for row in decided])
@@ -305,7 +275,7 @@ def assess_file(
         if decided is not None:
             summary.assessed += decided.height
             if engine is not None:
-                record(engine, decided, "batch", assessor.routing, checked.accepted)
+                record(engine, decided, "batch", assessor, checked.accepted)
             parts.append(decided.drop("signals"))
         if progress:
             progress(summary.received, None)

@@ -2,7 +2,7 @@
 them, in that person's language.
 
 A reason is stored as a compact JSON object, ``{"code": "valuation.under", "item": 2, ...}``;
-its wording, per language, is a template in ``data/reasons.yaml``. A stored reason that is
+its wording, per language, is a template in ``data/reasons/*.yaml`` (a file per concept). A stored reason that is
 not such an object (decisions made before codes existed, free text) reads as it was written.
 
 Templates fill ``{field}`` or ``{field:spec}``; a spec is a Python format spec or one of
@@ -25,7 +25,7 @@ import yaml
 from tamis.regions import REGION_NAMES
 
 LANGUAGES = ("fr", "en")  # the first is the default where nobody says
-CATALOGUE = Path(__file__).parent / "data" / "reasons.yaml"
+CATALOGUE = Path(__file__).parent / "data" / "reasons"
 
 
 def reason(code: str, **figures) -> str:
@@ -66,8 +66,11 @@ def code_of(stored: str) -> str | None:
 
 @cache
 def templates() -> dict[str, dict[str, str]]:
-    with open(CATALOGUE, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    wordings = {}
+    for path in sorted(CATALOGUE.glob("*.yaml")):
+        with open(path, encoding="utf-8") as handle:
+            wordings |= yaml.safe_load(handle) or {}
+    return wordings
 
 
 def render(stored: str | dict, language: str = "en") -> str:

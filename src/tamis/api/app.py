@@ -110,7 +110,7 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
                 raise already_lodged(declaration)
             insert_rows(conn, declarations, staged[:1])  # every item repeats the header
             insert_rows(conn, items, staged)
-            (decision,) = record_rows(conn, decided, "lodgement", assessor.routing, lodged)
+            (decision,) = record_rows(conn, decided, "lodgement", assessor, lodged)
     except LodgementError as refusal:
         return refused(engine, refusal, user.username)
     # a decision just made has no channel change yet

@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 import tamis.learn  # noqa: F401  (OpenMP's wait policy, set before scikit-learn loads it)
-from tamis.detectors.base import empty_signals, per_declaration
+from tamis.detectors.base import Detector, StoreContext, empty_signals, per_declaration
 
 MIN_HISTORY = 100
 
@@ -56,8 +56,11 @@ WORDS = {
 UNUSUAL_SHARE = 0.99
 
 
-class AnomalyDetector:
+class AnomalyDetector(Detector):
     name = "anomaly"
+    labels = {"fr": "anomalies", "en": "anomalies"}
+    needs = f"at least {MIN_HISTORY} declared items"
+    default_weight = 0.5
 
     def __init__(self, n_estimators: int = 100, seed: int = 0, top_reasons: int = 2) -> None:
         self.n_estimators = n_estimators
@@ -65,12 +68,12 @@ class AnomalyDetector:
         self.top_reasons = top_reasons
 
     @classmethod
-    def from_store(cls, engine: Engine, **params) -> AnomalyDetector | None:
+    def from_store(cls, engine: Engine, context: StoreContext) -> AnomalyDetector | None:
         """Fitted on the store's items, or None with fewer than ``MIN_HISTORY`` of them."""
-        from tamis.store.read import read_items
-
-        items = read_items(engine)
-        return cls(**params).fit(items) if items.height >= MIN_HISTORY else None
+        items = context.items
+        return (
+            cls(**context.params_of(cls.name)).fit(items) if items.height >= MIN_HISTORY else None
+        )
 
     def fit(self, history: pl.DataFrame) -> Self:
         from sklearn.ensemble import IsolationForest

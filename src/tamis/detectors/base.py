@@ -5,24 +5,27 @@ Decimal or float, see ``tamis.declarations``). ``assess`` returns one row per de
 of the batch with the columns of ``SIGNAL_SCHEMA``:
 
 - ``score``: risk in [0, 1];
-- ``reasons``: human-readable, with the figures behind them;
+- ``reasons``: each a code and its figures (``tamis.reasons``), said in words where read;
 - ``revenue_at_stake``: duties and taxes at stake in national currency, null when unknown;
 - ``forced_channel``: a channel the detector imposes (risk profiles may), else null.
 
 Parameters go in ``__init__``; what ``fit`` learns is kept in attributes ending in ``_``.
-A detector never reads another detector's output: routing combines them.
+A detector never reads another detector's output: routing combines them. ``assess`` writes
+nothing: what a detector keeps of an assessment (the value references it used, watchlist
+hits) it writes in ``record``, which assessment calls in the transaction that stores the
+decisions. ``from_store(engine, context)`` builds it from what the store holds, or gives
+None when the store lacks what it ``needs``.
 
 A few declarations (a lodgement) come as ``ItemRows``, the same items as Python values: a
 detector that can assess them in plain Python, far cheaper than Polars on a handful of
-rows, has ``assess_rows`` giving each declaration's signal as a dict; the others get the
-rows' frame.
+rows, overrides ``assess_rows`` (each declaration's signal as a dict by declaration id).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol, Self
+from typing import Any, ClassVar, Self
 
 import polars as pl
 
@@ -37,12 +40,56 @@ SIGNAL_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class Detector(Protocol):
-    name: str
+@dataclass
+class StoreContext:
+    """What detectors built from one store share: each one's parameters (from the routing
+    configuration), the active rule set, and the store's items read at most once."""
 
-    def fit(self, history: pl.DataFrame) -> Self: ...
+    engine: Any
+    params: dict[str, dict] = field(default_factory=dict)
+    rule_set: Any = None
+    rule_set_version: int | None = None
 
-    def assess(self, batch: pl.DataFrame) -> pl.DataFrame: ...
+    @cached_property
+    def items(self) -> pl.DataFrame:
+        from tamis.store.read import read_items
+
+        return read_items(self.engine)
+
+    def params_of(self, name: str) -> dict:
+        return self.params.get(name, {})
+
+
+class Detector:
+    """What every detector is. ``labels`` names it for people, per language; ``needs`` says
+    what the store must hold for ``from_store`` to build it; ``default_weight`` is its
+    weight in routing when the routing configuration names it not."""
+
+    name: ClassVar[str]
+    labels: ClassVar[dict[str, str]]
+    needs: ClassVar[str]
+    default_weight: ClassVar[float] = 1.0
+
+    @classmethod
+    def from_store(cls, engine, context: StoreContext) -> Self | None:
+        raise NotImplementedError
+
+    def fit(self, history: pl.DataFrame) -> Self:
+        return self
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        return by_declaration(self.assess(items.frame))
+
+    def record(self, conn, batch: pl.DataFrame) -> pl.DataFrame | None:
+        """Write what this detector keeps of the assessment of ``batch`` (nothing here)."""
+        return None
+
+    @classmethod
+    def label(cls, language: str) -> str:
+        return cls.labels.get(language) or cls.labels["en"]
 
 
 @dataclass
@@ -62,13 +109,6 @@ class ItemRows:
         for row in self.rows:
             first.setdefault(row["declaration_id"], row)
         return list(first.values())
-
-
-def signals_of_rows(detector: Detector, items: ItemRows) -> dict[str, dict]:
-    """The detector's signal of each declaration of ``items``, by declaration id."""
-    if (plain := getattr(detector, "assess_rows", None)) is not None:
-        return plain(items)
-    return by_declaration(detector.assess(items.frame))
 
 
 def by_declaration(signals: pl.DataFrame) -> dict[str, dict]:

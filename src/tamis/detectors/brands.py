@@ -38,6 +38,8 @@ def _standard(text: pl.Expr) -> pl.Expr:
 
 class BrandDetector(CrossCheck):
     source = "trademarks"
+    labels = {"fr": "marques (contrefaçon)", "en": "brands (counterfeit)"}
+    needs = "the trademark register (tamis intel ingest --source trademarks)"
     attributed = False  # the register names importers by their customs id
     name = "brands"
 

@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import signals_for
+from tamis.detectors.base import Detector, StoreContext, signals_for
 from tamis.intel.parties import name_key
 from tamis.settings import settings
 
@@ -86,26 +86,19 @@ def attributed_source(engine: Engine, name: str) -> pl.DataFrame | None:
     return None if frame is None else attribute(engine, name, frame)
 
 
-def store_history(engine: Engine, history: pl.DataFrame | None) -> pl.DataFrame:
-    """The declarations' history a detector fits on: given, or read from the store."""
-    if history is not None:
-        return history
-    from tamis.store.read import read_items
-
-    return read_items(engine)
-
-
-class CrossCheck:
+class CrossCheck(Detector):
     """What every cross-check shares: built from the store when it holds the source."""
 
     source: str  # the source checked (tamis.intel.sources)
     attributed = True  # its records need their importer (entity resolution)
 
     @classmethod
-    def from_store(cls, engine: Engine, history: pl.DataFrame | None = None, **params):
-        """Fitted on the store's declarations (or ``history``), or None without the source."""
+    def from_store(cls, engine: Engine, context: StoreContext, **params):
+        """Fitted on the store's declarations, or None without the source."""
         frame = (attributed_source if cls.attributed else stored_source)(engine, cls.source)
-        return None if frame is None else cls(frame, **params).fit(store_history(engine, history))
+        if frame is None:
+            return None
+        return cls(frame, **context.params_of(cls.name), **params).fit(context.items)
 
 
 # --- manifests ------------------------------------------------------------------------------
@@ -136,6 +129,8 @@ class DescriptionHeadings:
 class ManifestDetector(CrossCheck):
     source = "manifests"
     name = "manifest"
+    labels = {"fr": "manifestes", "en": "manifests"}
+    needs = "manifests (tamis intel ingest --source manifests)"
 
     def __init__(
         self,
@@ -298,6 +293,8 @@ def _allocate(candidates: pl.DataFrame, under_invoiced: float, near_days: int) -
 class PaymentDetector(CrossCheck):
     source = "payments"
     name = "payments"
+    labels = {"fr": "paiements à l'étranger", "en": "payments abroad"}
+    needs = "payments (tamis intel ingest --source payments)"
 
     def __init__(
         self,
@@ -316,10 +313,10 @@ class PaymentDetector(CrossCheck):
         self.near_days = near_days
 
     @classmethod
-    def from_store(cls, engine: Engine, history: pl.DataFrame | None = None, **params):
+    def from_store(cls, engine: Engine, context: StoreContext, **params):
         from tamis.intel.resolve import importer_entities
 
-        return super().from_store(engine, history, entities=importer_entities(engine), **params)
+        return super().from_store(engine, context, entities=importer_entities(engine), **params)
 
     def fit(self, history: pl.DataFrame) -> Self:
         """Payments matched to the declarations they pay for: by reference, else by payer
@@ -485,6 +482,8 @@ class PaymentDetector(CrossCheck):
 class TaxReturnDetector(CrossCheck):
     source = "tax_returns"
     name = "tax"
+    labels = {"fr": "déclarations fiscales", "en": "tax returns"}
+    needs = "tax returns (tamis intel ingest --source tax_returns)"
 
     def __init__(self, returns: pl.DataFrame, above: float = 1.25, below: float = 0.6) -> None:
         self.returns = returns  # with importer_id (the company, resolved)

@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import empty_signals, per_declaration
+from tamis.detectors.base import Detector, StoreContext, empty_signals, per_declaration
 from tamis.learn import ranking
 from tamis.learn.features import IMPORTER, SUPPLIER, H
 from tamis.learn.model import FraudModel, reasons
@@ -55,8 +55,10 @@ NOVELTY = pl.coalesce(
 )
 
 
-class ModelDetector:
+class ModelDetector(Detector):
     name = "model"
+    labels = {"fr": "modèle appris", "en": "learnt model"}
+    needs = "an active model (tamis learn train) and inspection results"
 
     def __init__(
         self,
@@ -77,7 +79,7 @@ class ModelDetector:
         self.explore = explore
 
     @classmethod
-    def from_store(cls, engine: Engine, **params) -> ModelDetector | None:
+    def from_store(cls, engine: Engine, context: StoreContext) -> ModelDetector | None:
         """The active registered model fitted on the store's labelled history, or None."""
         from tamis.learn.data import read_labelled_store
         from tamis.learn.registry import active
@@ -86,6 +88,7 @@ class ModelDetector:
         if found is None:
             return None
         version, model, _ = found
+        params = context.params_of(cls.name)
         return cls(model, version=version, **params).fit(read_labelled_store(engine))
 
     def fit(self, history: pl.DataFrame) -> Self:

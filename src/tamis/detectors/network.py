@@ -12,19 +12,21 @@ from typing import Self
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import signals_for
+from tamis.detectors.base import Detector, StoreContext, signals_for
 
 col = pl.col
 
 
-class NetworkDetector:
+class NetworkDetector(Detector):
     name = "network"
+    labels = {"fr": "réseau de parties", "en": "network of parties"}
+    needs = "network risk (tamis network build)"
 
     def __init__(self, scores: pl.DataFrame) -> None:
         self.scores = scores  # tamis.intel.network.scores: one row per importer
 
     @classmethod
-    def from_store(cls, engine: Engine) -> NetworkDetector | None:
+    def from_store(cls, engine: Engine, context: StoreContext) -> NetworkDetector | None:
         from tamis.intel.network import read_scores
 
         scores = read_scores(engine)

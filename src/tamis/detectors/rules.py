@@ -28,11 +28,13 @@ import numpy as np
 import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import Engine, func, select
 
 from tamis.channels import CHANNELS, channel_rank
 from tamis.declarations import FIELDS_BY_NAME
-from tamis.detectors.base import ItemRows, by_declaration, per_declaration
+from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, per_declaration
 from tamis.detectors.rules_few import PlainRules, assess_few, signals_few
+from tamis.store.tables import declarations
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
 QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see rules_few)
@@ -235,10 +237,12 @@ def parse_rule_set(text: str | dict, where: str = "rule set") -> RuleSet:
         raise RuleSetError(f"{where}: " + "; ".join(problems)) from None
 
 
-class RulesDetector:
+class RulesDetector(Detector):
     """Risk profiles as a detector."""
 
     name = "rules"
+    labels = {"fr": "profils de risque", "en": "risk profiles"}
+    needs = "a rule set (the starter rules are stored on first use)"
 
     def __init__(self, rule_set: RuleSet, version: int | None = None) -> None:
         self.rule_set = rule_set
@@ -255,6 +259,18 @@ class RulesDetector:
         self._reason_fields = list(dict.fromkeys(c.field for r in self.active for c in r.criteria))
         self._plain: dict[tuple, PlainRules] = {}  # per batch schema
         self._first_seen: dict | None = None
+
+    @classmethod
+    def from_store(cls, engine: Engine, context: StoreContext) -> RulesDetector:
+        """The context's rule set, knowing when each importer of the store was first seen."""
+        query = select(
+            declarations.c.importer_id, func.min(declarations.c.lodged_at).label("lodged_at")
+        ).group_by(declarations.c.importer_id)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        schema = {"importer_id": pl.String, "lodged_at": pl.Datetime("us")}
+        first_seen = pl.DataFrame(rows, schema=schema, orient="row")
+        return cls(context.rule_set, context.rule_set_version).fit(first_seen)
 
     def fit(self, history: pl.DataFrame) -> Self:
         """Learn when each importer was first seen (for ``importer_age_days``)."""

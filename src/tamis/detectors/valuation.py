@@ -15,13 +15,12 @@ logs each use of a reference that produced a signal (``value_reference_uses``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Self
 
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import per_declaration
+from tamis.detectors.base import Detector, StoreContext, per_declaration
 from tamis.reasons import reason_expr, reason_struct
 from tamis.settings import settings
 from tamis.valuation import reference as ref
@@ -43,8 +42,11 @@ ITEM_COLUMNS = (
 EVIDENCE = "request evidence of the transaction value (the reference is a risk indicator only)"
 
 
-class ValuationDetector:
+class ValuationDetector(Detector):
     name = "valuation"
+    labels = {"fr": "contrôle de la valeur", "en": "value control"}
+    needs = "value references (tamis valuation build, or analyst references)"
+    default_weight = 0.9
 
     def __init__(
         self,
@@ -53,14 +55,12 @@ class ValuationDetector:
         threshold: float = ref.DEFAULT_THRESHOLD,
         tariff: pl.DataFrame | None = None,
         analyst: pl.DataFrame | None = None,
-        engine: Engine | None = None,
     ) -> None:
         self.window_months = window_months
         self.min_n = min_n
         self.threshold = threshold  # score from which a declaration counts as flagged
         self.tariff = tariff
         self.analyst = analyst  # analyst references (``reference.analyst_references``)
-        self.engine = engine  # where uses are logged; None: not logged
 
     def fit(self, history: pl.DataFrame) -> Self:
         """References from a flat history frame over its last ``window_months`` months.
@@ -79,14 +79,14 @@ class ValuationDetector:
         return self
 
     @classmethod
-    def from_store(cls, engine: Engine, **params) -> ValuationDetector | None:
+    def from_store(cls, engine: Engine, context: StoreContext) -> ValuationDetector | None:
         """The references in force in the store, or None when none has been built or loaded."""
         from tamis.valuation.database import current_references
 
         refs = current_references(engine)
         if refs.is_empty():
             return None
-        detector = cls(engine=engine, **params)
+        detector = cls(**context.params_of(cls.name))
         detector.references_ = refs
         detector.tariff_ = detector.tariff if detector.tariff is not None else load_tariff()
         return detector
@@ -117,10 +117,6 @@ class ValuationDetector:
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         items = self.assess_items(batch)
-        if self.engine is not None:
-            from tamis.valuation.database import log_uses
-
-            log_uses(self.engine, items.filter(pl.col("score") > 0), datetime.now())
         everyone = (
             batch.select("declaration_id")
             .unique(maintain_order=True)
@@ -136,6 +132,13 @@ class ValuationDetector:
             pl.concat_list(pl.col("reason")),
             pl.col("revenue_at_stake").fill_null(0.0),
         )
+
+    def record(self, conn, batch: pl.DataFrame) -> None:
+        """Log each use of a reference that produced a signal."""
+        from tamis.audit import now
+        from tamis.valuation.database import log_uses
+
+        log_uses(conn, self.assess_items(batch).filter(pl.col("score") > 0), now())
 
 
 def valuation_reason(currency: str) -> pl.Expr:

@@ -4,29 +4,30 @@ not judge."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Self
-
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.cases.watchlists import Watchlist, all_watchlists, match
+from tamis.cases.watchlists import Watchlist, all_watchlists, match, record_hits
 from tamis.channels import RANK
-from tamis.detectors.base import SIGNAL_SCHEMA
+from tamis.detectors.base import SIGNAL_SCHEMA, Detector, StoreContext
 
 
-@dataclass
-class WatchlistDetector:
-    watchlists: list[Watchlist] = field(default_factory=list)
-    name: str = "watchlist"
+class WatchlistDetector(Detector):
+    name = "watchlist"
+    labels = {"fr": "listes de surveillance", "en": "watchlists"}
+    needs = "an active watchlist (tamis watchlist add)"
+
+    def __init__(self, watchlists: list[Watchlist]) -> None:
+        self.watchlists = watchlists
 
     @classmethod
-    def from_store(cls, engine: Engine) -> WatchlistDetector | None:
+    def from_store(cls, engine: Engine, context: StoreContext) -> WatchlistDetector | None:
         lists = all_watchlists(engine, active_only=True)
         return cls(lists) if lists else None
 
-    def fit(self, history: pl.DataFrame) -> Self:
-        return self
+    def record(self, conn, batch: pl.DataFrame) -> pl.DataFrame:
+        """Store the batch's new hits; its hits (cases open for them)."""
+        return record_hits(conn, batch, self.watchlists)
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         hits = (

@@ -121,7 +121,8 @@ def findings_command(
     limit: Annotated[int, typer.Option(help="Rows to list on screen.")] = 20,
 ) -> None:
     """The discrepancies a cross-check finds over the whole store."""
-    from tamis.assess import CROSS_SOURCE
+    from tamis.detectors.base import StoreContext
+    from tamis.detectors.registry import CROSS_SOURCE
     from tamis.store.read import read_items
 
     sources = {d.name: s for s, d in CROSS_SOURCE.items()}
@@ -129,7 +130,9 @@ def findings_command(
         fail(f"no cross-check {detector!r}: expected one of {', '.join(sources)}")
     engine = open_store()
     history = read_items(engine)
-    found = CROSS_SOURCE[sources[detector]].from_store(engine, history=history)
+    context = StoreContext(engine)
+    context.items = history
+    found = CROSS_SOURCE[sources[detector]].from_store(engine, context)
     if found is None:
         fail(f"the store holds no {sources[detector]}: load them with `tamis intel ingest`")
     frame = found.findings(history)

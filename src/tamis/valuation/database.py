@@ -21,6 +21,7 @@ from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 
 from tamis import audit
 from tamis.regions import REGION_OF
+from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
 from tamis.store.tables import declarations, inspection_outcomes, items, sources
 from tamis.valuation import reference as ref
@@ -218,7 +219,7 @@ def current_references(engine: Engine) -> pl.DataFrame:
 # --- uses and lookups ------------------------------------------------------------------------
 
 
-def log_uses(engine: Engine, scored: pl.DataFrame, used_at: datetime) -> int:
+def log_uses(engine_or_conn, scored: pl.DataFrame, used_at: datetime) -> int:
     """Record each reference that produced a signal (``ValuationDetector.assess_items``)."""
     rows = scored.filter(pl.col("ref_reference_id").is_not_null()).select(
         "declaration_id",
@@ -231,7 +232,7 @@ def log_uses(engine: Engine, scored: pl.DataFrame, used_at: datetime) -> int:
         pl.lit(used_at).alias("used_at"),
     )
     if rows.height:
-        with engine.begin() as conn:
+        with transaction(engine_or_conn) as conn:
             bulk_insert(conn, value_reference_uses.name, rows)
     return rows.height
 
