@@ -146,12 +146,13 @@ def _fill(template: str, figures: dict, language: str) -> str:
             return format(value, spec) if spec else _plain(value)
         return format(value, spec)
 
-    text = _SEGMENT.sub(optional, template)
-    text = _FIELD.sub(field, text)
-    return text.replace("\\[", "[").replace("\\]", "]")
+    text = _SEGMENT.sub(optional, template).replace("\\[", "[").replace("\\]", "]")
+    return _FIELD.sub(field, text)
 
 
 def _plain(value) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
+    if isinstance(value, dict):  # named values: "field=value, …"
+        return ", ".join(f"{k}={v}" for k, v in value.items())
     return str(value)

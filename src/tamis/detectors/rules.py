@@ -34,6 +34,7 @@ from tamis.channels import CHANNELS, channel_rank
 from tamis.declarations import FIELDS_BY_NAME
 from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, per_declaration
 from tamis.detectors.rules_few import PlainRules, assess_few, signals_few
+from tamis.reasons import reason_expr
 from tamis.store.tables import declarations
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
@@ -200,10 +201,13 @@ class Rule(BaseModel):
         return hit
 
     def reason(self) -> pl.Expr:
-        """'rule R1 (description): field=value, …' with the values this item had."""
-        fields = list(dict.fromkeys(c.field for c in self.criteria))
-        template = f"rule {self.id} ({self.description}): " + ", ".join(f"{f}={{}}" for f in fields)
-        return pl.format(template, *(pl.col(f).cast(pl.String).fill_null("∅") for f in fields))
+        """``rules.hit``: the rule, and the values this item had for its criteria' fields."""
+        values = pl.struct(pl.col(f).cast(pl.String).fill_null("∅") for f in self.fields)
+        return reason_expr("rules.hit", rule=self.id, description=self.description, values=values)
+
+    @property
+    def fields(self) -> list[str]:
+        return list(dict.fromkeys(c.field for c in self.criteria))
 
 
 class RuleSet(BaseModel):

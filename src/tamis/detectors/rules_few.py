@@ -18,6 +18,7 @@ import polars as pl
 
 from tamis.channels import CHANNELS, RANK
 from tamis.detectors.base import SIGNAL_SCHEMA
+from tamis.reasons import reason as plain_reason
 
 if TYPE_CHECKING:
     from tamis.detectors.rules import Rule, RulesDetector
@@ -59,14 +60,13 @@ def _text(value, dtype: pl.DataType) -> str | None:
 
 
 def reason(rule: Rule, item: dict, schema: pl.Schema) -> str:
-    fields = list(dict.fromkeys(c.field for c in rule.criteria))
+    fields = rule.fields
     texts = [_text(item[f], schema[f]) for f in fields]
-    if any(t is None for t in texts) or "{" in rule.id + rule.description:
+    if any(t is None for t in texts):
         frame = pl.DataFrame([{f: item[f] for f in fields}], schema={f: schema[f] for f in fields})
         return frame.select(rule.reason())[0, 0]
-    return f"rule {rule.id} ({rule.description}): " + ", ".join(
-        f"{f}={t}" for f, t in zip(fields, texts, strict=True)
-    )
+    values = dict(zip(fields, texts, strict=True))
+    return plain_reason("rules.hit", rule=rule.id, description=rule.description, values=values)
 
 
 def assess_few(detector: RulesDetector, batch: pl.DataFrame) -> pl.DataFrame:
