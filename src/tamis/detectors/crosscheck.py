@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from tamis.detectors.base import Detector, StoreContext, signals_for
 from tamis.intel.parties import name_key
+from tamis.reasons import reason_expr
 from tamis.settings import settings
 
 col = pl.col
@@ -179,13 +180,12 @@ class ManifestDetector(CrossCheck):
             "bill_number",
             pl.lit("weight").alias("kind"),
             (0.5 + gap).clip(0, 1).alias("score"),
-            pl.format(
-                "manifest {} carries {} kg gross, the declaration {} kg ({}% apart): "
-                "check the quantities declared",
-                "bill_number",
-                col("gross_mass_kg").round(0).cast(pl.Int64),
-                col("declared_gross_kg").round(0).cast(pl.Int64),
-                (gap * 100).round(0).cast(pl.Int64),
+            reason_expr(
+                "manifest.mass",
+                bill=col("bill_number"),
+                manifest_kg=col("gross_mass_kg").round(0).cast(pl.Int64),
+                declared_kg=col("declared_gross_kg").round(0).cast(pl.Int64),
+                apart=(gap * 100).round(0).cast(pl.Int64),
             ).alias("reason"),
             (
                 (col("gross_mass_kg") / col("declared_gross_kg") - 1).clip(0, None)
@@ -201,13 +201,12 @@ class ManifestDetector(CrossCheck):
             "bill_number",
             pl.lit("description").alias("kind"),
             pl.lit(0.8).alias("score"),
-            pl.format(
-                "manifest {} describes '{}' (heading {}), which the declaration does not "
-                "declare (headings {}): check the classification",
-                "bill_number",
-                "goods_description",
-                "heading",
-                col("headings").list.sort().list.join(", "),
+            reason_expr(
+                "manifest.goods",
+                bill=col("bill_number"),
+                description=col("goods_description"),
+                heading=col("heading"),
+                declared=col("headings").list.sort(),
             ).alias("reason"),
             pl.lit(None, pl.Float64).alias("revenue_at_stake"),
         )
@@ -227,13 +226,13 @@ class ManifestDetector(CrossCheck):
             pl.lit(None, pl.String).alias("declaration_id"),
             "bill_number",
             "kind",
-            pl.format(
-                "bill {} for {} ({} kg of '{}') arrived {}, never declared",
-                "bill_number",
-                "consignee_name",
-                col("gross_mass_kg").round(0).cast(pl.Int64),
-                "goods_description",
-                col("arrival_date").dt.date(),
+            reason_expr(
+                "manifest.undeclared",
+                bill=col("bill_number"),
+                consignee=col("consignee_name"),
+                kg=col("gross_mass_kg").round(0).cast(pl.Int64),
+                description=col("goods_description"),
+                arrived=col("arrival_date").dt.date(),
             ).alias("reason"),
         )
         return pl.concat([self.gaps(batch).select(undeclared.columns), undeclared])
@@ -244,11 +243,10 @@ class ManifestDetector(CrossCheck):
             self.undeclared()
             .group_by("importer_id")
             .agg(
-                pl.format(
-                    "the importer is consignee of {} bill(s) never declared ({}): goods may "
-                    "have left the port uncleared",
-                    pl.len(),
-                    col("bill_number").sort().head(3).str.join(", "),
+                reason_expr(
+                    "manifest.uncleared",
+                    n=pl.len(),
+                    bills=col("bill_number").sort().head(3).implode(),
                 ).alias("reason")
             )
         )
@@ -414,13 +412,12 @@ class PaymentDetector(CrossCheck):
             .select(
                 "declaration_id",
                 (0.4 + (ratio - 1) / 2).clip(0, 1).alias("score"),
-                pl.format(
-                    "paid abroad {} {} for goods declared at {} ({}×): possible under-invoicing, "
-                    "request the payment evidence",
-                    col("paid").round(0).cast(pl.Int64),
-                    pl.lit(settings().national_currency),
-                    col("customs_value").round(0).cast(pl.Int64),
-                    ratio.round(2),
+                reason_expr(
+                    "payments.over",
+                    paid=col("paid").round(0).cast(pl.Int64),
+                    currency=settings().national_currency,
+                    declared=col("customs_value").round(0).cast(pl.Int64),
+                    ratio=ratio.round(2),
                 ).alias("reason"),
                 ((col("paid") - col("customs_value")) * col("burden")).alias("revenue_at_stake"),
             )
@@ -445,15 +442,15 @@ class PaymentDetector(CrossCheck):
             "declaration_id",
             "payment_id",
             pl.lit("undeclared").alias("kind"),
-            pl.format(
-                "{} paid {} {} to {} ({}, account {}) on {}: no declaration of these goods",
-                pl.coalesce("importer_id", "payer_name"),
-                col("amount_national").cast(pl.Float64).round(0).cast(pl.Int64),
-                pl.lit(settings().national_currency),
-                "beneficiary_name",
-                "beneficiary_country",
-                "beneficiary_account",
-                col("value_date").dt.date(),
+            reason_expr(
+                "payments.undeclared",
+                payer=pl.coalesce("importer_id", "payer_name"),
+                amount=col("amount_national").cast(pl.Float64).round(0).cast(pl.Int64),
+                currency=settings().national_currency,
+                beneficiary=col("beneficiary_name"),
+                country=col("beneficiary_country"),
+                account=col("beneficiary_account"),
+                paid_on=col("value_date").dt.date(),
             ).alias("reason"),
         )
         return pl.concat([under, undeclared])
@@ -463,12 +460,11 @@ class PaymentDetector(CrossCheck):
             self.undeclared()
             .group_by("importer_id")
             .agg(
-                pl.format(
-                    "the importer paid abroad {} {} in {} transfer(s) that settle no "
-                    "declaration: goods paid for but never declared?",
-                    col("amount_national").cast(pl.Float64).sum().round(0).cast(pl.Int64),
-                    pl.lit(settings().national_currency),
-                    pl.len(),
+                reason_expr(
+                    "payments.unsettled",
+                    amount=col("amount_national").cast(pl.Float64).sum().round(0).cast(pl.Int64),
+                    currency=settings().national_currency,
+                    transfers=pl.len(),
                 ).alias("reason")
             )
         )
@@ -517,20 +513,18 @@ class TaxReturnDetector(CrossCheck):
                 .alias("kind")
             )
         )
-        above = col("kind") == "purchases_above_customs"
+        figures = {
+            "tax_number": col("tax_number"),
+            "quarter": col("period_start").dt.date(),
+            "booked": col("booked").round(0).cast(pl.Int64),
+            "currency": settings().national_currency,
+            "customs": col("customs_cost").round(0).cast(pl.Int64),
+        }
         self.gaps_ = self.gaps_.with_columns(
-            pl.format(
-                "tax return {} for the quarter from {} books {} {} of purchases from imports, "
-                "customs saw {} (value + duty): {}",
-                "tax_number",
-                col("period_start").dt.date(),
-                col("booked").round(0).cast(pl.Int64),
-                pl.lit(settings().national_currency),
-                col("customs_cost").round(0).cast(pl.Int64),
-                pl.when(above)
-                .then(pl.lit("goods under-declared at customs?"))
-                .otherwise(pl.lit("imports hidden from the tax administration?")),
-            ).alias("reason")
+            pl.when(col("kind") == "purchases_above_customs")
+            .then(reason_expr("tax.above", **figures))
+            .otherwise(reason_expr("tax.below", **figures))
+            .alias("reason")
         )
         return self
 

@@ -121,8 +121,11 @@ def findings_command(
     limit: Annotated[int, typer.Option(help="Rows to list on screen.")] = 20,
 ) -> None:
     """The discrepancies a cross-check finds over the whole store."""
+    import polars as pl
+
     from tamis.detectors.base import StoreContext
     from tamis.detectors.registry import CROSS_SOURCE
+    from tamis.reasons import render_all
     from tamis.store.read import read_items
 
     sources = {d.name: s for s, d in CROSS_SOURCE.items()}
@@ -137,7 +140,9 @@ def findings_command(
         fail(f"the store holds no {sources[detector]}: load them with `tamis intel ingest`")
     frame = found.findings(history)
     keys = [c for c in FINDING_KEYS if c in frame.columns]
-    frame = frame.select(*keys, "reason")
+    # the reasons in words (they are stored as codes and figures: tamis.reasons)
+    said = pl.Series("reason", render_all(frame["reason"].to_list(), "en"), pl.String)
+    frame = frame.select(*keys, "reason").with_columns(said)
     if out:
         frame.write_parquet(out) if out.suffix == ".parquet" else frame.write_csv(out)
         errors.print(f"{frame.height:,} findings written to {out}")
