@@ -22,6 +22,7 @@ import polars as pl
 
 from tamis.detectors.base import signals_for
 from tamis.detectors.crosscheck import CrossCheck
+from tamis.reasons import reason_expr
 from tamis.settings import settings
 
 col = pl.col
@@ -129,11 +130,11 @@ class BrandDetector(CrossCheck):
             branded = branded.join(reference, on=keys, how="left")
         # The same origin first (prices differ more by origin than by brand), the brand's
         # price before the generic one.
-        levels = (
-            ("b1", self.price_ratio, 0.9, "authorised imports' from the same origin"),
-            ("g1", self.generic_ratio, 0.8, "all imports' from the same origin"),
-            ("b2", self.price_ratio, 0.9, "authorised imports'"),
-            ("g2", self.generic_ratio, 0.8, "all imports'"),
+        levels = (  # the median compared with: a reason code saying which
+            ("b1", self.price_ratio, 0.9, "brands.median.brand_origin"),
+            ("g1", self.generic_ratio, 0.8, "brands.median.generic_origin"),
+            ("b2", self.price_ratio, 0.9, "brands.median.brand"),
+            ("g2", self.generic_ratio, 0.8, "brands.median.generic"),
         )
 
         def first(pick) -> pl.Expr:
@@ -149,7 +150,15 @@ class BrandDetector(CrossCheck):
             first(lambda level: pl.lit(level[3])).alias("_basis"),
         ).with_columns((col("uv") / col("reference_uv")).alias("ratio"))
         counterfeit = col("ratio") < col("cheap")
-        unit = settings().national_currency
+        unauthorised = {
+            "item": col("item_number"),
+            "brand": col("registered_brand"),
+            "hs": col("hs_code"),
+            "importer": col("importer_id"),
+            "owner": col("owner"),
+        }
+        percent = (col("ratio") * 100).round(0).cast(pl.Int64)
+        basis = pl.struct(col("_basis").alias("code"))
         return branded.with_columns(
             pl.when(counterfeit)
             .then(col("counterfeit_score"))
@@ -157,37 +166,24 @@ class BrandDetector(CrossCheck):
             .then(0.6)
             .otherwise(0.3)
             .alias("score"),
-            (
-                pl.format(
-                    "item {}: {} goods ({}) imported by {}, not an importer authorised by {}; ",
-                    "item_number",
-                    "registered_brand",
-                    "hs_code",
-                    "importer_id",
-                    "owner",
+            pl.when(counterfeit)
+            .then(
+                reason_expr(
+                    "brands.counterfeit",
+                    **unauthorised,
+                    uv=col("uv").round(2),
+                    currency=settings().national_currency,
+                    percent=percent,
+                    median=basis,
+                    reference=col("reference_uv").round(2),
                 )
-                + pl.when(counterfeit)
-                .then(
-                    pl.format(
-                        "declared {} {}/unit, {}% of {} median {} — counterfeit risk: "
-                        "detain and notify the right holder",
-                        col("uv").round(2),
-                        pl.lit(unit),
-                        (col("ratio") * 100).round(0).cast(pl.Int64),
-                        "_basis",
-                        col("reference_uv").round(2),
-                    )
-                )
-                .when(col("ratio").is_null())
-                .then(pl.lit("no price to compare with — counterfeit risk"))
-                .otherwise(
-                    pl.format(
-                        "declared at {}% of {} median: parallel import",
-                        (col("ratio") * 100).round(0).cast(pl.Int64),
-                        "_basis",
-                    )
-                )
-            ).alias("reason"),
+            )
+            .when(col("ratio").is_null())
+            .then(reason_expr("brands.unpriced", **unauthorised))
+            .otherwise(
+                reason_expr("brands.parallel", **unauthorised, percent=percent, median=basis)
+            )
+            .alias("reason"),
             pl.when(counterfeit)
             .then((col("reference_uv") - col("uv")) * col("quantity").cast(pl.Float64) * burden)
             .alias("revenue_at_stake"),
