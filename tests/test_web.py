@@ -4,6 +4,7 @@ validation that names the problem, the audit trail), languages."""
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -11,8 +12,11 @@ from sqlalchemy import select
 
 from tamis import audit, users
 from tamis.cases import cases
+from tamis.detectors import registry
+from tamis.detectors.registry import DETECTORS
+from tamis.reasons import reason, render
 from tamis.scoreboard.figures import Period, scoreboard
-from tamis.store.tables import inspection_outcomes
+from tamis.store.tables import decisions, inspection_outcomes
 from tamis.web import cases as case_pages
 from tamis.web import declaration, learning, routes, rules
 from tests.conftest import PASSWORD
@@ -218,8 +222,10 @@ def test_the_declaration_page_shows_reasons_data_reference_and_history(anonymous
     red = store.filter(store["channel"] == "red").row(0, named=True)
     page = anonymous.get(f"/declarations/{red['declaration_id']}")
     assert page.status_code == 200
-    for reason in red["reasons"]:
-        assert reason.replace("'", "&#39;").replace('"', "&#34;").split(" (")[0] in page.text
+    for stored in red["reasons"]:  # said in the page's language, French first
+        said = render(stored, "fr")
+        assert said.replace("'", "&#39;").replace('"', "&#34;").split(" (")[0] in page.text
+    assert '{"code"' not in page.text and "&#34;code&#34;" not in page.text
     assert 'id="items"' in page.text and 'id="history"' in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     missing = anonymous.get("/declarations/NOPE")
@@ -231,3 +237,62 @@ def test_the_message_catalogues_have_the_same_keys():
 
     keys = [set(catalogue(language)) for language in LANGUAGES]
     assert all(k == keys[0] for k in keys)
+
+
+RANDOM = reason("route.random", draw=0.0123, rate=0.05, office="CASA-PORT")
+OLD = "rule R-OLD: weapons and ammunition (forced red)"  # stored before reasons had codes
+
+
+def decide_again(engine, declaration_id: str, reasons: list[str], signals=None) -> None:
+    """A later decision on the declaration (its latest), with these stored reasons."""
+    with engine.begin() as conn:
+        latest = conn.execute(
+            select(decisions)
+            .where(decisions.c.declaration_id == declaration_id)
+            .order_by(decisions.c.decision_id.desc())
+        ).first()
+        values = dict(latest._mapping) | {"reasons": json.dumps(reasons)}
+        del values["decision_id"]
+        if signals is not None:
+            values["signals"] = json.dumps(signals)
+        conn.execute(decisions.insert().values(**values))
+
+
+def test_pages_name_every_detector_and_say_reasons_in_the_reader_language(anonymous, store):
+    engine = anonymous.app.state.engine
+    declaration_id = store["declaration_id"][0]
+    signals = {d.name: {"score": 0.5, "reasons": []} for d in DETECTORS}
+    decide_again(engine, declaration_id, [RANDOM, OLD], signals)
+    browser_login(anonymous, "analyst")
+    french = html.unescape(anonymous.get(f"/declarations/{declaration_id}").text)
+    english = html.unescape(
+        anonymous.get(f"/declarations/{declaration_id}", headers={"accept-language": "en"}).text
+    )
+    said = "sélection aléatoire : tirage 0.0123 sous le taux 0.05 pour le bureau CASA-PORT"
+    assert said in french
+    assert "random selection: draw 0.0123 under rate 0.05 for office CASA-PORT" in english
+    for page in (french, english):  # a reason stored as words reads as it was written
+        assert OLD in page and '{"code"' not in page and "detector." not in page
+    for d in DETECTORS:
+        assert d.label("fr") in french and d.label("en") in english
+    assert "manifestes" in french and "déclarations fiscales" in french
+    case_id = cases.open_case(engine, "tip-off from the port", "analyst", declaration_id)
+    case = html.unescape(anonymous.get(f"/cases/{case_id}").text)
+    assert "sélection aléatoire : tirage 0.0123" in case and OLD in case
+
+
+def test_the_scoreboard_names_every_detector_in_the_page_language(anonymous, store):
+    board = scoreboard(anonymous.app.state.engine, Period("2025-01", "2025-03"))
+    named = [d["detector"] for d in board["detectors"]]
+    assert "random control" in named and len(named) > 2
+    browser_login(anonymous, "analyst")
+    for language, control in (("fr", "sélection aléatoire (témoin)"),
+                              ("en", "random selection (control)")):  # fmt: skip
+        page = anonymous.get(
+            "/scoreboard?from=2025-01&to=2025-03", headers={"accept-language": language}
+        )
+        table = html.unescape(re.search(r'id="detectors".*?</table>', page.text, re.S)[0])
+        assert control in table and "detector." not in page.text
+        for name in named:
+            if name != "random control":
+                assert f"<td>{registry.label(name, language)}</td>" in table

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tamis.api.auth import FIELD, READERS, TARGETERS
 from tamis.api.deps import Store
+from tamis.assess import latest_decision
 from tamis.cases import cases
 from tamis.cases.results import InspectionIn, record_result
 from tamis.declarations import FraudType, InspectionResult
@@ -63,8 +64,10 @@ def queue_page(
 
 def _case_page(request: Request, engine, user: User, case_id: int, status_code=200, **form):
     case = _case(engine, case_id)
+    decision = latest_decision(engine, case["declaration_id"]) if case["declaration_id"] else None
     return render(
         request, "case.html", user, status_code=status_code, case=case,
+        reasons=decision["reasons"] if decision else [],
         results=[r.value for r in InspectionResult], fraud_types=[f.value for f in FraudType],
         moves=[s.value for s in cases.MOVES[cases.Status(case["status"])]],
         assignees=_assignees(engine), FIELD=FIELD, TARGETERS=TARGETERS,

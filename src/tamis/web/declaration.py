@@ -16,6 +16,7 @@ from tamis.api.deps import Store
 from tamis.assess import current_channel, latest_decision
 from tamis.importers import importer_history
 from tamis.learn.model import contributions
+from tamis.reasons import render_all
 from tamis.scoreboard.figures import latest_declarations
 from tamis.store.read import read_items
 from tamis.valuation import database
@@ -70,7 +71,9 @@ def declaration_page(request: Request, engine: Store, user: Reader, declaration_
     t = Translator(language_of(request))
     signals = decision["signals"] if decision else {}
     model = signals.get("model") or {}
-    contributed = contributions(model.get("reasons") or [])
+    # contributions() reads the model's reasons as words: said in English first, whether
+    # stored as text (older decisions) or as codes
+    contributed = contributions(render_all(model.get("reasons") or [], "en"))
     header = items.row(0, named=True) if items.height else {}
     return render(
         request,
@@ -83,7 +86,7 @@ def declaration_page(request: Request, engine: Store, user: Reader, declaration_
         items=items.to_dicts(),
         signals=signals,
         detectors_chart=charts.horizontal_bars(
-            [(t(f"detector.{n}"), s.get("score") or 0.0) for n, s in signals.items()],
+            [(t.detector(n), s.get("score") or 0.0) for n, s in signals.items()],
             t("declaration.detectors"),
             colour=lambda v: charts.COLOURS["bar"],
         ),

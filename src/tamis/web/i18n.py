@@ -21,9 +21,16 @@ def catalogue(language: str) -> dict[str, str]:
 
 
 def language_of(request: Request) -> str:
+    """The dashboard's language: the cookie's, else the browser's, else French."""
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
+    return accepted_language(request, LANGUAGES[0])
+
+
+def accepted_language(request: Request, default: str) -> str:
+    """The language of ours the Accept-Language header prefers most, else ``default``
+    (the API's clients are programs: it answers English unless asked)."""
     weighted = []
     for part in request.headers.get("accept-language", "").split(","):
         tag, _, q = part.strip().partition(";q=")
@@ -31,10 +38,10 @@ def language_of(request: Request) -> str:
             weighted.append((float(q or 1), tag.split("-")[0].lower()))
         except ValueError:
             continue
-    for _, tag in sorted(weighted, reverse=True):
-        if tag in LANGUAGES:
+    for q, tag in sorted(weighted, reverse=True):
+        if tag in LANGUAGES and q > 0:  # q=0: not wanted
             return tag
-    return LANGUAGES[0]
+    return default
 
 
 class Translator:
@@ -48,6 +55,20 @@ class Translator:
     def __call__(self, key: str, **values) -> str:
         text = self.messages.get(key) or catalogue(LANGUAGES[0]).get(key) or key
         return text.format(**values) if values else text
+
+    def detector(self, name: str) -> str:
+        """A detector's name for people: the registry's label, or a pseudo-detector's
+        message (the scoreboard's random control)."""
+        from tamis.detectors.registry import label
+
+        key = f"detector.{name}"
+        return self(key) if key in self.messages else label(name, self.language)
+
+    def reason(self, stored: str) -> str:
+        """A stored reason in words (a code's template, or text stored as words as is)."""
+        from tamis.reasons import render
+
+        return render(stored, self.language)
 
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:

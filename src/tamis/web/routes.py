@@ -171,7 +171,7 @@ def _scoreboard_charts(board: dict, t: Translator) -> dict:
             green_red,
         ),  # fmt: skip
         "detectors": charts.horizontal_bars(
-            rate(board["detectors"], "detector", lambda d: t(f"detector.{d}")),
+            rate(board["detectors"], "detector", t.detector),
             t("scoreboard.hit_rate"),
             t.percent,
             green_red,
