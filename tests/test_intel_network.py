@@ -19,6 +19,7 @@ from tamis.inspections import record_outcomes, simulated_random_results
 from tamis.intel import network
 from tamis.intel.resolve import read_entities, resolve
 from tamis.intel.tables import SOURCE_TABLES
+from tamis.reasons import render
 from tamis.store.read import read_items
 from tests.conftest import login
 from tests.intel_store import loaded_store
@@ -62,7 +63,7 @@ def test_the_network_detector_explains_its_score(world):
     signals = detector.assess(batch)
     assert signals.height == batch["declaration_id"].n_unique()
     assert (signals["score"] > 0.5).all()
-    reason = signals["reasons"][0][0]
+    reason = render(signals["reasons"][0][0])
     assert "network risk" in reason and "known offenders" in reason
 
 

@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import Detector, StoreContext, signals_for
+from tamis.reasons import reason_expr, reason_struct
 
 col = pl.col
 
@@ -36,16 +37,7 @@ class NetworkDetector(Detector):
         return self
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
-        community = pl.when(col("community_offenders") > 0).then(
-            pl.format(
-                "; in a community of {} importers, {} of them known offenders",
-                "community_size",
-                "community_offenders",
-            )
-        )
-        new = pl.when(col("new_links") > 0).then(
-            pl.format("; {} tie(s) first seen in the last 90 days", "new_links")
-        )
+        in_community = col("community_offenders") > 0
         found = (
             batch.select("declaration_id", "importer_id")
             .unique()
@@ -54,17 +46,14 @@ class NetworkDetector(Detector):
             .select(
                 "declaration_id",
                 col("risk").alias("score"),
-                pl.concat_str(
-                    pl.format(
-                        "network risk {} (top {}% of importers): close to known offenders "
-                        "through shared ties",
-                        col("risk").round(2),
-                        ((1 - col("percentile")) * 100).round(1),
-                    ),
-                    community,
-                    new,
-                    pl.when(col("known_offender")).then(pl.lit("; a known offender itself")),
-                    ignore_nulls=True,
+                reason_expr(
+                    "network.risk",
+                    risk=col("risk").round(2),
+                    top=((1 - col("percentile")) * 100).round(1),
+                    community_size=pl.when(in_community).then(col("community_size")),
+                    community_offenders=pl.when(in_community).then(col("community_offenders")),
+                    new_links=pl.when(col("new_links") > 0).then(col("new_links")),
+                    offender=pl.when(col("known_offender")).then(reason_struct("network.offender")),
                 ).alias("reason"),
                 pl.lit(None, pl.Float64).alias("revenue_at_stake"),
             )
