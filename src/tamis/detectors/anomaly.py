@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 import tamis.learn  # noqa: F401  (OpenMP's wait policy, set before scikit-learn loads it)
 from tamis.detectors.base import Detector, StoreContext, empty_signals, per_declaration
+from tamis.reasons import reason
 
 MIN_HISTORY = 100
 
@@ -44,13 +45,25 @@ def _numbers(frame: pl.DataFrame, hs_medians: pl.DataFrame) -> pl.DataFrame:
     )  # fmt: skip
 
 
-WORDS = {
-    "log_value": lambda v: f"customs value {np.expm1(v):,.0f}",
-    "log_mass": lambda v: f"net mass {np.exp(v):,.1f} kg",
-    "log_unit": lambda v: f"unit value {np.exp(v):,.2f} per kg",
-    "duty_rate": lambda v: f"duty rate {v:g} %",
-    "unit_vs_hs6": lambda v: f"unit value {np.exp(v):.2f}× the HS6 median",
+# each figure the forest sees: the code of its reason and its value as a person reads it
+FIGURES = {
+    "log_value": ("anomaly.value", np.expm1),
+    "log_mass": ("anomaly.mass", np.exp),
+    "log_unit": ("anomaly.unit", np.exp),
+    "duty_rate": ("anomaly.duty", float),
+    "unit_vs_hs6": ("anomaly.unit_vs_hs6", np.exp),
 }
+
+
+def _furthest(columns: list[str], values: np.ndarray, z: np.ndarray, top: int) -> dict | None:
+    """The ``top`` figures furthest from the history, furthest first, each a reason (value
+    and robust z) whose ``next`` is the following one."""
+    said = None
+    for j in np.argsort(-np.abs(z))[:top][::-1]:
+        code, value = FIGURES[columns[j]]
+        figure = {"code": code, "value": float(value(values[j])), "z": float(z[j])}
+        said = figure if said is None else figure | {"next": said}
+    return said
 
 
 UNUSUAL_SHARE = 0.99
@@ -100,10 +113,10 @@ class AnomalyDetector(Detector):
         span = max(self.extreme_ - self.unusual_, 1e-9)
         score = np.clip((raw - self.unusual_) / span, 0.0, 1.0)
         z = (values - np.asarray(self.center_, float)) / self.spread_
+        columns, top = x.columns, self.top_reasons
         why = [
-            [f"unusual item (isolation score {r:.2f}, rarer than 99 % of history): "
-             + "; ".join(f"{WORDS[x.columns[j]](v[j])} (z {z_row[j]:+.1f})"
-                         for j in np.argsort(-np.abs(z_row))[: self.top_reasons])]
+            [reason("anomaly.unusual", isolation=float(r),
+                    figures=_furthest(columns, v, z_row, top))]
             if s > 0 else []
             for v, z_row, r, s in zip(values, z, raw, score, strict=True)
         ]  # fmt: skip
