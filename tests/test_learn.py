@@ -30,6 +30,7 @@ from tamis.learn.model import N_ROUNDS, PARAMS, FraudModel, _matrix, ensemble_si
 from tamis.learn.ranking import RANKINGS, batch_priority
 from tamis.learn.train import store_drift, train_from_store
 from tamis.learn.uplift import uplift
+from tamis.reasons import reason, render, render_all
 from tamis.route import Exploration, ModelRanking, RoutingConfig
 from tamis.store.read import read_items
 
@@ -241,8 +242,11 @@ def test_model_detector_scores_declarations_with_readable_reasons(planted):
     assert signals["score"].is_between(0, 1).all()
     top = signals.sort("score", descending=True).row(0, named=True)
     assert top["revenue_at_stake"] >= 0
-    assert any(re.search(r"P\(fraud\) [01]\.\d\d$", r) for r in top["reasons"])
-    assert any("past" in r and r.rsplit(": ", 1)[-1].startswith("+") for r in top["reasons"])
+    said = render_all(top["reasons"])
+    assert any(re.search(r"P\(fraud\) [01]\.\d\d$", r) for r in said)
+    assert any("past" in r and r.rsplit(": ", 1)[-1].startswith("+") for r in said)
+    french = render_all(top["reasons"], "fr")
+    assert any(re.search(r"P\(fraude\) [01]\.\d\d$", r) for r in french)
 
 
 def test_model_detector_ranks_by_expected_revenue_when_configured(planted, fitted):
@@ -262,7 +266,7 @@ def test_model_detector_explains_only_its_riskiest_items(planted):
     batch = test.drop("fraud", "revenue")
     signals = ModelDetector(explain_share=0.05).fit(train).assess(batch)
     reasons = signals.explode("reasons").drop_nulls("reasons")
-    shap = reasons.filter(~pl.col("reasons").str.contains(r"P\(fraud\)"))
+    shap = reasons.filter(~pl.col("reasons").str.contains("model.probability"))
     explained = shap["declaration_id"].unique()
     assert 0 < explained.len() <= np.ceil(batch.height * 0.05)
     riskiest = signals.filter(pl.col("declaration_id").is_in(explained.implode()))
@@ -280,7 +284,8 @@ def test_model_detector_explores_the_novel_and_the_uncertain_and_says_why(plante
         detector = ModelDetector(fitted[0], explore=Exploration(**explore)).fit(train)
         return detector.assess(batch).with_columns(
             pl.col("reasons").list.eval(pl.element().filter(pl.element().str.starts_with(
-                "exploration"))).list.first().alias("why")
+                '{"code":"model.explore'))).list.first()
+            .map_elements(render, return_dtype=pl.String).alias("why")
         )  # fmt: skip
 
     nothing = explored(novelty=0.0, uncertainty=0.0)
@@ -355,7 +360,8 @@ def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path
     decided = assessor_from_store(store, routing).assess(newcomer)
     assert set(decided["channel"]) <= {"orange", "red"}
     for why in decided["reasons"]:
-        assert any(r.startswith("exploration, novelty (importer never inspected)") for r in why)
+        said = render_all(why)
+        assert any(r.startswith("exploration, novelty (importer never inspected)") for r in said)
     assert {"score", "log_value", "te_importer_id"} <= store_drift(store, weeks=2).keys()
 
 
@@ -425,27 +431,35 @@ def test_uplift_compares_each_detector_with_the_random_control_group():
     def signal(score: float) -> dict:
         return {"score": score, "forced_channel": None}
 
-    explored = {"score": 0.1, "forced_channel": "red",
-                "reasons": ["exploration, novelty (importer never inspected): draw 0.0100 "
-                            "under chance 0.05"]}  # fmt: skip
+    written = {"score": 0.1, "forced_channel": "red",  # as said before reason codes
+               "reasons": ["exploration, novelty (importer never inspected): draw 0.0100 "
+                           "under chance 0.05"]}  # fmt: skip
+    coded = written | {"reasons": [reason("model.explore.importer", draw=0.01, chance=0.05)]}
     decided = pl.DataFrame(
         {
-            "declaration_id": ["A", "B", "C", "D", "E", "F"],
+            "declaration_id": ["A", "B", "C", "D", "E", "F", "G"],
             "signals": [json.dumps({"model": signal(s)}) for s in (0.9, 0.8, 0.1, 0.2, 0.7)]
-            + [json.dumps({"model": explored})],
-            "random_selected": [0, 0, 1, 1, 0, 0],
+            + [json.dumps({"model": written}), json.dumps({"model": coded})],
+            "random_selected": [0, 0, 1, 1, 0, 0, 0],
         }
     )
     outcomes = pl.DataFrame(
         {
-            "declaration_id": ["A", "B", "C", "D", "F"],  # E was never inspected
-            "result": ["non_compliant", "non_compliant", "compliant", "non_compliant", "compliant"],
-            "revenue_recovered": [100.0, 50.0, None, 10.0, None],
+            "declaration_id": ["A", "B", "C", "D", "F", "G"],  # E was never inspected
+            "result": [
+                "non_compliant",
+                "non_compliant",
+                "compliant",
+                "non_compliant",
+                "compliant",
+                "compliant",
+            ],
+            "revenue_recovered": [100.0, 50.0, None, 10.0, None, None],
         }
     )
     rows = {r["group"]: r for r in uplift(decided, outcomes).to_dicts()}
     assert rows["model"]["inspected"] == 2 and rows["model"]["hit_rate"] == 1.0
     assert rows["model"]["revenue_recovered"] == 150.0
     # an exploratory pick is forced, yet not the model's flag: it counts on its own
-    assert rows["model exploration"]["inspected"] == 1 and rows["model exploration"]["frauds"] == 0
+    assert rows["model exploration"]["inspected"] == 2 and rows["model exploration"]["frauds"] == 0
     assert rows["random control"]["hit_rate"] == 0.5 and rows["model"]["lift_vs_control"] == 2.0

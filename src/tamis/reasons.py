@@ -2,8 +2,9 @@
 them, in that person's language.
 
 A reason is stored as a compact JSON object, ``{"code": "valuation.under", "item": 2, ...}``;
-its wording, per language, is a template in ``data/reasons/*.yaml`` (a file per concept). A stored reason that is
-not such an object (decisions made before codes existed, free text) reads as it was written.
+its wording, per language, is a template in ``data/reasons/*.yaml`` (a file per concept).
+A stored reason that is not such an object (decisions made before codes existed, free
+text) reads as it was written.
 
 Templates fill ``{field}`` or ``{field:spec}``; a spec is a Python format spec or one of
 ``FORMATS`` (``figure``, ``hs``, ``origin``, ``month``). ``[...]`` is said only when every

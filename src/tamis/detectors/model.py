@@ -41,17 +41,16 @@ from tamis.learn import ranking
 from tamis.learn.features import IMPORTER, SUPPLIER, H
 from tamis.learn.model import FraudModel, reasons
 from tamis.learn.ranking import RankBy
+from tamis.reasons import reason, reason_expr
 from tamis.route import Exploration, secure_draws
 
-PROBABILITY_TEXT = {i: f"P(fraud) {i / 100:.2f}" for i in range(101)}
-EXPLORATION = "exploration"
-# what makes an item novel, in words (null when nothing is): the first that holds is said
+EXPLORATION = "model.explore"  # the codes of exploratory picks' reasons start so
+# what makes an item novel, as the code of its pick (null when nothing is): the first that
+# holds is said
 NOVELTY = pl.coalesce(
-    pl.when(pl.col(f"n_{IMPORTER}") == 0).then(pl.lit("importer never inspected")),
-    pl.when(pl.col(f"n_{SUPPLIER}") == 0).then(pl.lit("supplier never inspected")),
-    pl.when(pl.col(f"n_{IMPORTER}|{H}") == 0).then(
-        pl.format("importer never inspected on HS6 {}", H)
-    ),
+    pl.when(pl.col(f"n_{IMPORTER}") == 0).then(pl.lit(f"{EXPLORATION}.importer")),
+    pl.when(pl.col(f"n_{SUPPLIER}") == 0).then(pl.lit(f"{EXPLORATION}.supplier")),
+    pl.when(pl.col(f"n_{IMPORTER}|{H}") == 0).then(pl.lit(f"{EXPLORATION}.importer_hs6")),
 )
 
 
@@ -114,8 +113,11 @@ class ModelDetector(Detector):
         )
         # several items of one declaration: each reason says which (hashes compare faster)
         several = pl.col("declaration_id").hash().is_duplicated()
-        percent = (pl.col("_p") * 100).round().cast(pl.Int64)
-        probability = percent.replace_strict(PROBABILITY_TEXT, return_dtype=pl.String)
+        probability = reason_expr(
+            "model.probability",
+            item=pl.when(several).then(pl.col("item_number")),
+            p=(pl.col("_p") * 100).round() / 100,
+        )
         items = (
             batch.select("declaration_id", "item_number")
             .with_columns(
@@ -123,12 +125,7 @@ class ModelDetector(Detector):
             )
             .with_row_index("_row")
             .join(shap, on="_row", how="left")
-            .with_columns(
-                pl.when(several)
-                .then(pl.format("item {}: {}", "item_number", probability))
-                .otherwise(probability)
-                .alias("_probability")
-            )
+            .with_columns(probability.alias("_probability"))
             .with_columns(
                 pl.when(pl.col("_shap").is_null())  # most rows: cheaper than concatenating []
                 .then(pl.concat_list("_probability"))
@@ -144,10 +141,11 @@ class ModelDetector(Detector):
         with a reason: what made it a candidate, its draw and its chance."""
         explore = self.explore
         per = (
-            feats.select("declaration_id", NOVELTY.alias("novel"), pl.Series("p", p))
+            feats.select("declaration_id", NOVELTY.alias("novel"), H, pl.Series("p", p))
             .group_by("declaration_id", maintain_order=True)  # as ``signals``
             .agg(
                 pl.col("novel").drop_nulls().first(),
+                pl.col(H).filter(pl.col("novel").is_not_null()).first(),
                 pl.col("p").sort_by((pl.col("p") - 0.5).abs()).first(),  # the most uncertain
             )
         )
@@ -158,12 +156,13 @@ class ModelDetector(Detector):
         draws = secure_draws(len(chance))
         why: list[str | None] = [None] * len(chance)
         for i in np.flatnonzero(draws < chance).tolist():
-            said = f"draw {draws[i]:.4f} under chance {chance[i]:.4g}"
+            said = {"draw": float(draws[i]), "chance": float(chance[i])}
             if by_novelty[i] >= by_uncertainty[i]:
-                why[i] = f"{EXPLORATION}, novelty ({per['novel'][i]}): {said}"
+                hs6 = {"hs6": per[H][i]} if per["novel"][i].endswith("hs6") else {}
+                why[i] = reason(per["novel"][i], **hs6, **said)
             else:
-                why[i] = (f"{EXPLORATION}, uncertainty (P(fraud) {closest[i]:.2f}): {said} "
-                          f"= {explore.uncertainty} × 4p(1 − p)")  # fmt: skip
+                why[i] = reason(f"{EXPLORATION}.uncertainty", p=float(closest[i]), **said,
+                                rate=explore.uncertainty)  # fmt: skip
         picked = pl.Series("_explored", why, pl.String)
         return signals.with_columns(
             pl.when(picked.is_not_null())

@@ -27,6 +27,7 @@ import polars as pl
 from tamis.learn import compiled, revenue
 from tamis.learn import features as F
 from tamis.learn.ranking import value_per_fraud
+from tamis.reasons import parse, reason, render
 
 NUM_THREADS = 2
 PARAMS: dict = dict(
@@ -191,17 +192,29 @@ def reasons(model: FraudModel, feats: pl.DataFrame, top: int = 3) -> list[list[s
     out = []
     for values, top_j, c in zip(rows, best, contrib, strict=True):
         row = dict(zip(needed, values, strict=True))
-        out.append([f"{describe(model.columns[j], row)}: {c[j]:+.2f}" for j in top_j if c[j] > 0])
+        out.append([contribution(model.columns[j], row, float(c[j])) for j in top_j if c[j] > 0])
     return out
 
 
 _CONTRIBUTION = re.compile(r"^(?P<feature>.+): (?P<value>[+-]\d+\.\d+)$")
 
 
-def contributions(reasons_of_a_row: list[str]) -> list[tuple[str, float]]:
-    """(feature in words, contribution) back from the reasons ``reasons`` wrote."""
-    found = (_CONTRIBUTION.match(r) for r in reasons_of_a_row)
-    return [(m["feature"], float(m["value"])) for m in found if m]
+def contributions(reasons_of_a_row: list[str], language: str = "en") -> list[tuple[str, float]]:
+    """(feature in words, contribution) of the reasons ``reasons`` wrote (or, before reason
+    codes, the same in words)."""
+    found = []
+    for stored in reasons_of_a_row:
+        coded = parse(stored)
+        if coded is None:
+            if m := _CONTRIBUTION.match(stored):
+                found.append((m["feature"], float(m["value"])))
+        elif coded["code"] in CONTRIBUTIONS:
+            words = render(coded | {"code": coded["code"] + ".feature"}, language)
+            found.append((words, coded["pushed"]))
+    return found
+
+
+CONTRIBUTIONS = ("model.hit_rate", "model.inspections", "model.unit_value", "model.feature")
 
 
 def _shown(column: str) -> list[str]:
@@ -234,23 +247,27 @@ def _fmt(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def describe(column: str, row: dict) -> str:
-    """One feature of one row in words, e.g. 'importer hit rate 0.41 over 37 inspections'
-    (``row`` holds at least the columns ``_shown`` names for it)."""
-    value = row[column]
+def contribution(column: str, row: dict, pushed: float) -> str:
+    """One feature of one row and how far it pushed the risk up, as a reason code (e.g. said
+    'importer hit rate 0.41 over 37 past inspections: +0.52'); ``row`` holds at least the
+    columns ``_shown`` names for it."""
+    value, pushed = row[column], round(pushed, 2)
     for prefix in ("teh_", "te_"):
         if column.startswith(prefix):
             key = column[len(prefix) :]
-            n = row[f"n_{key}"]
-            return f"{_key_label(key)} hit rate {_fmt(value)} over {n} past inspections"
+            return reason("model.hit_rate", key=_key_label(key), rate=_fmt(value),
+                          n=row[f"n_{key}"], pushed=pushed)  # fmt: skip
     if column.startswith("n_"):
-        return f"{_key_label(column[2:])}: {value} past inspections"
+        return reason("model.inspections", key=_key_label(column[2:]), n=value, pushed=pushed)
     if column.startswith("uv_ratio_"):
         ratio = "none" if value is None or math.isnan(value) else f"{math.exp(value):.2f}×"
-        return f"unit value {ratio} the past mean of its {_key_label(column[9:])}"
+        key = _key_label(column[9:])
+        return reason("model.unit_value", ratio=ratio, key=key, pushed=pushed)
     if column.startswith("log_"):
-        return f"{column[4:]} {_fmt(math.expm1(value)) if value is not None else 'none'}"
-    return f"{column.replace('_', ' ')} {_fmt(value)}"
+        amount = _fmt(math.expm1(value)) if value is not None else "none"
+        return reason("model.feature", feature=column[4:], value=amount, pushed=pushed)
+    return reason("model.feature", feature=column.replace("_", " "), value=_fmt(value),
+                  pushed=pushed)  # fmt: skip
 
 
 @dataclass

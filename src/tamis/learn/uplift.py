@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from tamis.detectors.model import EXPLORATION
+from tamis.reasons import code_of
 from tamis.store.read import read_outcomes
 from tamis.store.tables import decisions
 
@@ -37,12 +38,12 @@ def uplift(decided: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
     }
     for i, text in enumerate(inspected["signals"]):
         for name, signal in json.loads(text).items():
-            explored = any(r.startswith(EXPLORATION) for r in signal.get("reasons") or [])
+            explored = any(_exploratory(r) for r in signal.get("reasons") or [])
             forced = bool(signal.get("forced_channel")) and not explored
             flagged = (signal.get("score") or 0) >= FLAGGED or forced
             groups.setdefault(name, [False] * inspected.height)[i] = flagged
             if explored:
-                groups.setdefault(f"{name} {EXPLORATION}", [False] * inspected.height)[i] = True
+                groups.setdefault(f"{name} exploration", [False] * inspected.height)[i] = True
     rows = [
         inspected.filter(pl.Series(mask)).select(
             pl.lit(name).alias("group"),
@@ -56,6 +57,12 @@ def uplift(decided: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
     table = pl.concat(rows)
     control = table.filter(pl.col("group") == CONTROL)["hit_rate"][0]  # null: no random pick
     return table.with_columns((pl.col("hit_rate") / control).alias("lift_vs_control"))
+
+
+def _exploratory(stored: str) -> bool:
+    """An exploratory pick's reason: coded, or as written before codes existed."""
+    code = code_of(stored)
+    return stored.startswith("exploration") if code is None else code.startswith(EXPLORATION)
 
 
 def store_uplift(engine: Engine) -> pl.DataFrame:
