@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from tamis import audit
 from tamis.ingest.validate import COUNTRIES
+from tamis.reasons import reason, render
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
 from tamis.store.read import read_items
@@ -179,18 +180,28 @@ def _in_force(watchlist: Watchlist) -> pl.Expr:
     return expr
 
 
-def _described(watchlist: Watchlist) -> str:
-    shown = [
-        f"{kind.replace('_', ' ')} {', '.join(getattr(watchlist, kind)[:5])}"
-        for kind in LISTS
-        if getattr(watchlist, kind)
-    ]
-    return f"watchlist {watchlist.name!r} ({watchlist.reason}): {'; '.join(shown)}"
+def hit_reason(watchlist: Watchlist) -> str:
+    """The reason a hit of the watchlist gives (tamis.reasons): the list, why it watches and
+    what it lists (five of each kind at most), each kind a reason whose ``next`` is the
+    following kind. ``quoted`` is the name as the English wording quotes it."""
+    criteria = None
+    for kind in reversed([k for k in LISTS if getattr(watchlist, k)]):
+        listed = {"code": f"watchlist.{kind}", "values": getattr(watchlist, kind)[:5]}
+        criteria = listed if criteria is None else listed | {"next": criteria}
+    return reason(
+        "watchlist.hit",
+        watchlist=watchlist.watchlist_id,
+        name=watchlist.name,
+        quoted=repr(watchlist.name),
+        why=watchlist.reason,
+        criteria=criteria,
+    )
 
 
 def match(batch: pl.DataFrame, lists: list[Watchlist]) -> pl.DataFrame:
     """One row per (declaration, watchlist) hit: declaration_id, watchlist_id,
-    route_channel, matched (readable)."""
+    route_channel, reason (a code, ``hit_reason``) and matched (that reason in English
+    words: what a stored hit and the case it opens say)."""
     columns = set(batch.columns)
     found = [
         batch.filter(_item_match(w, columns) & _in_force(w))
@@ -199,14 +210,17 @@ def match(batch: pl.DataFrame, lists: list[Watchlist]) -> pl.DataFrame:
         .with_columns(
             pl.lit(w.watchlist_id).alias("watchlist_id"),
             pl.lit(w.route_channel, pl.String).alias("route_channel"),
-            pl.lit(_described(w)).alias("matched"),
+            pl.lit(said, pl.String).alias("reason"),
+            pl.lit(render(said, "en"), pl.String).alias("matched"),
         )
         for w in lists
+        for said in [hit_reason(w)]
     ]
     schema = {
         "declaration_id": pl.String,
         "watchlist_id": pl.Int64,
         "route_channel": pl.String,
+        "reason": pl.String,
         "matched": pl.String,
     }
     return pl.concat(found) if found else pl.DataFrame(schema=schema)

@@ -34,7 +34,7 @@ class WatchlistDetector(Detector):
             match(batch, self.watchlists)
             .group_by("declaration_id")
             .agg(
-                pl.col("matched").alias("reasons"),
+                pl.col("reason").alias("reasons"),
                 pl.col("route_channel")
                 .sort_by(pl.col("route_channel").replace_strict(RANK, default=-1))
                 .drop_nulls()
