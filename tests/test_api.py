@@ -15,10 +15,11 @@ import yaml
 
 from tamis import audit
 from tamis.ingest import quarantined
-from tamis.reasons import render
+from tamis.reasons import parse, render
 from tamis.route import DEFAULT_CONFIG
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
+from tamis.store.tables import decisions
 from tests.conftest import login
 from tests.servers import TAMIS, serving
 
@@ -164,11 +165,59 @@ def test_capacity_at_lodgement_counts_what_the_office_day_already_holds(
     assert [d["channel"] for d in first_four] == ["orange", "red", "orange", "red"]
     assert [d["capacity_held"] for d in first_four] == [True, False, True, False]
     assert all(d["score"] >= 0.5 for d in first_four)
-    assert "held back to orange by capacity" in render(first_four[2]["reasons"][-1])
+    assert "held back to orange by capacity" in first_four[2]["reasons"][-1]  # in words
+    assert first_four[2]["reason_codes"][-1]["code"] == "route.capacity"  # and as data
     # another office, another day: their own count
     assert lodge(4, office="TANGER-MED")["channel"] == "orange"
     assert lodge(5, day="2025-03-02")["channel"] == "orange"
     assert lodge(6)["channel"] == "orange"  # 5 decided: at most 2 red, and 2 are
+
+
+def test_reasons_are_said_in_the_language_asked_english_by_default_and_given_as_data(
+    client, tmp_path, monkeypatch
+):
+    always = tmp_path / "routing.yaml"  # every declaration a random pick: a route.random reason
+    always.write_text(
+        yaml.safe_dump(yaml.safe_load(DEFAULT_CONFIG.read_text()) | {"random": {"rate": 1.0}})
+    )
+    monkeypatch.setenv("TAMIS_ROUTING_CONFIG", str(always))
+    lodged = client.post("/api/declarations", json=DECLARATION).json()
+    url = "/api/declarations/D-API-1/assessment"
+    stored = [next(r for r in lodged["reason_codes"] if r["code"] == "route.random")]
+    assert stored[0] | {"office": "CASA-PORT", "rate": 1.0} == stored[0]
+    english = [r for r in lodged["reasons"] if r.startswith("random selection: draw ")]
+    assert english == [render(stored[0], "en")] and english[0].endswith(
+        "under rate 1.0 for office CASA-PORT (exploration, deterrence)"
+    )
+    assert any("R-WEAPONS" in r for r in lodged["reasons"])
+    for asked, language in (
+        (None, "en"),
+        ("fr", "fr"),
+        ("fr-FR,fr;q=0.9,en;q=0.8", "fr"),
+        ("de-DE, en;q=0.3, fr;q=0.5", "fr"),
+        ("de", "en"),
+        ("fr;q=0, en;q=0.1", "en"),
+    ):
+        headers = {"Accept-Language": asked} if asked else {}
+        body = client.get(url, headers=headers).json()
+        assert body["reason_codes"] == lodged["reason_codes"], asked
+        assert body["reasons"] == [render(r, language) for r in body["reason_codes"]], asked
+    french = client.get(url, headers={"Accept-Language": "fr"}).json()["reasons"]
+    assert any(r.startswith("sélection aléatoire : tirage ") for r in french)
+    assert all(parse(r) is None and not r.startswith("{") for r in french)
+
+
+def test_a_decision_stored_before_reasons_had_codes_reads_as_it_was_written(client):
+    client.post("/api/declarations", json=DECLARATION)
+    old = ["rule R-WEAPONS: weapons and ammunition (forced red)", "new importer (3 months)"]
+    with client.app.state.engine.begin() as conn:
+        conn.execute(decisions.update().values(reasons=json.dumps(old)))
+    for language in ("en", "fr"):
+        body = client.get(
+            "/api/declarations/D-API-1/assessment", headers={"Accept-Language": language}
+        ).json()
+        assert body["reasons"] == old
+        assert body["reason_codes"] == [{"text": r} for r in old]
 
 
 def test_rule_sets_through_the_api(client):

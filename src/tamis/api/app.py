@@ -6,7 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +18,7 @@ from sqlalchemy import Engine, bindparam, select
 from tamis import audit, rulesets
 from tamis.api import auth
 from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
-from tamis.api.deps import MAX_ID, engine_of
+from tamis.api.deps import MAX_ID, Language, engine_of
 from tamis.api.lodgement import (
     DeclarationIn,
     LodgementError,
@@ -39,6 +39,7 @@ from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
 from tamis.intel.api import router as intel_router
+from tamis.reasons import parse, render_all
 from tamis.scoreboard import update as scoreboard
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
@@ -68,7 +69,14 @@ class Assessment(BaseModel):
     channel: str
     current_channel: str
     score: float
-    reasons: list[str]
+    reasons: list[str] = Field(
+        description="Each reason in words, in the language Accept-Language asks (fr or en; "
+        "English by default)."
+    )
+    reason_codes: list[dict[str, Any]] = Field(
+        description="The same reasons as data: each its code and figures, or {text} for a "
+        "reason stored as words (decisions made before reasons had codes)."
+    )
     revenue_at_stake: float | None
     forced_channel: str | None
     random_selected: bool
@@ -80,11 +88,21 @@ class Assessment(BaseModel):
     signals: dict
 
 
-def _assessment(engine: Engine, declaration_id: str) -> Assessment:
+def _answer(decision: dict, channel: str, language: str) -> Assessment:
+    """A decision as the API says it: its reasons in ``language`` and as data."""
+    stored = decision["reasons"]
+    return Assessment(
+        **decision | {"reasons": render_all(stored, language)},
+        reason_codes=[parse(r) or {"text": r} for r in stored],
+        current_channel=channel,
+    )
+
+
+def _assessment(engine: Engine, declaration_id: str, language: str = "en") -> Assessment:
     decision = latest_decision(engine, declaration_id)
     if decision is None:
         raise HTTPException(404, f"no assessment for declaration {declaration_id!r}")
-    return Assessment(**decision, current_channel=current_channel(engine, decision))
+    return _answer(decision, current_channel(engine, decision), language)
 
 
 LODGED = select(declarations.c.declaration_id).where(
@@ -93,7 +111,9 @@ LODGED = select(declarations.c.declaration_id).where(
 
 
 @router.post("/declarations", response_model=Assessment, status_code=201)
-def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Assessment:
+def lodge(
+    request: Request, declaration: DeclarationIn, user: Targeter, language: Language
+) -> Assessment:
     """Lodge one declaration: it is checked, stored, assessed and its decision recorded.
     A refused one is quarantined, and the answer says where."""
     engine, assessor = engine_of(request), assessor_of(request)
@@ -114,7 +134,7 @@ def lodge(request: Request, declaration: DeclarationIn, user: Targeter) -> Asses
     except LodgementError as refusal:
         return refused(engine, refusal, user.username)
     # a decision just made has no channel change yet
-    return Assessment(**decision, current_channel=decision["channel"])
+    return _answer(decision, decision["channel"], language)
 
 
 async def validation_errors(request: Request, error: RequestValidationError) -> Response:
@@ -130,9 +150,12 @@ async def validation_errors(request: Request, error: RequestValidationError) -> 
 
 
 @router.get("/declarations/{declaration_id}/assessment", response_model=Assessment)
-def get_assessment(request: Request, declaration_id: str, user: Reader) -> Assessment:
-    """The latest decision on a declaration, exactly as it was made."""
-    return _assessment(engine_of(request), declaration_id)
+def get_assessment(
+    request: Request, declaration_id: str, user: Reader, language: Language
+) -> Assessment:
+    """The latest decision on a declaration, exactly as it was made (its reasons said in the
+    language Accept-Language asks, and given as data in ``reason_codes``)."""
+    return _assessment(engine_of(request), declaration_id, language)
 
 
 class ChannelChange(BaseModel):
@@ -142,7 +165,11 @@ class ChannelChange(BaseModel):
 
 @router.post("/declarations/{declaration_id}/channel", response_model=Assessment)
 def change_channel(
-    request: Request, declaration_id: str, change: ChannelChange, user: FieldOfficer
+    request: Request,
+    declaration_id: str,
+    change: ChannelChange,
+    user: FieldOfficer,
+    language: Language,
 ) -> Assessment:
     """An officer raises (or lowers, never below a forced channel) with a stated reason."""
     engine = engine_of(request)
@@ -174,7 +201,7 @@ def change_channel(
             {"channel": current.current_channel},
             {"channel": change.channel, "reason": change.reason},
         )
-    return _assessment(engine, declaration_id)
+    return _assessment(engine, declaration_id, language)
 
 
 @router.get("/rules")
