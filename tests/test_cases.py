@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 from tamis import audit, synth
 from tamis.assess import assess_file, assessor_from_store
+from tamis.cases import cases as case_store
 from tamis.cli import app as cli
 from tamis.ingest import ingest
+from tamis.reasons import reason
 from tamis.store.read import read_outcomes
 from tests.conftest import login
 
@@ -44,6 +46,7 @@ def test_red_and_orange_decisions_open_cases_queued_by_priority(centre):
     assert scores == sorted(scores, reverse=True)
     assert all(c["origin"] == "decision" and c["status"] == "open" for c in queue)
     assert all(c["reason"].startswith(("channel red", "channel orange")) for c in queue)
+    assert not any('{"code"' in c["reason"] for c in queue)  # stored in words
     office = queue[0]["office"]
     by_office = centre.get("/api/cases", params={"office": office, "limit": 1000}).json()
     assert by_office and {c["office"] for c in by_office} == {office}
@@ -170,6 +173,29 @@ def _lodgement(declaration_id: str, hs_code: str, description: str) -> dict:
     }
 
 
+def test_a_case_summary_is_stored_in_english_words_whether_reasons_are_codes_or_text(store):
+    coded = reason("route.random", draw=0.0123, rate=0.05, office="CASA-PORT")
+    said = "random selection: draw 0.0123 under rate 0.05 for office CASA-PORT (exploration, "
+    said += "deterrence)"
+    old = "rule R-OLD: weapons (forced red)"  # a reason stored before reasons had codes
+    decided = [
+        {"declaration_id": f"D-S-{n}", "channel": "red", "score": 0.9, "revenue_at_stake": 1.0,
+         "reasons": reasons}
+        for n, reasons in enumerate([[coded, old], [old, coded, old, coded]])
+    ]  # fmt: skip
+    offices = {d["declaration_id"]: "CASA-PORT" for d in decided}
+    expected = [f"channel red: {said}; {old}", f"channel red: {old}; {said}; {old}"]
+    with store.begin() as conn:
+        assert case_store.open_for_rows(conn, decided, offices) == 2
+        frame = pl.DataFrame([d | {"declaration_id": "F" + d["declaration_id"]} for d in decided])
+        places = pl.DataFrame({"declaration_id": frame["declaration_id"], "office": "CASA-PORT"})
+        assert case_store.open_for_decisions(conn, frame, places) == 2
+    queue = case_store.queue(store)
+    summaries = {c["declaration_id"]: c["reason"] for c in queue}
+    assert summaries == {"D-S-0": expected[0], "D-S-1": expected[1],
+                         "FD-S-0": expected[0], "FD-S-1": expected[1]}  # fmt: skip
+
+
 def test_watchlist_hits_are_recorded_open_cases_route_and_report(centre):
     created = centre.post("/api/watchlists", json=COVID)
     assert created.status_code == 201, created.text
@@ -246,6 +272,9 @@ def test_the_cli_lists_cases_adds_watchlists_and_selects_audits(centre, tmp_path
     runner = CliRunner()
     listed = json.loads(runner.invoke(cli, ["cases", "list", "--json", "--limit", "3"]).output)
     assert len(listed) == 3
+    assert all(c["reason"].startswith("channel ") and '{"' not in c["reason"] for c in listed)
+    table = runner.invoke(cli, ["cases", "list", "--limit", "3"]).output
+    assert "channel" in table and '{"' not in table  # in words
     spec = tmp_path / "covid.yaml"
     spec.write_text("name: covid\nreason: crisis watch\nhs_prefixes: ['3004']\n")
     assert "created" in runner.invoke(cli, ["watchlist", "add", str(spec)]).output

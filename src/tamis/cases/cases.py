@@ -10,6 +10,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from tamis import audit
+from tamis.reasons import render, render_all
 from tamis.store.load import bulk_insert
 from tamis.store.tables import attachments, case_notes, cases, inspection_outcomes, users
 
@@ -69,21 +70,20 @@ def open_for_decisions(
         minor.alias("revenue_at_stake_minor")
     )
     priority = ["score", "revenue_at_stake_minor"]
-    opening = decided.filter(pl.col("channel").is_in(OPENING_CHANNELS)).select(
+    chosen = decided.filter(pl.col("channel").is_in(OPENING_CHANNELS))
+    # the summary is stored words: said in Python, for the few decisions that open a case
+    said = [_summary(c, r) for c, r in chosen.select("channel", "reasons").iter_rows()]
+    opening = chosen.select(
         "declaration_id",
         "office",
         pl.lit("decision").alias("origin"),
-        pl.concat_str(
-            pl.lit("channel "),
-            "channel",
-            pl.lit(": "),
-            pl.col("reasons").list.head(3).list.join("; "),
-        ).alias("reason"),
+        pl.Series("reason", said, pl.String),
         *priority,
     )
     if hits is not None and hits.height:
         watched = (
-            hits.group_by("declaration_id", maintain_order=True)
+            hits.with_columns(pl.Series("matched", [render(m) for m in hits["matched"]]))
+            .group_by("declaration_id", maintain_order=True)
             .agg(pl.col("matched").str.join("; ").alias("reason"))
             .join(decided.select("declaration_id", "office", *priority), on="declaration_id")
             .filter(~pl.col("declaration_id").is_in(opening["declaration_id"].implode()))
@@ -135,7 +135,7 @@ def open_for_rows(
             matched.setdefault(hit["declaration_id"], []).append(hit["matched"])
         for d in decided:
             if d["declaration_id"] in matched and d["declaration_id"] not in opening:
-                reason = "; ".join(matched[d["declaration_id"]])
+                reason = "; ".join(render_all(matched[d["declaration_id"]]))
                 opening[d["declaration_id"]] = _opening(d, offices, "watchlist", reason)
     if not opening:
         return 0
@@ -152,7 +152,12 @@ def open_for_rows(
 
 
 def _decision_reason(decision: dict) -> str:
-    return f"channel {decision['channel']}: " + "; ".join(decision["reasons"][:3])
+    return _summary(decision["channel"], decision["reasons"])
+
+
+def _summary(channel: str, reasons: list[str]) -> str:
+    """A decision's case, in stored words: its channel and first three reasons in English."""
+    return f"channel {channel}: " + "; ".join(render_all((reasons or [])[:3]))
 
 
 def _opening(decision: dict, offices: dict, origin: str, reason: str) -> dict:

@@ -15,6 +15,7 @@ from rich.table import Table
 from tamis.cases import assistance, cases, post_clearance, watchlists
 from tamis.cases.results import InspectionIn, record_result
 from tamis.output import print_json
+from tamis.reasons import render
 from tamis.store import open_store
 from tamis.users import Role, User
 from tamis.users_cli import actor
@@ -78,7 +79,7 @@ def list_cases(
             _money(row["revenue_at_stake"]),
             row["status"],
             row["assignee"] or "",
-            row["reason"][:60],
+            render(row["reason"])[:60],
         )
     console.print(table)
 
