@@ -1,10 +1,14 @@
-"""Selectivity benchmark: batch throughput with 200 active rules, and lodgement latency.
+"""Selectivity benchmark: batch throughput and lodgement latency, with the 200 rules alone
+and with every detector on a store like the demo's.
 
-    python bench/assess.py [--declarations 1000000] [--requests 2000]
+    python bench/assess.py [--declarations 1000000] [--requests 2000] [--demo 20000]
 
 Batch: the same Assessor as `tamis assess`, over the synthetic declarations in batches of
 100,000 (detectors + routing; file reading excluded). Lodgement: `tamis serve` on loopback
 with a SQLite store, sequential POST /api/declarations, each stored, assessed and recorded.
+Every detector: `tamis demo` builds its store (a year, the four other sources, value
+references, inspection results, a model, entities and a network), then 200 rules and a
+watchlist are added, and the next year's declarations are assessed against it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -24,7 +29,9 @@ import numpy as np
 import polars as pl
 
 from tamis import rulesets, synth, users
-from tamis.assess import Assessor
+from tamis.assess import Assessor, assessor_from_store
+from tamis.cases.watchlists import WatchlistIn
+from tamis.cases.watchlists import create as create_watchlist
 from tamis.detectors.rules import RulesDetector, parse_rule_set
 from tamis.route import load_routing
 from tamis.store import open_store
@@ -71,16 +78,19 @@ def many_rules(n: int, items: pl.DataFrame) -> dict:
 
 
 def batch_throughput(items: pl.DataFrame, rules: dict) -> None:
-    declarations = items["declaration_id"].n_unique()
     detector = RulesDetector(parse_rule_set(rules), 1).fit(items.select("importer_id", "lodged_at"))
-    assessor = Assessor([detector], load_routing(), 1)
+    timed_batch(items, Assessor([detector], load_routing(), 1), "200 rules")
+
+
+def timed_batch(items: pl.DataFrame, assessor: Assessor, what: str) -> None:
+    declarations = items["declaration_id"].n_unique()
     started = time.perf_counter()
     channels = pl.concat(
         assessor.assess(part).select("channel") for part in batches(items, 100_000)
     )
     seconds = time.perf_counter() - started
     print(
-        f"batch: {declarations:,} declarations ({items.height:,} items), 200 rules: "
+        f"batch: {declarations:,} declarations ({items.height:,} items), {what}: "
         f"{seconds:.1f} s, {declarations / seconds:,.0f} declarations/s",
         flush=True,
     )
@@ -94,10 +104,13 @@ def batches(items: pl.DataFrame, declarations: int) -> list[pl.DataFrame]:
 
 
 def lodgement_latency(items: pl.DataFrame, rules: dict, requests: int) -> None:
-    folder = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{folder / 'lodge.db'}"
+    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'lodge.db'}"
+    rulesets.apply(open_store(url), parse_rule_set(rules), "bench")
+    timed_lodgement(url, items, requests, "200 rules")
+
+
+def timed_lodgement(url: str, items: pl.DataFrame, requests: int, what: str) -> None:
     engine = open_store(url)
-    rulesets.apply(engine, parse_rule_set(rules), "bench")
     password = secrets.token_urlsafe(16)
     users.add_user(engine, "bench", "analyst", password, actor="bench")
     with socket.socket() as s:
@@ -130,7 +143,7 @@ def lodgement_latency(items: pl.DataFrame, rules: dict, requests: int) -> None:
                     timings.append(elapsed * 1000)
         p50, p99 = np.percentile(timings, [50, 99])
         print(
-            f"lodgement over HTTP (loopback, SQLite, 200 rules): {len(timings):,} sequential "
+            f"lodgement over HTTP (loopback, SQLite, {what}): {len(timings):,} sequential "
             f"requests, p50 {p50:.1f} ms, p99 {p99:.1f} ms",
             flush=True,
         )
@@ -180,15 +193,54 @@ def payloads(items: pl.DataFrame, n: int) -> list[dict]:
     return bodies
 
 
+def demo_store(rules: dict, declarations: int) -> str:
+    """A store as `tamis demo` leaves it, with ``rules`` as its rule set and a watchlist."""
+    folder = Path(tempfile.mkdtemp())
+    url = f"sqlite:///{folder / 'demo.db'}"
+    tamis = os.path.join(os.path.dirname(sys.executable), "tamis")
+    demo = [tamis, "demo", "--no-serve", "--workdir", str(folder), "--declarations",
+            str(declarations)]  # fmt: skip
+    subprocess.run(demo, env=os.environ | {"TAMIS_DATABASE_URL": url}, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    engine = open_store(url)
+    rulesets.apply(engine, parse_rule_set(rules), "bench")
+    watch = WatchlistIn(name="medical goods", reason="a health crisis", route_channel="orange",
+                        hs_prefixes=["3004", "9018"], keywords=["mask", "ventilator"])  # fmt: skip
+    create_watchlist(engine, watch, "bench")
+    engine.dispose()
+    return url
+
+
+def every_detector(items: pl.DataFrame, rules: dict, requests: int, declarations: int) -> None:
+    url = demo_store(rules, declarations)
+    assessor = assessor_from_store(open_store(url))
+    names = ", ".join(d.name for d in assessor.detectors)
+    print(f"every detector on a demo store ({names})", flush=True)
+    timed_batch(items, assessor, "every detector")
+    timed_lodgement(url, items, requests, "every detector")
+
+
+def startup() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from startup import startup_seconds
+
+    for command, seconds in startup_seconds().items():
+        print(f"startup: tamis {command}: {seconds:.2f} s (median)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--declarations", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--demo", type=int, default=20_000, help="declarations of the demo store")
     args = parser.parse_args()
     items = synth.generate(args.declarations, seed=5).items
     rules = many_rules(200, items)
     batch_throughput(items, rules)
     lodgement_latency(items, rules, args.requests)
+    later = items.with_columns(pl.col("lodged_at") + timedelta(days=365))  # after the demo's year
+    every_detector(later, rules, args.requests, args.demo)
+    startup()
 
 
 if __name__ == "__main__":
