@@ -37,11 +37,12 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import empty_signals, per_declaration
+from tamis.draws import secure_draws
 from tamis.learn import ranking
+from tamis.learn.exploration import Exploration
 from tamis.learn.features import IMPORTER, SUPPLIER, H
 from tamis.learn.model import FraudModel, reasons
 from tamis.learn.ranking import RankBy
-from tamis.route import Exploration, secure_draws
 
 PROBABILITY_TEXT = {i: f"P(fraud) {i / 100:.2f}" for i in range(101)}
 EXPLORATION = "exploration"
