@@ -33,8 +33,8 @@ from tamis.ingest.readers import (
     source_format,
 )
 from tamis.ingest.validate import EXPECTED, REJECTED_SCHEMA, Checked, check, with_records
-from tamis.scoreboard import update as scoreboard
 from tamis.settings import settings
+from tamis.store import changes
 from tamis.store.load import Loaded, load_batch, open_staging, to_storage
 from tamis.store.tables import sources
 
@@ -218,7 +218,7 @@ def _store_declarations(
     loaded = load_batch(conn, staged, source_id, at)
     if loaded.outcomes_inserted:
         inspected = staged.filter(pl.col("outcome_result").is_not_null())
-        scoreboard.changed(conn, inspected["declaration_id"])
+        changes.announce(conn, inspected["declaration_id"])
     return Stored(
         loaded.inserted,
         loaded.already_stored,
