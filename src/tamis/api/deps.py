@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
 
+from tamis.store.tables import MAX_ID
+
 
 def engine_of(request: Request) -> Engine:
     return request.app.state.engine
@@ -14,6 +16,5 @@ def engine_of(request: Request) -> Engine:
 
 Store = Annotated[Engine, Depends(engine_of)]
 
-MAX_ID = 2_147_483_647  # a SQL INTEGER: larger ids cannot exist, and must not reach the driver
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
