@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tamis.intel.synthetic import PAYMENT_MATERIALITY, TAX_MATERIALITY
+from tamis.synth.sources import PAYMENT_MATERIALITY, TAX_MATERIALITY
 from tamis.synth import Synthetic, generate
 
 col = pl.col

@@ -1151,7 +1151,7 @@ def generate(
 ) -> Synthetic:
     """A period of import declarations with planted, labelled fraud; same seed, same frames."""
     # The other sources are drawn from this module's population: imported here, not above.
-    from tamis.intel.synthetic import World, sources
+    from tamis.synth.sources import World, sources
 
     if declarations < 1 or days < 1:
         raise ValueError(f"declarations and days must be >= 1, got {declarations} and {days}")
