@@ -28,6 +28,7 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 bench: install
 	for b in ingest assess valuation learn web intel; do $(BIN)/python bench/$$b.py || exit 1; done

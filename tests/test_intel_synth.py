@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tamis.intel.synthetic import PAYMENT_MATERIALITY, TAX_MATERIALITY
 from tamis.synth import Synthetic, generate
+from tamis.synth.sources import PAYMENT_MATERIALITY, TAX_MATERIALITY
 
 col = pl.col
 

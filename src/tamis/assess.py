@@ -22,8 +22,8 @@ from tamis.detectors import registry
 from tamis.detectors.base import Detector, ItemRows, StoreContext
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
+from tamis.ingest.quick_check import check
 from tamis.ingest.readers import source_format
-from tamis.ingest.validate import check
 from tamis.route import Capacity, RoutingConfig, load_routing, route
 from tamis.route_few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tamis import scoreboard  # noqa: F401  (it listens to what ingest and results store)
 from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
 from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.intel.cli import app as intel_app

@@ -7,7 +7,7 @@ from sqlalchemy import Connection, Engine
 
 from tamis import audit
 from tamis.declarations import FraudType, InspectionResult
-from tamis.scoreboard import update as scoreboard
+from tamis.store import changes
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
 from tamis.store.tables import inspection_outcomes
@@ -53,7 +53,7 @@ def record_outcomes(bind: Engine | Connection, outcomes: pl.DataFrame) -> int:
     ).drop(MONEY)
     with transaction(bind) as conn:
         bulk_insert(conn, inspection_outcomes.name, rows)
-        scoreboard.changed(conn, rows["declaration_id"])
+        changes.announce(conn, rows["declaration_id"])
     return rows.height
 
 

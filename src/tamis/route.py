@@ -18,7 +18,6 @@ the rest back to orange, saying so. Forced and random reds are never held back.
 from __future__ import annotations
 
 import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -29,6 +28,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from tamis.channels import CHANNELS, RANK
+from tamis.draws import secure_draws
+from tamis.learn.exploration import Exploration
 from tamis.learn.ranking import RankBy
 from tamis.reasons import reason_expr
 
@@ -56,19 +57,6 @@ class Capacity(BaseModel):
     # Inspections an office can do in a day ("*": any office not named); the scoreboard
     # compares them with the inspections done.
     inspections_per_day: dict[str, int] = {}
-
-
-class Exploration(BaseModel):
-    """The model detector's exploratory picks, so that it also learns where it has not
-    looked: a declaration bringing something never inspected before (importer, supplier,
-    importer × HS6) is picked with chance ``novelty``; any declaration with chance
-    ``uncertainty`` × 4·p·(1 − p), the most at P(fraud) 0.5, where an outcome teaches the
-    model most. Each pick says which, its draw and its chance (its propensity)."""
-
-    model_config = ConfigDict(extra="forbid")
-    novelty: float = Field(default=0.05, ge=0, le=1)
-    uncertainty: float = Field(default=0.05, ge=0, le=1)
-    channel: Literal["blue", "yellow", "orange", "red"] = "red"
 
 
 class ModelRanking(BaseModel):
@@ -106,12 +94,6 @@ def load_routing(path: str | None = None) -> RoutingConfig:
 def _routing_from(path: str) -> RoutingConfig:
     with open(path, encoding="utf-8") as handle:
         return RoutingConfig.model_validate(yaml.safe_load(handle) or {})
-
-
-def secure_draws(n: int) -> np.ndarray:
-    """n uniform draws in [0, 1) from the operating system's cryptographic source."""
-    words = np.frombuffer(secrets.token_bytes(8 * n), dtype=np.uint64) >> np.uint64(11)
-    return words.astype(np.float64) / float(1 << 53)
 
 
 def _random_rate(config: RandomSelection) -> pl.Expr:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
 
+from tamis.store.tables import MAX_ID
 from tamis.web.i18n import accepted_language
 
 
@@ -25,6 +26,5 @@ def language_asked(request: Request) -> str:
 
 Language = Annotated[str, Depends(language_asked)]
 
-MAX_ID = 2_147_483_647  # a SQL INTEGER: larger ids cannot exist, and must not reach the driver
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]

@@ -11,9 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, update
 
 from tamis import audit
-from tamis.api.deps import MAX_ID
 from tamis.cases.cases import _row
-from tamis.store.tables import assistance_requests
+from tamis.store.tables import MAX_ID, assistance_requests
 from tamis.users import Role, User
 
 

@@ -14,12 +14,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import Connection, Engine, select
 
 from tamis import audit
-from tamis.api.deps import MAX_ID
 from tamis.cases.cases import CaseError, Status, _row, set_status
 from tamis.declarations import FraudType, InspectionResult
 from tamis.ingest.validate import COUNTRIES
 from tamis.inspections import record_outcomes
-from tamis.store.tables import declarations, items
+from tamis.store.tables import MAX_ID, declarations, items
 
 
 class InspectionIn(BaseModel):

@@ -37,12 +37,13 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import Detector, StoreContext, empty_signals, per_declaration
+from tamis.draws import secure_draws
 from tamis.learn import ranking
+from tamis.learn.exploration import Exploration
 from tamis.learn.features import IMPORTER, SUPPLIER, H
 from tamis.learn.model import FraudModel, reasons
 from tamis.learn.ranking import RankBy
 from tamis.reasons import reason, reason_expr
-from tamis.route import Exploration, secure_draws
 
 EXPLORATION = "model.explore"  # the codes of exploratory picks' reasons start so
 # what makes an item novel, as the code of its pick (null when nothing is): the first that

@@ -24,6 +24,7 @@ from tamis import audit
 from tamis.declarations import FIELDS, Field
 from tamis.ingest.profiles import DECLARATIONS, Profile, load_profile
 from tamis.ingest.quarantine import keep
+from tamis.ingest.quick_check import check
 from tamis.ingest.readers import (
     ROW,
     RawBatch,
@@ -32,9 +33,9 @@ from tamis.ingest.readers import (
     read_batches,
     source_format,
 )
-from tamis.ingest.validate import EXPECTED, REJECTED_SCHEMA, Checked, check, with_records
-from tamis.scoreboard import update as scoreboard
+from tamis.ingest.validate import EXPECTED, REJECTED_SCHEMA, Checked, with_records
 from tamis.settings import settings
+from tamis.store import changes
 from tamis.store.load import Loaded, load_batch, open_staging, to_storage
 from tamis.store.tables import sources
 
@@ -218,7 +219,7 @@ def _store_declarations(
     loaded = load_batch(conn, staged, source_id, at)
     if loaded.outcomes_inserted:
         inspected = staged.filter(pl.col("outcome_result").is_not_null())
-        scoreboard.changed(conn, inspected["declaration_id"])
+        changes.announce(conn, inspected["declaration_id"])
     return Stored(
         loaded.inserted,
         loaded.already_stored,

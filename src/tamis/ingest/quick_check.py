@@ -1,9 +1,9 @@
 """A handful of records (one lodged declaration) checked in plain Python.
 
 Polars pays a fixed cost per expression, whatever the number of rows: the ~110 expressions
-of ``validate.check`` take tens of milliseconds even for one row. This module accepts the
-records only when every value is plainly valid under the same rules, and otherwise answers
-None, so that ``check`` runs the full checks and words the refusals. It is deliberately
+of ``validate.check_all`` take tens of milliseconds even for one row. ``check`` accepts a
+handful of records here only when every value is plainly valid under the same rules, and
+otherwise runs the full checks, which word the refusals. It is deliberately
 narrow: whatever it is not sure of (exponents, unusual date formats, non-ASCII codes...)
 goes the full way, and a test holds its answers to those of the full checks.
 """
@@ -21,17 +21,18 @@ from tamis.declarations import FIELDS, HEADER_NAMES, Field, Kind
 from tamis.ingest.profiles import FieldMap, Profile
 from tamis.ingest.readers import ROW
 from tamis.ingest.validate import (
-    _DTYPES,
     CODE_LENGTH,
     COUNTRIES,
     COUNTRY_ALIASES,
     CURRENCIES,
+    DTYPES,
     MONEY_LIMIT,
     OUTCOME_OWN_FIELDS,
     OUTCOME_PREFIX,
     REJECTED_SCHEMA,
     Checked,
-    _source_column,
+    check_all,
+    source_column,
 )
 
 # What Polars' strip_chars() removes: the characters of Unicode's White_Space property.
@@ -120,7 +121,7 @@ def _unsure(record: dict):
 
 def _reader(field: Field, fm: FieldMap | None, columns: Sequence[str]):
     """A function of a raw record giving the field's typed value, or raising Unsure."""
-    column = _source_column(fm, columns) if fm else None
+    column = source_column(fm, columns) if fm else None
     if fm is None or (fm.value is None and column is None):
         if fm is not None and field.required:  # the full checks name the missing column
             return _unsure
@@ -139,6 +140,17 @@ def _reader(field: Field, fm: FieldMap | None, columns: Sequence[str]):
         return _value(field, fm, text)
 
     return read
+
+
+QUICK_LIMIT = 64  # records; a lodged declaration, not a file's batch
+
+
+def check(raw: pl.DataFrame, profile: Profile) -> Checked:
+    """Accepted canonical rows and rejected rows, with every row of ``raw`` in one of them."""
+    if raw.height <= QUICK_LIMIT:
+        if (plain := check_plainly_valid(raw, profile)) is not None:
+            return plain
+    return check_all(raw, profile)
 
 
 def check_plainly_valid(raw: pl.DataFrame, profile: Profile) -> Checked | None:
@@ -194,7 +206,7 @@ def _readers(profile: Profile, columns: tuple[str, ...]) -> tuple[list, pl.Schem
                 for f in OUTCOME_OWN_FIELDS
             ]
         readers = [(name, _reader(f, fm, columns)) for name, f, fm in fields]
-        types = {n: _DTYPES.get(f.kind, pl.String) for n, f, _ in fields}
+        types = {n: DTYPES.get(f.kind, pl.String) for n, f, _ in fields}
         if len(_READERS) >= 64:
             _READERS.clear()
         _READERS[key] = cached = (profile, readers, pl.Schema({ROW: pl.Int64} | types))

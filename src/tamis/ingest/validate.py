@@ -77,12 +77,12 @@ class Checked:
     rejected: pl.DataFrame  # REJECTED_SCHEMA
 
 
-def _source_column(fm: FieldMap, columns: Sequence[str]) -> str | None:
+def source_column(fm: FieldMap, columns: Sequence[str]) -> str | None:
     return next((c for c in fm.columns if c in columns), None)
 
 
 def _text(fm: FieldMap, columns: Sequence[str]) -> pl.Expr:
-    column = _source_column(fm, columns)
+    column = source_column(fm, columns)
     text = pl.col(column) if column else pl.lit(None if fm.value is None else str(fm.value))
     text = text.cast(pl.String).str.strip_chars()
     if fm.mapping:
@@ -181,7 +181,7 @@ def _parse(
     return text, pl.lit(None, dtype=pl.String)
 
 
-_DTYPES = {
+DTYPES = {
     Kind.DECIMAL: pl.Float64,
     Kind.MONEY: pl.Decimal(18, 2),
     Kind.INTEGER: pl.Int64,
@@ -197,14 +197,14 @@ def convert(
     for field in fields:
         name = prefix + field.name
         fm = maps.get(field.name)
-        if fm is None or (fm.value is None and _source_column(fm, raw.columns) is None):
+        if fm is None or (fm.value is None and source_column(fm, raw.columns) is None):
             if fm is not None and field.required:
                 raise SourceError(
                     f"no column for required field {name!r}: looked for {list(fm.columns)}, "
                     f"the file has {[c for c in raw.columns if c != ROW]}"
                 )
             exprs += [
-                pl.lit(None, dtype=_DTYPES.get(field.kind, pl.String)).alias(name),
+                pl.lit(None, dtype=DTYPES.get(field.kind, pl.String)).alias(name),
                 pl.lit(None, dtype=pl.String).alias(RAW + name),
                 pl.lit(None, dtype=pl.String).alias(ERR + name),
             ]
@@ -220,7 +220,7 @@ def convert(
                 pl.when(text.is_null()).then(pl.lit("missing required field")).otherwise(reason)
             )
         exprs += [
-            value.cast(_DTYPES.get(field.kind, pl.String)).alias(name),
+            value.cast(DTYPES.get(field.kind, pl.String)).alias(name),
             text.alias(RAW + name),
             reason.cast(pl.String).alias(ERR + name),
         ]
@@ -298,19 +298,6 @@ def _checked(ok: pl.DataFrame, parts: Sequence[pl.DataFrame], raw: pl.DataFrame)
     keep = [c for c in ok.columns if not c.startswith((ERR, RAW))]
     keep = [c for c in keep if c not in ("field", "value", "reason", "record_key")]
     return Checked(ok.select(keep), rejected)
-
-
-QUICK_LIMIT = 64  # records; a lodged declaration, not a file's batch
-
-
-def check(raw: pl.DataFrame, profile: Profile) -> Checked:
-    """Accepted canonical rows and rejected rows, with every row of ``raw`` in one of them."""
-    if raw.height <= QUICK_LIMIT:
-        from tamis.ingest.quick_check import check_plainly_valid  # it builds on this module
-
-        if (plain := check_plainly_valid(raw, profile)) is not None:
-            return plain
-    return check_all(raw, profile)
 
 
 def check_all(raw: pl.DataFrame, profile: Profile) -> Checked:

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS, Field, Kind, column_name
 
 metadata = MetaData()
+MAX_ID = 2_147_483_647  # a SQL INTEGER: larger ids cannot exist, and must not reach the driver
 
 _SQL_TYPES = {
     Kind.TEXT: Text,

@@ -42,7 +42,27 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from tamis import synth as s
+from tamis.synth.parties import Importers, Suppliers
+from tamis.synth.reference import (
+    AUTHORISED_DISTRIBUTORS,
+    CARRIERS,
+    COUNTERFEIT,
+    COUNTRY_CODES,
+    COURIERS,
+    CURRENCIES,
+    LINE_TYPICAL_KG,
+    LINES,
+    MODES,
+    PORTS,
+    QUANTITY,
+    RATES,
+    SECTOR_BULK,
+    UNDECLARED_MANIFESTS,
+    VESSELS,
+    importer_index,
+    padded,
+)
+from tamis.synth.sampling import money_column, text_column, uniform_pick, weighted_choice
 
 PAYMENT_MATERIALITY = 1.3  # paid / customs value from which under-invoicing is planted
 TAX_MATERIALITY = 1.25  # booked / customs cost from which a tax-return gap is planted
@@ -120,7 +140,7 @@ def spellings(
 ) -> pl.Series:
     """values[entity] as each channel spells it: one spelling per (entity, channel)."""
     pairs, inverse = np.unique(np.stack([entity, channel]), axis=1, return_inverse=True)
-    kinds = s._choice(rng, mix, pairs.shape[1])
+    kinds = weighted_choice(rng, mix, pairs.shape[1])
     u = rng.random(pairs.shape[1])
     spelt = [
         variant(values[e], int(k), float(x)) for e, k, x in zip(pairs[0], kinds, u, strict=True)
@@ -132,8 +152,8 @@ def spellings(
 class World:
     """What the declarations were made from: the sources are drawn from the same world."""
 
-    imp: s._Importers
-    sup: s._Suppliers
+    imp: Importers
+    sup: Suppliers
     decl: dict[str, np.ndarray]
     item: dict[str, np.ndarray]
     items: pl.DataFrame
@@ -155,7 +175,7 @@ class World:
         """What each declaration's goods truly cost, in national currency (a counterfeit
         costs the fake's price, not the genuine brand's)."""
         item = self.item
-        cost = np.where(item["kind"] == s.COUNTERFEIT, item["generic"], item["true_value"])
+        cost = np.where(item["kind"] == COUNTERFEIT, item["generic"], item["true_value"])
         return self.per_declaration(cost)
 
     def day(self) -> np.ndarray:
@@ -167,17 +187,17 @@ class World:
 
 # --- manifests -----------------------------------------------------------------------------
 
-_CARRIER_NAMES = tuple(name for mode in s.MODES for name, _ in s.CARRIERS[mode])
-_CARRIER_CODES = tuple(code for mode in s.MODES for _, code in s.CARRIERS[mode])
-_MODE_CARRIERS, _MODE_CARRIER_COUNT = s._padded(
-    [[_CARRIER_NAMES.index(name) for name, _ in s.CARRIERS[mode]] for mode in s.MODES]
+_CARRIER_NAMES = tuple(name for mode in MODES for name, _ in CARRIERS[mode])
+_CARRIER_CODES = tuple(code for mode in MODES for _, code in CARRIERS[mode])
+_MODE_CARRIERS, _MODE_CARRIER_COUNT = padded(
+    [[_CARRIER_NAMES.index(name) for name, _ in CARRIERS[mode]] for mode in MODES]
 )
 
 
 def _heading_gap(w: World) -> np.ndarray:
     """Declarations whose bill names goods of a heading none of their items declares."""
     item = w.item
-    true_heading = np.array([int(ln.hs_code[:4]) for ln in s.LINES])
+    true_heading = np.array([int(ln.hs_code[:4]) for ln in LINES])
     first = true_heading[item["true_line"][item["starts"]]]
     declared = true_heading[item["declared_line"]]
     covered = np.zeros(w.n, bool)
@@ -188,16 +208,16 @@ def _heading_gap(w: World) -> np.ndarray:
 def manifests(rng: np.random.Generator, w: World) -> pl.DataFrame:
     """One bill of lading per declaration with the true gross mass, plus undeclared ones."""
     imp, decl, item, n, days = w.imp, w.decl, w.item, w.n, w.days
-    extra = max(1, round(s.UNDECLARED_MANIFESTS * n))
-    stray_line = rng.integers(0, len(s.LINES), extra)
+    extra = max(1, round(UNDECLARED_MANIFESTS * n))
+    stray_line = rng.integers(0, len(LINES), extra)
     mode = np.concatenate([decl["mode"], np.zeros(extra, int)])
     gross = np.concatenate(
         [
             w.per_declaration(item["true_gross"]) * rng.uniform(0.99, 1.01, n),
-            s._L_TYPICAL_KG[stray_line] * rng.lognormal(0, 0.6, extra),
+            LINE_TYPICAL_KG[stray_line] * rng.lognormal(0, 0.6, extra),
         ]
     )
-    bulk = np.concatenate([s._S_BULK[decl["sector"]], np.zeros(extra, bool)])
+    bulk = np.concatenate([SECTOR_BULK[decl["sector"]], np.zeros(extra, bool)])
     packages = np.where(
         bulk, 1, np.maximum(1, np.rint(gross / rng.lognormal(np.log(25), 0.5, n + extra)))
     )
@@ -212,18 +232,18 @@ def manifests(rng: np.random.Generator, w: World) -> pl.DataFrame:
             rng.integers(0, max(1, days - GRACE_DAYS), extra),  # overdue by the period's end
         ]
     )
-    carrier = s._uniform_pick(rng, _MODE_CARRIERS, _MODE_CARRIER_COUNT, mode)
+    carrier = uniform_pick(rng, _MODE_CARRIERS, _MODE_CARRIER_COUNT, mode)
     courier = np.concatenate([decl["courier"], np.full(extra, -1)])
-    consignee = np.concatenate([decl["importer"], s._choice(rng, imp.weight, extra)])
+    consignee = np.concatenate([decl["importer"], weighted_choice(rng, imp.weight, extra)])
     voyage = pl.Series(rng.integers(1, 999, n + extra)).cast(pl.String).str.zfill(3)
     flight = pl.Series(rng.integers(100, 9999, n + extra)).cast(pl.String)
-    codes = s._text(_CARRIER_CODES, carrier)
+    codes = text_column(_CARRIER_CODES, carrier)
     vessel_or_flight = pl.select(
         pl.when(pl.Series(mode) == 0)
         .then(
             pl.concat_str(
                 [
-                    s._text(s.VESSELS, rng.integers(0, len(s.VESSELS), n + extra)),
+                    text_column(VESSELS, rng.integers(0, len(VESSELS), n + extra)),
                     pl.lit(" "),
                     voyage,
                     pl.lit("N"),
@@ -238,12 +258,12 @@ def manifests(rng: np.random.Generator, w: World) -> pl.DataFrame:
     description = pl.concat(
         [
             w.items["description"].gather(item["starts"]),
-            s._text([ln.description for ln in s.LINES], stray_line),
+            text_column([ln.description for ln in LINES], stray_line),
         ]
     )
     channel = np.where(courier >= 0, len(_CARRIER_NAMES) + courier, carrier)
     weight_gap = np.zeros(n, bool)
-    weight_gap[item["owner"][item["kind"] == s.QUANTITY]] = True
+    weight_gap[item["owner"][item["kind"] == QUANTITY]] = True
     discrepancy = np.concatenate(
         [np.select([weight_gap, _heading_gap(w)], [0, 1], -1), np.full(extra, 2)]
     )
@@ -253,7 +273,7 @@ def manifests(rng: np.random.Generator, w: World) -> pl.DataFrame:
             "declaration_id": pl.concat(
                 [w.header["declaration_id"], pl.repeat(None, extra, dtype=pl.String, eager=True)]
             ),
-            "carrier": pl.Series(np.array(_CARRIER_NAMES + s.COURIERS)[channel]),
+            "carrier": pl.Series(np.array(_CARRIER_NAMES + COURIERS)[channel]),
             "vessel_or_flight": vessel_or_flight,
             "consignee_name": spellings(rng, imp.name, consignee, channel, _name_variant, NAME_MIX),
             "consignee_address": spellings(
@@ -265,12 +285,12 @@ def manifests(rng: np.random.Generator, w: World) -> pl.DataFrame:
             "loading_place": pl.concat(
                 [
                     w.header["loading_place"],
-                    s._text(s._PORTS, rng.integers(0, len(s._PORTS), extra)),
+                    text_column(PORTS, rng.integers(0, len(PORTS), extra)),
                 ]
             ),
             "arrival_date": w.dates(arrival),
-            "consignee_entity": s._text(imp.ids, consignee),
-            "discrepancy": s._text(("weight", "description", "undeclared"), discrepancy),
+            "consignee_entity": text_column(imp.ids, consignee),
+            "discrepancy": text_column(("weight", "description", "undeclared"), discrepancy),
         }
     )
     return frame.sort("arrival_date", "bill_number")
@@ -296,7 +316,7 @@ def _accounts(rng: np.random.Generator, w: World) -> tuple[np.ndarray, pl.Series
     ribs = pl.Series(np.repeat(codes[None, :], n_imp, axis=0).ravel()) + _digits(
         rng, n_imp * len(BANKS), 21
     )
-    countries = s._text(s.COUNTRY_CODES, w.sup.country)
+    countries = text_column(COUNTRY_CODES, w.sup.country)
     iban = countries + _digits(rng, len(w.sup.name), 20)
     return banks, ribs, iban
 
@@ -320,8 +340,8 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
     amount_mad = paid[owner] * share * rng.uniform(0.985, 1.015, len(owner))  # rate, fees
     currency = decl["currency"][owner]
     currency = np.where(
-        (rng.random(len(owner)) < 0.08) & (currency != s._CURRENCIES.index("USD")),
-        s._CURRENCIES.index("USD"),
+        (rng.random(len(owner)) < 0.08) & (currency != CURRENCIES.index("USD")),
+        CURRENCIES.index("USD"),
         currency,
     )
     reference = w.header["declaration_id"].gather(owner)
@@ -345,7 +365,7 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
     importer = np.concatenate([importer, payers])
     bank = banks[importer, (rng.random(n_all) < 0.3).astype(int)]
     beneficiary = np.concatenate([supplier, lane])
-    currency = np.concatenate([currency, np.full(extra, s._CURRENCIES.index("USD"))])
+    currency = np.concatenate([currency, np.full(extra, CURRENCIES.index("USD"))])
     amount_mad = np.concatenate([amount_mad, extra_amount])
     # Ring money goes to one account abroad, whoever the invoice names.
     offshore = "AE" + "".join(map(str, rng.integers(0, 10, 21)))
@@ -356,7 +376,7 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
         .otherwise(iban.gather(beneficiary))
     ).to_series()
     missing = rng.random(n_all) < PAYER_ID_MISSING
-    ids = s._text(imp.ids, importer)
+    ids = text_column(imp.ids, importer)
     frame = pl.DataFrame(
         {
             "payment_id": pl.Series(rng.permutation(n_all) + 1).cast(pl.String).str.zfill(8),
@@ -364,22 +384,22 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
             "payer_id": ids.clone().scatter(np.flatnonzero(missing), None),
             "payer_name": spellings(rng, imp.name, importer, bank, _name_variant, NAME_MIX),
             "payer_account": ribs.gather(importer * len(BANKS) + bank),
-            "bank": s._text([b for b, _ in BANKS], bank),
-            "amount": s._money(np.rint(amount_mad / s._RATES[currency] * 100)),
-            "currency": s._text(s._CURRENCIES, currency),
-            "amount_national": s._money(np.rint(amount_mad * 100)),
-            "beneficiary_name": s._text(sup.name, beneficiary),
+            "bank": text_column([b for b, _ in BANKS], bank),
+            "amount": money_column(np.rint(amount_mad / RATES[currency] * 100)),
+            "currency": text_column(CURRENCIES, currency),
+            "amount_national": money_column(np.rint(amount_mad * 100)),
+            "beneficiary_name": text_column(sup.name, beneficiary),
             "beneficiary_country": pl.select(
                 pl.when(pl.Series(to_ring_account))
                 .then(pl.lit("AE"))
-                .otherwise(s._text(s.COUNTRY_CODES, sup.country[beneficiary]))
+                .otherwise(text_column(COUNTRY_CODES, sup.country[beneficiary]))
             ).to_series(),
             "beneficiary_account": beneficiary_account,
             "declaration_reference": pl.concat(
                 [reference, pl.repeat(None, extra, dtype=pl.String, eager=True)]
             ),
             "payer_entity": ids,
-            "discrepancy": s._text(
+            "discrepancy": text_column(
                 ("under_invoicing", "undeclared"), np.concatenate([label, np.ones(extra, int)])
             ),
         }
@@ -395,11 +415,11 @@ def payments(rng: np.random.Generator, w: World) -> pl.DataFrame:
 def trademarks(w: World) -> pl.DataFrame:
     """One row per brand and authorised importer (the register's recorded distributors)."""
     rows = []
-    for number, (brand, importers) in enumerate(s.AUTHORISED_DISTRIBUTORS.items(), start=1):
-        sectors = dict.fromkeys(ln.sector for ln in s.LINES if brand in ln.brands)
+    for number, (brand, importers) in enumerate(AUTHORISED_DISTRIBUTORS.items(), start=1):
+        sectors = dict.fromkeys(ln.sector for ln in LINES if brand in ln.brands)
         classes = ";".join(sorted({NICE_CLASSES[sector] for sector in sectors}, key=int))
         for importer in importers:
-            k = s._importer_index(importer)
+            k = importer_index(importer)
             rows.append(
                 {
                     "registration_number": f"MA-TM-{number:05d}",
@@ -467,10 +487,10 @@ def tax_returns(rng: np.random.Generator, w: World) -> pl.DataFrame:
                 rng, imp.address, importer, office, _address_variant, ADDRESS_MIX
             ),
             "phone": "0" + phone.gather(importer),
-            "import_purchases": s._money(np.rint(booked * 100)),
-            "turnover": s._money(np.rint(booked * rng.uniform(1.15, 1.6, m) * 100)),
-            "company_entity": s._text(imp.ids, importer),
-            "discrepancy": s._text(("purchases_above_customs", "imports_not_reported"), label),
+            "import_purchases": money_column(np.rint(booked * 100)),
+            "turnover": money_column(np.rint(booked * rng.uniform(1.15, 1.6, m) * 100)),
+            "company_entity": text_column(imp.ids, importer),
+            "discrepancy": text_column(("purchases_above_customs", "imports_not_reported"), label),
         }
     )
     return returns.filter(pl.Series(filed)).sort("period_start", "tax_number")
