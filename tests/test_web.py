@@ -262,6 +262,8 @@ def test_pages_name_every_detector_and_say_reasons_in_the_reader_language(anonym
     engine = anonymous.app.state.engine
     declaration_id = store["declaration_id"][0]
     signals = {d.name: {"score": 0.5, "reasons": []} for d in DETECTORS}
+    pushed = reason("model.hit_rate", key="importer", rate="40%", n=12, pushed=0.31)
+    signals["model"]["reasons"] = [pushed]  # a feature's contribution, charted
     decide_again(engine, declaration_id, [RANDOM, OLD], signals)
     browser_login(anonymous, "analyst")
     french = html.unescape(anonymous.get(f"/declarations/{declaration_id}").text)
@@ -276,9 +278,15 @@ def test_pages_name_every_detector_and_say_reasons_in_the_reader_language(anonym
     for d in DETECTORS:
         assert d.label("fr") in french and d.label("en") in english
     assert "manifestes" in french and "déclarations fiscales" in french
+    assert "taux d'infraction importer 40% sur 12 contrôles passés" in french
+    assert "importer hit rate 40% over 12 past inspections" in english
     case_id = cases.open_case(engine, "tip-off from the port", "analyst", declaration_id)
     case = html.unescape(anonymous.get(f"/cases/{case_id}").text)
-    assert "sélection aléatoire : tirage 0.0123" in case and OLD in case
+    assert said in case and OLD in case  # its declaration's reasons, in the page's language
+    words = "importer hit rate 40% over 12 past inspections"  # the model's, before codes
+    decide_again(engine, declaration_id, [OLD], {"model": {"score": 0.5, "reasons": [
+        f"{words}: +0.31"]}})  # fmt: skip
+    assert words in html.unescape(anonymous.get(f"/declarations/{declaration_id}").text)
 
 
 def test_the_scoreboard_names_every_detector_in_the_page_language(anonymous, store):

@@ -16,7 +16,6 @@ from tamis.api.deps import Store
 from tamis.assess import current_channel, latest_decision
 from tamis.importers import importer_history
 from tamis.learn.model import contributions
-from tamis.reasons import render_all
 from tamis.scoreboard.figures import latest_declarations
 from tamis.store.read import read_items
 from tamis.valuation import database
@@ -71,9 +70,8 @@ def declaration_page(request: Request, engine: Store, user: Reader, declaration_
     t = Translator(language_of(request))
     signals = decision["signals"] if decision else {}
     model = signals.get("model") or {}
-    # contributions() reads the model's reasons as words: said in English first, whether
-    # stored as text (older decisions) or as codes
-    contributed = contributions(render_all(model.get("reasons") or [], "en"))
+    # each feature said in the page's language (older decisions: as their words were stored)
+    contributed = contributions(model.get("reasons") or [], t.language)
     header = items.row(0, named=True) if items.height else {}
     return render(
         request,
