@@ -142,7 +142,8 @@ def test_log_in_read_the_scoreboard_and_a_red_declaration_record_a_result(demo):
     page.click("dl.facts a[href^='/declarations/']")
     assert page.inner_text("#channel") in ("rouge", "orange")
     reasons = page.locator("#reasons li").all_inner_texts()
-    assert reasons and all(r.strip() for r in reasons)
+    assert reasons and all(r.strip() and not r.startswith("{") for r in reasons)  # in words
+    assert "detector." not in page.inner_text("main")  # every detector by its name
     tab.shot("declaration")
 
     page.goto(case_url)
