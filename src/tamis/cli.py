@@ -5,28 +5,29 @@ from __future__ import annotations
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tamis import scoreboard  # noqa: F401  (it listens to what ingest and results store)
+# The sub-commands' modules are cheap to import: each command imports its package itself.
 from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
-from tamis.ingest import ProfileError, SourceError, ingest, quarantined
 from tamis.intel.cli import app as intel_app
 from tamis.intel.cli import network_app
 from tamis.learn.cli import app as learn_app
 from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
-from tamis.store import open_store
-from tamis.store.summary import store_summary
 from tamis.users_cli import DEMO_ADMIN, audit_trail_command, seed_demo_admin
 from tamis.users_cli import app as users_app
 from tamis.valuation.cli import app as valuation_app
 
+if TYPE_CHECKING:
+    import polars as pl
+
 app = typer.Typer(help="Tamis: customs risk management and targeting.", no_args_is_help=True)
+
+
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 rules_app = typer.Typer(
@@ -55,6 +56,10 @@ def ingest_command(
     batch_rows: Annotated[int | None, typer.Option(help="Rows per transaction.")] = None,
 ) -> None:
     """Load declarations from a file; invalid records go to the quarantine with their reason."""
+    from tamis import scoreboard  # noqa: F401  (it listens to what ingest stores)
+    from tamis.ingest import ProfileError, SourceError, ingest
+    from tamis.store import open_store
+
     engine = open_store()
     try:
         with progress_bar(f"ingest {path.name}") as update:
@@ -83,6 +88,9 @@ def quarantine_command(
     as_json: JsonOption = False,
 ) -> None:
     """List or export the rejected records, with source, row, field, value and reason."""
+    from tamis.ingest import quarantined
+    from tamis.store import open_store
+
     frame = quarantined(open_store(), source)
     if export:
         writers = {
@@ -113,6 +121,9 @@ def quarantine_command(
 @app.command("status")
 def status_command(as_json: JsonOption = False) -> None:
     """What the store holds."""
+    from tamis.store import open_store
+    from tamis.store.summary import store_summary
+
     summary = store_summary(open_store())
     print_json(summary) if as_json else print_mapping("Tamis store", summary)
 
@@ -154,6 +165,8 @@ def assess_command(
 ) -> None:
     """Score a whole file in batch: one row per declaration with channel, score and reasons."""
     from tamis.assess import assess_file, assessor_from_store
+    from tamis.ingest import ProfileError, SourceError
+    from tamis.store import open_store
 
     engine = open_store()
     assessor = assessor_from_store(engine)
@@ -186,6 +199,7 @@ def _rule_set_or_fail(engine, version: int | None):
 def rules_list(version: Annotated[int | None, typer.Option(help="Default: current.")] = None):
     """The rules of a version."""
     from tamis import rulesets
+    from tamis.store import open_store
 
     engine = open_store()
     rulesets.ensure_rule_set(engine)
@@ -202,6 +216,8 @@ def rules_list(version: Annotated[int | None, typer.Option(help="Default: curren
 @rules_app.command("show")
 def rules_show(rule_id: str, version: Annotated[int | None, typer.Option()] = None) -> None:
     """One rule, in full."""
+    from tamis.store import open_store
+
     rule = next(
         (r for r in _rule_set_or_fail(open_store(), version).rules if r.id == rule_id), None
     )
@@ -219,6 +235,7 @@ def rules_apply(
     """Make a YAML rule set the current version (a new version if anything changed)."""
     from tamis import rulesets
     from tamis.detectors.rules import RuleSetError, rule_set_from_file
+    from tamis.store import open_store
 
     try:
         rule_set = rule_set_from_file(file)
@@ -232,6 +249,7 @@ def rules_apply(
 def rules_diff(old: int, new: int) -> None:
     """What changed between two versions."""
     from tamis import rulesets
+    from tamis.store import open_store
 
     engine = open_store()
     print_json(rulesets.diff(_rule_set_or_fail(engine, old), _rule_set_or_fail(engine, new)))
@@ -241,6 +259,7 @@ def rules_diff(old: int, new: int) -> None:
 def rules_versions() -> None:
     """Every version with its author and time."""
     from tamis import rulesets
+    from tamis.store import open_store
 
     print_json(rulesets.history(open_store()))
 
@@ -269,6 +288,8 @@ def serve_command(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the store's schema to the latest revision."""
+    from tamis.store import open_store
+
     engine = open_store()
     console.print(f"{engine.url.render_as_string(hide_password=True)} is at the latest revision")
 
@@ -277,6 +298,7 @@ def db_upgrade() -> None:
 def db_rebuild_scoreboard() -> None:
     """Recompute the dashboard's scoreboard sums from the store (e.g. after an upgrade)."""
     from tamis.scoreboard.update import rebuild
+    from tamis.store import open_store
 
     with progress_bar("scoreboard") as update:
         counted = rebuild(open_store(), progress=update)
@@ -319,7 +341,10 @@ def demo_command(
     console.rule("5. Selectivity: every declaration gets a channel")
     assessed = workdir / "assessed.parquet"
     assess_command(year, out=assessed, profile="canonical", record_decisions=True)
+    import polars as pl
+
     from tamis.assess import channel_mix
+    from tamis.store import open_store
 
     truth = pl.read_parquet(year, columns=["declaration_id", "fraud", "revenue_at_stake"])
     decided = pl.read_parquet(assessed)
@@ -362,6 +387,9 @@ def record_demo_inspections(engine, year: Path, decided: pl.DataFrame, pending_d
     """Inspectors' results, simulated from the planted truth: cases are worked through the
     case workflow, except those of the last ``pending_days`` (still in the queues); other
     inspected declarations (random picks) are recorded in bulk."""
+    import polars as pl
+
+    from tamis import scoreboard  # noqa: F401  (it listens to the results stored)
     from tamis.cases import cases
     from tamis.cases.results import InspectionIn, record_result
     from tamis.inspections import record_outcomes, simulated_results

@@ -10,24 +10,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, bindparam, select, update
 
 from tamis import audit
+from tamis.roles import Role
 from tamis.settings import settings
 from tamis.store.tables import sessions, users
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # users, rules, everything
-    ANALYST = "analyst"  # targeting: cases, watchlists, audits, assistance
-    INSPECTOR = "inspector"  # cases assigned to them, inspection results
-    AUDITOR = "auditor"  # reads everything, the audit trail included; changes nothing
-    PARTNER = "partner"  # a partner administration: only what is shared with it
-
 
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()

@@ -15,9 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tamis import audit, users
 from tamis.output import print_json
-from tamis.store import open_store
+from tamis.roles import Role
 
 app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 console = Console()
@@ -40,6 +39,9 @@ def _password(from_stdin: bool) -> str:
 
 
 def _run(change, *args) -> None:
+    from tamis import users
+    from tamis.store import open_store
+
     try:
         change(open_store(), *args, actor=actor())
     except users.UserError as error:
@@ -50,11 +52,13 @@ def _run(change, *args) -> None:
 @app.command("add")
 def add(
     username: str,
-    role: Annotated[str, typer.Option(help=f"One of {', '.join(users.Role)}.")],
+    role: Annotated[str, typer.Option(help=f"One of {', '.join(Role)}.")],
     password_stdin: PasswordStdin = False,
     partner: Annotated[str | None, typer.Option(help="A partner's administration.")] = None,
 ) -> None:
     """Create a user."""
+    from tamis import users
+
     password = _password(password_stdin)
     _run(lambda engine, *, actor: users.add_user(engine, username, role, password, actor, partner))
     console.print(f"user {username} added with role {role}")
@@ -63,12 +67,16 @@ def add(
 @app.command("disable")
 def disable(username: str) -> None:
     """Disable a user: their sessions end and they can no longer log in."""
+    from tamis import users
+
     _run(users.disable_user, username)
     console.print(f"user {username} disabled")
 
 
 @app.command("enable")
 def enable(username: str) -> None:
+    from tamis import users
+
     _run(users.enable_user, username)
     console.print(f"user {username} enabled")
 
@@ -76,6 +84,8 @@ def enable(username: str) -> None:
 @app.command("reset")
 def reset(username: str, password_stdin: PasswordStdin = False) -> None:
     """Set a new password; the user's sessions end."""
+    from tamis import users
+
     password = _password(password_stdin)
     _run(users.reset_password, username, password)
     console.print(f"password of {username} reset")
@@ -85,6 +95,9 @@ def reset(username: str, password_stdin: PasswordStdin = False) -> None:
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
+    from tamis import users
+    from tamis.store import open_store
+
     rows = users.list_users(open_store())
     if as_json:
         print_json(rows)
@@ -107,10 +120,12 @@ DEMO_ADMIN = "admin"
 def seed_demo_admin(engine) -> str | None:
     """Create the demo's admin with a random password, returned to be printed once; None
     when the demo admin exists already."""
+    from tamis import users
+
     if any(u["username"] == DEMO_ADMIN for u in users.list_users(engine)):
         return None
     password = secrets.token_urlsafe(12)
-    users.add_user(engine, DEMO_ADMIN, users.Role.ADMIN, password, actor())
+    users.add_user(engine, DEMO_ADMIN, Role.ADMIN, password, actor())
     return password
 
 
@@ -122,6 +137,9 @@ def audit_trail_command(
     out: Annotated[Path | None, typer.Option(help="Export to a .csv or .jsonl file.")] = None,
 ) -> None:
     """Who changed what and when, with the state before and after (append-only)."""
+    from tamis import audit
+    from tamis.store import open_store
+
     rows = audit.entries(open_store(), entity, entity_id, actor_name, since)
     if out is None:
         table = Table("at", "actor", "action", "entity", "before", "after")
@@ -143,6 +161,8 @@ def audit_trail_command(
 
 def write_entries(rows: list[dict], out: Path) -> None:
     """CSV (before/after as JSON text) or JSON Lines, by the file's suffix."""
+    from tamis import audit
+
     encoded = [
         {**row, **{k: json.dumps(row[k], ensure_ascii=False) for k in ("before", "after")}}
         for row in rows

@@ -7,17 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tamis.cases import assistance, cases, post_clearance, watchlists
-from tamis.cases.results import InspectionIn, record_result
 from tamis.output import print_json
-from tamis.reasons import render
-from tamis.store import open_store
-from tamis.users import Role, User
 from tamis.users_cli import actor
 
 cases_app = typer.Typer(
@@ -33,6 +26,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _guarded(change, *args):
+    from pydantic import ValidationError
+
     try:
         return change(*args)
     except (LookupError, ValueError) as error:
@@ -54,6 +49,10 @@ def list_cases(
     as_json: JsonOption = False,
 ) -> None:
     """The queue, highest priority first."""
+    from tamis.cases import cases
+    from tamis.reasons import render
+    from tamis.store import open_store
+
     rows = cases.queue(open_store(), office, status, assignee, limit)
     if as_json:
         print_json(rows)
@@ -86,6 +85,9 @@ def list_cases(
 
 @cases_app.command("show")
 def show_case(case_id: int) -> None:
+    from tamis.cases import cases
+    from tamis.store import open_store
+
     print_json(_guarded(cases.get_case, open_store(), case_id))
 
 
@@ -96,18 +98,27 @@ def open_case(
     office: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Open a case on an analyst's own suspicion."""
+    from tamis.cases import cases
+    from tamis.store import open_store
+
     case_id = cases.open_case(open_store(), reason, actor(), declaration, office)
     console.print(f"case {case_id} opened")
 
 
 @cases_app.command("assign")
 def assign(case_id: int, assignee: str) -> None:
+    from tamis.cases import cases
+    from tamis.store import open_store
+
     _guarded(cases.assign, open_store(), case_id, assignee, actor())
     console.print(f"case {case_id} assigned to {assignee}")
 
 
 @cases_app.command("note")
 def note(case_id: int, text: str) -> None:
+    from tamis.cases import cases
+    from tamis.store import open_store
+
     _guarded(cases.add_note, open_store(), case_id, text, actor())
     console.print(f"note added to case {case_id}")
 
@@ -124,6 +135,10 @@ def result(
     ] = None,
 ) -> None:
     """Record what the inspection found; the case closes."""
+    from tamis import scoreboard  # noqa: F401  (it listens to the results stored)
+    from tamis.cases.results import InspectionIn, record_result
+    from tamis.store import open_store
+
     found = _guarded(
         lambda: InspectionIn(
             result=outcome,
@@ -143,6 +158,11 @@ def add_watchlist(
 ) -> None:
     """Create a watchlist from YAML (name, reason, hs_prefixes, origins, importers, keywords,
     valid_from, valid_to, route_channel)."""
+    import yaml
+
+    from tamis.cases import watchlists
+    from tamis.store import open_store
+
     body = _guarded(
         lambda: watchlists.WatchlistIn(**yaml.safe_load(path.read_text(encoding="utf-8")))
     )
@@ -152,6 +172,9 @@ def add_watchlist(
 
 @watchlist_app.command("list")
 def list_watchlists(as_json: JsonOption = False) -> None:
+    from tamis.cases import watchlists
+    from tamis.store import open_store
+
     lists = watchlists.all_watchlists(open_store())
     if as_json:
         print_json([w.model_dump(mode="json") for w in lists])
@@ -173,6 +196,9 @@ def list_watchlists(as_json: JsonOption = False) -> None:
 @watchlist_app.command("run")
 def run_watchlist(watchlist_id: int) -> None:
     """Look for the list's hits among the declarations already stored."""
+    from tamis.cases import watchlists
+    from tamis.store import open_store
+
     new = _guarded(watchlists.run, open_store(), watchlist_id, actor())
     console.print(f"{new:,} new hits")
 
@@ -180,6 +206,9 @@ def run_watchlist(watchlist_id: int) -> None:
 @watchlist_app.command("report")
 def report_watchlist(watchlist_id: int, as_json: JsonOption = False) -> None:
     """Hits per month and what their inspections found."""
+    from tamis.cases import watchlists
+    from tamis.store import open_store
+
     report = _guarded(watchlists.report, open_store(), watchlist_id)
     if as_json:
         print_json(report)
@@ -209,6 +238,9 @@ def select_for_audit(
     as_json: JsonOption = False,
 ) -> None:
     """Pick released declarations for deferred control by expected revenue, within budget."""
+    from tamis.cases import post_clearance
+    from tamis.store import open_store
+
     selection = _guarded(
         post_clearance.select_for_audit, open_store(), budget, actor(), since, until
     )
@@ -232,6 +264,8 @@ assistance_app = typer.Typer(
 
 def _cli_user():
     """The operator at the terminal acts with an administrator's reach."""
+    from tamis.users import Role, User
+
     return User(0, actor(), Role.ADMIN)
 
 
@@ -240,6 +274,9 @@ def list_assistance(
     case: Annotated[int | None, typer.Option(help="Only those linked to this case.")] = None,
     as_json: JsonOption = False,
 ) -> None:
+    from tamis.cases import assistance
+    from tamis.store import open_store
+
     rows = assistance.requests(open_store(), _cli_user(), case)
     if as_json:
         print_json(rows)
@@ -258,6 +295,9 @@ def list_assistance(
 
 
 def _create(direction: str, partner: str, subject: str, body: str, case: int | None) -> None:
+    from tamis.cases import assistance
+    from tamis.store import open_store
+
     request = _guarded(
         lambda: assistance.AssistanceIn(
             direction=direction, partner=partner, subject=subject, body=body, case_id=case
@@ -292,11 +332,17 @@ def receive(
 @assistance_app.command("answer")
 def answer(request_id: int, text: str) -> None:
     """Our answer to an incoming request."""
+    from tamis.cases import assistance
+    from tamis.store import open_store
+
     _guarded(assistance.answer, open_store(), request_id, text, _cli_user())
     console.print(f"request {request_id} answered")
 
 
 @assistance_app.command("close")
 def close(request_id: int) -> None:
+    from tamis.cases import assistance
+    from tamis.store import open_store
+
     _guarded(assistance.close, open_store(), request_id, _cli_user())
     console.print(f"request {request_id} closed")

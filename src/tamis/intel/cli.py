@@ -9,11 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tamis.ingest import ProfileError, SourceError
 from tamis.intel.sources import SOURCES
 from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
-from tamis.store import open_store
 
 app = typer.Typer(
     help="Cross-source intelligence: manifests, payments, trademarks, tax returns, entities.",
@@ -33,7 +31,9 @@ def ingest_command(
     as_json: JsonOption = False,
 ) -> None:
     """Load a source file; invalid records go to the quarantine with their reason."""
+    from tamis.ingest import ProfileError, SourceError
     from tamis.intel.ingest import ingest_source
+    from tamis.store import open_store
 
     if source not in SOURCES:
         fail(f"--source {source!r}: expected one of {', '.join(SOURCES)}")
@@ -61,6 +61,7 @@ def resolve_command(
 ) -> None:
     """Resolve the parties of every source into entities (Splink); analysts' decisions hold."""
     from tamis.intel.resolve import resolve
+    from tamis.store import open_store
 
     engine = open_store()
     with progress_bar("resolve entities") as update:
@@ -76,6 +77,7 @@ def entity_command(
 ) -> None:
     """The records of every source resolved to one entity, and their keys for decisions."""
     from tamis.intel.resolve import entity_records_of
+    from tamis.store import open_store
 
     records = entity_records_of(open_store(), entity)
     if records.is_empty():
@@ -103,6 +105,7 @@ def decide_command(
 ) -> None:
     """Confirm or split a pair of records; every later `resolve` applies the decision."""
     from tamis.intel.resolve import decide
+    from tamis.store import open_store
 
     try:
         decide(open_store(), record_l, record_r, "confirm" if confirm else "split", analyst, reason)
@@ -126,6 +129,7 @@ def findings_command(
     from tamis.detectors.base import StoreContext
     from tamis.detectors.registry import CROSS_SOURCE
     from tamis.reasons import render_all
+    from tamis.store import open_store
     from tamis.store.read import read_items
 
     sources = {d.name: s for s, d in CROSS_SOURCE.items()}
@@ -167,6 +171,7 @@ network_app = typer.Typer(
 def network_build_command(as_json: JsonOption = False) -> None:
     """Compute every importer's network risk from the known offenders (inspections)."""
     from tamis.intel.network import build
+    from tamis.store import open_store
 
     with progress_bar("network risk") as update:
         update(0, None)
@@ -180,6 +185,7 @@ def network_top_command(limit: Annotated[int, typer.Option(help="How many.")] = 
     from rich.table import Table
 
     from tamis.intel.network import read_scores
+    from tamis.store import open_store
 
     scores = read_scores(open_store())
     if scores.is_empty():
@@ -208,6 +214,7 @@ def network_show_command(
 ) -> None:
     """The neighbourhood of an entity: its ties and the importers that share them."""
     from tamis.intel.network import neighbourhood
+    from tamis.store import open_store
 
     found = neighbourhood(open_store(), entity, depth)
     if found is None:

@@ -11,9 +11,6 @@ from rich.console import Console
 
 from tamis.output import print_json
 from tamis.progress import progress_bar
-from tamis.store import open_store
-from tamis.valuation import database
-from tamis.valuation.report import reference_report
 
 app = typer.Typer(help="Value control: the reference-price database.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -32,6 +29,9 @@ def build_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Build or update the references from accepted history (incremental by month)."""
+    from tamis.store import open_store
+    from tamis.valuation import database
+
     engine = open_store()
     with progress_bar("count months") as update:
         summary = database.build(
@@ -55,6 +55,9 @@ def load_analyst_command(
     source: Annotated[str, typer.Option(help="Where the prices come from (recorded).")],
 ) -> None:
     """Load analyst-set references; they take precedence over history."""
+    from tamis.store import open_store
+    from tamis.valuation import database
+
     try:
         count = database.load_analyst(open_store(), str(path), source)
     except (ValueError, OSError) as error:
@@ -73,6 +76,10 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """The reference for an HS code and origin, with its level, spread and warnings."""
+    from tamis.store import open_store
+    from tamis.valuation import database
+    from tamis.valuation.report import reference_report
+
     hs, origin = hs.replace(".", "").strip(), origin.strip().upper()
     if not hs.isdigit() or not 4 <= len(hs) <= 10:
         errors.print(f"[red]error:[/red] --hs {hs!r}: expected 4 to 10 digits", highlight=False)
