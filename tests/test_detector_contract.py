@@ -10,11 +10,10 @@ import polars as pl
 import pytest
 from sqlalchemy import func, inspect, select, table
 
-from tamis import rulesets
-from tamis.assess import assess_file, assessor_from_store
+from tamis.assess import assess_file, assessor_from_store, store_context
 from tamis.cases.watchlists import WatchlistIn
 from tamis.cases.watchlists import create as create_watchlist
-from tamis.detectors.base import SIGNAL_SCHEMA, Detector, ItemRows, StoreContext
+from tamis.detectors.base import SIGNAL_SCHEMA, Detector, ItemRows
 from tamis.detectors.registry import DETECTORS, label
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import load_profile
@@ -46,14 +45,7 @@ def built(tmp_path_factory):
     train_from_store(engine, comment="contract")
     resolve(engine)
     network.build(engine)
-    routing = load_routing()
-    version = rulesets.ensure_rule_set(engine)
-    context = StoreContext(
-        engine,
-        params={"model": {"rank_by": routing.model.rank_by, "explore": routing.model.explore}},
-        rule_set=rulesets.get(engine, version),
-        rule_set_version=version,
-    )
+    context = store_context(engine, load_routing())
     detectors = {d.name: d.from_store(engine, context) for d in DETECTORS}
     profile = load_profile("canonical")
     frame, _ = next(declaration_batches(folder / "year.parquet", profile, "parquet", 10**6))

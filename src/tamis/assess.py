@@ -122,16 +122,22 @@ def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) ->
     """Every registered detector the store holds what it needs for, under the active rule
     set and model."""
     routing = routing or load_routing()
+    context = store_context(engine, routing)
+    detectors = registry.from_store(engine, context)
+    model = next((d for d in detectors if d.name == "model"), None)
+    return Assessor(detectors, routing, context.rule_set_version, model and str(model.version))
+
+
+def store_context(engine: Engine, routing: RoutingConfig) -> StoreContext:
+    """What detectors built from the store share: the active rule set (the starter rules
+    on first use) and the detectors' parameters from ``routing``."""
     version = rulesets.ensure_rule_set(engine)
-    context = StoreContext(
+    return StoreContext(
         engine,
         params={"model": {"rank_by": routing.model.rank_by, "explore": routing.model.explore}},
         rule_set=rulesets.get(engine, version),
         rule_set_version=version,
     )
-    detectors = registry.from_store(engine, context)
-    model = next((d for d in detectors if d.name == "model"), None)
-    return Assessor(detectors, routing, version, str(model.version) if model else None)
 
 
 def record(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from tamis.regions import REGION_NAMES
+from tamis.reasons import figure, hs_label, origin_label
 from tamis.settings import settings
 from tamis.valuation import reference as ref
 
@@ -15,23 +15,6 @@ GUARDRAIL = (
     "risk indicator only (WTO Valuation Agreement): never a minimum or substitute value; "
     "a gap calls for evidence of the transaction value, not a reassessment"
 )
-
-
-def figure(x: float) -> str:
-    """A unit value or amount with the digits a person needs."""
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
-
-
-def hs_label(code: str) -> str:
-    return ".".join([code[:4], *(code[i : i + 2] for i in range(4, len(code), 2))])
-
-
-def origin_label(origin: str) -> str:
-    if origin == "*":
-        return "all origins"
-    return f"{REGION_NAMES[origin]} ({origin})" if origin in REGION_NAMES else origin
 
 
 def describe_reference(r: dict, prefix: str = "ref_") -> str:
