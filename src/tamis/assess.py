@@ -24,6 +24,7 @@ from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.quick_check import check
 from tamis.ingest.readers import source_format
+from tamis.reasons import render_all
 from tamis.route import Capacity, RoutingConfig, load_routing, route
 from tamis.route_few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard
@@ -299,7 +300,10 @@ def write_decisions(frame: pl.DataFrame, out: Path) -> None:
     elif out.suffix == ".jsonl":
         frame.write_ndjson(out)
     elif out.suffix == ".csv":
-        frame.with_columns(pl.col("reasons").list.join(" | ")).write_csv(out)
+        said = pl.col("reasons").map_elements(
+            lambda reasons: " | ".join(render_all(reasons)), return_dtype=pl.String
+        )  # in words: a CSV is read by people
+        frame.with_columns(said).write_csv(out)
     else:
         raise ValueError(f"--out {out}: expected a .parquet, .jsonl or .csv file name")
 
