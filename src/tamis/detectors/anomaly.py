@@ -8,6 +8,7 @@ history's most isolated item; the reasons name the figures furthest from the his
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Self
 
 import numpy as np
@@ -15,7 +16,14 @@ import polars as pl
 from sqlalchemy import Engine
 
 import tamis.learn  # noqa: F401  (OpenMP's wait policy, set before scikit-learn loads it)
-from tamis.detectors.base import Detector, StoreContext, empty_signals, per_declaration
+from tamis.detectors.base import (
+    SIGNAL_SCHEMA,
+    Detector,
+    ItemRows,
+    StoreContext,
+    empty_signals,
+    per_declaration,
+)
 from tamis.reasons import reason
 
 MIN_HISTORY = 100
@@ -91,6 +99,7 @@ class AnomalyDetector(Detector):
     def fit(self, history: pl.DataFrame) -> Self:
         from sklearn.ensemble import IsolationForest
 
+        self.plain_ = None
         self.hs_medians_ = _hs_medians(history)
         x = _numbers(history, self.hs_medians_)
         self.center_ = x.median().row(0)
@@ -103,6 +112,44 @@ class AnomalyDetector(Detector):
         seen = -self.forest_.score_samples(x.to_numpy())
         self.unusual_, self.extreme_ = np.quantile(seen, UNUSUAL_SHARE), seen.max()
         return self
+
+    def plain(self) -> SimpleNamespace:
+        """What the plain path (``anomaly_few``) reads, built at its first use: the forest
+        as arrays, the HS6 medians as a dict."""
+        if getattr(self, "plain_", None) is None:
+            from tamis.detectors.anomaly_few import PlainForest
+
+            self.plain_ = SimpleNamespace(
+                forest=PlainForest(self.forest_),
+                medians=dict(self.hs_medians_.drop_nulls("hs6").iter_rows()),
+            )
+        return self.plain_
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        """``assess`` of a few items: the forest walked in numpy (``anomaly_few``)."""
+        from tamis.detectors.anomaly_few import numbers
+
+        plain = self.plain()
+        values = np.array([numbers(r, plain.medians) for r in items.rows], dtype=np.float64)
+        values = values.reshape(len(items.rows), len(FIGURES))
+        raw = plain.forest.isolation(values)
+        span = max(self.extreme_ - self.unusual_, 1e-9)
+        score = np.clip((raw - self.unusual_) / span, 0.0, 1.0)
+        z = (values - np.asarray(self.center_, float)) / self.spread_
+        signals: dict[str, dict] = {}
+        for item, v, z_row, r, s in zip(items.rows, values, z, raw, score, strict=True):
+            declaration_id = item["declaration_id"]
+            if declaration_id not in signals:
+                signals[declaration_id] = dict.fromkeys(SIGNAL_SCHEMA) | {
+                    "declaration_id": declaration_id, "score": 0.0, "reasons": []
+                }  # fmt: skip
+            signal = signals[declaration_id]
+            signal["score"] = max(signal["score"], float(s))
+            if s > 0:
+                figures = _furthest(list(FIGURES), v, z_row, self.top_reasons)
+                said = reason("anomaly.unusual", isolation=float(r), figures=figures)
+                signal["reasons"] += [] if said in signal["reasons"] else [said]
+        return signals
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         if batch.is_empty():

@@ -1,0 +1,132 @@
+"""The plain-Python lodgement path of each detector (``assess_rows``) against its batch path
+(``assess``), declaration by declaration, on a store where every detector exists: the same
+score, revenue at stake, forced channel and reasons (as data and in words)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tamis.assess import store_context
+from tamis.detectors.base import Detector, ItemRows, by_declaration
+from tamis.detectors.registry import DETECTORS
+from tamis.inspections import record_outcomes, simulated_random_results
+from tamis.intel import network
+from tamis.intel.resolve import resolve
+from tamis.reasons import parse, render
+from tamis.route import load_routing
+from tests.intel_store import loaded_store
+
+col = pl.col
+PLAIN = ["anomaly"]  # detectors with a plain assess_rows of their own
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(engine, the detectors with a plain path, the store's items)."""
+    folder = tmp_path_factory.mktemp("few")
+    engine, year = loaded_store(f"sqlite:///{folder / 'tamis.db'}", folder, 3000, 5)
+    record_outcomes(engine, simulated_random_results(year.items, 0.08, seed=5))
+    resolve(engine)
+    network.build(engine)
+    context = store_context(engine, load_routing())
+    detectors = {d.name: d.from_store(engine, context) for d in DETECTORS if d.name in PLAIN}
+    yield engine, detectors, context.items
+    engine.dispose()
+
+
+def cases(detector, items: pl.DataFrame) -> list[pl.DataFrame]:
+    """A few hundred lodgements: stored declarations (every one the detector flags among
+    them, multi-item ones), the same lodged later under a new id, by new parties, by an
+    importer the detector has findings about, and three declarations lodged together."""
+    signals = detector.assess(items)
+    flagged = signals.filter(col("score") > 0)["declaration_id"]
+    multi = items.group_by("declaration_id").len().filter(col("len") > 1)["declaration_id"]
+    rng = np.random.default_rng(19)
+    ids = items["declaration_id"].unique(maintain_order=True).to_list()
+    chosen = (
+        flagged.head(120).to_list()
+        + multi.sort().head(40).to_list()
+        + [ids[i] for i in rng.choice(len(ids), 80, replace=False)]
+    )
+    stored = [items.filter(col("declaration_id") == d) for d in dict.fromkeys(chosen)]
+    risky = items.filter(col("declaration_id").is_in(flagged.implode()))["importer_id"]
+    risky = risky.unique(maintain_order=True).to_list() or ["NOBODY"]
+    found = list(stored)
+    for i, one in enumerate(stored[::2]):
+        found.append(
+            one.with_columns(
+                ("L-" + col("declaration_id")).alias("declaration_id"),
+                col("lodged_at") + timedelta(days=365 if i % 2 else 20),
+            )
+        )
+    for one in stored[1::3]:
+        found.append(
+            one.with_columns(
+                ("N-" + col("declaration_id")).alias("declaration_id"),
+                *(
+                    ("NEW-" + col(c)).alias(c)
+                    for c in ("importer_id", "declarant_id", "supplier_id")
+                ),
+            )
+        )
+    for i, one in enumerate(stored[2::3]):
+        found.append(
+            one.with_columns(
+                ("R-" + col("declaration_id")).alias("declaration_id"),
+                pl.lit(risky[i % len(risky)]).alias("importer_id"),
+            )
+        )
+    found += [pl.concat(stored[i : i + 3]) for i in range(0, 30, 3)]
+    return found
+
+
+def assert_same(plain: dict[str, dict], batch: dict[str, dict]) -> None:
+    assert plain.keys() == batch.keys()
+    for declaration_id, want in batch.items():
+        got = plain[declaration_id]
+        where = f"{declaration_id}: {got} != {want}"
+        assert got["score"] == pytest.approx(want["score"], abs=1e-12, rel=0), where
+        assert got["forced_channel"] == want["forced_channel"], where
+        if want["revenue_at_stake"] is None:
+            assert got["revenue_at_stake"] is None, where
+        else:
+            assert got["revenue_at_stake"] == pytest.approx(want["revenue_at_stake"], rel=1e-9)
+        assert [parse(r) for r in got["reasons"]] == [parse(r) for r in want["reasons"]], where
+        assert [render(r, "en") for r in got["reasons"]] == [
+            render(r, "en") for r in want["reasons"]
+        ], where
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_a_lodgement_gets_the_batch_signal_in_plain_python(built, name):
+    _, detectors, items = built
+    detector = detectors[name]
+    assert detector is not None and type(detector).assess_rows is not Detector.assess_rows
+    flagged = 0
+    for frame in cases(detector, items):
+        batch = by_declaration(detector.assess(frame))
+        assert_same(detector.assess_rows(ItemRows(frame.rows(named=True), frame.schema)), batch)
+        flagged += sum(bool(s["reasons"]) for s in batch.values())
+    assert flagged >= 20, f"{name}: too few signals to compare"
+
+
+def test_an_empty_lodgement_gives_no_signal(built):
+    _, detectors, items = built
+    for detector in detectors.values():
+        assert detector.assess_rows(ItemRows([], items.schema)) == {}
+
+
+def test_the_plain_forest_scores_as_scikit_learn(built):
+    _, detectors, items = built
+    detector = detectors["anomaly"]
+    from tamis.detectors.anomaly import _numbers
+
+    x = _numbers(items, detector.hs_medians_).to_numpy()
+    x = np.vstack([x, x * 1.7, x[:, ::-1], np.full((1, x.shape[1]), np.nan)])
+    want = -detector.forest_.score_samples(x)
+    got = detector.plain().forest.isolation(x)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
