@@ -21,7 +21,7 @@ from tamis.route import load_routing
 from tests.intel_store import loaded_store
 
 col = pl.col
-PLAIN = ["anomaly"]  # detectors with a plain assess_rows of their own
+PLAIN = ["anomaly", "network"]  # detectors with a plain assess_rows of their own
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from typing import Self
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import Detector, StoreContext, signals_for
+from tamis.detectors.base import Detector, ItemRows, StoreContext, signals_for
+from tamis.detectors.crosscheck_few import signals_plain
 from tamis.reasons import reason_expr, reason_struct
 
 col = pl.col
@@ -36,12 +37,12 @@ class NetworkDetector(Detector):
     def fit(self, history: pl.DataFrame) -> Self:
         return self
 
-    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+    def _found(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """(declaration_id, score, reason, revenue_at_stake) of each (declaration_id,
+        importer_id) pair whose importer has a network risk."""
         in_community = col("community_offenders") > 0
-        found = (
-            batch.select("declaration_id", "importer_id")
-            .unique()
-            .join(self.scores, left_on="importer_id", right_on="entity_id")
+        return (
+            pairs.join(self.scores, left_on="importer_id", right_on="entity_id")
             .filter(col("risk") > 0)
             .select(
                 "declaration_id",
@@ -58,4 +59,26 @@ class NetworkDetector(Detector):
                 pl.lit(None, pl.Float64).alias("revenue_at_stake"),
             )
         )
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        found = self._found(batch.select("declaration_id", "importer_id").unique())
         return signals_for(batch, found)
+
+    def by_importer(self) -> dict[str, list[tuple]]:
+        """Each risky importer's finding (score, reason, revenue at stake), said once by
+        ``_found`` for every importer at first use."""
+        if getattr(self, "by_importer_", None) is None:
+            ids = self.scores.select(col("entity_id").alias("declaration_id"), "entity_id")
+            found = self._found(ids.rename({"entity_id": "importer_id"}))
+            self.by_importer_ = {}
+            for importer, *finding in found.iter_rows():
+                self.by_importer_.setdefault(importer, []).append(tuple(finding))
+        return self.by_importer_
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        """``assess`` of a few declarations: their importers' findings, looked up."""
+        found = self.by_importer()
+        pairs = {(r["declaration_id"], r["importer_id"]) for r in items.rows}
+        return signals_plain(
+            items.rows, [(d, *f) for d, importer in pairs for f in found.get(importer, ())]
+        )
