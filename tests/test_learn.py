@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tamis import synth
 from tamis.assess import assessor_from_store
 from tamis.detectors.anomaly import AnomalyDetector
-from tamis.detectors.base import StoreContext
+from tamis.detectors.base import ItemRows, StoreContext
 from tamis.detectors.model import ModelDetector
 from tamis.ingest import ingest
 from tamis.learn import compiled, registry
@@ -30,7 +30,7 @@ from tamis.learn.model import N_ROUNDS, PARAMS, FraudModel, _matrix, ensemble_si
 from tamis.learn.ranking import RANKINGS, batch_priority
 from tamis.learn.train import store_drift, train_from_store
 from tamis.learn.uplift import uplift
-from tamis.reasons import reason, render, render_all
+from tamis.reasons import parse, reason, render, render_all
 from tamis.route import Exploration, ModelRanking, RoutingConfig
 from tamis.store.read import read_items
 
@@ -247,6 +247,38 @@ def test_model_detector_scores_declarations_with_readable_reasons(planted):
     assert any("past" in r and r.rsplit(": ", 1)[-1].startswith("+") for r in said)
     french = render_all(top["reasons"], "fr")
     assert any(re.search(r"P\(fraude\) [01]\.\d\d$", r) for r in french)
+
+
+@pytest.mark.parametrize("rank_by", ["probability", "balanced"])
+def test_a_lodged_declaration_gets_the_signal_of_the_columnar_path(planted, fitted, rank_by):
+    """The model's plain path (one query, then NumPy) against its columnar one, declaration
+    by declaration: scores, revenue, every reason's figures (SHAP ones included)."""
+    train, test = planted
+    detector = ModelDetector(fitted[0], rank_by=rank_by).fit(train)
+    batch = test.drop("fraud", "revenue").with_columns(  # parties never seen, too
+        pl.when(pl.col("declaration_id").str.ends_with("7")).then(pl.lit("NEW-IMPORTER"))
+        .otherwise(pl.col("importer_id")).alias("importer_id")
+    )  # fmt: skip
+    for items in batch.partition_by("declaration_id", maintain_order=True)[:150]:
+        expected = detector.assess(items).row(0, named=True)
+        (got,) = detector.assess_rows(ItemRows(items.rows(named=True), items.schema)).values()
+        assert got["score"] == pytest.approx(expected["score"], abs=1e-12)
+        assert got["revenue_at_stake"] == pytest.approx(expected["revenue_at_stake"], rel=1e-9)
+        assert list(map(parse, got["reasons"])) == list(map(parse, expected["reasons"]))
+        assert got["forced_channel"] == expected["forced_channel"] is None
+
+
+def test_a_lodged_declaration_is_explored_as_in_a_batch(planted, fitted):
+    train, test = planted
+    explore = Exploration(novelty=1.0, uncertainty=0.0, channel="orange")
+    detector = ModelDetector(fitted[0], explore=explore).fit(train)
+    for items in test.drop("fraud", "revenue").partition_by("declaration_id")[:100]:
+        expected = detector.assess(items).row(0, named=True)
+        (got,) = detector.assess_rows(ItemRows(items.rows(named=True), items.schema)).values()
+        assert got["forced_channel"] == expected["forced_channel"]
+        picks = [[{k: v for k, v in parse(r).items() if k != "draw"} for r in s["reasons"]
+                  if r.startswith('{"code":"model.explore')] for s in (got, expected)]  # fmt: skip
+        assert picks[0] == picks[1]
 
 
 def test_model_detector_ranks_by_expected_revenue_when_configured(planted, fitted):

@@ -30,28 +30,31 @@ on record (``tamis.learn.uplift`` reports their hit rate apart from the model's)
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Self
 
 import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import Detector, StoreContext, empty_signals, per_declaration
+from tamis.detectors.base import Detector, ItemRows, StoreContext, empty_signals, per_declaration
 from tamis.draws import secure_draws
 from tamis.learn import ranking
 from tamis.learn.exploration import Exploration
-from tamis.learn.features import IMPORTER, SUPPLIER, H
-from tamis.learn.model import FraudModel, reasons
+from tamis.learn.features import IMPORTER, SUPPLIER, H, python_value
+from tamis.learn.model import FraudModel, reasons, reasons_of
 from tamis.learn.ranking import RankBy
 from tamis.reasons import reason, reason_expr
 
 EXPLORATION = "model.explore"  # the codes of exploratory picks' reasons start so
-# what makes an item novel, as the code of its pick (null when nothing is): the first that
-# holds is said
+# what makes an item novel, as the code of its pick: the first key with no past inspection
+NOVEL_KEYS = [
+    (f"{EXPLORATION}.importer", IMPORTER),
+    (f"{EXPLORATION}.supplier", SUPPLIER),
+    (f"{EXPLORATION}.importer_hs6", f"{IMPORTER}|{H}"),
+]
 NOVELTY = pl.coalesce(
-    pl.when(pl.col(f"n_{IMPORTER}") == 0).then(pl.lit(f"{EXPLORATION}.importer")),
-    pl.when(pl.col(f"n_{SUPPLIER}") == 0).then(pl.lit(f"{EXPLORATION}.supplier")),
-    pl.when(pl.col(f"n_{IMPORTER}|{H}") == 0).then(pl.lit(f"{EXPLORATION}.importer_hs6")),
+    pl.when(pl.col(f"n_{key}") == 0).then(pl.lit(code)) for code, key in NOVEL_KEYS
 )
 
 
@@ -117,7 +120,7 @@ class ModelDetector(Detector):
         probability = reason_expr(
             "model.probability",
             item=pl.when(several).then(pl.col("item_number")),
-            p=(pl.col("_p") * 100).round() / 100,
+            p=pl.Series(np.round(p * 100) / 100),  # as assess_rows rounds it
         )
         items = (
             batch.select("declaration_id", "item_number")
@@ -136,6 +139,73 @@ class ModelDetector(Detector):
         )
         signals = per_declaration(items, pl.col("_score"), pl.col("_why"), pl.col("_at_stake"))
         return signals if self.explore is None else self._explored(signals, feats, p)
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        """``assess`` of a few declarations (one lodged) in one Polars query, the rest in
+        NumPy and Python: the same signals."""
+        if not items.rows:
+            return {}
+        model = self.model_
+        rows, looked_up = model.features_of_few(items.frame)
+        x = model.matrix_of_few(rows, looked_up)
+        p, revenue = model.predict_matrix(x, np.array([r["duty"] for r in rows]))
+        risk = ranking.score(p, revenue, self.rank_by, model.params.get("value_per_fraud", 1.0))
+        explained = self._to_explain(risk).tolist()
+
+        def values(needed: list[str]) -> list[dict]:
+            return [{c: python_value(c, looked_up[c][i]) if c in looked_up else rows[i][c]
+                     for c in needed} for i in explained]  # fmt: skip
+
+        said = reasons_of(model, x[explained], values, self.top_reasons) if explained else []
+        shap = dict(zip(explained, said, strict=True))
+        items_of = Counter(r["declaration_id"] for r in rows)
+        signals: dict[str, dict] = {}
+        for i, row in enumerate(rows):
+            declaration_id = row["declaration_id"]
+            item = row["item_number"] if items_of[declaration_id] > 1 else None
+            p_said = round(float(p[i]) * 100) / 100
+            said = [reason("model.probability", item=item, p=p_said), *shap.get(i, [])]
+            signal = signals.setdefault(declaration_id, {"declaration_id": declaration_id,
+                "score": 0.0, "reasons": [], "revenue_at_stake": 0.0,
+                "forced_channel": None})  # fmt: skip
+            signal["score"] = max(signal["score"], min(max(float(risk[i]), 0.0), 1.0))
+            signal["reasons"] += [r for r in said if r not in signal["reasons"]]
+            signal["revenue_at_stake"] += float(p[i] * revenue[i])
+        if self.explore is not None:
+            self._explore_rows(signals, rows, looked_up, p)
+        return signals
+
+    def _explore_rows(self, signals: dict, rows: list[dict], looked_up: dict, p: np.ndarray):
+        """``_explored`` for ``assess_rows``' signals."""
+        novel: dict[str, tuple[str, str]] = {}  # the first novel item's code and HS6
+        closest: dict[str, float] = {}
+        for i, row in enumerate(rows):
+            declaration_id = row["declaration_id"]
+            code = next((c for c, key in NOVEL_KEYS if looked_up[f"n_{key}"][i] == 0), None)
+            if code is not None:
+                novel.setdefault(declaration_id, (code, row[H]))
+            if abs(p[i] - 0.5) < abs(closest.get(declaration_id, math.inf) - 0.5):
+                closest[declaration_id] = float(p[i])
+        ids = list(signals)
+        draws = secure_draws(len(ids))
+        for declaration_id, draw in zip(ids, draws, strict=True):
+            q = closest[declaration_id]
+            by_novelty = self.explore.novelty if declaration_id in novel else 0.0
+            by_uncertainty = self.explore.uncertainty * 4 * q * (1 - q)
+            chance = max(by_novelty, by_uncertainty)
+            if not draw < chance:
+                continue
+            said = {"draw": float(draw), "chance": float(chance)}
+            if by_novelty >= by_uncertainty:
+                code, hs6 = novel[declaration_id]
+                said |= {"hs6": hs6} if code.endswith("hs6") else {}
+                picked = reason(code, **said)
+            else:
+                picked = reason(f"{EXPLORATION}.uncertainty", p=q, **said,
+                                rate=self.explore.uncertainty)  # fmt: skip
+            signal = signals[declaration_id]
+            signal["reasons"] = [*signal["reasons"], picked]
+            signal["forced_channel"] = self.explore.channel
 
     def _explored(self, signals: pl.DataFrame, feats: pl.DataFrame, p: np.ndarray) -> pl.DataFrame:
         """``signals`` with the exploratory picks forced to the exploration channel, each

@@ -106,8 +106,13 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
     """Working columns on a canonical frame: day, HS levels, codes as text, duty, value bins.
 
     Fields a source does not give (a profile may map fewer) count as unknown."""
+    return _prepared(frame.lazy()).collect()
+
+
+def _prepared(frame: pl.LazyFrame) -> pl.LazyFrame:
+    names = frame.collect_schema().names()
     wanted = [*LOW_CARD, IMPORTER, DECLARANT, SUPPLIER, "courier_id", R, M]
-    frame = frame.with_columns(pl.lit(None).alias(c) for c in wanted if c not in frame.columns)
+    frame = frame.with_columns(pl.lit(None).alias(c) for c in wanted if c not in names)
     frame = frame.with_columns(
         pl.col("lodged_at").cast(pl.Date).alias("day"),
         pl.col("hs_code").cast(pl.String).str.slice(0, 6).alias(H),
@@ -136,6 +141,34 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _log_unit() -> pl.Expr:
     return (pl.col(V) / pl.col(M).clip(1e-3)).clip(1e-6).log()
+
+
+# a row's own features: from its fields alone, or from its counts (``_own_of_counts``)
+OWN_FIELDS = [
+    (pl.col(V) + 1).log().alias("log_value"),
+    (pl.col(M) + 1e-3).log().alias("log_mass"),
+    (pl.col("duty") + 1).log().alias("log_duty"),
+    _log_unit().alias("log_unit"),
+    pl.col(R).alias("duty_rate_pct"),
+    pl.col("day").dt.weekday().alias("weekday"),
+    (pl.col(V) <= 0).cast(pl.Int8).alias("zero_value"),
+    (pl.col(O) != pl.col(D)).cast(pl.Int8).alias("origin_ne_export"),
+]
+NOVEL = {"new_importer": IMPORTER, "new_supplier": SUPPLIER, "new_importer_hs": f"{IMPORTER}|{H}"}
+
+
+def _feature_type(name: str) -> pl.DataType:
+    return pl.Int8 if name in NOVEL else pl.Int32 if name.startswith("n_") else pl.Float64
+
+
+def python_value(name: str, value):
+    """A feature's value as a row of the features frame holds it (counts as integers)."""
+    return int(value) if _feature_type(name) != pl.Float64 else float(value)
+
+
+def _own_of_counts(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The features saying what is new: no past inspection of the importer, supplier..."""
+    return {name: (columns[f"n_{key}"] == 0).astype(np.int8) for name, key in NOVEL.items()}
 
 
 class History:
@@ -167,8 +200,27 @@ class History:
 
     def features(self, target: pl.DataFrame, prior: float = PRIOR) -> pl.DataFrame:
         """``target`` (prepared) with feature columns; its labels are never read."""
-        hashes = column_hashes(target, HASHED)
-        day = _days(target)
+        lup = target.select(_log_unit()).to_series().to_numpy()
+        columns = self.looked_up(column_hashes(target, HASHED), _days(target), lup, prior)
+        columns |= _own_of_counts(columns)
+        return target.with_columns(
+            pl.Series(name, values, _feature_type(name)) for name, values in columns.items()
+        ).with_columns(OWN_FIELDS)
+
+    def features_of_few(self, batch: pl.DataFrame, prior: float = PRIOR):
+        """``features`` for a few items (a lodged declaration), in one query: each item's
+        prepared fields and own features as a dict, and the looked-up features by name."""
+        hashed = [pl.col(c).hash().alias(f"#{c}") for c in HASHED]
+        prepared = _prepared(batch.lazy()).with_columns(*OWN_FIELDS, *hashed).collect()
+        hashes = {c: prepared[f"#{c}"].to_numpy() for c in HASHED}
+        lup = prepared["log_unit"].to_numpy()
+        columns = self.looked_up(hashes, _days(prepared), lup, prior)
+        columns |= _own_of_counts(columns)
+        return prepared.drop(f"#{c}" for c in HASHED).to_dicts(), columns
+
+    def looked_up(self, hashes: dict, day: np.ndarray, lup: np.ndarray, prior: float):
+        """Per feature of the history, its value for each target row (hashes of its
+        ``HASHED`` columns, lodgement day, log unit value)."""
         before = np.searchsorted(self.days, day, "left") - 1  # the last day before
         s, n = np.where(before >= 0, self.overall[before].T, 0.0)
         g = np.where(n > 0, s / np.maximum(n, 1), DEFAULT_RATE)
@@ -199,26 +251,10 @@ class History:
             n = columns[f"n_{c}"]  # the child's rate shrunk toward its parent's
             columns[f"teh_{c}"] = (columns[f"te_{c}"] * (n + prior) - prior * g
                                    + prior * columns[f"te_{p}"]) / (n + prior)  # fmt: skip
-        lup = target.select(_log_unit()).to_series().to_numpy()
         for name in map(key_name, UNIT_KEYS):
             _, _, total, n = sums[name]
             columns[f"uv_ratio_{name}"] = np.where(n > 0, lup - total / np.maximum(n, 1), np.nan)
-        return target.with_columns(
-            pl.Series(name, values, pl.Int32 if name.startswith("n_") else pl.Float64)
-            for name, values in columns.items()
-        ).with_columns(
-            log_value=(pl.col(V) + 1).log(),
-            log_mass=(pl.col(M) + 1e-3).log(),
-            log_duty=(pl.col("duty") + 1).log(),
-            log_unit=_log_unit(),
-            duty_rate_pct=pl.col(R),
-            weekday=pl.col("day").dt.weekday(),
-            zero_value=(pl.col(V) <= 0).cast(pl.Int8),
-            new_importer=(pl.col(f"n_{IMPORTER}") == 0).cast(pl.Int8),
-            new_supplier=(pl.col(f"n_{SUPPLIER}") == 0).cast(pl.Int8),
-            new_importer_hs=(pl.col(f"n_{IMPORTER}|{H}") == 0).cast(pl.Int8),
-            origin_ne_export=(pl.col(O) != pl.col(D)).cast(pl.Int8),
-        )
+        return columns
 
 
 def _in_threads(function, items: list, rows: int) -> list:

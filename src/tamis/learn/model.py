@@ -18,7 +18,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import lightgbm as lgb
 import numpy as np
@@ -117,6 +117,12 @@ class FraudModel:
             raise ValueError("the model has no labelled history to compute features from")
         return self.history.features(F.prepare(batch))
 
+    def features_of_few(self, batch: pl.DataFrame) -> tuple[list[dict], dict[str, np.ndarray]]:
+        """``features`` of a few items (``History.features_of_few``)."""
+        if self.history is None:
+            raise ValueError("the model has no labelled history to compute features from")
+        return self.history.features_of_few(batch)
+
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         x = _matrix(feats, self.columns, self.categories)
         return compiled.predict(self.booster, x, NUM_THREADS)
@@ -124,12 +130,34 @@ class FraudModel:
     def predict(self, feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(P(fraud), revenue if a fraud) per row."""
         x = _matrix(feats, self.columns, self.categories)
+        return self.predict_matrix(x, feats["duty"].to_numpy())
+
+    def predict_matrix(self, x: np.ndarray, duty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = compiled.predict(self.booster, x, NUM_THREADS)
-        return p, revenue.predict(self.revenue, x, feats["duty"].to_numpy(), NUM_THREADS)
+        return p, revenue.predict(self.revenue, x, duty, NUM_THREADS)
+
+    def matrix_of_few(self, rows: list[dict], looked_up: dict[str, np.ndarray]) -> np.ndarray:
+        """``_matrix`` of the items ``History.features_of_few`` gives, value for value."""
+        x = np.empty((len(rows), len(self.columns)), np.float32)
+        for j, column in enumerate(self.columns):
+            if column in looked_up:
+                x[:, j] = looked_up[column]
+            elif column in self._ranks:
+                x[:, j] = [self._ranks[column].get(r[column], -1) for r in rows]
+            else:
+                x[:, j] = [np.nan if r[column] is None else r[column] for r in rows]
+        return x
+
+    @cached_property
+    def _ranks(self) -> dict[str, dict[str, int]]:
+        """Each code's rank among the training values, as ``_matrix`` numbers it."""
+        return {c: {v: i for i, v in enumerate(values)} for c, values in self.categories.items()}
 
     def contributions(self, feats: pl.DataFrame) -> np.ndarray:
         """SHAP values (log-odds) per row and feature; the last column is the bias."""
-        x = _matrix(feats, self.columns, self.categories)
+        return self.contributions_of(_matrix(feats, self.columns, self.categories))
+
+    def contributions_of(self, x: np.ndarray) -> np.ndarray:
         return self.booster.predict(x, pred_contrib=True, num_threads=NUM_THREADS)
 
     def to_text(self) -> str:
@@ -182,16 +210,21 @@ def averaged(boosters: list[lgb.Booster]) -> lgb.Booster:
 
 
 def reasons(model: FraudModel, feats: pl.DataFrame, top: int = 3) -> list[list[str]]:
-    """The ``top`` features pushing each row's risk up, in words with their figures."""
+    """The ``top`` features pushing each row's risk up, as reasons with their figures."""
     if feats.is_empty():
         return []
-    contrib = model.contributions(feats)[:, :-1]
+    x = _matrix(feats, model.columns, model.categories)
+    return reasons_of(model, x, lambda needed: feats.select(needed).to_dicts(), top)
+
+
+def reasons_of(model: FraudModel, x: np.ndarray, values, top: int = 3) -> list[list[str]]:
+    """``reasons`` of the rows of matrix ``x``; ``values(columns)`` gives each row's values
+    of those feature columns as a dict."""
+    contrib = model.contributions_of(x)[:, :-1]
     best = np.argsort(-contrib, axis=1)[:, :top]
     needed = sorted({c for j in np.unique(best) for c in _shown(model.columns[j])})
-    rows = feats.select(needed).rows()
     out = []
-    for values, top_j, c in zip(rows, best, contrib, strict=True):
-        row = dict(zip(needed, values, strict=True))
+    for row, top_j, c in zip(values(needed), best, contrib, strict=True):
         out.append([contribution(model.columns[j], row, float(c[j])) for j in top_j if c[j] > 0])
     return out
 
