@@ -20,7 +20,8 @@ from typing import Self
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import Detector, StoreContext, per_declaration
+from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, per_declaration
+from tamis.detectors.valuation_few import PlainValuation, signals_few
 from tamis.reasons import reason_expr, reason_struct
 from tamis.settings import settings
 from tamis.valuation import reference as ref
@@ -39,6 +40,7 @@ ITEM_COLUMNS = (
     "vat_rate",
     "preference_code",
 )
+QUICK_ROWS = 64  # items; up to this, lodgement compares them in plain Python (valuation_few)
 EVIDENCE = "request evidence of the transaction value (the reference is a risk indicator only)"
 
 
@@ -90,6 +92,23 @@ class ValuationDetector(Detector):
         detector.references_ = refs
         detector.tariff_ = detector.tariff if detector.tariff is not None else load_tariff()
         return detector
+
+    def plain(self) -> PlainValuation:
+        """The references and tariff as look-ups, built once for those in force."""
+        built = getattr(self, "_plain", None)
+        if built is None or built[0] is not self.references_ or built[1] is not self.tariff_:
+            built = self._plain = (
+                self.references_,
+                self.tariff_,
+                PlainValuation(self.references_, self.tariff_),
+            )
+        return built[2]
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        if len(items.rows) > QUICK_ROWS:
+            return by_declaration(self.assess(items.frame))
+        currency = lambda: settings().national_currency  # noqa: E731
+        return signals_few(self.plain(), items.rows, items.schema, currency, self.assess)
 
     def assess_items(self, batch: pl.DataFrame) -> pl.DataFrame:
         """One row per item compared with a reference: the figures, score, revenue, reason."""
