@@ -21,7 +21,12 @@ from tamis.route import load_routing
 from tests.intel_store import loaded_store
 
 col = pl.col
-PLAIN = ["anomaly", "network"]  # detectors with a plain assess_rows of their own
+# detectors with a plain assess_rows of their own, and the reasons their cases must give
+PLAIN = {
+    "anomaly": {"anomaly.unusual"},
+    "network": {"network.risk"},
+    "manifest": {"manifest.mass", "manifest.goods", "manifest.uncleared"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +111,14 @@ def test_a_lodgement_gets_the_batch_signal_in_plain_python(built, name):
     _, detectors, items = built
     detector = detectors[name]
     assert detector is not None and type(detector).assess_rows is not Detector.assess_rows
-    flagged = 0
+    flagged, codes = 0, set()
     for frame in cases(detector, items):
         batch = by_declaration(detector.assess(frame))
         assert_same(detector.assess_rows(ItemRows(frame.rows(named=True), frame.schema)), batch)
         flagged += sum(bool(s["reasons"]) for s in batch.values())
+        codes |= {parse(r)["code"] for s in batch.values() for r in s["reasons"]}
     assert flagged >= 20, f"{name}: too few signals to compare"
+    assert codes >= PLAIN[name], f"{name}: no case gives {PLAIN[name] - codes}"
 
 
 def test_an_empty_lodgement_gives_no_signal(built):

@@ -19,13 +19,15 @@ resolution (``tamis.intel.resolve.attribute``).
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Self
 
 import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import Detector, StoreContext, signals_for
+from tamis.detectors import crosscheck_few as few
+from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, signals_for
 from tamis.intel.parties import name_key
 from tamis.reasons import reason_expr
 from tamis.settings import settings
@@ -65,6 +67,23 @@ def importer_signals(batch: pl.DataFrame, per_importer: pl.DataFrame, score: flo
             pl.lit(None, pl.Float64).alias("revenue_at_stake"),
         )
     )
+
+
+def by_importer(per_importer: pl.DataFrame) -> dict[str, list[str]]:
+    """Findings about importers (importer_id, reason) as a dict: each importer's reasons."""
+    found: dict[str, list[str]] = {}
+    for importer, said in (
+        per_importer.drop_nulls("importer_id").select("importer_id", "reason").iter_rows()
+    ):
+        found.setdefault(importer, []).append(said)
+    return found
+
+
+def importer_found(items: ItemRows, by_importer: dict, score: float) -> list[tuple]:
+    """``importer_signals`` of a few items as found rows (declaration_id, score, reason,
+    revenue at stake)."""
+    pairs = dict.fromkeys((r["declaration_id"], r["importer_id"]) for r in items.rows)
+    return [(d, score, r, None) for d, i in pairs for r in by_importer.get(i, ())]
 
 
 def _latest(dates: pl.Series):
@@ -151,6 +170,7 @@ class ManifestDetector(CrossCheck):
         except ValueError:  # too few described items to learn from: no description check
             self.headings_ = None
         self.declared_ = set(history["declaration_id"].unique().to_list())
+        self.plain_ = None
         self.as_of_ = max(history["lodged_at"].max(), _latest(self.manifests["arrival_date"]))
         return self
 
@@ -237,9 +257,9 @@ class ManifestDetector(CrossCheck):
         )
         return pl.concat([self.gaps(batch).select(undeclared.columns), undeclared])
 
-    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
-        found = self.gaps(batch).drop("bill_number", "kind")
-        undeclared = (
+    def uncleared(self) -> pl.DataFrame:
+        """Per importer (importer_id, reason): its bills never cleared, overdue."""
+        return (
             self.undeclared()
             .group_by("importer_id")
             .agg(
@@ -250,8 +270,47 @@ class ManifestDetector(CrossCheck):
                 ).alias("reason")
             )
         )
-        mine = importer_signals(batch, undeclared, 0.6)
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        found = self.gaps(batch).drop("bill_number", "kind")
+        mine = importer_signals(batch, self.uncleared(), 0.6)
         return signals_for(batch, pl.concat([found, mine]))
+
+    def plain(self) -> SimpleNamespace:
+        """What the plain path reads, built at its first use: each declaration's bills
+        (bill number, gross mass, goods description, heading named and its probability)
+        and each importer's uncleared bills said as a reason."""
+        if getattr(self, "plain_", None) is None:
+            bills = self.manifests.filter(col("declaration_id").is_not_null())
+            heading, p = (
+                self.headings_.predict(bills["goods_description"])
+                if self.headings_ and bills.height
+                else ([None] * bills.height, [0.0] * bills.height)
+            )
+            columns = ["declaration_id", "bill_number", "gross_mass_kg", "goods_description"]
+            by_declaration: dict[str, list[tuple]] = {}
+            for (declaration_id, *bill), h, hp in zip(
+                bills.select(columns).iter_rows(), heading, p, strict=True
+            ):
+                by_declaration.setdefault(declaration_id, []).append((*bill, h, float(hp)))
+            self.plain_ = SimpleNamespace(
+                bills=by_declaration, uncleared=by_importer(self.uncleared())
+            )
+        return self.plain_
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        """``assess`` of a few declarations in plain Python (``crosscheck_few``): the gaps
+        of the bills each clears, its importer's uncleared bills."""
+        plain, found = self.plain(), []
+        for declaration_id, total in few.declared_totals(items.rows).items():
+            bills = plain.bills.get(declaration_id)
+            gaps = few.manifest_gaps(
+                bills, total, self.weight_tolerance, self.min_heading_probability
+            ) if bills else []  # fmt: skip
+            if gaps is None:
+                return by_declaration(self.assess(items.frame))
+            found += [(declaration_id, *gap) for gap in gaps]
+        return few.signals_plain(items.rows, found + importer_found(items, plain.uncleared, 0.6))
 
 
 # --- payments abroad ----------------------------------------------------------------------------

@@ -9,7 +9,10 @@ is computed for it. A test holds the plain and the batch paths together.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+
+from tamis.reasons import reason
 
 
 def signals_plain(items: list[dict], found: Iterable[tuple]) -> dict[str, dict]:
@@ -33,3 +36,85 @@ def signals_plain(items: list[dict], found: Iterable[tuple]) -> dict[str, dict]:
             signal["reasons"].append(said)
         signal["revenue_at_stake"] += 0.0 if revenue is None else revenue
     return signals
+
+
+def rounded(x: float | None, decimals: int = 0) -> float | None:
+    """``Expr.round(decimals)`` (ties to even on ``x`` times the power of ten); an integer
+    for 0 decimals, as the batch path's ``.round(0).cast(pl.Int64)``."""
+    if x is None or not math.isfinite(x):
+        return x
+    if decimals == 0:
+        return round(x)
+    scale = 10.0**decimals
+    return round(x * scale) / scale
+
+
+def declared_totals(items: list[dict]) -> dict[str, dict]:
+    """``crosscheck.declared_totals`` of a few items, by declaration id: the importer,
+    lodgement, customs value, gross mass, duty, headings (a set) and burden."""
+    totals: dict[str, dict] = {}
+    for item in items:
+        total = totals.get(item["declaration_id"])
+        if total is None:
+            total = totals[item["declaration_id"]] = {
+                "importer_id": item["importer_id"],
+                "lodged_at": item["lodged_at"],
+                "customs_value": 0.0,
+                "declared_gross_kg": 0.0,
+                "duty": 0.0,
+                "headings": set(),
+                "_burdened": 0.0,
+            }
+        value = item["customs_value"]
+        if value is not None:
+            value = float(value)
+            total["customs_value"] += value
+            duty, vat = item["duty_rate"] or 0, item["vat_rate"] or 0
+            total["_burdened"] += ((1 + duty / 100) * (1 + vat / 100) - 1) * value
+        if item["gross_mass_kg"] is not None:
+            total["declared_gross_kg"] += item["gross_mass_kg"]
+        total["duty"] += float(item["duty_amount"] or 0)
+        hs = item["hs_code"]
+        total["headings"].add(None if hs is None else hs[:4])
+    for total in totals.values():
+        burdened, value = total.pop("_burdened"), total["customs_value"]
+        total["burden"] = burdened / value if value else (0.0 if burdened == 0 else None)
+    return totals
+
+
+def manifest_gaps(
+    bills: list[tuple], total: dict, tolerance: float, min_heading_probability: float
+) -> list[tuple] | None:
+    """``ManifestDetector.gaps`` of one declaration (its totals) and the bills it clears
+    (bill number, gross mass, goods description, heading, heading probability): each a
+    (score, reason, revenue at stake); None when plain Python cannot promise the batch
+    path's figures (a mass missing or not positive, a burden not finite)."""
+    declared, burden = total["declared_gross_kg"], total["burden"]
+    weight, goods = [], []
+    for bill, mass, description, heading, p in bills:
+        if mass is None or not (mass > 0 and declared > 0) or burden is None:
+            return None
+        gap = abs(mass - declared) / max(mass, declared)
+        if gap > tolerance:
+            said = reason(
+                "manifest.mass",
+                bill=bill,
+                manifest_kg=rounded(mass),
+                declared_kg=rounded(declared),
+                apart=rounded(gap * 100),
+            )
+            at_stake = max(mass / declared - 1, 0.0) * total["customs_value"] * burden
+            weight.append((min(max(0.5 + gap, 0.0), 1.0), said, at_stake))
+        if p >= min_heading_probability and heading not in total["headings"]:
+            if None in total["headings"]:
+                return None
+            declared_headings = sorted(total["headings"])
+            said = reason(
+                "manifest.goods",
+                bill=bill,
+                description=description,
+                heading=heading,
+                declared=declared_headings,
+            )
+            goods.append((0.8, said, None))
+    return weight + goods
