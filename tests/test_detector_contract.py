@@ -50,7 +50,8 @@ def built(tmp_path_factory):
     profile = load_profile("canonical")
     frame, _ = next(declaration_batches(folder / "year.parquet", profile, "parquet", 10**6))
     batch = check(frame, profile).accepted
-    later = batch.filter(pl.col("declaration_id").is_in(batch["declaration_id"].unique()[:400]))
+    chosen = batch["declaration_id"].unique(maintain_order=True)[:400].implode()
+    later = batch.filter(pl.col("declaration_id").is_in(chosen))
     later = later.with_columns(pl.col("lodged_at") + timedelta(days=365))
     yield engine, detectors, later
     engine.dispose()

@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from tamis import audit
-from tamis.reasons import render, render_all
+from tamis.reasons import render_all
 from tamis.store.load import bulk_insert
 from tamis.store.tables import attachments, case_notes, cases, inspection_outcomes, users
 
@@ -82,8 +82,7 @@ def open_for_decisions(
     )
     if hits is not None and hits.height:
         watched = (
-            hits.with_columns(pl.Series("matched", [render(m) for m in hits["matched"]]))
-            .group_by("declaration_id", maintain_order=True)
+            hits.group_by("declaration_id", maintain_order=True)
             .agg(pl.col("matched").str.join("; ").alias("reason"))
             .join(decided.select("declaration_id", "office", *priority), on="declaration_id")
             .filter(~pl.col("declaration_id").is_in(opening["declaration_id"].implode()))
@@ -135,7 +134,7 @@ def open_for_rows(
             matched.setdefault(hit["declaration_id"], []).append(hit["matched"])
         for d in decided:
             if d["declaration_id"] in matched and d["declaration_id"] not in opening:
-                reason = "; ".join(render_all(matched[d["declaration_id"]]))
+                reason = "; ".join(matched[d["declaration_id"]])
                 opening[d["declaration_id"]] = _opening(d, offices, "watchlist", reason)
     if not opening:
         return 0

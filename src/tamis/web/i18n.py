@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 from fastapi import Request
 
-LANGUAGES = ("fr", "en")  # the first is the default
+from tamis.reasons import LANGUAGES
+
 COOKIE = "tamis_lang"
 MESSAGES = Path(__file__).parent / "messages"
 
