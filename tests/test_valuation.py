@@ -15,6 +15,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tamis import audit
+from tamis.assess import assess_file, assessor_from_store
 from tamis.detectors.base import SIGNAL_SCHEMA, StoreContext
 from tamis.detectors.valuation import ValuationDetector
 from tamis.ingest import ingest
@@ -346,3 +347,15 @@ def test_analyst_reference_rejects_bad_rows():
             "x",
             datetime(2025, 1, 1),
         )
+
+
+def test_a_recorded_assessment_logs_the_references_that_flagged_items(store, tmp_path):
+    ingest_frame(store, goods(SHOES, "CN", 200, 30.0), tmp_path / "h.csv")
+    database.build(store)
+    lodged = tmp_path / "lodged.csv"
+    batch(declared(SHOES, "CN", 3.0), declared(SHOES, "CN", 30.0, did="X2")).write_csv(lodged)
+    assessor = assessor_from_store(store)
+    assess_file(lodged, "canonical", assessor, tmp_path / "d.parquet", store)
+    with store.connect() as conn:
+        uses = conn.execute(select(value_reference_uses)).mappings().all()
+    assert [u["declaration_id"] for u in uses] == ["X1"]  # the fine one used none worth logging

@@ -72,10 +72,26 @@ class Assessor:
         routed = route_few(items.headers(), signals, self.routing, draws, earlier)
         return [row | versions for row in routed]
 
-    def record_detectors(self, conn, batch: pl.DataFrame) -> dict[str, pl.DataFrame | None]:
+    def record_detectors(
+        self, conn, batch: pl.DataFrame, decided: pl.DataFrame | list[dict]
+    ) -> dict[str, pl.DataFrame | None]:
         """What each detector keeps of the assessment of ``batch``, in the caller's
-        transaction: by detector name, what it recorded (watchlist hits, ...)."""
-        return {d.name: d.record(conn, batch) for d in self.detectors}
+        transaction, given the items of the declarations it gave a reason for in
+        ``decided`` (a frame, or the dicts of ``assess_rows``): by detector name, what it
+        recorded (watchlist hits, ...)."""
+        recorders = [d for d in self.detectors if type(d).record is not Detector.record]
+        if isinstance(decided, list):
+            signals = [(r["declaration_id"], json.loads(r["signals"])) for r in decided]
+        kept = {}
+        for detector in recorders:
+            if isinstance(decided, list):
+                said = [i for i, s in signals if (s.get(detector.name) or {}).get("reasons")]
+            else:
+                first = pl.col("signals").str.json_path_match(f"$.{detector.name}.reasons[0]")
+                said = decided.filter(first.is_not_null())["declaration_id"].implode()
+            items = batch.filter(pl.col("declaration_id").is_in(said))
+            kept[detector.name] = detector.record(conn, items)
+        return kept
 
 
 def _count(condition) -> ColumnElement:
@@ -175,7 +191,7 @@ def record(
     )
     with transaction(engine_or_conn) as conn:
         bulk_insert(conn, decisions.name, rows)
-        hits = assessor.record_detectors(conn, batch).get("watchlist")
+        hits = assessor.record_detectors(conn, batch, decided).get("watchlist")
         offices = batch.select("declaration_id", "office").unique("declaration_id")
         cases.open_for_decisions(conn, decided, offices, hits)
         scoreboard.changed(conn, rows["declaration_id"])
@@ -208,7 +224,7 @@ def record_rows(conn, decided: list[dict], mode: str, assessor: Assessor, items:
         }
         decision_id = conn.execute(decisions.insert(), values).inserted_primary_key[0]
         stored.append(_decision(values | {"decision_id": decision_id}))
-    hits = assessor.record_detectors(conn, items.frame).get("watchlist")
+    hits = assessor.record_detectors(conn, items.frame, decided).get("watchlist")
     offices = {h["declaration_id"]: h["office"] for h in items.headers()}
     cases.open_for_rows(conn, decided, offices, hits)
     scoreboard.changed(conn, [row["declaration_id"] for row in decided])
