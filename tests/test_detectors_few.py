@@ -26,6 +26,7 @@ PLAIN = {
     "anomaly": {"anomaly.unusual"},
     "network": {"network.risk"},
     "manifest": {"manifest.mass", "manifest.goods", "manifest.uncleared"},
+    "brands": {"brands.counterfeit", "brands.parallel", "brands.unpriced"},
 }
 
 
@@ -46,7 +47,8 @@ def built(tmp_path_factory):
 def cases(detector, items: pl.DataFrame) -> list[pl.DataFrame]:
     """A few hundred lodgements: stored declarations (every one the detector flags among
     them, multi-item ones), the same lodged later under a new id, by new parties, by an
-    importer the detector has findings about, and three declarations lodged together."""
+    importer the detector has findings about, of goods never seen, and three declarations
+    lodged together."""
     signals = detector.assess(items)
     flagged = signals.filter(col("score") > 0)["declaration_id"]
     multi = items.group_by("declaration_id").len().filter(col("len") > 1)["declaration_id"]
@@ -83,6 +85,15 @@ def cases(detector, items: pl.DataFrame) -> list[pl.DataFrame]:
             one.with_columns(
                 ("R-" + col("declaration_id")).alias("declaration_id"),
                 pl.lit(risky[i % len(risky)]).alias("importer_id"),
+            )
+        )
+    for one in stored[::4]:  # goods never seen, said with an accent
+        found.append(
+            one.with_columns(
+                ("X-" + col("declaration_id")).alias("declaration_id"),
+                ("9999" + col("hs_code").str.slice(4)).alias("hs_code"),
+                ("ÉCHANTILLON " + col("description")).alias("description"),
+                pl.lit("ZZ").alias("origin_country"),
             )
         )
     found += [pl.concat(stored[i : i + 3]) for i in range(0, 30, 3)]

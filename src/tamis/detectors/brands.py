@@ -20,8 +20,9 @@ from typing import Self
 
 import polars as pl
 
-from tamis.detectors.base import signals_for
+from tamis.detectors.base import ItemRows, by_declaration, signals_for
 from tamis.detectors.crosscheck import CrossCheck
+from tamis.detectors.crosscheck_few import signals_plain
 from tamis.reasons import reason_expr
 from tamis.settings import settings
 
@@ -62,6 +63,7 @@ class BrandDetector(CrossCheck):
             col("valid_from", "valid_until").cast(pl.Datetime("us")),
         )
         self.register_ = register
+        self.plain_ = None
         keys = sorted(set(register["brand_key"].to_list()), key=len, reverse=True)
         self.pattern_ = r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b"
         authorised = self._branded(history).filter(col("authorised"))
@@ -191,6 +193,27 @@ class BrandDetector(CrossCheck):
 
     def findings(self, batch: pl.DataFrame) -> pl.DataFrame:
         return self.assess_items(batch).filter(col("score") >= FLAGGED)
+
+    def plain(self):
+        """What the plain path (``brands_few``) reads, built at its first use."""
+        if getattr(self, "plain_", None) is None:
+            from tamis.detectors.brands_few import PlainBrands
+
+            ratios = {"price_ratio": self.price_ratio, "generic_ratio": self.generic_ratio}
+            self.plain_ = PlainBrands(self.pattern_, self.register_, self.references_, ratios)
+        return self.plain_
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        """``assess`` of a few items in plain Python (``brands_few``); the batch path where
+        plain Python cannot promise the same figures."""
+        from tamis.detectors.brands_few import Unsure
+
+        plain, currency = self.plain(), settings().national_currency
+        try:
+            found = [f for item in items.rows if (f := plain.found(item, currency)) is not None]
+        except Unsure:
+            return by_declaration(self.assess(items.frame))
+        return signals_plain(items.rows, found)
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         found = self.assess_items(batch).select(
