@@ -208,9 +208,9 @@ class BrandDetector(CrossCheck):
         plain Python cannot promise the same figures."""
         from tamis.detectors.brands_few import Unsure
 
-        plain, currency = self.plain(), settings().national_currency
+        plain = self.plain()
         try:
-            found = [f for item in items.rows if (f := plain.found(item, currency)) is not None]
+            found = [f for item in items.rows if (f := plain.found(item)) is not None]
         except Unsure:
             return by_declaration(self.assess(items.frame))
         return signals_plain(items.rows, found)

@@ -17,6 +17,7 @@ import polars as pl
 
 from tamis.detectors.crosscheck_few import rounded
 from tamis.reasons import reason
+from tamis.settings import settings
 
 # the medians compared with, first found first: (level, below this share: counterfeit,
 # counterfeit score, the reason code saying which)
@@ -93,7 +94,7 @@ class PlainBrands:
                 return True
         return False
 
-    def found(self, item: dict, currency: str) -> tuple | None:
+    def found(self, item: dict) -> tuple | None:
         """(declaration_id, score, reason, revenue at stake) of an unauthorised branded
         item, None for any other; raises ``Unsure``."""
         key = self.brand_key(item)
@@ -140,7 +141,7 @@ class PlainBrands:
             "brands.counterfeit",
             **unauthorised,
             uv=rounded(uv, 2),
-            currency=currency,
+            currency=settings().national_currency,
             percent=percent,
             median={"code": basis},
             reference=rounded(reference, 2),
