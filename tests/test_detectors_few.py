@@ -27,6 +27,7 @@ PLAIN = {
     "network": {"network.risk"},
     "manifest": {"manifest.mass", "manifest.goods", "manifest.uncleared"},
     "brands": {"brands.counterfeit", "brands.parallel", "brands.unpriced"},
+    "payments": {"payments.over", "payments.unsettled"},
 }
 
 

@@ -416,6 +416,7 @@ class PaymentDetector(CrossCheck):
             .agg(col("paid").sum())
         )
         self.as_of_ = max(history["lodged_at"].max(), _latest(self.payments["value_date"]))
+        self.plain_ = None
         return self
 
     def _payer(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -514,8 +515,9 @@ class PaymentDetector(CrossCheck):
         )
         return pl.concat([under, undeclared])
 
-    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
-        undeclared = (
+    def unsettled(self) -> pl.DataFrame:
+        """Per importer (importer_id, reason): its payments settling no declaration."""
+        return (
             self.undeclared()
             .group_by("importer_id")
             .agg(
@@ -527,8 +529,37 @@ class PaymentDetector(CrossCheck):
                 ).alias("reason")
             )
         )
-        mine = importer_signals(batch, undeclared, 0.7)
+
+    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
+        mine = importer_signals(batch, self.unsettled(), 0.7)
         return signals_for(batch, pl.concat([self.under_invoiced(batch), mine]))
+
+    def plain(self) -> SimpleNamespace:
+        """What the plain path reads, built at its first use: the stored declarations paid
+        more than declared and each importer's unsettled payments, said as the batch path
+        says them (only a stored declaration is matched to payments, in ``fit``)."""
+        if getattr(self, "plain_", None) is None:
+            under: dict[str, list[tuple]] = {}
+            for declaration_id, *found in self.under_invoiced(self.totals_).iter_rows():
+                under.setdefault(declaration_id, []).append(tuple(found))
+            self.plain_ = SimpleNamespace(
+                under=under,
+                unsettled=by_importer(self.unsettled()),
+                currency=settings().national_currency,
+            )
+        return self.plain_
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        """``assess`` of a few declarations, looked up: the under-invoicing found of a
+        stored one, its importer's unsettled payments."""
+        plain = self.plain()
+        ids = dict.fromkeys(r["declaration_id"] for r in items.rows)
+        found = [(d, *f) for d in ids for f in plain.under.get(d, ())]
+        found += importer_found(items, plain.unsettled, 0.7)
+        if found and plain.currency != settings().national_currency:  # the reasons name it
+            self.plain_ = None
+            return self.assess_rows(items)
+        return few.signals_plain(items.rows, found)
 
 
 # --- tax returns ------------------------------------------------------------------------------
