@@ -28,6 +28,7 @@ PLAIN = {
     "manifest": {"manifest.mass", "manifest.goods", "manifest.uncleared"},
     "brands": {"brands.counterfeit", "brands.parallel", "brands.unpriced"},
     "payments": {"payments.over", "payments.unsettled"},
+    "tax": {"tax.above", "tax.below"},
 }
 
 
@@ -48,8 +49,8 @@ def built(tmp_path_factory):
 def cases(detector, items: pl.DataFrame) -> list[pl.DataFrame]:
     """A few hundred lodgements: stored declarations (every one the detector flags among
     them, multi-item ones), the same lodged later under a new id, by new parties, by an
-    importer the detector has findings about, of goods never seen, and three declarations
-    lodged together."""
+    importer the detector has findings about, of goods never seen, and several lodged together
+    (some of one importer in one quarter)."""
     signals = detector.assess(items)
     flagged = signals.filter(col("score") > 0)["declaration_id"]
     multi = items.group_by("declaration_id").len().filter(col("len") > 1)["declaration_id"]
@@ -98,6 +99,15 @@ def cases(detector, items: pl.DataFrame) -> list[pl.DataFrame]:
             )
         )
     found += [pl.concat(stored[i : i + 3]) for i in range(0, 30, 3)]
+    by_importer = (
+        items.filter(col("declaration_id").is_in(flagged.implode()))
+        .sort("lodged_at")
+        .group_by("importer_id", col("lodged_at").dt.truncate("1q"), maintain_order=True)
+        .agg(col("declaration_id").unique(maintain_order=True).head(3))
+        .filter(col("declaration_id").list.len() > 1)
+    )
+    for together in by_importer["declaration_id"].head(15):  # an importer's, one quarter's
+        found.append(items.filter(col("declaration_id").is_in(together.implode())))
     return found
 
 

@@ -18,6 +18,7 @@ resolution (``tamis.intel.resolve.attribute``).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Self
@@ -577,6 +578,7 @@ class TaxReturnDetector(CrossCheck):
         self.below = below
 
     def fit(self, history: pl.DataFrame) -> Self:
+        self.plain_ = None
         totals = declared_totals(history).with_columns(
             col("lodged_at").dt.truncate("1q").alias("period_start")
         )
@@ -642,3 +644,38 @@ class TaxReturnDetector(CrossCheck):
             .alias("revenue_at_stake"),
         )
         return signals_for(batch, found)
+
+    def plain(self) -> dict[tuple, list[tuple]]:
+        """Each gap by importer and quarter, built at its first use: (tax number, score,
+        reason, revenue at stake before it is spread over the quarter's declarations)."""
+        if getattr(self, "plain_", None) is None:
+            above = col("kind") == "purchases_above_customs"
+            found = self.gaps_.select(
+                "importer_id",
+                "period_start",
+                "tax_number",
+                pl.when(above).then((col("ratio") - 1).clip(0.5, 1)).otherwise(0.6),
+                "reason",
+                pl.when(above).then((col("booked") - col("customs_cost")) * col("burden")),
+            )
+            self.plain_ = {}
+            for importer, quarter, *gap in found.iter_rows():
+                self.plain_.setdefault((importer, quarter), []).append(tuple(gap))
+        return self.plain_
+
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        """``assess`` of a few declarations, looked up by importer and quarter."""
+        gaps, found = self.plain(), []
+        for declaration_id, importer, start in dict.fromkeys(
+            (r["declaration_id"], r["importer_id"], few.quarter(r["lodged_at"])) for r in items.rows
+        ):
+            found += [(declaration_id, start, gap) for gap in gaps.get((importer, start), ())]
+        # one quarter's gap is spread over its declarations, not counted once per declaration
+        n = Counter((gap[0], start) for _, start, gap in found)
+        return few.signals_plain(
+            items.rows,
+            [
+                (d, score, said, None if at_stake is None else at_stake / n[tax_number, start])
+                for d, start, (tax_number, score, said, at_stake) in found
+            ],
+        )

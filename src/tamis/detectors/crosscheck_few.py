@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 
 from tamis.reasons import reason
 
@@ -36,6 +37,13 @@ def signals_plain(items: list[dict], found: Iterable[tuple]) -> dict[str, dict]:
             signal["reasons"].append(said)
         signal["revenue_at_stake"] += 0.0 if revenue is None else revenue
     return signals
+
+
+def quarter(moment: datetime | None) -> datetime | None:
+    """``Expr.dt.truncate("1q")``: the quarter's first day, at midnight."""
+    if moment is None:
+        return None
+    return datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1)
 
 
 def rounded(x: float | None, decimals: int = 0) -> float | None:
