@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "TAMIS_"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TAMIS_")
+    model_config = SettingsConfigDict(env_prefix=PREFIX)
 
     database_url: str = "sqlite:///tamis.db"
     national_currency: str = "MAD"
@@ -16,5 +21,13 @@ class Settings(BaseSettings):
 
 
 def settings() -> Settings:
-    """Read afresh each time: cheap, and the environment may change (tests, services)."""
+    """As the environment says now (it may change: tests, services); read again only when
+    a TAMIS_ variable changed, since building the settings costs more than a lodgement's
+    checks."""
+    ours = sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX))
+    return _settings(tuple(ours))
+
+
+@lru_cache(maxsize=8)
+def _settings(environment: tuple) -> Settings:
     return Settings()
