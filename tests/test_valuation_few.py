@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from tamis import synth
 from tamis.detectors.base import ItemRows, by_declaration
-from tamis.detectors.valuation import ValuationDetector
+from tamis.detectors.valuation import ITEM_COLUMNS, ValuationDetector
+from tamis.detectors.valuation_few import uses_few
 from tamis.reasons import parse, render
 from tamis.regions import REGION_OF
 from tamis.valuation.reference import analyst_references
@@ -293,20 +294,7 @@ def declarations(draw, known: list[dict]):
 
 @pytest.fixture(scope="module")
 def known(sample) -> list[dict]:
-    columns = [
-        "declaration_id",
-        "item_number",
-        "hs_code",
-        "origin_country",
-        "quantity",
-        "quantity_unit",
-        "net_mass_kg",
-        "customs_value",
-        "duty_rate",
-        "vat_rate",
-        "preference_code",
-    ]
-    return sample.select(columns).rows(named=True)
+    return sample.select(ITEM_COLUMNS).rows(named=True)
 
 
 def test_any_declaration_gets_its_columnar_signal(detector, history, known):
@@ -322,3 +310,31 @@ def test_any_declaration_gets_its_columnar_signal(detector, history, known):
         assert_same_signal(plain["H1"], columnar["H1"])
 
     check()
+
+
+def test_a_lodged_declaration_logs_the_reference_uses_of_the_columnar_path(detector, lodged):
+    rows, schema = lodged
+    numbered = ValuationDetector(tariff=detector.tariff_)
+    numbered.references_ = detector.references_.with_columns(  # as the store numbers them
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("reference_id")
+    )
+    numbered.tariff_ = detector.tariff_
+    declarations: dict[str, list[dict]] = {}
+    for row in rows[2:]:  # not the NaN and infinity ones, left to Polars
+        declarations.setdefault(row["declaration_id"], []).append(row)
+    logged = 0
+    for items in declarations.values():
+        frame = pl.DataFrame(items, schema=schema, orient="row")
+        compared = numbered.assess_items(frame).filter(
+            (pl.col("score") > 0) & pl.col("ref_reference_id").is_not_null()
+        )
+        expected = [
+            {"declaration_id": r["declaration_id"], "item_number": r["item_number"],
+             "reference_id": r["ref_reference_id"], "basis": r["basis"],
+             "declared_uv": pytest.approx(r["uv"], rel=1e-12),
+             "score": pytest.approx(r["score"], rel=1e-12), "direction": r["direction"]}
+            for r in compared.iter_rows(named=True)
+        ]  # fmt: skip
+        assert uses_few(numbered.plain(), items, schema) == expected
+        logged += len(expected)
+    assert logged > 20

@@ -21,25 +21,14 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, per_declaration
-from tamis.detectors.valuation_few import PlainValuation, signals_few
+from tamis.detectors.valuation_few import NEEDED, OPTIONAL, PlainValuation, signals_few, uses_few
 from tamis.reasons import reason_expr, reason_struct
 from tamis.settings import settings
 from tamis.valuation import reference as ref
+from tamis.valuation.tables import value_reference_uses
 from tamis.valuation.tariff import load_tariff, with_rates
 
-ITEM_COLUMNS = (
-    "declaration_id",
-    "item_number",
-    "hs_code",
-    "origin_country",
-    "quantity",
-    "quantity_unit",
-    "net_mass_kg",
-    "customs_value",
-    "duty_rate",
-    "vat_rate",
-    "preference_code",
-)
+ITEM_COLUMNS = (*NEEDED, *OPTIONAL)  # what value control reads of an item
 QUICK_ROWS = 64  # items; up to this, lodgement compares them in plain Python (valuation_few)
 EVIDENCE = "request evidence of the transaction value (the reference is a risk indicator only)"
 
@@ -157,7 +146,12 @@ class ValuationDetector(Detector):
         from tamis.audit import now
         from tamis.valuation.database import log_uses
 
-        log_uses(conn, self.assess_items(batch).filter(pl.col("score") > 0), now())
+        few = batch.height <= QUICK_ROWS  # a lodgement: its uses as its signal found them
+        uses = uses_few(self.plain(), batch.rows(named=True), batch.schema) if few else None
+        if uses is None:
+            log_uses(conn, self.assess_items(batch).filter(pl.col("score") > 0), now())
+        elif uses:
+            conn.execute(value_reference_uses.insert(), [u | {"used_at": now()} for u in uses])
 
 
 def valuation_reason(currency: str) -> pl.Expr:

@@ -237,7 +237,17 @@ def _score(plain, item, ref, basis, uv, value, currency) -> dict:
         burden = _burden(plain, item)
         if burden is not None:
             at_stake = value * (median / uv - 1) * burden
-    compared = {"score": score, "revenue_at_stake": at_stake, "reason": None}
+    compared = {"score": score, "revenue_at_stake": at_stake, "reason": None, "use": None}
+    if score > 0 and ref["reference_id"] is not None:  # as ``database.log_uses`` keeps it
+        compared["use"] = {
+            "declaration_id": item["declaration_id"],
+            "item_number": item["item_number"],
+            "reference_id": ref["reference_id"],
+            "basis": basis,
+            "declared_uv": uv,
+            "score": score,
+            "direction": direction,
+        }
     if score > 0:
         warn = widening > 1
         figures = {
@@ -340,3 +350,19 @@ def signals_few(
         left = [row for row in rows if row["declaration_id"] in unsure]
         signals |= by_declaration(columnar(pl.DataFrame(left, schema=schema, orient="row")))
     return signals
+
+
+def uses_few(plain: PlainValuation | None, rows: list[dict], schema: pl.Schema) -> list | None:
+    """The uses of a reference that flagged an item of ``rows`` (``database.log_uses``), or
+    None where the plain path cannot promise the columnar one's."""
+    if plain is None or plain.tariff is None or not plain_schema(schema):
+        return None
+    uses = []
+    try:
+        for item in rows:
+            compared = compare(plain, item, lambda: "")  # the reason is not kept here
+            if compared is not None and compared["use"] is not None:
+                uses.append(compared["use"])
+    except Unsure:
+        return None
+    return uses
