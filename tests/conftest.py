@@ -46,8 +46,9 @@ def postgres_url():
 
 @pytest.fixture(autouse=True)
 def attachments_folder(tmp_path, monkeypatch):
-    """Attachments a test stores go to its own folder, never the working directory."""
+    """Attachments and caches a test writes go to its own folder, never the user's."""
     monkeypatch.setenv("TAMIS_ATTACHMENTS_DIR", str(tmp_path / "attachments"))
+    monkeypatch.setenv("TAMIS_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

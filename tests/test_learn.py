@@ -208,6 +208,23 @@ def test_a_large_batch_is_scored_by_compiled_trees_as_lightgbm_scores_it(fitted,
         assert np.allclose(ours, theirs, rtol=1e-12, atol=0)
 
 
+def test_compiled_trees_are_kept_on_disk_for_the_next_process(fitted, monkeypatch, tmp_path):
+    model, feats = fitted
+    x = _matrix(feats, model.columns, model.categories)
+    monkeypatch.setenv("TAMIS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(compiled, "COMPILE_FROM", 0)
+    monkeypatch.setattr(compiled, "_compiled", compiled.weakref.WeakKeyDictionary())
+    first = compiled.predict(model.booster, x, 2)
+    (kept,) = (tmp_path / "compiled").iterdir()  # whole: no part left beside it
+    written = kept.stat().st_mtime_ns
+    monkeypatch.setattr(
+        compiled, "_compiled", compiled.weakref.WeakKeyDictionary()
+    )  # a new process
+    assert np.array_equal(compiled.predict(model.booster, x, 2), first)
+    assert kept.stat().st_mtime_ns == written  # loaded, not compiled again
+    assert kept.suffix == ".o" and kept.stat().st_size > 0
+
+
 def test_a_model_reads_back_from_its_text_with_its_revenue_model(fitted):
     model, feats = fitted
     copy = FraudModel.from_text(model.to_text(), model.categories, model.params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
     batch_rows: int = 50_000
     session_hours: float = 8.0
     attachments_dir: str = "attachments"
+    # what can be made again but takes long (the model's trees compiled to machine code)
+    cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tamis")
 
 
 def settings() -> Settings:

@@ -6,18 +6,28 @@ second (100 trees of 7 leaves), once per booster and process, so a batch of fewe
 ``COMPILE_FROM`` rows, as a declaration at lodgement, goes to LightGBM. The compiled trees
 compare in double precision like LightGBM, so both give the same predictions up to the
 last bit of the logistic function (held by a test).
+
+A large model (an averaged ensemble has some 1,600 trees) takes tens of seconds to compile,
+so the machine code is kept in ``TAMIS_CACHE_DIR`` (default: the user's cache folder), one
+file per model text, LLVM and host processor: a later process loads it in a moment.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+from pathlib import Path
 
 import lightgbm as lgb
 import lleaves
 import numpy as np
+
+from tamis.settings import settings
 
 COMPILE_FROM = 100_000  # rows: compiling costs what LightGBM takes on some 400,000
 CHUNK = 65_536  # rows converted to float64 and scored per task
@@ -43,10 +53,27 @@ def predict(booster: lgb.Booster, x: np.ndarray, num_threads: int) -> np.ndarray
 def _compile(booster: lgb.Booster) -> lleaves.Model:
     with _lock:
         if booster not in _compiled:
+            model = booster.model_to_string()
             with tempfile.NamedTemporaryFile("w", suffix=".txt") as text:
-                text.write(booster.model_to_string())
+                text.write(model)
                 text.flush()
                 trees = lleaves.Model(text.name)
-                trees.compile()
+                cached = _cache_file(model)
+                if cached.exists():
+                    trees.compile(cache=str(cached))
+                else:  # compiled beside, then put in place whole: never half a file
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    partial = cached.with_suffix(f".{os.getpid()}.part")
+                    trees.compile(cache=str(partial))
+                    os.replace(partial, cached)
             _compiled[booster] = trees
         return _compiled[booster]
+
+
+def _cache_file(model: str) -> Path:
+    """Where the machine code of ``model``'s trees is kept for this LLVM and processor."""
+    import llvmlite.binding as llvm
+
+    host = f"{llvm.get_host_cpu_name()} {llvm.get_host_cpu_features().flatten()}"
+    key = "\n".join([model, version("lleaves"), repr(llvm.llvm_version_info), host])
+    return Path(settings().cache_dir) / "compiled" / f"{hashlib.sha256(key.encode()).hexdigest()}.o"
