@@ -202,9 +202,9 @@ def match(batch: pl.DataFrame, lists: list[Watchlist]) -> pl.DataFrame:
     """One row per (declaration, watchlist) hit: declaration_id, watchlist_id,
     route_channel, reason (a code, ``hit_reason``) and matched (that reason in English
     words: what a stored hit and the case it opens say)."""
-    columns = set(batch.columns)
+    columns, items = set(batch.columns), batch.lazy()
     found = [
-        batch.filter(_item_match(w, columns) & _in_force(w))
+        items.filter(_item_match(w, columns) & _in_force(w))
         .select("declaration_id")
         .unique(maintain_order=True)
         .with_columns(
@@ -216,14 +216,80 @@ def match(batch: pl.DataFrame, lists: list[Watchlist]) -> pl.DataFrame:
         for w in lists
         for said in [hit_reason(w)]
     ]
-    schema = {
-        "declaration_id": pl.String,
-        "watchlist_id": pl.Int64,
-        "route_channel": pl.String,
-        "reason": pl.String,
-        "matched": pl.String,
-    }
-    return pl.concat(found) if found else pl.DataFrame(schema=schema)
+    return pl.concat(found).collect() if found else pl.DataFrame(schema=HIT_SCHEMA)  # one query
+
+
+HIT_SCHEMA = {
+    "declaration_id": pl.String,
+    "watchlist_id": pl.Int64,
+    "route_channel": pl.String,
+    "reason": pl.String,
+    "matched": pl.String,
+}
+FEW = 64  # items: up to this, they are matched in plain Python (``match_rows``)
+
+
+def match_rows(rows: list[dict], lists: list[Watchlist]) -> list[dict] | None:
+    """``match`` for a few items as Python values: the same hits as dicts, or None where
+    plain Python cannot promise Polars' meaning (text that is not ASCII, whose lower case
+    Polars takes by Unicode's rules; a validity window not comparable with a lodgement)."""
+    found = []
+    try:
+        for watchlist in lists:
+            hit, seen = None, set()
+            for row in rows:
+                matches = _row_matches(watchlist, row)
+                if matches is None:
+                    return None
+                if (
+                    not matches
+                    or not _row_in_force(watchlist, row)
+                    or row["declaration_id"] in seen
+                ):
+                    continue
+                if hit is None:  # a list's reason is the same for each of its hits
+                    said = hit_reason(watchlist)
+                    hit = {"watchlist_id": watchlist.watchlist_id,
+                           "route_channel": watchlist.route_channel,
+                           "reason": said, "matched": render(said, "en")}  # fmt: skip
+                seen.add(row["declaration_id"])
+                found.append({"declaration_id": row["declaration_id"], **hit})
+    except TypeError:  # a window of another kind of date than the lodgement's
+        return None
+    return found
+
+
+def _row_matches(watchlist: Watchlist, row: dict) -> bool | None:
+    goods = []
+    if watchlist.hs_prefixes:
+        hs = row.get("hs_code")
+        goods += [hs is not None and str(hs).startswith(p) for p in watchlist.hs_prefixes]
+    if watchlist.keywords:
+        text = " ".join(row.get(c) or "" for c in ("description", "brand") if c in row)
+        if not text.isascii():
+            return None
+        text = text.lower()
+        goods.append(any(k.lower() in text for k in watchlist.keywords))
+    parts = [any(goods)] if goods else []
+    if watchlist.origins:
+        parts.append(row.get("origin_country") in watchlist.origins)
+    if watchlist.importers:
+        parts.append(row.get("importer_id") in watchlist.importers)
+    return all(parts)
+
+
+def _row_in_force(watchlist: Watchlist, row: dict) -> bool:
+    lodged = row.get("lodged_at")
+    if watchlist.valid_from and (lodged is None or lodged < watchlist.valid_from):
+        return False
+    return not (watchlist.valid_to and (lodged is None or lodged > watchlist.valid_to))
+
+
+def _matched(batch: pl.DataFrame, lists: list[Watchlist]) -> pl.DataFrame:
+    """``match``, in plain Python for a few items (a lodgement)."""
+    if batch.height <= FEW and (hits := match_rows(batch.rows(named=True), lists)) is not None:
+        return pl.DataFrame(hits, schema=HIT_SCHEMA)
+    return match(batch, lists)
 
 
 def _store_new(conn: Connection, hits: pl.DataFrame) -> int:
@@ -251,7 +317,7 @@ def record_hits(
     """Match the batch against the active watchlists (``lists`` when the caller has read
     them) and store the new hits; the hits."""
     lists = all_watchlists(conn, active_only=True) if lists is None else lists
-    hits = match(batch, lists) if lists else pl.DataFrame()
+    hits = _matched(batch, lists) if lists else pl.DataFrame()
     if hits.height:
         _store_new(conn, hits)
     return hits

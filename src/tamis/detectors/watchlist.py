@@ -7,9 +7,9 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.cases.watchlists import Watchlist, all_watchlists, match, record_hits
+from tamis.cases.watchlists import FEW, Watchlist, all_watchlists, match, match_rows, record_hits
 from tamis.channels import RANK
-from tamis.detectors.base import SIGNAL_SCHEMA, Detector, StoreContext
+from tamis.detectors.base import SIGNAL_SCHEMA, Detector, ItemRows, StoreContext, by_declaration
 
 
 class WatchlistDetector(Detector):
@@ -29,10 +29,27 @@ class WatchlistDetector(Detector):
         """Store the batch's new hits; its hits (cases open for them)."""
         return record_hits(conn, batch, self.watchlists)
 
+    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
+        hits = match_rows(items.rows, self.watchlists) if len(items.rows) <= FEW else None
+        if hits is None:
+            return by_declaration(self.assess(items.frame))
+        signals = {
+            h["declaration_id"]: {"declaration_id": h["declaration_id"], "score": 0.0,
+                                  "reasons": [], "revenue_at_stake": None, "forced_channel": None}
+            for h in items.headers()
+        }  # fmt: skip
+        for hit in hits:
+            signal = signals[hit["declaration_id"]]
+            signal["reasons"].append(hit["reason"])
+            signal["forced_channel"] = max(
+                signal["forced_channel"], hit["route_channel"], key=lambda c: RANK.get(c, -1)
+            )
+        return signals
+
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         hits = (
             match(batch, self.watchlists)
-            .group_by("declaration_id")
+            .group_by("declaration_id", maintain_order=True)  # each list's reason in order
             .agg(
                 pl.col("reason").alias("reasons"),
                 pl.col("route_channel")
