@@ -25,6 +25,7 @@ Input is the flat canonical frame (``tamis.declarations``) plus ``fraud`` (0/1 l
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -106,43 +107,53 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
     """Working columns on a canonical frame: day, HS levels, codes as text, duty, value bins.
 
     Fields a source does not give (a profile may map fewer) count as unknown."""
-    return _prepared(frame.lazy()).collect()
+    return _prepared(frame.lazy(), tuple(frame.columns)).collect()
 
 
-def _prepared(frame: pl.LazyFrame) -> pl.LazyFrame:
-    names = frame.collect_schema().names()
+def _prepared(frame: pl.LazyFrame, names: tuple[str, ...]) -> pl.LazyFrame:
+    for step in _preparation(names):
+        frame = frame.with_columns(step)
+    return frame
+
+
+@lru_cache(maxsize=16)
+def _preparation(names: tuple[str, ...]) -> tuple[list[pl.Expr], ...]:
+    """``prepare``'s expressions in their dependent steps, built once per set of columns:
+    building them costs more than running them on a lodged declaration."""
     wanted = [*LOW_CARD, IMPORTER, DECLARANT, SUPPLIER, "courier_id", R, M]
-    frame = frame.with_columns(pl.lit(None).alias(c) for c in wanted if c not in names)
-    frame = frame.with_columns(
+    missing = [pl.lit(None).alias(c) for c in wanted if c not in names]
+    fields = [
         pl.col("lodged_at").cast(pl.Date).alias("day"),
         pl.col("hs_code").cast(pl.String).str.slice(0, 6).alias(H),
         pl.col(V).cast(pl.Float64).fill_null(0.0),
         pl.col(M).cast(pl.Float64).fill_null(0.0),
         pl.col(R).cast(pl.Float64).fill_null(0.0),
-    )
-    frame = frame.with_columns(
+    ]
+    codes = [
         *[pl.col(c).cast(pl.String).fill_null("NA") for c in CODES],
         pl.col(H).str.slice(0, 4).alias("hs4"),
         pl.col(H).str.slice(0, 2).alias("hs2"),
         (pl.col(V) * pl.col(R) / 100).clip(0.0).alias("duty"),
-    )
+    ]
     lv, lm = (pl.col(V) + 1).log(), (pl.col(M) + 1).log()
-    return frame.with_columns(  # log bins: width 1, and shifted by 0.5; fine: 0.1
-        pb=lv.floor().cast(pl.Int32),
-        pbs=(lv + 0.5).floor().cast(pl.Int32),
-        mb=lm.floor().cast(pl.Int32),
-        db=(pl.col("duty") + 1).log().floor().cast(pl.Int32),
-        vf=(lv * 10).floor().cast(pl.Int32),
-        mf=(lm * 10).floor().cast(pl.Int32),
-        vfs=(lv * 10 + 0.5).floor().cast(pl.Int32),
-        mfs=(lm * 10 + 0.5).floor().cast(pl.Int32),
-    )
+    bins = [  # log bins: width 1, and shifted by 0.5; fine: 0.1
+        lv.floor().cast(pl.Int32).alias("pb"),
+        (lv + 0.5).floor().cast(pl.Int32).alias("pbs"),
+        lm.floor().cast(pl.Int32).alias("mb"),
+        (pl.col("duty") + 1).log().floor().cast(pl.Int32).alias("db"),
+        (lv * 10).floor().cast(pl.Int32).alias("vf"),
+        (lm * 10).floor().cast(pl.Int32).alias("mf"),
+        (lv * 10 + 0.5).floor().cast(pl.Int32).alias("vfs"),
+        (lm * 10 + 0.5).floor().cast(pl.Int32).alias("mfs"),
+    ]
+    return missing, fields, codes, bins
 
 
 def _log_unit() -> pl.Expr:
     return (pl.col(V) / pl.col(M).clip(1e-3)).clip(1e-6).log()
 
 
+HASHES = [pl.col(c).hash().alias(f"#{c}") for c in HASHED]
 # a row's own features: from its fields alone, or from its counts (``_own_of_counts``)
 OWN_FIELDS = [
     (pl.col(V) + 1).log().alias("log_value"),
@@ -210,8 +221,8 @@ class History:
     def features_of_few(self, batch: pl.DataFrame, prior: float = PRIOR):
         """``features`` for a few items (a lodged declaration), in one query: each item's
         prepared fields and own features as a dict, and the looked-up features by name."""
-        hashed = [pl.col(c).hash().alias(f"#{c}") for c in HASHED]
-        prepared = _prepared(batch.lazy()).with_columns(*OWN_FIELDS, *hashed).collect()
+        prepared = _prepared(batch.lazy(), tuple(batch.columns))
+        prepared = prepared.with_columns(*OWN_FIELDS, *HASHES).collect()
         hashes = {c: prepared[f"#{c}"].to_numpy() for c in HASHED}
         lup = prepared["log_unit"].to_numpy()
         columns = self.looked_up(hashes, _days(prepared), lup, prior)
