@@ -15,9 +15,9 @@ from tamis.cases.watchlists import WatchlistIn
 from tamis.cases.watchlists import create as create_watchlist
 from tamis.detectors.base import SIGNAL_SCHEMA, Detector, ItemRows
 from tamis.detectors.registry import DETECTORS, label
+from tamis.ingest.checks.few import check
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import load_profile
-from tamis.ingest.quick_check import check
 from tamis.inspections import record_outcomes, simulated_results
 from tamis.intel import network
 from tamis.intel.resolve import resolve

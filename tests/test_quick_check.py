@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tamis.declarations import FIELDS, Kind
+from tamis.ingest.checks import check_all
+from tamis.ingest.checks.few import check, check_plainly_valid
 from tamis.ingest.profiles import load_profile
-from tamis.ingest.quick_check import check, check_plainly_valid
 from tamis.ingest.readers import ROW
-from tamis.ingest.validate import check_all
 
 NUMBERS = ["12500.00", "12.345", "12.355", "0.005", "-0", "-1", "1e5", "1,5", ".5", "5.", "+3"]
 NUMBERS += ["inf", "nan", "1_000", "1e15", "999999999999999.99", "1000000000000000", "1.234,56"]

@@ -14,7 +14,7 @@ from tamis.channels import CHANNELS
 from tamis.detectors.base import SIGNAL_SCHEMA
 from tamis.reasons import parse
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route
-from tamis.route_few import route_few
+from tamis.route.few import route_few
 
 OFFICES = ["CASA-PORT", "TANGER-MED", None]
 PROCEDURES = ["4000", "4071", None]

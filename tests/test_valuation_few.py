@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tamis import synth
 from tamis.detectors.base import ItemRows, by_declaration
 from tamis.detectors.valuation import ITEM_COLUMNS, ValuationDetector
-from tamis.detectors.valuation_few import uses_few
+from tamis.detectors.valuation.few import uses_few
 from tamis.reasons import parse, render
 from tamis.regions import REGION_OF
 from tamis.valuation.reference import analyst_references

@@ -20,13 +20,13 @@ from tamis.cases import cases
 from tamis.channels import RANK
 from tamis.detectors import registry
 from tamis.detectors.base import Detector, ItemRows, StoreContext
+from tamis.ingest.checks.few import check
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
-from tamis.ingest.quick_check import check
 from tamis.ingest.readers import source_format
 from tamis.reasons import render_all
 from tamis.route import Capacity, RoutingConfig, load_routing, route
-from tamis.route_few import DaySoFar, route_few
+from tamis.route.few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert

@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 from tamis import audit
 from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS
 from tamis.detectors.base import ItemRows
+from tamis.ingest.checks import check_all, with_records
+from tamis.ingest.checks.few import plainly_valid
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.quarantine import keep
-from tamis.ingest.quick_check import plainly_valid
 from tamis.ingest.readers import ROW
-from tamis.ingest.validate import check_all, with_records
 
 Scalar = str | int | float | None
 

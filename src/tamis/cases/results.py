@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, select
 from tamis import audit
 from tamis.cases.cases import CaseError, Status, _row, set_status
 from tamis.declarations import FraudType, InspectionResult
-from tamis.ingest.validate import COUNTRIES
+from tamis.ingest.checks import COUNTRIES
 from tamis.inspections import record_outcomes
 from tamis.store.tables import MAX_ID, declarations, items
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import Connection, Engine, select, update
 
 from tamis import audit
-from tamis.ingest.validate import COUNTRIES
+from tamis.ingest.checks import COUNTRIES
 from tamis.reasons import reason, render
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert

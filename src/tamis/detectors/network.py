@@ -13,7 +13,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import Detector, ItemRows, StoreContext, signals_for
-from tamis.detectors.crosscheck_few import signals_plain
+from tamis.detectors.crosscheck.few import signals_plain
 from tamis.reasons import reason_expr, reason_struct
 
 col = pl.col

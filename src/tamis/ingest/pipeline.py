@@ -22,9 +22,10 @@ from sqlalchemy import Connection, Engine
 
 from tamis import audit
 from tamis.declarations import FIELDS, Field
+from tamis.ingest.checks import EXPECTED, REJECTED_SCHEMA, Checked, with_records
+from tamis.ingest.checks.few import check
 from tamis.ingest.profiles import DECLARATIONS, Profile, load_profile
 from tamis.ingest.quarantine import keep
-from tamis.ingest.quick_check import check
 from tamis.ingest.readers import (
     ROW,
     RawBatch,
@@ -33,7 +34,6 @@ from tamis.ingest.readers import (
     read_batches,
     source_format,
 )
-from tamis.ingest.validate import EXPECTED, REJECTED_SCHEMA, Checked, with_records
 from tamis.settings import settings
 from tamis.store import changes
 from tamis.store.load import Loaded, load_batch, open_staging, to_storage

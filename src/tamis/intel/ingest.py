@@ -10,10 +10,10 @@ import polars as pl
 from sqlalchemy import Connection, Engine, select
 
 from tamis.declarations import Kind, column_name
+from tamis.ingest.checks import check_records
 from tamis.ingest.pipeline import Progress, Stored, Summary, Target, ingest, record_batches
 from tamis.ingest.profiles import Profile
 from tamis.ingest.readers import ROW
-from tamis.ingest.validate import check_records
 from tamis.intel.sources import SOURCES, Source, source
 from tamis.intel.tables import SOURCE_TABLES
 from tamis.store.load import insert_new, open_table_staging, with_provenance

@@ -13,11 +13,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
+from tamis.ingest.checks import OUTCOME_PREFIX
+from tamis.ingest.checks.few import check
 from tamis.ingest.pipeline import declaration_batches, malformed_rejects
 from tamis.ingest.profiles import Profile, load_profile
-from tamis.ingest.quick_check import check
 from tamis.ingest.readers import source_format
-from tamis.ingest.validate import OUTCOME_PREFIX
 from tamis.store.read import read_items, read_outcomes
 
 NON_COMPLIANT = "non_compliant"

@@ -33,7 +33,7 @@ from tamis.learn.exploration import Exploration
 from tamis.learn.ranking import RankBy
 from tamis.reasons import reason_expr
 
-DEFAULT_CONFIG = Path(__file__).parent / "profiles" / "routing.yaml"
+DEFAULT_CONFIG = Path(__file__).parent.parent / "profiles" / "routing.yaml"
 
 
 class RandomRate(BaseModel):

@@ -114,10 +114,10 @@ class AnomalyDetector(Detector):
         return self
 
     def plain(self) -> SimpleNamespace:
-        """What the plain path (``anomaly_few``) reads, built at its first use: the forest
+        """What the plain path (``anomaly.few``) reads, built at its first use: the forest
         as arrays, the HS6 medians as a dict."""
         if getattr(self, "plain_", None) is None:
-            from tamis.detectors.anomaly_few import PlainForest
+            from tamis.detectors.anomaly.few import PlainForest
 
             self.plain_ = SimpleNamespace(
                 forest=PlainForest(self.forest_),
@@ -126,8 +126,8 @@ class AnomalyDetector(Detector):
         return self.plain_
 
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
-        """``assess`` of a few items: the forest walked in numpy (``anomaly_few``)."""
-        from tamis.detectors.anomaly_few import numbers
+        """``assess`` of a few items: the forest walked in numpy (``anomaly.few``)."""
+        from tamis.detectors.anomaly.few import numbers
 
         plain = self.plain()
         values = np.array([numbers(r, plain.medians) for r in items.rows], dtype=np.float64)

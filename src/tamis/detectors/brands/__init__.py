@@ -22,7 +22,7 @@ import polars as pl
 
 from tamis.detectors.base import ItemRows, by_declaration, signals_for
 from tamis.detectors.crosscheck import CrossCheck
-from tamis.detectors.crosscheck_few import signals_plain
+from tamis.detectors.crosscheck.few import signals_plain
 from tamis.reasons import reason_expr
 from tamis.settings import settings
 
@@ -195,18 +195,18 @@ class BrandDetector(CrossCheck):
         return self.assess_items(batch).filter(col("score") >= FLAGGED)
 
     def plain(self):
-        """What the plain path (``brands_few``) reads, built at its first use."""
+        """What the plain path (``brands.few``) reads, built at its first use."""
         if getattr(self, "plain_", None) is None:
-            from tamis.detectors.brands_few import PlainBrands
+            from tamis.detectors.brands.few import PlainBrands
 
             ratios = {"price_ratio": self.price_ratio, "generic_ratio": self.generic_ratio}
             self.plain_ = PlainBrands(self.pattern_, self.register_, self.references_, ratios)
         return self.plain_
 
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
-        """``assess`` of a few items in plain Python (``brands_few``); the batch path where
+        """``assess`` of a few items in plain Python (``brands.few``); the batch path where
         plain Python cannot promise the same figures."""
-        from tamis.detectors.brands_few import Unsure
+        from tamis.detectors.brands.few import Unsure
 
         plain = self.plain()
         try:

@@ -15,7 +15,7 @@ import re
 
 import polars as pl
 
-from tamis.detectors.crosscheck_few import rounded
+from tamis.detectors.crosscheck.few import rounded
 from tamis.reasons import reason
 from tamis.settings import settings
 

@@ -300,7 +300,7 @@ class ManifestDetector(CrossCheck):
         return self.plain_
 
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
-        """``assess`` of a few declarations in plain Python (``crosscheck_few``): the gaps
+        """``assess`` of a few declarations in plain Python (``crosscheck.few``): the gaps
         of the bills each clears, its importer's uncleared bills."""
         plain, found = self.plain(), []
         for declaration_id, total in few.declared_totals(items.rows).items():

@@ -33,12 +33,12 @@ from sqlalchemy import Engine, func, select
 from tamis.channels import CHANNELS, channel_rank
 from tamis.declarations import FIELDS_BY_NAME
 from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, per_declaration
-from tamis.detectors.rules_few import PlainRules, assess_few, signals_few
+from tamis.detectors.rules.few import PlainRules, assess_few, signals_few
 from tamis.reasons import reason_expr
 from tamis.store.tables import declarations
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
-QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see rules_few)
+QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see rules.few)
 # Regexes whose meaning Python's re and Polars' regex engine agree on: literals, groups,
 # alternatives, optionally case-insensitive. Others are evaluated by Polars only.
 PORTABLE_REGEX = re.compile(r"(\(\?i\))?[A-Za-z0-9 _|()-]*")

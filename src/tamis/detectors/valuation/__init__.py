@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, per_declaration
-from tamis.detectors.valuation_few import NEEDED, OPTIONAL, PlainValuation, signals_few, uses_few
+from tamis.detectors.valuation.few import NEEDED, OPTIONAL, PlainValuation, signals_few, uses_few
 from tamis.reasons import reason_expr, reason_struct
 from tamis.settings import settings
 from tamis.valuation import reference as ref
@@ -29,7 +29,7 @@ from tamis.valuation.tables import value_reference_uses
 from tamis.valuation.tariff import load_tariff, with_rates
 
 ITEM_COLUMNS = (*NEEDED, *OPTIONAL)  # what value control reads of an item
-QUICK_ROWS = 64  # items; up to this, lodgement compares them in plain Python (valuation_few)
+QUICK_ROWS = 64  # items; up to this, lodgement compares them in plain Python (valuation.few)
 EVIDENCE = "request evidence of the transaction value (the reference is a risk indicator only)"
 
 

@@ -1,7 +1,7 @@
 """A handful of records (one lodged declaration) checked in plain Python.
 
 Polars pays a fixed cost per expression, whatever the number of rows: the ~110 expressions
-of ``validate.check_all`` take tens of milliseconds even for one row. ``check`` accepts a
+of ``checks.check_all`` take tens of milliseconds even for one row. ``check`` accepts a
 handful of records here only when every value is plainly valid under the same rules, and
 otherwise runs the full checks, which word the refusals. It is deliberately
 narrow: whatever it is not sure of (exponents, unusual date formats, non-ASCII codes...)
@@ -18,9 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import polars as pl
 
 from tamis.declarations import FIELDS, HEADER_NAMES, Field, Kind
-from tamis.ingest.profiles import FieldMap, Profile
-from tamis.ingest.readers import ROW
-from tamis.ingest.validate import (
+from tamis.ingest.checks import (
     CODE_LENGTH,
     COUNTRIES,
     COUNTRY_ALIASES,
@@ -34,6 +32,8 @@ from tamis.ingest.validate import (
     check_all,
     source_column,
 )
+from tamis.ingest.profiles import FieldMap, Profile
+from tamis.ingest.readers import ROW
 
 # What Polars' strip_chars() removes: the characters of Unicode's White_Space property.
 WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
