@@ -27,8 +27,8 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors import crosscheck_few as few
 from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, signals_for
+from tamis.detectors.crosscheck import few
 from tamis.intel.parties import name_key
 from tamis.reasons import reason_expr
 from tamis.settings import settings
