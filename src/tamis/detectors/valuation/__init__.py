@@ -96,7 +96,7 @@ class ValuationDetector(Detector):
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
         if len(items.rows) > QUICK_ROWS:
             return by_declaration(self.assess(items.frame))
-        currency = lambda: settings().national_currency  # noqa: E731
+        currency = settings().national_currency
         return signals_few(self.plain(), items.rows, items.schema, currency, self.assess)
 
     def assess_items(self, batch: pl.DataFrame) -> pl.DataFrame:

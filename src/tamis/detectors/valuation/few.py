@@ -19,7 +19,6 @@ import math
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from functools import cache
 
 import polars as pl
 
@@ -191,7 +190,7 @@ class PlainValuation:
         return found
 
 
-def compare(plain: PlainValuation, item: dict, currency: Callable[[], str]) -> dict | None:
+def compare(plain: PlainValuation, item: dict, currency: str) -> dict | None:
     """The compared item's score, revenue at stake and reason (None when below every
     threshold), or None when no reference applies (``ValuationDetector.assess_items``)."""
     value = _number(item["customs_value"])
@@ -253,9 +252,9 @@ def _score(plain, item, ref, basis, uv, value, currency) -> dict:
         figures = {
             "item": item["item_number"],
             "uv": uv,
-            "currency": currency(),
+            "currency": currency,
             "basis": basis,
-            "reference": _reference(ref, currency()),
+            "reference": _reference(ref, currency),
         }
         if direction == "under":
             figures |= {"below": 1 - uv / median, "z": z_under, "score": score}
@@ -311,14 +310,13 @@ def signals_few(
     plain: PlainValuation | None,
     rows: list[dict],
     schema: pl.Schema,
-    currency: Callable[[], str],
+    currency: str,
     columnar: Callable[[pl.DataFrame], pl.DataFrame],
 ) -> dict[str, dict]:
     """The signal of each declaration of a few items (dicts of ``schema``'s columns), by
     declaration id; ``columnar`` assesses those left to Polars."""
     if plain is None or plain.tariff is None or not plain_schema(schema):
         return by_declaration(columnar(pl.DataFrame(rows, schema=schema, orient="row")))
-    currency = cache(currency)  # read once per call, and only when an item is flagged
     signals: dict[str, dict] = {}
     unsure: set = set()
     for item in rows:
@@ -360,7 +358,7 @@ def uses_few(plain: PlainValuation | None, rows: list[dict], schema: pl.Schema) 
     uses = []
     try:
         for item in rows:
-            compared = compare(plain, item, lambda: "")  # the reason is not kept here
+            compared = compare(plain, item, "")  # the reason is not kept here
             if compared is not None and compared["use"] is not None:
                 uses.append(compared["use"])
     except Unsure:
