@@ -134,3 +134,8 @@ def _row_counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
         names = inspect(conn).get_table_names()
         return {n: conn.execute(select(func.count()).select_from(table(n))).scalar() for n in names}
+
+
+def test_what_the_plain_path_reads_is_built_once_and_kept(detector):
+    built = detector.plain()
+    assert detector.plain() is built  # a server builds it before its first lodgement

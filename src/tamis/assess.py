@@ -72,6 +72,13 @@ class Assessor:
         routed = route_few(items.headers(), signals, self.routing, draws, earlier)
         return [row | versions for row in routed]
 
+    def ready_for_lodgement(self) -> Assessor:
+        """Build now what each detector's plain path builds at its first use (a manifest
+        check predicts the heading of every stored bill), so no lodgement waits for it."""
+        for detector in self.detectors:
+            detector.plain()
+        return self
+
     def record_detectors(
         self, conn, batch: pl.DataFrame, decided: pl.DataFrame | list[dict]
     ) -> dict[str, pl.DataFrame | None]:

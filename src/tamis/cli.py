@@ -278,7 +278,8 @@ def serve_command(
     from tamis.assess import assessor_from_store
 
     app = create_app()
-    app.state.assessor = assessor_from_store(app.state.engine)  # the first lodgement waits not
+    # the first lodgement waits not
+    app.state.assessor = assessor_from_store(app.state.engine).ready_for_lodgement()
     # What start-up built lives as long as the server: kept out of the collector's full
     # sweeps, which would otherwise pause a request to walk it all.
     gc.freeze()

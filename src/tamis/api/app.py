@@ -59,7 +59,7 @@ Admin = Annotated[User, Depends(ADMINS)]
 def assessor_of(request: Request):
     state = request.app.state
     if state.assessor is None:
-        state.assessor = assessor_from_store(state.engine)
+        state.assessor = assessor_from_store(state.engine).ready_for_lodgement()
         gc.freeze()  # the assessor's long-lived objects: no full collection walks them again
     return state.assessor
 

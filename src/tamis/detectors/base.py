@@ -83,6 +83,11 @@ class Detector:
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
         return by_declaration(self.assess(items.frame))
 
+    def plain(self) -> Any:
+        """What ``assess_rows`` reads, built at its first use and kept (None for a detector
+        without a plain path): a server builds it before its first lodgement."""
+        return None
+
     def record(self, conn, batch: pl.DataFrame) -> pl.DataFrame | None:
         """Write what this detector keeps of the assessment of ``batch`` (nothing here)."""
         return None

@@ -64,7 +64,7 @@ class NetworkDetector(Detector):
         found = self._found(batch.select("declaration_id", "importer_id").unique())
         return signals_for(batch, found)
 
-    def by_importer(self) -> dict[str, list[tuple]]:
+    def plain(self) -> dict[str, list[tuple]]:
         """Each risky importer's finding (score, reason, revenue at stake), said once by
         ``_found`` for every importer at first use."""
         if getattr(self, "by_importer_", None) is None:
@@ -77,7 +77,7 @@ class NetworkDetector(Detector):
 
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
         """``assess`` of a few declarations: their importers' findings, looked up."""
-        found = self.by_importer()
+        found = self.plain()
         pairs = {(r["declaration_id"], r["importer_id"]) for r in items.rows}
         return signals_plain(
             items.rows, [(d, *f) for d, importer in pairs for f in found.get(importer, ())]
