@@ -4,7 +4,7 @@ score, revenue at stake, forced channel and reasons (as data and in words)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import numpy as np
 import polars as pl
@@ -111,6 +111,29 @@ def cases(detector, items: pl.DataFrame) -> list[pl.DataFrame]:
     return found
 
 
+def goods_of_uncleared_bills(detector, items: pl.DataFrame) -> list[pl.DataFrame]:
+    """Stored declarations of goods under the heading of an overdue bill never cleared, lodged
+    by its consignee before, on and after the first and last days of the bill's window."""
+    window = 2 * detector.grace_days
+    found = []
+    for importer_id, heading, arrival, bill in detector.overdue_.head(20).iter_rows():
+        same = items.filter(col("hs_code").str.starts_with(heading))["declaration_id"].head(1)
+        stored = items.filter(col("declaration_id").is_in(same.implode()))
+        arrived = datetime.combine(arrival, time(10))
+        found += [
+            stored.with_columns(
+                pl.lit(f"U-{bill}{days:+}").alias("declaration_id"),
+                pl.lit(importer_id).alias("importer_id"),
+                pl.lit(arrived + timedelta(days)).alias("lodged_at"),
+            )
+            for days in (-1, 0, window, window + 1)
+        ]
+    return found
+
+
+EXTRA_CASES = {"manifest": goods_of_uncleared_bills}
+
+
 def assert_same(plain: dict[str, dict], batch: dict[str, dict]) -> None:
     assert plain.keys() == batch.keys()
     for declaration_id, want in batch.items():
@@ -134,7 +157,8 @@ def test_a_lodgement_gets_the_batch_signal_in_plain_python(built, name):
     detector = detectors[name]
     assert detector is not None and type(detector).assess_rows is not Detector.assess_rows
     flagged, codes = 0, set()
-    for frame in cases(detector, items):
+    extra = EXTRA_CASES.get(name, lambda detector, items: [])
+    for frame in cases(detector, items) + extra(detector, items):
         batch = by_declaration(detector.assess(frame))
         assert_same(detector.assess_rows(ItemRows(frame.rows(named=True), frame.schema)), batch)
         flagged += sum(bool(s["reasons"]) for s in batch.values())

@@ -4,6 +4,7 @@ and routing hears about them."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import polars as pl
 import pytest
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from tamis.assess import assessor_from_store
 from tamis.cli import app
-from tamis.detectors.base import StoreContext
+from tamis.detectors.base import ItemRows, StoreContext, by_declaration
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.intel.resolve import resolve
@@ -221,3 +222,59 @@ def test_a_company_paying_under_one_customs_id_for_goods_declared_under_another(
     assert undeclared_ids(PaymentDetector(payments), history) == {"P1"}
     one_company = pl.DataFrame({"importer_id": ["IMP1", "IMP2"], "entity_id": ["IMP2", "IMP2"]})
     assert undeclared_ids(PaymentDetector(payments, entities=one_company), history) == set()
+
+
+def bill(number: str, importer_id: str, goods: str, arrived: tuple) -> dict:
+    """An overdue bill of lading that no declaration cleared."""
+    return {"bill_number": number, "declaration_id": None, "importer_id": importer_id,
+            "consignee_name": importer_id, "gross_mass_kg": 500.0, "goods_description": goods,
+            "arrival_date": date(*arrived)}  # fmt: skip
+
+
+def marked(detector: ManifestDetector, history: pl.DataFrame) -> dict[str, list[str]]:
+    """The reasons of each declaration the detector marks, the same by batch and one by one."""
+    batch = by_declaration(detector.fit(history).assess(history))
+    for declaration_id, want in batch.items():
+        one = history.filter(col("declaration_id") == declaration_id)
+        got = detector.assess_rows(ItemRows(one.rows(named=True), one.schema))[declaration_id]
+        assert (got["score"], got["reasons"]) == (want["score"], want["reasons"]), declaration_id
+    return {d: render_all(s["reasons"]) for d, s in batch.items() if s["score"] > 0}
+
+
+def test_a_bill_never_cleared_marks_its_consignees_declarations_of_its_goods_in_time():
+    goods = {"bikes": ("87120000", "bicycles"), "phones": ("85171300", "mobile phones"),
+             "shoes": ("64039900", "leather shoes")}  # fmt: skip
+    lodged = [
+        ("IN", "IMP1", "bikes", (2025, 3, 1)),  # within the window of B1 (10 Jan + 90 days)
+        ("END", "IMP1", "bikes", (2025, 4, 10)),  # the window's last day
+        ("OTHER", "IMP1", "phones", (2025, 3, 1)),
+        ("EARLY", "IMP1", "bikes", (2025, 1, 5)),  # before the bill arrived
+        ("LATE", "IMP1", "bikes", (2025, 4, 11)),
+        ("ELSE", "IMP2", "bikes", (2025, 3, 1)),
+        ("S1", "IMP2", "shoes", (2025, 2, 1)),
+        ("S2", "IMP2", "shoes", (2025, 6, 1)),
+        ("P2", "IMP2", "phones", (2025, 6, 1)),
+    ]
+    history = pl.concat(
+        one_declaration_history(
+            declaration_id=d,
+            importer_id=i,
+            hs_code=goods[g][0],
+            description=goods[g][1],
+            lodged_at=pl.datetime(*day),
+        )
+        for d, i, g, day in lodged
+    )
+    bikes = bill("B1", "IMP1", "bicycles", (2025, 1, 10))
+    vague = bill("B2", "IMP1", "assorted goods", (2025, 1, 10))
+    detector = ManifestDetector(pl.DataFrame([bikes, vague]))
+    found = marked(detector, history)
+    assert found.keys() == {"IN", "END"}
+    assert found["IN"] == [
+        "the importer is consignee of 1 bill(s) never declared for goods of heading 8712 (B1):"
+        " goods may have left the port uncleared"
+    ]
+    assert marked(ManifestDetector(pl.DataFrame([vague])), history) == {}
+    # every undeclared bill is still listed for the analyst
+    undeclared = detector.findings(history).filter(col("kind") == "undeclared")
+    assert sorted(undeclared["bill_number"]) == ["B1", "B2"]

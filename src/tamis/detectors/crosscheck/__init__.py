@@ -1,7 +1,8 @@
 """Cross-checks: what customs was told against what other systems saw.
 
 - ``ManifestDetector``: the bill of lading's gross mass and goods description against the
-  declaration that cleared it; bills never cleared by any declaration.
+  declaration that cleared it; bills never cleared by any declaration, and the consignee's
+  declarations of their goods.
 - ``PaymentDetector``: money paid abroad against the customs value (under-invoicing), and
   payments for goods never declared.
 - ``TaxReturnDetector``: purchases from imports booked in tax returns against the customs
@@ -173,7 +174,26 @@ class ManifestDetector(CrossCheck):
         self.declared_ = set(history["declaration_id"].unique().to_list())
         self.plain_ = None
         self.as_of_ = max(history["lodged_at"].max(), _latest(self.manifests["arrival_date"]))
+        named = self.named(self.undeclared().drop_nulls("importer_id"))
+        self.overdue_ = named.filter(col("heading_p") >= self.min_heading_probability).select(
+            "importer_id",
+            "heading",
+            col("arrival_date").cast(pl.Date).alias("arrival"),
+            "bill_number",
+        )
         return self
+
+    def named(self, bills: pl.DataFrame) -> pl.DataFrame:
+        """``bills`` with the heading their goods description names and its probability
+        (``heading``, ``heading_p``: null and 0 when no heading was learnt)."""
+        if self.headings_ is None or bills.is_empty():
+            return bills.with_columns(
+                pl.lit(None, pl.String).alias("heading"), pl.lit(0.0).alias("heading_p")
+            )
+        heading, p = self.headings_.predict(bills["goods_description"])
+        return bills.with_columns(
+            pl.Series("heading", heading, pl.String), pl.Series("heading_p", p, pl.Float64)
+        )
 
     def gaps(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Bills cleared by the batch's declarations whose mass or goods disagree."""
@@ -185,14 +205,7 @@ class ManifestDetector(CrossCheck):
                 schema={"declaration_id": pl.String, "bill_number": pl.String, "kind": pl.String,
                         "score": pl.Float64, "reason": pl.String, "revenue_at_stake": pl.Float64}
             )  # fmt: skip
-        heading, p = (
-            self.headings_.predict(bills["goods_description"])
-            if self.headings_
-            else ([None] * bills.height, [0.0] * bills.height)
-        )
-        bills = bills.with_columns(
-            pl.Series("heading", heading, pl.String), pl.Series("heading_p", p, pl.Float64)
-        ).join(declared_totals(batch), on="declaration_id")
+        bills = self.named(bills).join(declared_totals(batch), on="declaration_id")
         gap = (col("gross_mass_kg") - col("declared_gross_kg")).abs() / pl.max_horizontal(
             "gross_mass_kg", "declared_gross_kg"
         )
@@ -258,51 +271,59 @@ class ManifestDetector(CrossCheck):
         )
         return pl.concat([self.gaps(batch).select(undeclared.columns), undeclared])
 
-    def uncleared(self) -> pl.DataFrame:
-        """Per importer (importer_id, reason): its bills never cleared, overdue."""
+    def uncleared(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Declarations of the batch (declaration_id, score, reason, revenue_at_stake) that
+        may declare the goods of overdue bills never cleared: lodged by the bill's consignee
+        with an item under the heading its goods description names, from the bill's arrival
+        until ``grace_days`` after it fell due (arrival + 2 × ``grace_days``), the time its
+        goods could still come to be declared."""
+        window = pl.duration(days=2 * self.grace_days)
+        lodged = declared_totals(batch).explode("headings").rename({"headings": "heading"})
         return (
-            self.undeclared()
-            .group_by("importer_id")
+            lodged.join(self.overdue_, on=["importer_id", "heading"])
+            .filter(col("lodged_at").dt.date().is_between("arrival", col("arrival") + window))
+            .group_by("declaration_id")
             .agg(
                 reason_expr(
                     "manifest.uncleared",
                     n=pl.len(),
                     bills=col("bill_number").sort().head(3).implode(),
+                    heading=col("heading").unique().sort().implode(),
                 ).alias("reason")
+            )
+            .select(
+                "declaration_id",
+                pl.lit(0.6).alias("score"),
+                "reason",
+                pl.lit(None, pl.Float64).alias("revenue_at_stake"),
             )
         )
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         found = self.gaps(batch).drop("bill_number", "kind")
-        mine = importer_signals(batch, self.uncleared(), 0.6)
-        return signals_for(batch, pl.concat([found, mine]))
+        return signals_for(batch, pl.concat([found, self.uncleared(batch)]))
 
     def plain(self) -> SimpleNamespace:
         """What the plain path reads, built at its first use: each declaration's bills
         (bill number, gross mass, goods description, heading named and its probability)
-        and each importer's uncleared bills said as a reason."""
+        and each importer's overdue bills never cleared (heading, arrival, bill number)."""
         if getattr(self, "plain_", None) is None:
-            bills = self.manifests.filter(col("declaration_id").is_not_null())
-            heading, p = (
-                self.headings_.predict(bills["goods_description"])
-                if self.headings_ and bills.height
-                else ([None] * bills.height, [0.0] * bills.height)
-            )
-            columns = ["declaration_id", "bill_number", "gross_mass_kg", "goods_description"]
+            bills = self.named(self.manifests.filter(col("declaration_id").is_not_null()))
+            columns = ["bill_number", "gross_mass_kg", "goods_description", "heading", "heading_p"]
             by_declaration: dict[str, list[tuple]] = {}
-            for (declaration_id, *bill), h, hp in zip(
-                bills.select(columns).iter_rows(), heading, p, strict=True
-            ):
-                by_declaration.setdefault(declaration_id, []).append((*bill, h, float(hp)))
-            self.plain_ = SimpleNamespace(
-                bills=by_declaration, uncleared=by_importer(self.uncleared())
-            )
+            for declaration_id, *bill in bills.select("declaration_id", *columns).iter_rows():
+                by_declaration.setdefault(declaration_id, []).append(tuple(bill))
+            uncleared: dict[str, list[tuple]] = {}
+            for importer_id, *bill in self.overdue_.iter_rows():
+                uncleared.setdefault(importer_id, []).append(tuple(bill))
+            self.plain_ = SimpleNamespace(bills=by_declaration, uncleared=uncleared)
         return self.plain_
 
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
         """``assess`` of a few declarations in plain Python (``crosscheck.few``): the gaps
-        of the bills each clears, its importer's uncleared bills."""
+        of the bills each clears, then whether it may declare its importer's uncleared bills."""
         plain, found = self.plain(), []
+        window = timedelta(days=2 * self.grace_days)
         for declaration_id, total in few.declared_totals(items.rows).items():
             bills = plain.bills.get(declaration_id)
             gaps = few.manifest_gaps(
@@ -310,8 +331,11 @@ class ManifestDetector(CrossCheck):
             ) if bills else []  # fmt: skip
             if gaps is None:
                 return by_declaration(self.assess(items.frame))
+            gaps += few.manifest_uncleared(
+                plain.uncleared.get(total["importer_id"], []), total, window
+            )
             found += [(declaration_id, *gap) for gap in gaps]
-        return few.signals_plain(items.rows, found + importer_found(items, plain.uncleared, 0.6))
+        return few.signals_plain(items.rows, found)
 
 
 # --- payments abroad ----------------------------------------------------------------------------

@@ -1,17 +1,18 @@
 """The cross-checks on a few items (one lodged declaration), in plain Python.
 
-A cross-check's findings about importers (bills never cleared, payments settling nothing)
-are known once fitted: each is said once, by the batch path's own expressions, for every
-importer at first use, and a lodgement looks its importer up. What a lodged declaration's
-own fields decide (a bill's mass against the declared gross mass, the goods a bill names)
-is computed for it. A test holds the plain and the batch paths together.
+A cross-check's findings about importers (payments settling nothing) are known once
+fitted: each is said once, by the batch path's own expressions, for every importer at first
+use, and a lodgement looks its importer up. What a lodged declaration's own fields decide (a
+bill's mass against the declared gross mass, the goods a bill names, whether it may declare
+the goods of its importer's bills never cleared) is computed for it. A test holds the plain
+and the batch paths together.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tamis.reasons import reason
 
@@ -126,3 +127,27 @@ def manifest_gaps(
             )
             goods.append((0.8, said, None))
     return weight + goods
+
+
+def manifest_uncleared(bills: list[tuple], total: dict, window: timedelta) -> list[tuple]:
+    """``ManifestDetector.uncleared`` of one declaration (its totals) and its importer's
+    overdue bills never cleared (heading, arrival date, bill number): a (score, reason,
+    revenue at stake) when it is lodged within ``window`` of a bill's arrival with an item
+    under the bill's heading."""
+    if not bills or total["lodged_at"] is None:
+        return []
+    lodged = total["lodged_at"].date()
+    concerned = [
+        (bill, heading)
+        for heading, arrival, bill in bills
+        if heading in total["headings"] and arrival <= lodged <= arrival + window
+    ]
+    if not concerned:
+        return []
+    said = reason(
+        "manifest.uncleared",
+        n=len(concerned),
+        bills=sorted(bill for bill, _ in concerned)[:3],
+        heading=sorted({heading for _, heading in concerned}),
+    )
+    return [(0.6, said, None)]
