@@ -141,16 +141,17 @@ def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client, tmp_pa
     assert lodged["channel"] == "red"
 
 
-def test_capacity_at_lodgement_counts_what_the_office_day_already_holds(
+def test_capacity_at_lodgement_spends_each_office_days_budget_as_the_day_goes(
     client, tmp_path, monkeypatch
 ):
-    """At most half red per office and day: alone, the first red by score would always be
-    held back; counted with the day's decisions, every other one goes red."""
+    """Two reds a day per office: the day's first two reds by score go red, the next are
+    held back to orange and say so; another office and another day have their own budget.
+    Once the office has past days, a red must also reach the score its budget held on them."""
     capped = tmp_path / "routing.yaml"
     routing = yaml.safe_load(DEFAULT_CONFIG.read_text()) | {
         "random": {"rate": 0.0},
         "thresholds": {"blue": 0.2, "yellow": 0.3, "orange": 0.4, "red": 0.5},
-        "capacity": {"red_share": 0.5},
+        "capacity": {"offices": {"*": {"red": {"per_day": 2}}}},
     }
     capped.write_text(yaml.safe_dump(routing))
     monkeypatch.setenv("TAMIS_ROUTING_CONFIG", str(capped))
@@ -162,15 +163,26 @@ def test_capacity_at_lodgement_counts_what_the_office_day_already_holds(
         return client.post("/api/declarations", json=declaration).json()
 
     first_four = [lodge(n) for n in range(4)]
-    assert [d["channel"] for d in first_four] == ["orange", "red", "orange", "red"]
-    assert [d["capacity_held"] for d in first_four] == [True, False, True, False]
+    assert [d["channel"] for d in first_four] == ["red", "red", "orange", "orange"]
+    assert [d["capacity_held"] for d in first_four] == [False, False, True, True]
     assert all(d["score"] >= 0.5 for d in first_four)
+    assert [d["selection_chance"] for d in first_four] == [1.0] * 4
     assert "held back to orange by capacity" in first_four[2]["reasons"][-1]  # in words
-    assert first_four[2]["reason_codes"][-1]["code"] == "route.capacity"  # and as data
-    # another office, another day: their own count
-    assert lodge(4, office="TANGER-MED")["channel"] == "orange"
-    assert lodge(5, day="2025-03-02")["channel"] == "orange"
-    assert lodge(6)["channel"] == "orange"  # 5 decided: at most 2 red, and 2 are
+    assert first_four[2]["reason_codes"][-1]["code"] == "route.capacity.held"  # and as data
+    assert lodge(4, office="TANGER-MED")["channel"] == "red"
+    assert lodge(5, day="2025-03-02")["channel"] == "red"
+    # past days now say the day holds some 4 declarations and that 2 reds are half of
+    # them: a red below the median of past scores waits for a riskier one
+    plain = DECLARATION | {"items": [DECLARATION["items"][1]]}
+    for n, day in enumerate(["2025-03-03", "2025-03-04"]):
+        for k in range(3):
+            declaration = plain | {
+                "declaration_id": f"D-PLAIN-{n}-{k}",
+                "lodged_at": f"{day}T09:0{k}:00",
+            }
+            assert client.post("/api/declarations", json=declaration).status_code == 201
+    later = lodge(7, day="2025-03-05")
+    assert later["channel"] == "red"  # riskier than half of the past days' declarations
 
 
 def test_reasons_are_said_in_the_language_asked_english_by_default_and_given_as_data(

@@ -14,7 +14,9 @@ from tamis.channels import CHANNELS
 from tamis.detectors.base import SIGNAL_SCHEMA
 from tamis.reasons import parse
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route
-from tamis.route.few import route_few
+from tamis.route.capacity import Budget
+from tamis.route.combiner import STEPS, Combiner
+from tamis.route.few import DaySoFar, route_few
 
 OFFICES = ["CASA-PORT", "TANGER-MED", None]
 PROCEDURES = ["4000", "4071", None]
@@ -49,6 +51,23 @@ def configs(draw):
         )
     )
     share = draw(st.one_of(st.none(), st.sampled_from([0.1, 0.5, 0.333, 1.0])))
+    budgets = st.dictionaries(
+        st.sampled_from(["yellow", "orange", "red"]),
+        st.builds(
+            Budget,
+            share=st.one_of(st.none(), st.sampled_from([0.0, 0.2, 0.5, 1.0])),
+            per_day=st.one_of(st.none(), st.integers(0, 3)),
+        ),
+    )
+    offices = draw(st.dictionaries(st.sampled_from([*OFFICES[:1], "*"]), budgets, max_size=2))
+    weights = st.lists(
+        st.sampled_from([-2.0, 0.0, 0.7, 3.5]), min_size=len(STEPS), max_size=len(STEPS)
+    )
+    combiner = draw(st.one_of(st.none(), st.builds(
+        Combiner, version=st.just(1), intercept=st.sampled_from([-3.0, 0.0]),
+        terms=st.dictionaries(st.sampled_from(["rules", "model"]), weights),
+        revenue=st.sampled_from([0.0, 0.2]),
+    )))  # fmt: skip
     return RoutingConfig(
         weights=draw(st.dictionaries(st.sampled_from(["rules", "model"]), FLOATS)),
         thresholds=thresholds,
@@ -56,8 +75,11 @@ def configs(draw):
             rate=draw(FLOATS), channel=draw(st.sampled_from(CHANNELS[1:])), rates=rates
         ),
         capacity=Capacity(
-            red_share=share, rank_by=draw(st.sampled_from(["score", "expected_revenue"]))
+            offices=offices if offices or share is None else {},
+            red_share=share if not offices else None,
+            rank_by=draw(st.sampled_from(["score", "expected_revenue"])),
         ),
+        combiner=combiner,
     )
 
 
@@ -97,3 +119,30 @@ def test_routing_a_few_declarations_gives_the_columnar_rows(case):
         # a reason's figures as values: both write the same JSON, up to float notation
         row["reasons"] = [parse(r) or r for r in row["reasons"]]
     assert plain == columnar
+
+
+def test_at_lodgement_a_red_must_reach_the_score_past_days_gave_its_budget():
+    """10 % of a day forecast at 100 declarations: ten reds, each of a score the highest
+    tenth of past days' scores reached (0.9 here); once the ten are taken, none."""
+    config = RoutingConfig(
+        random=RandomSelection(rate=0),
+        thresholds={"orange": 0.4, "red": 0.5},
+        capacity=Capacity(offices={"*": {"red": Budget(share=0.1)}}),
+    )
+    day = datetime(2025, 3, 5, 10)
+    header = [{"declaration_id": "D1", "office": "A", "procedure": "4000", "lodged_at": day}]
+
+    def channel(score: float, used: int = 0) -> str:
+        signal = {
+            "score": score,
+            "reasons": ["r"],
+            "revenue_at_stake": None,
+            "forced_channel": None,
+        }
+        earlier = {("A", day.date()): DaySoFar(40, {"red": used}, expected=100, bars={"red": 0.9})}
+        (decided,) = route_few(header, {"rules": {"D1": signal}}, config, np.array([0.5]), earlier)
+        return decided["channel"]
+
+    assert channel(0.8) == "orange"  # red by threshold, but below what the budget is kept for
+    assert channel(0.95) == "red"
+    assert channel(0.95, used=10) == "orange"  # the day's ten are taken

@@ -301,7 +301,7 @@ def test_capacity_keeps_the_highest_scoring_reds_and_says_who_was_held_back():
     decided = route(header(10), {"rules": signal(scores)}, config)
     assert decided["channel"].to_list()[:5] == ["red", "red", "orange", "orange", "orange"]
     assert decided["capacity_held"].to_list()[:5] == [False, False, True, True, True]
-    assert "held back to orange by capacity: red limited to 20.0% at CASA-PORT" in render(
+    assert "held back to orange by capacity: the red channel's budget at CASA-PORT" in render(
         decided["reasons"][2][-1]
     )
 

@@ -7,13 +7,15 @@ million in batch: a batch of one is still a batch.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sqlalchemy import ColumnElement, Engine, bindparam, case, func, select
+from sqlalchemy import Engine, bindparam, func, join, select
 
 from tamis import audit, rulesets
 from tamis.cases import cases
@@ -24,8 +26,10 @@ from tamis.ingest.checks.few import check
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
+from tamis.learn import combiner
 from tamis.reasons import render_all
 from tamis.route import Capacity, RoutingConfig, load_routing, route
+from tamis.route.capacity import CONTROLLED
 from tamis.route.few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard
 from tamis.store.engine import transaction
@@ -101,51 +105,84 @@ class Assessor:
         return kept
 
 
-def _count(condition) -> ColumnElement:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-_RED = decisions.c.channel == "red"
-_IMPOSED = (decisions.c.forced_channel == "red") | (decisions.c.random_selected == 1)
 _LATER = decisions.alias("later")
 _LATEST = (
     select(func.max(_LATER.c.decision_id))
     .where(_LATER.c.declaration_id == declarations.c.declaration_id)
     .scalar_subquery()
 )
+_AT_OFFICE = (
+    join(declarations, decisions, decisions.c.declaration_id == declarations.c.declaration_id),
+    declarations.c.office == bindparam("office"),
+    declarations.c.lodged_at >= bindparam("start"),
+    declarations.c.lodged_at < bindparam("end"),
+    decisions.c.decision_id == _LATEST,
+)
 DAY_SO_FAR = (
-    select(func.count(), _count(_RED), _count(_RED & _IMPOSED))
-    .join_from(declarations, decisions, decisions.c.declaration_id == declarations.c.declaration_id)
-    .where(
-        declarations.c.office == bindparam("office"),
-        declarations.c.lodged_at >= bindparam("day"),
-        declarations.c.lodged_at < bindparam("next_day"),
-        decisions.c.decision_id == _LATEST,
-    )
+    select(decisions.c.channel, func.count())
+    .select_from(_AT_OFFICE[0])
+    .where(*_AT_OFFICE[1:])
+    .group_by(decisions.c.channel)
+)
+PAST_DAYS = 28  # what a day is forecast from
+PAST = (
+    select(declarations.c.lodged_at, decisions.c.score)
+    .select_from(_AT_OFFICE[0])
+    .where(*_AT_OFFICE[1:])
 )
 
 
 def day_so_far(engine: Engine, header: list[dict], capacity: Capacity) -> dict[tuple, DaySoFar]:
     """What each office's day in ``header`` already holds, from the stored decisions (each
-    declaration's latest), for capacity at lodgement; nothing when there is no cap."""
-    if capacity.red_share is None:
+    declaration's latest), and what its past days say of it (``past_days``), for capacity at
+    lodgement; nothing when nothing is capped."""
+    if not capacity.capped:
         return {}
-    days = {(h["office"], h["lodged_at"].date()) for h in header}
     counted = {}
     with engine.connect() as conn:
-        for office, day in days:
+        for office, day in {(h["office"], h["lodged_at"].date()) for h in header}:
             start = datetime.combine(day, time())
-            decided, red, imposed = conn.execute(
-                DAY_SO_FAR, {"office": office, "day": start, "next_day": start + timedelta(days=1)}
-            ).one()
-            counted[(office, day)] = DaySoFar(decided, imposed, red - imposed)
+            used = dict(conn.execute(
+                DAY_SO_FAR, {"office": office, "start": start, "end": start + timedelta(days=1)}
+            ).all())  # fmt: skip
+            expected, bars = past_days(engine, capacity.model_dump_json(), office, day)
+            counted[(office, day)] = DaySoFar(sum(used.values()), used, expected, bars)
     return counted
+
+
+@lru_cache(maxsize=1024)
+def past_days(engine: Engine, capacity_json: str, office: str | None, day: date):
+    """An office's day forecast from its last ``PAST_DAYS`` days: the declarations it will
+    hold (the mean of those days that had any) and, per capped channel, the score that the
+    channel's budget held on them (its share of the highest scores, counted from the red).
+    Past days do not change: worked out once per office and day."""
+    capacity = Capacity.model_validate_json(capacity_json)
+    start = datetime.combine(day, time())
+    with engine.connect() as conn:
+        past = conn.execute(
+            PAST, {"office": office, "start": start - timedelta(days=PAST_DAYS), "end": start}
+        ).all()
+    if not past:
+        return 0, {}
+    days = Counter(lodged.date() for lodged, _ in past)
+    expected = round(len(past) / len(days))
+    scores = np.sort(np.array([score for _, score in past]))
+    bars, share = {}, 0.0
+    for channel in CONTROLLED:
+        channel_share = capacity.expected_share(office, channel, expected)
+        if channel_share is None:
+            continue
+        share += channel_share
+        bars[channel] = float(np.quantile(scores, max(0.0, 1 - share)))
+    return expected, bars
 
 
 def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) -> Assessor:
     """Every registered detector the store holds what it needs for, under the active rule
     set and model."""
     routing = routing or load_routing()
+    if routing.combine == "learnt" and routing.combiner is None:
+        routing = routing.model_copy(update={"combiner": combiner.active(engine)})
     context = store_context(engine, routing)
     detectors = registry.from_store(engine, context)
     model = next((d for d in detectors if d.name == "model"), None)
@@ -195,6 +232,8 @@ def record(
         "rule_set_version",
         "model_version",
         pl.lit(assessor.routing.model_dump_json()).alias("routing"),
+        "selection_chance",
+        pl.lit(assessor.routing.combination).alias("combiner"),
     )
     with transaction(engine_or_conn) as conn:
         bulk_insert(conn, decisions.name, rows)
@@ -228,6 +267,8 @@ def record_rows(conn, decided: list[dict], mode: str, assessor: Assessor, items:
             "rule_set_version": row["rule_set_version"],
             "model_version": row["model_version"],
             "routing": routing_json,
+            "selection_chance": row["selection_chance"],
+            "combiner": assessor.routing.combination,
         }
         decision_id = conn.execute(decisions.insert(), values).inserted_primary_key[0]
         stored.append(_decision(values | {"decision_id": decision_id}))

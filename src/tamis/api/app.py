@@ -81,6 +81,14 @@ class Assessment(BaseModel):
     forced_channel: str | None
     random_selected: bool
     capacity_held: bool
+    selection_chance: float | None = Field(
+        description="The chance it had of being inspected: 1 when chosen for its risk, the "
+        "random rate or an exploratory pick's chance otherwise (null: decided before it was "
+        "kept)."
+    )
+    combiner: str | None = Field(
+        description="How its detectors were combined: weights (fixed) or learnt:<version>."
+    )
     rule_set_version: int | None
     model_version: str | None
     decided_at: datetime

@@ -1,9 +1,12 @@
 """Model registry: save a trained model with its lineage, list, promote, roll back.
 
-One model is active at a time; the first one saved becomes active, later ones wait for
-``promote``. ``rollback`` re-activates the model that was active before the current one.
-The ``booster`` column holds ``FraudModel.to_text()``: the P(fraud) and revenue boosters as
-one JSON text (models saved before the revenue model: the P(fraud) booster's text alone).
+Models are of a kind: ``fraud_lightgbm`` (P(fraud) and revenue, ``FraudModel``) or
+``routing`` (a learnt combination of detectors, ``tamis.learn.combiner``); versions number
+them all. One model of each kind is active at a time; the first one saved becomes active,
+later ones wait for ``promote``. ``rollback`` re-activates the model that was active before
+the current one. The ``booster`` column holds the model as text: for a fraud model
+``FraudModel.to_text()``, the P(fraud) and revenue boosters as one JSON text (models saved
+before the revenue model: the P(fraud) booster's text alone).
 """
 
 from __future__ import annotations
@@ -43,24 +46,44 @@ def save(
     comment: str | None = None,
 ) -> int:
     """Store ``model`` (trained on ``labelled``) as the next version; active if none is."""
+    return save_text(engine, KIND, model.to_text(), model.columns, labelled, metrics,
+                     comment, categories=model.categories, params=model.params)  # fmt: skip
+
+
+def save_text(
+    engine: Engine,
+    kind: str,
+    text: str,
+    columns: list[str],
+    labelled: pl.DataFrame,
+    metrics: dict[str, float],
+    comment: str | None = None,
+    categories: dict | None = None,
+    params: dict | None = None,
+) -> int:
+    """Store a model of ``kind`` saved as ``text``, with its lineage (``labelled``: the rows
+    it learnt from, with declaration_id, item_number, lodged_at and fraud), as the next
+    version; active if no model of its kind is."""
     with engine.begin() as conn:
         version = (conn.execute(select(func.max(models.c.version))).scalar() or 0) + 1
-        has_active = conn.execute(select(models.c.version).where(models.c.active == 1)).first()
+        has_active = conn.execute(
+            select(models.c.version).where(models.c.active == 1, models.c.kind == kind)
+        ).first()
         conn.execute(
             models.insert().values(
                 version=version,
-                kind=KIND,
+                kind=kind,
                 created_at=audit.now(),
                 trained_from=labelled["lodged_at"].min(),
                 trained_until=labelled["lodged_at"].max(),
                 rows=labelled.height,
                 frauds=int(labelled["fraud"].sum()),
                 fingerprint=fingerprint(labelled),
-                features=json.dumps(model.columns),
-                categories=json.dumps(model.categories),
-                params=json.dumps(model.params),
+                features=json.dumps(columns),
+                categories=json.dumps(categories or {}),
+                params=json.dumps(params or {}),
                 metrics=json.dumps(metrics),
-                booster=model.to_text(),
+                booster=text,
                 active=0 if has_active else 1,
                 promoted_at=None if has_active else audit.now(),
                 comment=comment,
@@ -69,20 +92,25 @@ def save(
     return version
 
 
-def list_models(engine: Engine) -> list[dict]:
+def list_models(engine: Engine, kind: str = KIND) -> list[dict]:
     with engine.connect() as conn:
-        rows = conn.execute(select(*(models.c[c] for c in LISTED)).order_by(models.c.version))
+        rows = conn.execute(
+            select(*(models.c[c] for c in LISTED))
+            .where(models.c.kind == kind)
+            .order_by(models.c.version)
+        )
         return [dict(r._mapping, metrics=json.loads(r.metrics)) for r in rows]
 
 
-def promote(engine: Engine, version: int) -> None:
-    """Make ``version`` the active model."""
+def promote(engine: Engine, version: int, kind: str = KIND) -> None:
+    """Make ``version`` the active model of its kind."""
     with engine.begin() as conn:
-        if not conn.execute(select(models.c.version).where(models.c.version == version)).first():
+        found = select(models.c.version).where(models.c.version == version, models.c.kind == kind)
+        if not conn.execute(found).first():
             raise RegistryError(
-                f"model version {version}: no such model (see `tamis learn models`)"
+                f"model version {version}: no such {kind} model (see `tamis learn models`)"
             )
-        conn.execute(update(models).values(active=0))
+        conn.execute(update(models).where(models.c.kind == kind).values(active=0))
         conn.execute(
             update(models)
             .where(models.c.version == version)
@@ -90,26 +118,36 @@ def promote(engine: Engine, version: int) -> None:
         )
 
 
-def rollback(engine: Engine) -> int:
-    """Re-activate the model promoted before the active one; returns its version."""
+def rollback(engine: Engine, kind: str = KIND) -> int:
+    """Re-activate the model of ``kind`` promoted before the active one; its version."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(models.c.version, models.c.active)
-            .where(models.c.promoted_at.is_not(None))
+            .where(models.c.promoted_at.is_not(None), models.c.kind == kind)
             .order_by(models.c.promoted_at.desc(), models.c.version.desc())
         ).all()
     previous = [v for v, active in rows if not active]
     if not previous:
         raise RegistryError("no earlier promoted model to roll back to")
-    promote(engine, previous[0])
+    promote(engine, previous[0], kind)
     return previous[0]
+
+
+def active_row(engine: Engine, kind: str) -> dict | None:
+    """The registry row of the active model of ``kind``, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(models).where(models.c.active == 1, models.c.kind == kind)
+        ).first()
+    return None if row is None else dict(row._mapping)
 
 
 def active(engine: Engine) -> tuple[int, FraudModel, dict] | None:
     """(version, model without history, its registry row) of the active model, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(select(models).where(models.c.active == 1)).first()
+    row = active_row(engine, KIND)
     if row is None:
         return None
-    model = FraudModel.from_text(row.booster, json.loads(row.categories), json.loads(row.params))
-    return row.version, model, dict(row._mapping)
+    model = FraudModel.from_text(
+        row["booster"], json.loads(row["categories"]), json.loads(row["params"])
+    )
+    return row["version"], model, row

@@ -10,9 +10,11 @@ The channel is the highest of:
    for its office and procedure. Draws come from the operating system's secure source, so
    a trader cannot predict them from the declaration; each draw is recorded.
 
-An optional capacity (``capacity.red_share``) keeps, per office and day, the highest-ranked
-red declarations (by score, or by expected revenue = score × revenue at stake) and holds
-the rest back to orange, saying so. Forced and random reds are never held back.
+Capacity (``capacity``, ``tamis.route.capacity``) then keeps each office's day within what
+it can control: the imposed channels (forced, random) first, then the highest-ranked
+declarations (by score, or by expected revenue = score × revenue at stake) up to each
+channel's budget, the costliest first; one held back below its score's channel says so.
+Forced and random channels are never held back.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from tamis.draws import secure_draws
 from tamis.learn.exploration import Exploration
 from tamis.learn.ranking import RankBy
 from tamis.reasons import reason_expr
+from tamis.route.capacity import CONTROLLED, INSPECTED, Capacity, allowed, pick_chance
+from tamis.route.combiner import Combiner
 
 DEFAULT_CONFIG = Path(__file__).parent.parent / "profiles" / "routing.yaml"
 
@@ -48,15 +52,6 @@ class RandomSelection(BaseModel):
     rate: float = Field(default=0.02, ge=0, le=1)
     channel: Literal["blue", "yellow", "orange", "red"] = "red"
     rates: list[RandomRate] = []  # per office and/or procedure; the most specific wins
-
-
-class Capacity(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    red_share: float | None = Field(default=None, gt=0, le=1)
-    rank_by: Literal["score", "expected_revenue"] = "score"
-    # Inspections an office can do in a day ("*": any office not named); the scoreboard
-    # compares them with the inspections done.
-    inspections_per_day: dict[str, int] = {}
 
 
 class ModelRanking(BaseModel):
@@ -80,9 +75,17 @@ class RoutingConfig(BaseModel):
     random: RandomSelection = RandomSelection()
     capacity: Capacity = Capacity()
     model: ModelRanking = ModelRanking()
+    # "learnt": the store's active learnt combination when it has one, else the weights
+    combine: Literal["learnt", "weights"] = "learnt"
+    combiner: Combiner | None = None  # the learnt combination in use (set from the store)
 
     def weight(self, detector: str) -> float:
         return self.weights.get(detector, 1.0)
+
+    @property
+    def combination(self) -> str:
+        """What a decision records of how its detectors were combined."""
+        return "weights" if self.combiner is None else self.combiner.name
 
 
 def load_routing(path: str | None = None) -> RoutingConfig:
@@ -132,9 +135,13 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
     of detectors: building them costs more than running them on one lodged declaration."""
     config = RoutingConfig.model_validate_json(config_json)
     structs, reasons, scores, revenues, forced = [], [], [], [], []
+    combiner = config.combiner
+    if combiner is not None:
+        scores.append(combiner.log_not_fraud(names))
     for name in names:
         s, r = pl.col(f"{name}__score").fill_null(0.0), pl.col(f"{name}__reasons")
-        scores.append((1 - config.weight(name) * s).log())
+        if combiner is None or name not in combiner.terms:
+            scores.append((1 - config.weight(name) * s).log())
         reasons.append(r.fill_null(pl.lit([], pl.List(pl.String))))
         revenues.append(pl.col(f"{name}__revenue_at_stake"))
         f = pl.col(f"{name}__forced_channel")
@@ -172,12 +179,8 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
     ]
     channel = [
         pl.max_horizontal(
-            _rank("score_channel"),
-            pl.col("__forced"),
-            pl.when(pl.col("random_selected")).then(random_rank).otherwise(0),
-        )
-        .replace_strict(channel_names, return_dtype=pl.String)
-        .alias("channel"),
+            pl.col("__forced"), pl.when(pl.col("random_selected")).then(random_rank).otherwise(-1)
+        ).alias("__imposed"),
         pl.when(pl.col("random_selected") & pl.col("office").is_not_null())
         .then(
             reason_expr(
@@ -202,7 +205,8 @@ def route(
     lodged_at), from each detector's signals."""
     draws = secure_draws(header.height) if draws is None else draws
     frame = pl.DataFrame(
-        [header[c] for c in ("declaration_id", "office", "procedure", "lodged_at")]
+        [header[c] for c in ("declaration_id", "lodged_at")]
+        + [header[c].cast(pl.String) for c in ("office", "procedure")]
         + [pl.Series("random_draw", draws, dtype=pl.Float64)]
     )
     for name, sig in signals.items():
@@ -211,6 +215,7 @@ def route(
     for step in _steps(config.model_dump_json(), tuple(signals)):
         frame = frame.with_columns(step)
     frame = _apply_capacity(frame, config.capacity)
+    frame = _with_selection_chance(frame, tuple(signals), config.random.channel)
     extra = ("__random_reason", "__capacity_reason")
     return frame.with_columns(
         # only the few drawn or held back have a reason to add (cheaper than every row)
@@ -229,41 +234,107 @@ def route(
         "random_rate",
         "random_selected",
         "capacity_held",
+        "selection_chance",
         "signals",
     )
 
 
+def _with_selection_chance(frame: pl.DataFrame, names: tuple[str, ...], random_channel: str):
+    """``selection_chance`` (``capacity.selection_chance``); the few forced declarations'
+    reasons are read to tell a profile's forced channel from an exploratory pick."""
+    forced = frame.filter(pl.col("__forced") >= 0)
+    firm, explored = [], []
+    for row in forced.select(
+        *(f"{n}__forced_channel" for n in names), *(f"{n}__reasons" for n in names)
+    ).iter_rows(named=True):
+        ranks, chances = [-1], [0.0]
+        for n in names:
+            channel = row[f"{n}__forced_channel"]
+            if channel is None:
+                continue
+            chance = pick_chance(row[f"{n}__reasons"])
+            if chance is None:
+                ranks.append(RANK.get(channel, 0))
+            elif channel in INSPECTED:
+                chances.append(chance)
+        firm.append(max(ranks))
+        explored.append(max(chances))
+    kinds = pl.DataFrame(
+        {"declaration_id": forced["declaration_id"], "__firm": firm, "__explored": explored},
+        schema={"declaration_id": pl.String, "__firm": pl.Int64, "__explored": pl.Float64},
+    )
+    frame = frame.join(kinds, on="declaration_id", how="left")
+    by_choice = (
+        pl.max_horizontal(pl.col("__capped"), pl.col("__firm").fill_null(-1)) >= RANK[INSPECTED[0]]
+    )
+    by_draw = pl.col("random_rate") if random_channel in INSPECTED else pl.lit(0.0)
+    chance = (
+        pl.when(pl.col("channel").is_in(INSPECTED) & by_choice)
+        .then(pl.lit(1.0))
+        .otherwise(1 - (1 - by_draw) * (1 - pl.col("__explored").fill_null(0.0)))
+    )
+    return frame.with_columns(chance.alias("selection_chance"))
+
+
 def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
-    if capacity.red_share is None:
-        return frame.with_columns(
-            pl.lit(False).alias("capacity_held"), pl.lit(None, pl.String).alias("__capacity_reason")
+    """Each office's day within its budgets (``tamis.route.capacity``): the imposed channels
+    (forced, random) first, then the highest-ranked of the rest up to each channel's budget,
+    the costliest channel first; a declaration held back below its score's channel is said
+    so. The chance of each declaration being inspected is recorded as ``selection_chance``."""
+    frame = frame.with_columns(
+        _rank("score_channel").alias("__wanted"),
+        pl.col("lodged_at").dt.date().alias("__day"),
+    )
+    capped = _rank("score_channel")
+    if capacity.capped:
+        group = ["office", "__day"]
+        budgets = _budgets(frame, capacity)
+        frame = frame.join(budgets, on=group, how="left", nulls_equal=True)
+        priority = (
+            pl.col("score") * pl.col("revenue_at_stake").fill_null(0.0)
+            if capacity.rank_by == "expected_revenue"
+            else pl.col("score")
         )
-    group = [pl.col("office"), pl.col("lodged_at").dt.date()]
-    priority = (
-        pl.col("score") * pl.col("revenue_at_stake").fill_null(0.0)
-        if capacity.rank_by == "expected_revenue"
-        else pl.col("score")
-    )
-    imposed = (pl.col("channel") == "red") & (
-        (pl.col("forced_channel") == "red").fill_null(False) | pl.col("random_selected")
-    )
-    by_score = (pl.col("channel") == "red") & ~imposed
-    allowed = (pl.len().over(group) * capacity.red_share).floor() - imposed.sum().over(group)
-    place = priority.rank("ordinal", descending=True).over([*group, by_score])
-    held = by_score & (place > allowed)
-    return frame.with_columns(held.alias("capacity_held")).with_columns(
-        pl.when("capacity_held")
-        .then(pl.lit("orange"))
-        .otherwise(pl.col("channel"))
-        .alias("channel"),
-        pl.when(pl.col("capacity_held") & pl.col("office").is_not_null())
+        capped = pl.lit(None, pl.Int64)
+        for channel in CONTROLLED:
+            c = RANK[channel]
+            eligible = (pl.col("__wanted") >= c) & (pl.col("__imposed") < c) & capped.is_null()
+            place = priority.rank("ordinal", descending=True).over([*group, eligible])
+            within = pl.col(f"__left_{channel}").is_null() | (place <= pl.col(f"__left_{channel}"))
+            capped = pl.when(eligible & within).then(pl.lit(c)).otherwise(capped)
+        capped = capped.fill_null(pl.min_horizontal(pl.col("__wanted"), pl.lit(RANK["blue"])))
+    frame = frame.with_columns(capped.alias("__capped"))
+    channel = pl.max_horizontal(pl.col("__capped"), pl.col("__imposed"))
+    held = channel < pl.col("__wanted")
+    return frame.with_columns(
+        channel.replace_strict(dict(enumerate(CHANNELS)), return_dtype=pl.String).alias("channel"),
+        held.alias("capacity_held"),
+        pl.when(held & pl.col("office").is_not_null())
         .then(
             reason_expr(
-                "route.capacity",
-                percent=round(capacity.red_share * 100, 2),
+                "route.capacity.held",
+                to=channel.replace_strict(dict(enumerate(CHANNELS)), return_dtype=pl.String),
+                wanted=pl.col("score_channel"),
                 office=pl.col("office"),
-                day=pl.col("lodged_at").dt.date().cast(pl.String),
+                day=pl.col("__day").cast(pl.String),
             )
         )
         .alias("__capacity_reason"),
     )
+
+
+def _budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
+    """Per office and day: what each capped channel has left after the imposed channels."""
+    days = frame.group_by("office", "__day").agg(
+        pl.len().alias("__n"),
+        *((pl.col("__imposed") == RANK[c]).sum().alias(f"__imposed_{c}") for c in CONTROLLED),
+    )
+    rows = []
+    for day in days.iter_rows(named=True):
+        left = {}
+        for c in CONTROLLED:
+            cap = allowed(capacity, day["office"], day["__day"], c, day["__n"])
+            left[f"__left_{c}"] = None if cap is None else cap - day[f"__imposed_{c}"]
+        rows.append({"office": day["office"], "__day": day["__day"]} | left)
+    schema = {"office": pl.String, "__day": pl.Date} | {f"__left_{c}": pl.Int64 for c in CONTROLLED}
+    return pl.DataFrame(rows, schema=schema, orient="row")

@@ -11,27 +11,38 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
 from tamis.channels import CHANNELS, RANK
 from tamis.reasons import reason
-from tamis.route import Capacity, RandomSelection, RoutingConfig, secure_draws
+from tamis.route import RandomSelection, RoutingConfig, secure_draws
+from tamis.route.capacity import (
+    CONTROLLED,
+    INSPECTED,
+    Capacity,
+    allowed,
+    pick_chance,
+    selection_chance,
+)
 
 NO_SIGNAL = {"score": None, "reasons": None, "revenue_at_stake": None, "forced_channel": None}
 
 
 @dataclass(frozen=True)
 class DaySoFar:
-    """An office's day before these declarations: how many were decided, how many went red
-    imposed (forced or at random) and how many red by score. Capacity counts them as if
-    they were in the batch, the reds by score already kept."""
+    """An office's day before these declarations, for capacity at lodgement: how many were
+    decided, how many went to each channel, how many the day is expected to hold (from past
+    days) and, per channel, the score a declaration must reach to take a place in it (the
+    share of past days' scores that channel's budget holds): the budget is spent as the day
+    goes, not on its first declarations."""
 
     decided: int = 0
-    imposed: int = 0
-    by_score: int = 0
+    used: dict[str, int] = field(default_factory=dict)
+    expected: int = 0
+    bars: dict[str, float] = field(default_factory=dict)
 
 
 def route_few(
@@ -52,34 +63,53 @@ def route_few(
     ]
     for row, h in zip(rows, header, strict=True):
         row["random_selected"] = row["random_draw"] < row["random_rate"]
-        row["channel"] = CHANNELS[
-            max(
-                RANK[row.pop("score_channel")],
-                row["__forced"],
-                RANK[config.random.channel] if row["random_selected"] else 0,
-            )
-        ]
+        drawn = RANK[config.random.channel] if row["random_selected"] else -1
+        row["__imposed"] = max(row["__forced"], drawn)
         row["__random_reason"] = _random_reason(row, h) if row["random_selected"] else None
-    held = _held_by_capacity(rows, header, config.capacity, earlier or {})
+    capped = _capped(rows, header, config.capacity, earlier or {})
     decided = []
-    for row, h, is_held in zip(rows, header, held, strict=True):
-        reason = None
-        if is_held:
-            row["channel"] = "orange"
-            reason = _capacity_reason(config.capacity, h)
+    for row, h, score_rank in zip(rows, header, capped, strict=True):
+        channel = CHANNELS[max(score_rank, row.pop("__imposed"))]
+        wanted = row.pop("score_channel")
+        row["channel"] = channel
+        is_held = RANK[channel] < RANK[wanted]
+        reason = _capacity_reason(channel, wanted, h) if is_held else None
         extra = (row.pop("__random_reason"), reason)
         if any(e is not None for e in extra):
             row["reasons"] = [r for r in (*row["reasons"], *extra) if r is not None]
+        firm, explored = _forced_kinds(signals, h["declaration_id"])
+        by_choice = max(score_rank, firm) >= RANK[INSPECTED[0]]
+        row["selection_chance"] = selection_chance(
+            channel, by_choice, row["random_rate"], config.random.channel, explored
+        )
         del row["__forced"]
         decided.append(row | {"capacity_held": is_held})
     return decided
 
 
+def _forced_kinds(signals: dict[str, dict[str, dict]], declaration_id: str) -> tuple[int, float]:
+    """The highest channel a profile forced (rank, -1: none) and the chance of the likeliest
+    exploratory pick sending the declaration to inspection (0: none)."""
+    firm, explored = -1, 0.0
+    for by_id in signals.values():
+        signal = by_id.get(declaration_id)
+        if signal is None or signal["forced_channel"] is None:
+            continue
+        chance = pick_chance(signal["reasons"])
+        if chance is None:
+            firm = max(firm, RANK.get(signal["forced_channel"], 0))
+        elif signal["forced_channel"] in INSPECTED:
+            explored = max(explored, chance)
+    return firm, explored
+
+
 def _decide(header: dict, signals: dict[str, dict], config: RoutingConfig) -> dict:
     logs, reasons, revenues, forced, structs = [], [], [], [-1], {}
+    combiner = config.combiner
     for name, signal in signals.items():
         score = 0.0 if signal["score"] is None else signal["score"]
-        logs.append(_ln(1 - config.weight(name) * score))
+        if combiner is None or name not in combiner.terms:
+            logs.append(_ln(1 - config.weight(name) * score))
         reasons += signal["reasons"] or []
         if signal["revenue_at_stake"] is not None:
             revenues.append(signal["revenue_at_stake"])
@@ -91,6 +121,9 @@ def _decide(header: dict, signals: dict[str, dict], config: RoutingConfig) -> di
             "revenue_at_stake": signal["revenue_at_stake"],
             "forced_channel": signal["forced_channel"],
         }
+    if combiner is not None:
+        scores = {name: s["score"] for name, s in structs.items()}
+        logs.insert(0, combiner.log_not_fraud_of(scores, max(revenues) if revenues else None))
     score = _round(min(max(1 - math.exp(sum(logs)), 0.0), 1.0), 6) if logs else 0.0
     return {
         "declaration_id": header["declaration_id"],
@@ -149,34 +182,39 @@ def _random_reason(row: dict, header: dict) -> str | None:
     return reason("route.random", draw=draw, rate=rate, office=header["office"])
 
 
-def _held_by_capacity(
+def _capped(
     rows: list[dict], header: list[dict], capacity: Capacity, earlier: dict[tuple, DaySoFar]
-) -> list[bool]:
-    """Per row, whether capacity holds its red back: per office and day, the highest-ranked
-    reds by score up to the share, after the forced and random reds."""
-    held = [False] * len(rows)
-    if capacity.red_share is None:
-        return held
+) -> list[int]:
+    """Per row, the rank of the channel its score gets within capacity (``route``'s
+    ``_apply_capacity``): per office and day, each capped channel, the costliest first, to
+    the highest-ranked of those whose score asks for it or more, up to what its budget has
+    left after the imposed channels and, at lodgement, the day so far."""
+    wanted = [RANK[row["score_channel"]] for row in rows]
+    if not capacity.capped:
+        return wanted
+    capped: list[int | None] = [None] * len(rows)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, h in enumerate(header):
         groups[(h["office"], h["lodged_at"].date())].append(i)
-    for day, members in groups.items():
-        before = earlier.get(day, DaySoFar())
-        red = [i for i in members if rows[i]["channel"] == "red"]
-        imposed = [
-            i for i in red if rows[i]["forced_channel"] == "red" or rows[i]["random_selected"]
-        ]
-        allowed = (
-            math.floor((before.decided + len(members)) * capacity.red_share)
-            - before.imposed
-            - len(imposed)
-            - before.by_score
-        )
-        by_score = [i for i in red if i not in imposed]
-        ranked = sorted(by_score, key=lambda i: -_priority(rows[i], capacity))  # ties: in order
-        for place, i in enumerate(ranked, start=1):
-            held[i] = place > allowed
-    return held
+    for (office, day), members in groups.items():
+        before = earlier.get((office, day), DaySoFar())
+        declarations = max(before.decided + len(members), before.expected)
+        ranked = sorted(members, key=lambda i: -_priority(rows[i], capacity))  # ties: in order
+        for channel in CONTROLLED:
+            c = RANK[channel]
+            cap = allowed(capacity, office, day, channel, declarations)
+            imposed = sum(rows[i]["__imposed"] == c for i in members)
+            left = None if cap is None else cap - imposed - before.used.get(channel, 0)
+            bar = before.bars.get(channel, -math.inf)
+            eligible = [
+                i for i in ranked
+                if wanted[i] >= c and rows[i]["__imposed"] < c and capped[i] is None
+                and rows[i]["score"] >= bar
+            ]  # fmt: skip
+            for place, i in enumerate(eligible, start=1):
+                if left is None or place <= left:
+                    capped[i] = c
+    return [min(w, RANK["blue"]) if c is None else c for w, c in zip(wanted, capped, strict=True)]
 
 
 def _priority(row: dict, capacity: Capacity) -> float:
@@ -185,8 +223,10 @@ def _priority(row: dict, capacity: Capacity) -> float:
     return row["score"]
 
 
-def _capacity_reason(capacity: Capacity, header: dict) -> str | None:
+def _capacity_reason(channel: str, wanted: str, header: dict) -> str | None:
     if header["office"] is None:
         return None
-    percent, day = round(capacity.red_share * 100, 2), header["lodged_at"].date().isoformat()
-    return reason("route.capacity", percent=percent, office=header["office"], day=day)
+    day = header["lodged_at"].date().isoformat()
+    return reason(
+        "route.capacity.held", to=channel, wanted=wanted, office=header["office"], day=day
+    )

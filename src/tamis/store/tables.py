@@ -159,6 +159,8 @@ decisions = Table(
     Column("rule_set_version", Integer, nullable=True),
     Column("model_version", String(64), nullable=True),
     Column("routing", Text, nullable=False, comment="JSON: the routing configuration used"),
+    Column("selection_chance", Float, nullable=True, comment="its chance of being inspected"),
+    Column("combiner", String(32), nullable=True, comment="weights or learnt:<model version>"),
     # A declaration's latest decision straight from the index, whatever the planner's
     # statistics say (PostgreSQL would otherwise walk the primary key backwards).
     Index("ix_decisions_declaration_latest", "declaration_id", "decision_id"),

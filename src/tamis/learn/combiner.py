@@ -1,0 +1,103 @@
+"""Routing's combination of detectors, learnt from inspection results (``tamis.route.combiner``
+applies it).
+
+Each decision keeps every detector's signal, so the decisions whose declaration was
+inspected are a training set: detectors' scores (as the steps they clear) and the revenue at
+stake against what the inspection found. Most of them were inspected *because* a detector
+flagged them, so each is weighted by the inverse of its chance of being inspected
+(``selection_chance``: 1 when chosen for its risk, the random rate for a random pick),
+clipped at ``max_weight``: the random control group and exploratory picks stand for all the
+declarations nothing flagged. A detector that only looks good because what it flags is
+inspected more is then not rewarded.
+
+A detector whose lift (its flags' hit rate over all declarations', both so weighted) stays
+under ``lift_floor`` gets no weight, and says why (``tamis.learn.detector_report``). With
+too few results, nothing is learnt: routing keeps its fixed weights.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from tamis.learn import registry
+from tamis.learn.outcomes import decided_and_found, lift
+from tamis.route.combiner import STEPS, Combiner
+
+KIND = "routing"
+
+
+class Learning(BaseModel):
+    """How routing's combination is learnt (``learn`` in the routing configuration)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_results: int = Field(default=300, ge=1)  # inspected declarations, at least
+    min_frauds: int = Field(default=30, ge=1)  # among them
+    max_weight: float = Field(default=20.0, ge=1)  # clip of 1 / selection chance
+    lift_floor: float = Field(default=1.5, ge=0)  # under it, a detector gets no weight
+    min_flagged: int = Field(default=30, ge=1)  # inspected flags before lift is judged
+
+
+def features(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """Each detector's score as the steps it clears, and ln(1 + revenue at stake)."""
+    steps = [frame[f"{n}__score"].fill_null(0.0).to_numpy() > s for n in names for s in STEPS]
+    revenue = np.log1p(frame["revenue_at_stake"].fill_null(0.0).clip(0.0).to_numpy())
+    return np.column_stack([*steps, revenue]).astype(float)
+
+
+def fit(labelled: pl.DataFrame, names: list[str], learning: Learning) -> tuple[Combiner, dict]:
+    """The combination over ``names`` fitted on ``labelled`` (``decided_and_found``'s
+    inspected rows), and per detector left out, why."""
+    from sklearn.linear_model import LogisticRegression
+
+    weight = (1 / labelled["selection_chance"]).clip(1.0, learning.max_weight).to_numpy()
+    fraud = labelled["fraud"].to_numpy()
+    left_out = {}
+    for name in names:
+        found = lift(labelled, name)
+        judged = found["inspected"] >= learning.min_flagged and found["lift"] is not None
+        if judged and found["lift"] < learning.lift_floor:
+            left_out[name] = {"lift": found["lift"], "floor": learning.lift_floor}
+    kept = [n for n in names if n not in left_out]
+    x = features(labelled, kept)
+    model = LogisticRegression(C=1.0, max_iter=5000).fit(x, fraud, sample_weight=weight)
+    coef = model.coef_[0]
+    terms = {n: [float(c) for c in coef[i * len(STEPS) : (i + 1) * len(STEPS)]]
+             for i, n in enumerate(kept)}  # fmt: skip
+    terms |= {n: [0.0] * len(STEPS) for n in left_out}
+    combiner = Combiner(version=0, intercept=float(model.intercept_[0]), terms=terms,
+                        revenue=float(coef[-1]))  # fmt: skip
+    return combiner, left_out
+
+
+def train(engine: Engine, learning: Learning | None = None, comment: str | None = None):
+    """Fit the combination on the store's inspected decisions and register it (active if
+    none is); its version, or None with too few results to learn from."""
+    learning = learning or Learning()
+    decided = decided_and_found(engine)
+    labelled = decided.filter(pl.col("fraud").is_not_null())
+    frauds = int(labelled["fraud"].sum()) if labelled.height else 0
+    if labelled.height < learning.min_results or frauds < learning.min_frauds:
+        return None
+    names = sorted(c.removesuffix("__score") for c in decided.columns if c.endswith("__score"))
+    combiner, left_out = fit(labelled, names, learning)
+    metrics = {"left_out": left_out, "inspected": labelled.height, "frauds": frauds}
+    lineage = labelled.select(
+        "declaration_id", pl.lit(None, pl.Int64).alias("item_number"), "lodged_at", "fraud"
+    )
+    text = combiner.model_dump_json(exclude={"version"})
+    return registry.save_text(
+        engine, KIND, text, names, lineage, metrics, comment, params=learning.model_dump()
+    )
+
+
+def active(engine: Engine) -> Combiner | None:
+    """The active learnt combination, or None."""
+    row = registry.active_row(engine, KIND)
+    if row is None:
+        return None
+    return Combiner.model_validate(json.loads(row["booster"]) | {"version": row["version"]})

@@ -1,0 +1,112 @@
+"""Inspection capacity: how many declarations an office can send to each control channel
+a day (red: physical, orange: scan, yellow: documents), and the share of the day each
+declaration's channel is drawn from.
+
+A channel's budget for an office's day is ``share`` of the day's declarations, at most
+``per_day``. A share of a small office's day is a fraction (4 % of 7 declarations is 0.28):
+the budget is that fraction rounded down or up by a fixed draw of the office, day and
+channel (``day_fraction``), so that over many days the office gets its share exactly and
+any replay of the day gets the same budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tamis.reasons import parse
+
+Controlled = Literal["yellow", "orange", "red"]
+CONTROLLED: tuple[Controlled, ...] = ("red", "orange", "yellow")  # the costliest first
+ANY_OFFICE = "*"
+
+
+class Budget(BaseModel):
+    """What an office can control a day on one channel: a share of its declarations, a
+    number of them, or both (the smaller)."""
+
+    model_config = ConfigDict(extra="forbid")
+    share: float | None = Field(default=None, ge=0, le=1)
+    per_day: int | None = Field(default=None, ge=0)
+
+
+class Capacity(BaseModel):
+    """Budgets per office (``"*"``: any office not named) and channel; a channel with no
+    budget is not capped. ``rank_by``: what spends a budget first, the score or the expected
+    revenue (score × revenue at stake). ``red_share``: the earlier form, red capped at a
+    share of every office's day."""
+
+    model_config = ConfigDict(extra="forbid")
+    offices: dict[str, dict[Controlled, Budget]] = {}
+    rank_by: Literal["score", "expected_revenue"] = "score"
+    red_share: float | None = Field(default=None, gt=0, le=1)
+    # Inspections an office can do in a day ("*": any office not named); the scoreboard
+    # compares them with the inspections done.
+    inspections_per_day: dict[str, int] = {}
+
+    @model_validator(mode="after")
+    def _red_share_is_a_budget(self) -> Capacity:
+        if self.red_share is not None and not self.offices:
+            self.offices = {ANY_OFFICE: {"red": Budget(share=self.red_share)}}
+        return self
+
+    @property
+    def capped(self) -> bool:
+        return bool(self.offices)
+
+    def budgets(self, office: str | None) -> dict[Controlled, Budget]:
+        return self.offices.get(office or "", self.offices.get(ANY_OFFICE, {}))
+
+    def expected_share(self, office: str | None, channel: Controlled, declarations: int):
+        """The share of a day of ``declarations`` that ``channel`` may take; None: no cap."""
+        budget = self.budgets(office).get(channel)
+        if budget is None or (budget.share is None and budget.per_day is None):
+            return None
+        by_count = 1.0 if budget.per_day is None else budget.per_day / max(declarations, 1)
+        return min(1.0 if budget.share is None else budget.share, by_count)
+
+
+def day_fraction(office: str | None, day: date, channel: str) -> float:
+    """A fixed draw in [0, 1) for an office's day and channel."""
+    key = f"{office}|{day.isoformat()}|{channel}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
+
+
+def allowed(
+    capacity: Capacity, office: str | None, day: date, channel: Controlled, declarations: int
+) -> int | None:
+    """How many of ``declarations`` (an office's day) ``channel`` may take; None: no cap."""
+    budget = capacity.budgets(office).get(channel)
+    if budget is None or (budget.share is None and budget.per_day is None):
+        return None
+    by_share = math.inf
+    if budget.share is not None:
+        by_share = math.floor(budget.share * declarations + day_fraction(office, day, channel))
+    by_count = math.inf if budget.per_day is None else budget.per_day
+    return int(min(by_share, by_count))
+
+
+INSPECTED = ("orange", "red")  # channels whose declarations are inspected
+
+
+def pick_chance(reasons: list[str] | None) -> float | None:
+    """The chance of an exploratory pick (a forced channel whose reason gives its chance),
+    or None: a detector forcing a channel for certain."""
+    chances = [said["chance"] for said in map(parse, reasons or ()) if said and "chance" in said]
+    return max(chances) if chances else None
+
+
+def selection_chance(
+    channel: str, by_choice: bool, random_rate: float, random_channel: str, explored: float
+) -> float:
+    """The chance a declaration had of being inspected: 1 when its score or a profile sent
+    it to inspection, else that of the random selection or an exploratory pick taking it
+    (what inverse-propensity weights divide by)."""
+    if channel in INSPECTED and by_choice:
+        return 1.0
+    by_draw = random_rate if random_channel in INSPECTED else 0.0
+    return 1 - (1 - by_draw) * (1 - explored)

@@ -1,0 +1,59 @@
+"""A learnt combination of detectors' signals (fitted by ``tamis.learn.combiner``).
+
+P(fraud) = σ(intercept + Σ_d Σ_k step_dk · [score_d > STEPS_k] + revenue · ln(1 + revenue at
+stake)): each detector's score counts by the step it clears (above 0: it flagged; above
+0.25, 0.5, 0.75: more sure), which lets a detector whose middling scores find little but
+whose highest find much weigh as it deserves (a straight weight on the score does not). A
+detector the
+combination does not know (added since it was fitted) counts as independent evidence on
+top, weighted as under fixed weights: risk = 1 − (1 − P(fraud)) · Π (1 − w · s).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+LIMIT = 700.0  # |z| beyond which e^z overflows a float
+
+
+STEPS = (0.0, 0.25, 0.5, 0.75)
+
+
+class Combiner(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int
+    intercept: float
+    terms: dict[str, list[float]]  # per detector, the weight of each of ``STEPS``
+    revenue: float = 0.0
+
+    @property
+    def name(self) -> str:
+        """What a decision records of it."""
+        return f"learnt:{self.version}"
+
+    def log_not_fraud(self, names: tuple[str, ...]) -> pl.Expr:
+        """ln(1 − P(fraud)) = −ln(1 + e^z) of the detectors ``names`` it knows."""
+        z = pl.lit(self.intercept)
+        for name in names:
+            if name in self.terms:
+                s = pl.col(f"{name}__score").fill_null(0.0)
+                for step, weight in zip(STEPS, self.terms[name], strict=True):
+                    z = z + (s > step).cast(pl.Float64) * weight
+        if names and self.revenue:
+            revenue = pl.max_horizontal(pl.col(f"{n}__revenue_at_stake") for n in names)
+            z = z + revenue.fill_null(0.0).clip(0.0, None).log1p() * self.revenue
+        return -(z.clip(-LIMIT, LIMIT).exp().log1p())
+
+    def log_not_fraud_of(self, scores: dict[str, float], revenue: float | None) -> float:
+        """``log_not_fraud`` of one declaration: its detectors' scores and revenue at stake."""
+        z = self.intercept
+        for name, s in scores.items():
+            if name in self.terms:
+                for step, weight in zip(STEPS, self.terms[name], strict=True):
+                    z = z + float(s > step) * weight
+        if scores and self.revenue:
+            z = z + math.log1p(max(revenue or 0.0, 0.0)) * self.revenue
+        return -math.log1p(math.exp(min(max(z, -LIMIT), LIMIT)))
