@@ -51,21 +51,33 @@ from tamis.inspections import record_outcomes, simulated_results
 from tamis.intel import network
 from tamis.intel.ingest import ingest_source
 from tamis.intel.resolve import resolve
+from tamis.learn.combiner import train as train_combiner
 from tamis.learn.train import train_from_store
 from tamis.route import RoutingConfig, load_routing
+from tamis.route.capacity import ANY_OFFICE, Budget, Capacity
 from tamis.store import open_store
 from tamis.store.read import read_items
 from tamis.valuation import database as valuation
 
-VARIANTS = ("fixed", "learnt")
+VARIANTS = ("fixed", "capped", "learnt")
 STAGES = {"A": (0, 3), "B": (3, 6), "C": (6, 12)}  # months of the year, [from, to)
 
 
-def routing_for(variant: str, capacity: float) -> RoutingConfig:
-    """The routing configuration of ``variant``, inspecting at most a ``capacity`` share of
-    declarations."""
-    # capacity: wired once route.Capacity takes shares per channel
-    return load_routing()
+def routing_for(variant: str, capacity: float, rank_by: str = "score") -> RoutingConfig:
+    """The routing configuration of ``variant``: "fixed", today's fixed weights and
+    thresholds, no capacity; "capped", the same within a ``capacity`` share of each office's
+    day for inspection (red 40 % of it, orange 60 %) and as much again for documents;
+    "learnt", the default configuration (a combination learnt from results) so capped."""
+    default = load_routing()
+    if variant == "fixed":
+        return default.model_copy(update={"combine": "weights", "capacity": Capacity()})
+    budgets = {"red": Budget(share=0.4 * capacity), "orange": Budget(share=0.6 * capacity),
+               "yellow": Budget(share=capacity)}  # fmt: skip
+    capped = default.capacity.model_copy(
+        update={"offices": {ANY_OFFICE: budgets}, "rank_by": rank_by}
+    )
+    combine = "learnt" if variant == "learnt" else "weights"
+    return default.model_copy(update={"combine": combine, "capacity": capped})
 
 
 def month(k: int) -> datetime:
@@ -123,7 +135,7 @@ def run(variant: str, args, year: Path, truth: pl.DataFrame) -> tuple[dict, dict
     url = f"sqlite:///{year.parent / f'{variant}.db'}"
     os.environ["TAMIS_DATABASE_URL"] = url  # for anything that opens the store itself
     engine = open_store(url)
-    routing = routing_for(variant, args.capacity)
+    routing = routing_for(variant, args.capacity, args.rank_by)
     rng = np.random.default_rng(args.seed)
     times: dict[str, float] = {}
     with step(f"{variant}: setup", times):
@@ -136,8 +148,6 @@ def run(variant: str, args, year: Path, truth: pl.DataFrame) -> tuple[dict, dict
     with step(f"{variant}: stage B", times):
         stage(engine, routing, "B", truth, rng)
         if variant == "learnt":
-            from tamis.learn.combiner import train as train_combiner
-
             with step("  learn the routing combiner"):
                 version = train_combiner(engine)
             print(f"  combiner {version}", file=sys.stderr)
@@ -184,8 +194,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--declarations", type=int, default=20_000)
-    parser.add_argument("--routing", default=",".join(VARIANTS), help="fixed, learnt or both")
+    parser.add_argument(
+        "--routing", default=",".join(VARIANTS), help="some of fixed, capped, learnt"
+    )
     parser.add_argument("--capacity", type=float, default=0.10, help="share inspected")
+    parser.add_argument("--rank-by", default="score", choices=["score", "expected_revenue"],
+                        help="what spends each day's budget first")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     args = parser.parse_args()
     variants = args.routing.split(",")

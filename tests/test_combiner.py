@@ -7,8 +7,8 @@ import polars as pl
 
 from tamis.assess import assessor_from_store, latest_decision
 from tamis.learn import combiner, registry
-from tamis.learn.combiner import Learning
 from tamis.learn.outcomes import decided_and_found, lift
+from tamis.route.combiner import Learning
 from tests.stores import assessed_store
 
 

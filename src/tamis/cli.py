@@ -396,9 +396,10 @@ def record_demo_inspections(engine, year: Path, decided: pl.DataFrame, pending_d
     from tamis.inspections import record_outcomes, simulated_results
     from tamis.store.read import read_outcomes
 
-    truth = pl.read_parquet(year, columns=["declaration_id", "fraud", "revenue_at_stake"])
-    lodged = pl.read_parquet(year, columns=["declaration_id", "lodged_at", "fraud_type"])
-    results = simulated_results(decided, truth.join(lodged, on="declaration_id"), lodged)
+    columns = ["declaration_id", "lodged_at", "fraud", "fraud_type", "revenue_at_stake"]
+    truth = pl.read_parquet(year, columns=columns)  # per item
+    lodged = truth.select("declaration_id", "lodged_at")
+    results = simulated_results(decided, truth, lodged)
     known = read_outcomes(engine)["declaration_id"].implode()
     results = results.filter(~pl.col("declaration_id").is_in(known))  # a rerun adds none
     pending_from = lodged["lodged_at"].max() - timedelta(days=pending_days)

@@ -21,25 +21,14 @@ import json
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from tamis.learn import registry
 from tamis.learn.outcomes import decided_and_found, lift
-from tamis.route.combiner import STEPS, Combiner
+from tamis.route import load_routing
+from tamis.route.combiner import STEPS, Combiner, Learning
 
 KIND = "routing"
-
-
-class Learning(BaseModel):
-    """How routing's combination is learnt (``learn`` in the routing configuration)."""
-
-    model_config = ConfigDict(extra="forbid")
-    min_results: int = Field(default=300, ge=1)  # inspected declarations, at least
-    min_frauds: int = Field(default=30, ge=1)  # among them
-    max_weight: float = Field(default=20.0, ge=1)  # clip of 1 / selection chance
-    lift_floor: float = Field(default=1.5, ge=0)  # under it, a detector gets no weight
-    min_flagged: int = Field(default=30, ge=1)  # inspected flags before lift is judged
 
 
 def features(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
@@ -77,7 +66,7 @@ def fit(labelled: pl.DataFrame, names: list[str], learning: Learning) -> tuple[C
 def train(engine: Engine, learning: Learning | None = None, comment: str | None = None):
     """Fit the combination on the store's inspected decisions and register it (active if
     none is); its version, or None with too few results to learn from."""
-    learning = learning or Learning()
+    learning = learning or load_routing().learn
     decided = decided_and_found(engine)
     labelled = decided.filter(pl.col("fraud").is_not_null())
     frauds = int(labelled["fraud"].sum()) if labelled.height else 0

@@ -35,7 +35,7 @@ from tamis.learn.exploration import Exploration
 from tamis.learn.ranking import RankBy
 from tamis.reasons import reason_expr
 from tamis.route.capacity import CONTROLLED, INSPECTED, Capacity, allowed, pick_chance
-from tamis.route.combiner import Combiner
+from tamis.route.combiner import Combiner, Learning
 
 DEFAULT_CONFIG = Path(__file__).parent.parent / "profiles" / "routing.yaml"
 
@@ -78,9 +78,16 @@ class RoutingConfig(BaseModel):
     # "learnt": the store's active learnt combination when it has one, else the weights
     combine: Literal["learnt", "weights"] = "learnt"
     combiner: Combiner | None = None  # the learnt combination in use (set from the store)
+    learn: Learning = Learning()
 
     def weight(self, detector: str) -> float:
         return self.weights.get(detector, 1.0)
+
+    @property
+    def floors(self) -> dict[str, float]:
+        """The minimum score per channel: ``thresholds``, or under a learnt combination
+        (whose score is a P(fraud)) its own."""
+        return self.thresholds if self.combiner is None else self.learn.thresholds
 
     @property
     def combination(self) -> str:
@@ -175,7 +182,7 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
         .replace_strict(channel_names, default=None, return_dtype=pl.String)
         .alias("forced_channel"),
         (pl.col("random_draw") < pl.col("random_rate")).alias("random_selected"),
-        _score_channel(config.thresholds).alias("score_channel"),
+        _score_channel(config.floors).alias("score_channel"),
     ]
     channel = [
         pl.max_horizontal(

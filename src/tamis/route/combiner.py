@@ -12,9 +12,10 @@ top, weighted as under fixed weights: risk = 1 − (1 − P(fraud)) · Π (1 −
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 LIMIT = 700.0  # |z| beyond which e^z overflows a float
 
@@ -57,3 +58,21 @@ class Combiner(BaseModel):
         if scores and self.revenue:
             z = z + math.log1p(max(revenue or 0.0, 0.0)) * self.revenue
         return -math.log1p(math.exp(min(max(z, -LIMIT), LIMIT)))
+
+
+class Learning(BaseModel):
+    """How routing's combination is learnt (``learn`` in the routing configuration)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_results: int = Field(default=300, ge=1)  # inspected declarations, at least
+    min_frauds: int = Field(default=30, ge=1)  # among them
+    max_weight: float = Field(default=20.0, ge=1)  # clip of 1 / selection chance
+    lift_floor: float = Field(default=1.5, ge=0)  # under it, a detector gets no weight
+    min_flagged: int = Field(default=30, ge=1)  # inspected flags before lift is judged
+    # the minimum P(fraud) per channel under a learnt combination (its score is one)
+    thresholds: dict[Literal["blue", "yellow", "orange", "red"], float] = {
+        "blue": 0.02,
+        "yellow": 0.05,
+        "orange": 0.1,
+        "red": 0.2,
+    }

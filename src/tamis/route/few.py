@@ -134,7 +134,7 @@ def _decide(header: dict, signals: dict[str, dict], config: RoutingConfig) -> di
         "__forced": max(forced),
         "signals": json.dumps(structs, ensure_ascii=False, separators=(",", ":")),
         "random_rate": _random_rate(config.random, header),
-        "score_channel": _score_channel(score, config.thresholds),
+        "score_channel": _score_channel(score, config.floors),
     }
 
 
