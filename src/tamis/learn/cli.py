@@ -199,3 +199,62 @@ def uplift_command(as_json: Json = False) -> None:
         print_json(table.to_dicts())
         return
     console.print(table)
+
+
+def _detector_report(engine):
+    """The routing in force, the share of decisions it inspects (orange and red budgets,
+    else 10 %) and what each detector and rule finds (``tamis.learn.detector_report``)."""
+    from tamis.learn.detector_report import inspected_share, report, routing_in_force
+
+    routing = routing_in_force(engine)
+    share = inspected_share(routing)
+    return routing, share, report(engine, routing, share)
+
+
+def _print_report(routing, share: float, rows) -> None:
+    title = f"{routing.combination}; marginal: revenue of the top {share:.0%}"
+    table = Table("kind", "name", "flagged", "share", "inspected", "frauds", "hit rate",
+                  "revenue", "lift", "marginal", "status", title=title)  # fmt: skip
+    figure = "{:,.2f}".format
+    for r in rows.iter_rows(named=True):
+        table.add_row(r["kind"], r["name"], f"{r['flagged']:,}", f"{r['flagged_share']:.1%}",
+                      f"{r['inspected']:,}", f"{r['frauds']:,}",
+                      "—" if r["hit_rate"] is None else f"{r['hit_rate']:.1%}",
+                      figure(r["revenue"]), "—" if r["lift"] is None else f"{r['lift']:.2f}",
+                      "—" if r["marginal"] is None else figure(r["marginal"]),
+                      r["status"])  # fmt: skip
+    console.print(table)
+
+
+@app.command("routing")
+def routing_command(
+    comment: Annotated[str | None, typer.Option(help="Recorded with the combination.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Learn routing's combination of detectors from inspection results, then report."""
+    from tamis.learn.combiner import train
+    from tamis.store import open_store
+
+    engine = open_store()
+    version = train(engine, comment=comment)
+    routing, share, rows = _detector_report(engine)
+    if as_json:
+        print_json({"version": version, "share": share, "report": rows.to_dicts()})
+        return
+    if version is None:
+        console.print("too few inspection results: routing keeps its fixed weights")
+    else:
+        console.print(f"routing combination version {version} registered")
+    _print_report(routing, share, rows)
+
+
+@app.command("report")
+def report_command(as_json: Json = False) -> None:
+    """What each detector and rule finds: flags, hit rate, lift, marginal revenue, status."""
+    from tamis.store import open_store
+
+    routing, share, rows = _detector_report(open_store())
+    if as_json:
+        print_json(rows.to_dicts())
+        return
+    _print_report(routing, share, rows)

@@ -1,12 +1,16 @@
-"""The models page: the registry, precision@k and revenue@k per version, and drift (loaded
-after the page, as it scores the training window and the recent weeks)."""
+"""The models page: the registry, precision@k and revenue@k per version, what each detector
+and rule finds (``tamis.learn.detector_report``), and drift (loaded after the page, as it
+scores the training window and the recent weeks)."""
 
 from __future__ import annotations
+
+import re
 
 from fastapi import APIRouter, Request
 
 from tamis.api.auth import READERS
 from tamis.api.deps import Store
+from tamis.learn.detector_report import inspected_share, report, routing_in_force
 from tamis.learn.drift import THRESHOLD
 from tamis.learn.registry import list_models
 from tamis.web.render import as_page, render
@@ -23,7 +27,17 @@ def _ks(models: list[dict]) -> list[int]:
 @router.get("/models")
 def models_page(request: Request, engine: Store, user: Reader):
     models = list(reversed(list_models(engine)))
-    return render(request, "models.html", user, models=models, ks=_ks(models))
+    routing = routing_in_force(engine)
+    share = inspected_share(routing)
+    found = report(engine, routing, share).to_dicts()
+    return render(request, "models.html", user, models=models, ks=_ks(models), found=found,
+                  share=share, cut=_cut)  # fmt: skip
+
+
+def _cut(status: str) -> dict | None:
+    """A report row's status as figures: None when kept, else its lift and floor."""
+    found = re.search(r"lift ([\d.]+) under floor ([\d.]+)", status)
+    return found and {"lift": float(found[1]), "floor": float(found[2])}
 
 
 @router.get("/models/drift")

@@ -1,0 +1,174 @@
+"""What each detector and each rule finds, judged on inspection results.
+
+One row per detector and per rule (a rule flags the declarations whose reasons include its
+``rules.hit``; a detector those its score is above 0 for), over every declaration's latest
+decision (``tamis.learn.outcomes``):
+
+- ``flagged``: declarations it flagged; ``flagged_share``: their share of all decided;
+- ``inspected``: of those, the ones inspected; ``frauds``: found non-compliant among them;
+- ``hit_rate``: the share of all its flags estimated fraudulent, each inspected one weighed
+  by the inverse of its chance of being inspected (what was inspected for its risk counts
+  once, a random pick for the many it stands for);
+- ``revenue``: revenue recovered from its inspected flags;
+- ``lift``: its hit rate over the random control group's (1: no better than chance);
+- ``marginal`` (detectors only): what routing loses without it: revenue recovered among the
+  top ``share`` of all decisions ranked by the combined score, estimated with the same
+  weights, minus the same with its signal left out;
+- ``status``: ``kept``, or why its weight is cut: a lift under the learning floor once
+  enough of its flags were inspected, or left out by the learnt combination in force.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine
+
+from tamis.learn import registry
+from tamis.learn.combiner import KIND, Learning, active
+from tamis.learn.outcomes import decided_and_found, lift
+from tamis.reasons import parse
+from tamis.route import RoutingConfig, load_routing, route
+from tamis.route.capacity import Capacity
+
+DEFAULT_SHARE = 0.10  # of decisions inspected, where no orange or red budget says
+
+
+def routing_in_force(engine: Engine) -> RoutingConfig:
+    """The routing configuration with the store's learnt combination where it is used (as
+    ``tamis.assess.assessor_from_store`` sets it, without building the detectors)."""
+    routing = load_routing()
+    if routing.combine == "learnt" and routing.combiner is None:
+        routing = routing.model_copy(update={"combiner": active(engine)})
+    return routing
+
+
+def inspected_share(routing: RoutingConfig) -> float:
+    """The share of decisions sent to inspection: the orange and red budgets of any office."""
+    budgets = routing.capacity.budgets("*")
+    share = sum(budgets[c].share or 0.0 for c in ("orange", "red") if c in budgets)
+    return share or DEFAULT_SHARE
+
+
+SCHEMA = {
+    "kind": pl.String, "name": pl.String, "flagged": pl.Int64, "flagged_share": pl.Float64,
+    "inspected": pl.Int64, "frauds": pl.Int64, "hit_rate": pl.Float64, "revenue": pl.Float64,
+    "lift": pl.Float64, "marginal": pl.Float64, "status": pl.String,
+}  # fmt: skip
+RULE = "rule:"  # prefix of a rule's flag column, beside the detectors' ``<name>__score``
+
+
+def _rule_flags(decided: pl.DataFrame) -> pl.DataFrame:
+    """``rule:<id>__score``: 1.0 where the decision's reasons include a hit of rule <id>."""
+    hits: dict[str, set[str]] = {}
+    for declaration, text in decided.select("declaration_id", "reasons").iter_rows():
+        for stored in json.loads(text or "[]"):
+            said = parse(stored)
+            if said and said["code"] == "rules.hit" and said.get("rule"):
+                hits.setdefault(str(said["rule"]), set()).add(declaration)
+    ids = decided["declaration_id"]
+    flags = [ids.is_in(list(hits[r])).cast(pl.Float64).alias(f"{RULE}{r}__score") for r in hits]
+    return pl.DataFrame(sorted(flags, key=lambda f: f.name), height=ids.len())
+
+
+def _top_revenue(decided: pl.DataFrame, scores: pl.Series, share: float) -> float:
+    """IPW revenue recovered among the top ``share`` of ``decided`` ranked by ``scores``."""
+    k = math.ceil(share * decided.height)
+    top = decided.with_columns(scores.alias("__s")).sort(
+        ["__s", "declaration_id"], descending=[True, False]
+    )
+    top = top.head(k).filter(pl.col("fraud").is_not_null())
+    weight = 1 / top["selection_chance"].clip(1e-6, 1.0)
+    return float((weight * top["revenue_recovered"].fill_null(0.0)).sum())
+
+
+def _marginals(decided: pl.DataFrame, names: list[str], routing: RoutingConfig, share: float):
+    """Per detector, the top ``share``'s revenue with all detectors minus without it."""
+    header = decided.select(
+        "declaration_id", "lodged_at", "office", pl.lit(None, pl.String).alias("procedure")
+    )
+    signals = {
+        n: decided.select(
+            "declaration_id",
+            pl.col(f"{n}__score").alias("score"),
+            pl.lit([], pl.List(pl.String)).alias("reasons"),
+            pl.col("revenue_at_stake").cast(pl.Float64),
+            pl.lit(None, pl.String).alias("forced_channel"),
+        )
+        for n in names
+    }
+    config = routing.model_copy(update={"capacity": Capacity()})  # scores only: no budgets
+    ones = np.ones(decided.height)
+
+    def scores(used: dict) -> pl.Series:
+        routed = route(header, used, config, ones).select("declaration_id", "score")
+        return decided.select("declaration_id").join(routed, on="declaration_id", how="left")[
+            "score"
+        ]
+
+    everything = _top_revenue(decided, scores(signals), share)
+    marginal = {}
+    for n in names:
+        without = scores({m: signals[m] for m in names if m != n})
+        marginal[n] = everything - _top_revenue(decided, without, share)
+    return marginal
+
+
+def _left_out(engine: Engine, routing: RoutingConfig) -> dict:
+    """The detectors the learnt combination in force gave no weight, and why."""
+    if routing.combiner is None:
+        return {}
+    for row in registry.list_models(engine, KIND):
+        if row["version"] == routing.combiner.version:
+            return row["metrics"].get("left_out", {})
+    return {}
+
+
+def report(
+    engine: Engine, routing: RoutingConfig, share: float = 0.10, learning: Learning | None = None
+) -> pl.DataFrame:
+    """One row per detector and per rule (see the module's docstring); ``learning``: whose
+    floor judges lift (default: the routing's, else the defaults)."""
+    learning = learning or getattr(routing, "learn", None) or Learning()
+    decided = decided_and_found(engine)
+    if decided.is_empty():
+        return pl.DataFrame(schema=SCHEMA)
+    names = sorted(c.removesuffix("__score") for c in decided.columns if c.endswith("__score"))
+    rules = _rule_flags(decided)
+    decided = pl.concat([decided, rules], how="horizontal")
+    labelled = decided.filter(pl.col("fraud").is_not_null())
+    marginal = _marginals(decided, names, routing, share)
+    left_out = _left_out(engine, routing)
+    rows = []
+    for kind, name in [("detector", n) for n in names] + [
+        ("rule", c.removesuffix("__score")) for c in rules.columns
+    ]:
+        found = lift(labelled, name)
+        flagged = int((decided[f"{name}__score"].fill_null(0.0) > 0).sum())
+        status = "kept"
+        if name in left_out:
+            why = left_out[name]
+            status = f"down-weighted: lift {why['lift']:.2f} under floor {why['floor']:.2f}"
+        elif (
+            found["lift"] is not None
+            and found["lift"] < learning.lift_floor
+            and found["inspected"] >= learning.min_flagged
+        ):
+            status = (
+                f"down-weighted: lift {found['lift']:.2f} under floor {learning.lift_floor:.2f}"
+            )
+        rows.append(
+            found
+            | {
+                "kind": kind,
+                "name": name.removeprefix(RULE),
+                "flagged": flagged,
+                "flagged_share": flagged / decided.height,
+                "marginal": marginal.get(name),
+                "status": status,
+            }
+        )
+    return pl.DataFrame(rows, schema=SCHEMA)
