@@ -131,8 +131,8 @@ def report(
     engine: Engine, routing: RoutingConfig, share: float = 0.10, learning: Learning | None = None
 ) -> pl.DataFrame:
     """One row per detector and per rule (see the module's docstring); ``learning``: whose
-    floor judges lift (default: the routing's, else the defaults)."""
-    learning = learning or getattr(routing, "learn", None) or Learning()
+    floor judges lift (default: the routing configuration's ``learn``)."""
+    learning = learning or routing.learn
     decided = decided_and_found(engine)
     if decided.is_empty():
         return pl.DataFrame(schema=SCHEMA)
