@@ -36,7 +36,7 @@ import os
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
 
@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument(
         "--routing", default=",".join(VARIANTS), help="some of fixed, capped, learnt"
     )
+    parser.add_argument("--keep", help="a folder to keep the stores and year in, to look at")
     parser.add_argument("--capacity", type=float, default=0.10, help="share inspected")
     parser.add_argument("--rank-by", default="score", choices=["score", "expected_revenue"],
                         help="what spends each day's budget first")  # fmt: skip
@@ -205,7 +206,7 @@ def main() -> None:
     variants = args.routing.split(",")
     if not variants or set(variants) - set(VARIANTS):
         parser.error(f"--routing {args.routing!r}: expected some of {', '.join(VARIANTS)}")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() if args.keep is None else nullcontext(args.keep) as folder:
         os.environ["TAMIS_ATTACHMENTS_DIR"] = str(Path(folder) / "attachments")
         year = Path(folder) / "year.parquet"
         with step(f"synthetic year: {args.declarations:,} declarations, seed {args.seed}"):

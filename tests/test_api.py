@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import httpx
@@ -183,6 +184,29 @@ def test_capacity_at_lodgement_spends_each_office_days_budget_as_the_day_goes(
             assert client.post("/api/declarations", json=declaration).status_code == 201
     later = lodge(7, day="2025-03-05")
     assert later["channel"] == "red"  # riskier than half of the past days' declarations
+
+
+def test_lodgements_racing_for_the_last_place_of_the_day_get_it_once(client, tmp_path, monkeypatch):
+    capped = tmp_path / "routing.yaml"
+    routing = yaml.safe_load(DEFAULT_CONFIG.read_text()) | {
+        "random": {"rate": 0.0},
+        "thresholds": {"blue": 0.2, "yellow": 0.3, "orange": 0.4, "red": 0.5},
+        "capacity": {"offices": {"*": {"red": {"per_day": 1}}}},
+    }
+    capped.write_text(yaml.safe_dump(routing))
+    monkeypatch.setenv("TAMIS_ROUTING_CONFIG", str(capped))
+    shoes = DECLARATION["items"][:1]
+
+    def lodge(n: int, day: str = "2025-03-01") -> dict:
+        declaration = DECLARATION | {"declaration_id": f"D-RACE-{n}", "items": shoes}
+        declaration |= {"lodged_at": f"{day}T10:{n:02d}:00"}
+        return client.post("/api/declarations", json=declaration).json()
+
+    lodge(99, day="2025-02-01")  # the server's first lodgement builds the assessor
+    with ThreadPoolExecutor(8) as pool:
+        lodged = list(pool.map(lodge, range(8)))
+    assert all(d["score"] >= 0.5 for d in lodged)
+    assert sorted(d["channel"] for d in lodged) == ["orange"] * 7 + ["red"]
 
 
 def test_reasons_are_said_in_the_language_asked_english_by_default_and_given_as_data(

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from tamis.cli import app
 from tamis.inspections import record_outcomes, simulated_results
-from tamis.learn.combiner import Learning
-from tamis.learn.detector_report import SCHEMA, report, routing_in_force
+from tamis.learn.combiner import Learning, routing_in_force
+from tamis.learn.detector_report import SCHEMA, report
 from tamis.learn.outcomes import decided_and_found
 from tests.stores import assessed_store
 from tests.test_web import browser_login

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, bindparam, func, join, select
+from sqlalchemy import Engine, bindparam, func, join, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis import audit, rulesets
 from tamis.cases import cases
@@ -28,13 +29,13 @@ from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
 from tamis.learn import combiner
 from tamis.reasons import render_all
-from tamis.route import Capacity, RoutingConfig, load_routing, route
+from tamis.route import Capacity, RoutingConfig, route
 from tamis.route.capacity import CONTROLLED
 from tamis.route.few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
-from tamis.store.tables import channel_changes, decisions, declarations
+from tamis.store.tables import capacity_locks, channel_changes, decisions, declarations
 
 
 @dataclass
@@ -71,7 +72,20 @@ class Assessor:
         """``assess`` for a few declarations (one lodged), in plain Python wherever a
         detector can: the same decisions as dicts. ``earlier``: what capacity has already
         counted of each office's day (``day_so_far``)."""
-        signals = {d.name: d.assess_rows(items) for d in self.detectors}
+        return self.route_rows(items, self.signals_rows(items), draws, earlier)
+
+    def signals_rows(self, items: ItemRows) -> dict[str, dict[str, dict]]:
+        """Each detector's signals of a few declarations, by detector and declaration id."""
+        return {d.name: d.assess_rows(items) for d in self.detectors}
+
+    def route_rows(
+        self,
+        items: ItemRows,
+        signals: dict[str, dict[str, dict]],
+        draws: np.ndarray | None = None,
+        earlier: dict[tuple[str, date], DaySoFar] | None = None,
+    ) -> list[dict]:
+        """The decisions ``signals_rows``' signals route to (``assess_rows``)."""
         versions = {"rule_set_version": self.rule_set_version, "model_version": self.model_version}
         routed = route_few(items.headers(), signals, self.routing, draws, earlier)
         return [row | versions for row in routed]
@@ -132,22 +146,48 @@ PAST = (
 )
 
 
-def day_so_far(engine: Engine, header: list[dict], capacity: Capacity) -> dict[tuple, DaySoFar]:
+def office_days(header: list[dict]) -> list[tuple[str | None, date]]:
+    return sorted({(h["office"], h["lodged_at"].date()) for h in header}, key=str)
+
+
+def day_so_far(conn, header: list[dict], capacity: Capacity) -> dict[tuple, DaySoFar]:
     """What each office's day in ``header`` already holds, from the stored decisions (each
     declaration's latest), and what its past days say of it (``past_days``), for capacity at
-    lodgement; nothing when nothing is capped."""
+    lodgement; nothing when nothing is capped. Read in the transaction that records the
+    decisions, after ``lock_office_days``: two lodgements never spend the same place."""
     if not capacity.capped:
         return {}
     counted = {}
-    with engine.connect() as conn:
-        for office, day in {(h["office"], h["lodged_at"].date()) for h in header}:
-            start = datetime.combine(day, time())
-            used = dict(conn.execute(
-                DAY_SO_FAR, {"office": office, "start": start, "end": start + timedelta(days=1)}
-            ).all())  # fmt: skip
-            expected, bars = past_days(engine, capacity.model_dump_json(), office, day)
-            counted[(office, day)] = DaySoFar(sum(used.values()), used, expected, bars)
+    for office, day in office_days(header):
+        start = datetime.combine(day, time())
+        used = dict(conn.execute(
+            DAY_SO_FAR, {"office": office, "start": start, "end": start + timedelta(days=1)}
+        ).all())  # fmt: skip
+        expected, bars = past_days(conn.engine, capacity.model_dump_json(), office, day)
+        counted[(office, day)] = DaySoFar(sum(used.values()), used, expected, bars)
     return counted
+
+
+def lock_office_days(conn, header: list[dict], capacity: Capacity) -> None:
+    """Hold each office's day of ``header`` until ``conn``'s transaction ends, so that one
+    lodgement at a time counts and spends its capacity (a row lock on PostgreSQL; SQLite has
+    one writer at a time). In a fixed order: two lodgements never wait on each other."""
+    if not capacity.capped:
+        return
+    for office, day in office_days(header):
+        key = {"office": office or "", "day": day}
+        conn.execute(_LOCKABLE[conn.dialect.name], key)
+        conn.execute(
+            update(capacity_locks)
+            .where(capacity_locks.c.office == key["office"], capacity_locks.c.day == day)
+            .values(taken=capacity_locks.c.taken + 1)
+        )
+
+
+_LOCKABLE = {
+    "postgresql": postgresql.insert(capacity_locks).values(taken=0).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(capacity_locks).values(taken=0).on_conflict_do_nothing(),
+}
 
 
 @lru_cache(maxsize=1024)
@@ -180,9 +220,7 @@ def past_days(engine: Engine, capacity_json: str, office: str | None, day: date)
 def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) -> Assessor:
     """Every registered detector the store holds what it needs for, under the active rule
     set and model."""
-    routing = routing or load_routing()
-    if routing.combine == "learnt" and routing.combiner is None:
-        routing = routing.model_copy(update={"combiner": combiner.active(engine)})
+    routing = combiner.routing_in_force(engine, routing)
     context = store_context(engine, routing)
     detectors = registry.from_store(engine, context)
     model = next((d for d in detectors if d.name == "model"), None)

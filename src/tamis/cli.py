@@ -351,6 +351,14 @@ def demo_command(
     decided = pl.read_parquet(assessed)
     console.print("Channel mix and hit rate against the planted ground truth:")
     console.print(channel_mix(decided, truth))
+    from tamis.learn.detector_report import inspected_share
+    from tamis.route import load_routing
+
+    inspected = decided["channel"].is_in(["orange", "red"]).mean()
+    console.print(
+        f"sent to inspection (orange and red): {inspected:.1%} of declarations, "
+        f"within a capacity of {inspected_share(load_routing()):.0%} of each office's day"
+    )
     console.rule("6. The targeting centre: cases, and inspection results coming back")
     engine = open_store()
     password = seed_demo_admin(engine)
@@ -364,14 +372,18 @@ def demo_command(
 
     train_command(since=None, until=None, comment="demo", as_json=False)
     models_command(as_json=False)
-    console.rule("8. Cross-source intelligence: entities across sources, network risk")
+    console.rule("8. Selectivity learnt from the results: what each detector and rule earns")
+    from tamis.learn.cli import routing_command
+
+    routing_command(comment="demo", as_json=False)
+    console.rule("9. Cross-source intelligence: entities across sources, network risk")
     from tamis.intel.cli import network_build_command, network_top_command, resolve_command
 
     resolve_command(threshold=0.5, as_json=False)
     network_build_command(as_json=False)
     network_top_command(limit=5)
     console.print("See one with: tamis network show IMPORTER_ID")
-    console.rule("9. The dashboard")
+    console.rule("10. The dashboard")
     console.print(f"Dashboard: http://{host}:{port}/")
     if password:
         console.print(f"demo login: {DEMO_ADMIN} / {password}")

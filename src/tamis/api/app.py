@@ -32,6 +32,7 @@ from tamis.assess import (
     current_channel,
     day_so_far,
     latest_decision,
+    lock_office_days,
     record_rows,
 )
 from tamis.cases.api import router as cases_router
@@ -129,13 +130,16 @@ def lodge(
         lodged = to_items(declaration)
         declaration_id = lodged.rows[0]["declaration_id"]
         staged = rows_to_storage(lodged.rows, f"api:{declaration_id}", ROW)
-        # Assessed before the write transaction: a detector may write too (the valuation
-        # detector logs each reference it uses), and SQLite has one writer at a time.
-        earlier = day_so_far(engine, lodged.headers(), assessor.routing.capacity)
-        decided = assessor.assess_rows(lodged, earlier=earlier)
+        # Detectors' signals before the write transaction (SQLite has one writer at a time);
+        # routing in it, once the office's day is held: capacity is counted and spent by one
+        # lodgement at a time.
+        signals, capacity = assessor.signals_rows(lodged), assessor.routing.capacity
         with engine.begin() as conn:
+            lock_office_days(conn, lodged.headers(), capacity)
             if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
                 raise already_lodged(declaration)
+            earlier = day_so_far(conn, lodged.headers(), capacity)
+            decided = assessor.route_rows(lodged, signals, earlier=earlier)
             insert_rows(conn, declarations, staged[:1])  # every item repeats the header
             insert_rows(conn, items, staged)
             (decision,) = record_rows(conn, decided, "lodgement", assessor, lodged)

@@ -204,7 +204,8 @@ def uplift_command(as_json: Json = False) -> None:
 def _detector_report(engine):
     """The routing in force, the share of decisions it inspects (orange and red budgets,
     else 10 %) and what each detector and rule finds (``tamis.learn.detector_report``)."""
-    from tamis.learn.detector_report import inspected_share, report, routing_in_force
+    from tamis.learn.combiner import routing_in_force
+    from tamis.learn.detector_report import inspected_share, report
 
     routing = routing_in_force(engine)
     share = inspected_share(routing)

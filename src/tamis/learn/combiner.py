@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from tamis.learn import registry
 from tamis.learn.outcomes import decided_and_found, lift
-from tamis.route import load_routing
+from tamis.route import RoutingConfig, load_routing
 from tamis.route.combiner import STEPS, Combiner, Learning
 
 KIND = "routing"
@@ -90,3 +90,12 @@ def active(engine: Engine) -> Combiner | None:
     if row is None:
         return None
     return Combiner.model_validate(json.loads(row["booster"]) | {"version": row["version"]})
+
+
+def routing_in_force(engine: Engine, routing: RoutingConfig | None = None) -> RoutingConfig:
+    """``routing`` (default: the configuration's) with the store's active learnt
+    combination where it asks for one."""
+    routing = routing or load_routing()
+    if routing.combine == "learnt" and routing.combiner is None:
+        routing = routing.model_copy(update={"combiner": active(engine)})
+    return routing

@@ -28,22 +28,13 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.learn import registry
-from tamis.learn.combiner import KIND, Learning, active
+from tamis.learn.combiner import KIND, Learning
 from tamis.learn.outcomes import decided_and_found, lift
 from tamis.reasons import parse
-from tamis.route import RoutingConfig, load_routing, route
+from tamis.route import RoutingConfig, route
 from tamis.route.capacity import Capacity
 
 DEFAULT_SHARE = 0.10  # of decisions inspected, where no orange or red budget says
-
-
-def routing_in_force(engine: Engine) -> RoutingConfig:
-    """The routing configuration with the store's learnt combination where it is used (as
-    ``tamis.assess.assessor_from_store`` sets it, without building the detectors)."""
-    routing = load_routing()
-    if routing.combine == "learnt" and routing.combiner is None:
-        routing = routing.model_copy(update={"combiner": active(engine)})
-    return routing
 
 
 def inspected_share(routing: RoutingConfig) -> float:

@@ -16,6 +16,6 @@ class Exploration(BaseModel):
     model most. Each pick says which, its draw and its chance (its propensity)."""
 
     model_config = ConfigDict(extra="forbid")
-    novelty: float = Field(default=0.05, ge=0, le=1)
-    uncertainty: float = Field(default=0.05, ge=0, le=1)
+    novelty: float = Field(default=0.005, ge=0, le=1)
+    uncertainty: float = Field(default=0.01, ge=0, le=1)
     channel: Literal["blue", "yellow", "orange", "red"] = "red"

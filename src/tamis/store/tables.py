@@ -166,6 +166,14 @@ decisions = Table(
     Index("ix_decisions_declaration_latest", "declaration_id", "decision_id"),
 )
 
+capacity_locks = Table(
+    "capacity_locks",
+    metadata,
+    Column("office", String(64), primary_key=True, comment="'' for declarations with none"),
+    Column("day", Date, primary_key=True),
+    Column("taken", Integer, nullable=False, comment="lodgements that held it"),
+)
+
 channel_changes = Table(
     "channel_changes",
     metadata,

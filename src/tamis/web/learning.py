@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 
 from tamis.api.auth import READERS
 from tamis.api.deps import Store
-from tamis.learn.detector_report import inspected_share, report, routing_in_force
+from tamis.learn.combiner import routing_in_force
+from tamis.learn.detector_report import inspected_share, report
 from tamis.learn.drift import THRESHOLD
 from tamis.learn.registry import list_models
 from tamis.web.render import as_page, render
