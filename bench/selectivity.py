@@ -63,7 +63,9 @@ VARIANTS = ("fixed", "capped", "learnt")
 STAGES = {"A": (0, 3), "B": (3, 6), "C": (6, 12)}  # months of the year, [from, to)
 
 
-def routing_for(variant: str, capacity: float, rank_by: str = "score") -> RoutingConfig:
+def routing_for(
+    variant: str, capacity: float, rank_by: str = "score", period: str = "day"
+) -> RoutingConfig:
     """The routing configuration of ``variant``: "fixed", today's fixed weights and
     thresholds, no capacity; "capped", the same within a ``capacity`` share of each office's
     day for inspection (red 40 % of it, orange 60 %) and as much again for documents;
@@ -74,7 +76,7 @@ def routing_for(variant: str, capacity: float, rank_by: str = "score") -> Routin
     budgets = {"red": Budget(share=0.4 * capacity), "orange": Budget(share=0.6 * capacity),
                "yellow": Budget(share=capacity)}  # fmt: skip
     capped = default.capacity.model_copy(
-        update={"offices": {ANY_OFFICE: budgets}, "rank_by": rank_by}
+        update={"offices": {ANY_OFFICE: budgets}, "rank_by": rank_by, "period": period}
     )
     combine = "learnt" if variant == "learnt" else "weights"
     return default.model_copy(update={"combine": combine, "capacity": capped})
@@ -135,7 +137,7 @@ def run(variant: str, args, year: Path, truth: pl.DataFrame) -> tuple[dict, dict
     url = f"sqlite:///{year.parent / f'{variant}.db'}"
     os.environ["TAMIS_DATABASE_URL"] = url  # for anything that opens the store itself
     engine = open_store(url)
-    routing = routing_for(variant, args.capacity, args.rank_by)
+    routing = routing_for(variant, args.capacity, args.rank_by, args.period)
     rng = np.random.default_rng(args.seed)
     times: dict[str, float] = {}
     with step(f"{variant}: setup", times):
@@ -197,6 +199,8 @@ def main() -> None:
     parser.add_argument(
         "--routing", default=",".join(VARIANTS), help="some of fixed, capped, learnt"
     )
+    parser.add_argument("--period", default="day", choices=["day", "week"],
+                        help="what each office's budget is counted over")  # fmt: skip
     parser.add_argument("--keep", help="a folder to keep the stores and year in, to look at")
     parser.add_argument("--capacity", type=float, default=0.10, help="share inspected")
     parser.add_argument("--rank-by", default="score", choices=["score", "expected_revenue"],

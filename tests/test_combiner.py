@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 
 from tamis.assess import assessor_from_store, latest_decision
+from tamis.inspections import record_outcomes, simulated_random_results
 from tamis.learn import combiner, registry
 from tamis.learn.outcomes import decided_and_found, lift
 from tamis.route.combiner import Learning
@@ -70,6 +71,8 @@ def test_routing_keeps_its_fixed_weights_until_there_are_results_enough(store, t
     assert inspected.height and inspected["selection_chance"].is_between(0, 1).all()
     assert latest_decision(store, found["declaration_id"][0])["combiner"] == "weights"
 
+    truth = pl.read_parquet(tmp_path / "year.parquet")  # inspected more, at random
+    record_outcomes(store, simulated_random_results(truth, 0.3, seed=2))
     learning = Learning(min_results=10, min_frauds=1, lift_floor=0.0)
     version = combiner.train(store, learning, comment="first")
     assert version is not None and combiner.active(store).version == version

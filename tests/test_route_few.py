@@ -76,6 +76,7 @@ def configs(draw):
         ),
         capacity=Capacity(
             offices=offices if offices or share is None else {},
+            period=draw(st.sampled_from(["day", "week"])),
             red_share=share if not offices else None,
             rank_by=draw(st.sampled_from(["score", "expected_revenue"])),
         ),
@@ -91,7 +92,7 @@ def cases(draw):
             "declaration_id": f"D{i}",
             "office": draw(st.sampled_from(OFFICES)),
             "procedure": draw(st.sampled_from(PROCEDURES)),
-            "lodged_at": datetime(2025, 3, draw(st.integers(1, 2)), 10),
+            "lodged_at": datetime(2025, 3, draw(st.integers(1, 3)), 10),  # Sat, Sun, Mon
         }
         for i in range(n)
     ]

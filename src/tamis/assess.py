@@ -146,8 +146,10 @@ PAST = (
 )
 
 
-def office_days(header: list[dict]) -> list[tuple[str | None, date]]:
-    return sorted({(h["office"], h["lodged_at"].date()) for h in header}, key=str)
+def office_days(header: list[dict], capacity: Capacity) -> list[tuple[str | None, date]]:
+    """Each (office, first day of the budget period) of ``header``, in a fixed order."""
+    found = {(h["office"], capacity.period_of(h["lodged_at"].date())) for h in header}
+    return sorted(found, key=str)
 
 
 def day_so_far(conn, header: list[dict], capacity: Capacity) -> dict[tuple, DaySoFar]:
@@ -158,10 +160,10 @@ def day_so_far(conn, header: list[dict], capacity: Capacity) -> dict[tuple, DayS
     if not capacity.capped:
         return {}
     counted = {}
-    for office, day in office_days(header):
-        start = datetime.combine(day, time())
+    for office, day in office_days(header, capacity):
+        start, days = datetime.combine(day, time()), timedelta(days=capacity.period_days)
         used = dict(conn.execute(
-            DAY_SO_FAR, {"office": office, "start": start, "end": start + timedelta(days=1)}
+            DAY_SO_FAR, {"office": office, "start": start, "end": start + days}
         ).all())  # fmt: skip
         expected, bars = past_days(conn.engine, capacity.model_dump_json(), office, day)
         counted[(office, day)] = DaySoFar(sum(used.values()), used, expected, bars)
@@ -174,7 +176,7 @@ def lock_office_days(conn, header: list[dict], capacity: Capacity) -> None:
     one writer at a time). In a fixed order: two lodgements never wait on each other."""
     if not capacity.capped:
         return
-    for office, day in office_days(header):
+    for office, day in office_days(header, capacity):
         key = {"office": office or "", "day": day}
         conn.execute(_LOCKABLE[conn.dialect.name], key)
         conn.execute(
@@ -192,10 +194,11 @@ _LOCKABLE = {
 
 @lru_cache(maxsize=1024)
 def past_days(engine: Engine, capacity_json: str, office: str | None, day: date):
-    """An office's day forecast from its last ``PAST_DAYS`` days: the declarations it will
-    hold (the mean of those days that had any) and, per capped channel, the score that the
-    channel's budget held on them (its share of the highest scores, counted from the red).
-    Past days do not change: worked out once per office and day."""
+    """An office's budget period (a day or a week) starting ``day`` forecast from its last
+    ``PAST_DAYS`` days: the declarations it will hold (the mean of the past periods that had
+    any) and, per capped channel, the score that the channel's budget held on them (its
+    share of the highest scores, counted from the red). Past days do not change: worked out
+    once per office and period."""
     capacity = Capacity.model_validate_json(capacity_json)
     start = datetime.combine(day, time())
     with engine.connect() as conn:
@@ -204,7 +207,7 @@ def past_days(engine: Engine, capacity_json: str, office: str | None, day: date)
         ).all()
     if not past:
         return 0, {}
-    days = Counter(lodged.date() for lodged, _ in past)
+    days = Counter(capacity.period_of(lodged.date()) for lodged, _ in past)
     expected = round(len(past) / len(days))
     scores = np.sort(np.array([score for _, score in past]))
     bars, share = {}, 0.0

@@ -108,7 +108,7 @@ def promote(engine: Engine, version: int, kind: str = KIND) -> None:
         found = select(models.c.version).where(models.c.version == version, models.c.kind == kind)
         if not conn.execute(found).first():
             raise RegistryError(
-                f"model version {version}: no such {kind} model (see `tamis learn models`)"
+                f"model version {version}: no such model of kind {kind} (see `tamis learn models`)"
             )
         conn.execute(update(models).where(models.c.kind == kind).values(active=0))
         conn.execute(

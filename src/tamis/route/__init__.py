@@ -290,7 +290,7 @@ def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
     so. The chance of each declaration being inspected is recorded as ``selection_chance``."""
     frame = frame.with_columns(
         _rank("score_channel").alias("__wanted"),
-        pl.col("lodged_at").dt.date().alias("__day"),
+        _period(capacity).alias("__day"),
     )
     capped = _rank("score_channel")
     if capacity.capped:
@@ -323,11 +323,17 @@ def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
                 to=channel.replace_strict(dict(enumerate(CHANNELS)), return_dtype=pl.String),
                 wanted=pl.col("score_channel"),
                 office=pl.col("office"),
-                day=pl.col("__day").cast(pl.String),
+                **{capacity.period: pl.col("__day").cast(pl.String)},
             )
         )
         .alias("__capacity_reason"),
     )
+
+
+def _period(capacity: Capacity) -> pl.Expr:
+    """The first day of each declaration's budget period (``Capacity.period_of``)."""
+    day = pl.col("lodged_at").dt.date()
+    return day if capacity.period == "day" else day.dt.truncate("1w")
 
 
 def _budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:

@@ -1,19 +1,20 @@
 """Inspection capacity: how many declarations an office can send to each control channel
-a day (red: physical, orange: scan, yellow: documents), and the share of the day each
-declaration's channel is drawn from.
+a day or a week (red: physical, orange: scan, yellow: documents), and each declaration's
+chance of being inspected.
 
 A channel's budget for an office's day is ``share`` of the day's declarations, at most
-``per_day``. A share of a small office's day is a fraction (4 % of 7 declarations is 0.28):
-the budget is that fraction rounded down or up by a fixed draw of the office, day and
-channel (``day_fraction``), so that over many days the office gets its share exactly and
-any replay of the day gets the same budget.
+``per_day`` (over a week: ``share`` of the week's, at most 7 × ``per_day``). A share of a
+small office's day is a fraction (4 % of 7 declarations is 0.28): the budget is that
+fraction rounded down or up by a fixed draw of the office, day and channel
+(``day_fraction``), so that over many days the office gets its share exactly and any
+replay of the day gets the same budget.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -42,6 +43,9 @@ class Capacity(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     offices: dict[str, dict[Controlled, Budget]] = {}
+    # what a budget is counted over: each day, or each week (Monday to Sunday) where an
+    # office's days are too few declarations for a daily share to fit what arrives
+    period: Literal["day", "week"] = "day"
     rank_by: Literal["score", "expected_revenue"] = "score"
     red_share: float | None = Field(default=None, gt=0, le=1)
     # Inspections an office can do in a day ("*": any office not named); the scoreboard
@@ -54,6 +58,14 @@ class Capacity(BaseModel):
             self.offices = {ANY_OFFICE: {"red": Budget(share=self.red_share)}}
         return self
 
+    def period_of(self, day: date) -> date:
+        """The first day of the budget period ``day`` is in."""
+        return day if self.period == "day" else day - timedelta(days=day.weekday())
+
+    @property
+    def period_days(self) -> int:
+        return 1 if self.period == "day" else 7
+
     @property
     def capped(self) -> bool:
         return bool(self.offices)
@@ -62,11 +74,13 @@ class Capacity(BaseModel):
         return self.offices.get(office or "", self.offices.get(ANY_OFFICE, {}))
 
     def expected_share(self, office: str | None, channel: Controlled, declarations: int):
-        """The share of a day of ``declarations`` that ``channel`` may take; None: no cap."""
+        """The share of a period of ``declarations`` that ``channel`` may take; None: no
+        cap."""
         budget = self.budgets(office).get(channel)
         if budget is None or (budget.share is None and budget.per_day is None):
             return None
-        by_count = 1.0 if budget.per_day is None else budget.per_day / max(declarations, 1)
+        per_period = None if budget.per_day is None else budget.per_day * self.period_days
+        by_count = 1.0 if per_period is None else per_period / max(declarations, 1)
         return min(1.0 if budget.share is None else budget.share, by_count)
 
 
@@ -79,14 +93,15 @@ def day_fraction(office: str | None, day: date, channel: str) -> float:
 def allowed(
     capacity: Capacity, office: str | None, day: date, channel: Controlled, declarations: int
 ) -> int | None:
-    """How many of ``declarations`` (an office's day) ``channel`` may take; None: no cap."""
+    """How many of ``declarations`` (an office's period starting ``day``) ``channel`` may
+    take; None: no cap."""
     budget = capacity.budgets(office).get(channel)
     if budget is None or (budget.share is None and budget.per_day is None):
         return None
     by_share = math.inf
     if budget.share is not None:
         by_share = math.floor(budget.share * declarations + day_fraction(office, day, channel))
-    by_count = math.inf if budget.per_day is None else budget.per_day
+    by_count = math.inf if budget.per_day is None else budget.per_day * capacity.period_days
     return int(min(by_share, by_count))
 
 

@@ -73,7 +73,7 @@ def route_few(
         wanted = row.pop("score_channel")
         row["channel"] = channel
         is_held = RANK[channel] < RANK[wanted]
-        reason = _capacity_reason(channel, wanted, h) if is_held else None
+        reason = _capacity_reason(channel, wanted, h, config.capacity) if is_held else None
         extra = (row.pop("__random_reason"), reason)
         if any(e is not None for e in extra):
             row["reasons"] = [r for r in (*row["reasons"], *extra) if r is not None]
@@ -195,7 +195,7 @@ def _capped(
     capped: list[int | None] = [None] * len(rows)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, h in enumerate(header):
-        groups[(h["office"], h["lodged_at"].date())].append(i)
+        groups[(h["office"], capacity.period_of(h["lodged_at"].date()))].append(i)
     for (office, day), members in groups.items():
         before = earlier.get((office, day), DaySoFar())
         declarations = max(before.decided + len(members), before.expected)
@@ -223,10 +223,9 @@ def _priority(row: dict, capacity: Capacity) -> float:
     return row["score"]
 
 
-def _capacity_reason(channel: str, wanted: str, header: dict) -> str | None:
+def _capacity_reason(channel: str, wanted: str, header: dict, capacity: Capacity):
     if header["office"] is None:
         return None
-    day = header["lodged_at"].date().isoformat()
-    return reason(
-        "route.capacity.held", to=channel, wanted=wanted, office=header["office"], day=day
-    )
+    period = {capacity.period: capacity.period_of(header["lodged_at"].date()).isoformat()}
+    return reason("route.capacity.held", to=channel, wanted=wanted, office=header["office"],
+                  **period)  # fmt: skip
