@@ -16,6 +16,7 @@ from tamis.store.tables import (
     scoreboard_detectors,
     scoreboard_importers,
 )
+from tests.conftest import login
 from tests.stores import assessed_store
 
 
@@ -43,6 +44,15 @@ def test_sums_match_the_store_through_changes_and_a_rebuild(client, tmp_path):
     assert any(d["detector"] == "rules" for d in board["detectors"])
     lodged = pl.read_parquet(tmp_path / "year.parquet", columns=["office"])
     assert set(choices(store)["offices"]) == set(lodged["office"])
+    per_office = {o["office"]: o for o in board["offices"]}  # against the 4 % + 6 % budgets
+    per_declaration = pl.read_parquet(tmp_path / "year.parquet").unique("declaration_id")
+    assert sum(o["sent"] for o in per_office.values()) == board["totals"]["asked"]
+    for office, o in per_office.items():
+        arrived = per_declaration.filter(pl.col("office") == office).height
+        assert o["declarations"] == arrived and o["capacity"] == pytest.approx(0.1 * arrived)
+    page = client.get("/scoreboard?from=2025-01&to=2025-03", headers=login(client, "analyst"))
+    assert "face à la capacité, par bureau" in page.text  # in French first
+    assert all(f'data-office="{office}"' in page.text for office in per_office)
 
     # An officer raises a green declaration to red: it moves, nothing is counted twice.
     green = decided.filter(pl.col("channel") == "green")["declaration_id"][0]

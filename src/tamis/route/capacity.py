@@ -84,6 +84,23 @@ class Capacity(BaseModel):
         return min(1.0 if budget.share is None else budget.share, by_count)
 
 
+def inspection_capacity(
+    capacity: Capacity, office: str | None, declarations: int, days: int
+) -> float | None:
+    """What an office's orange and red budgets hold over ``days`` days that received
+    ``declarations``; None when neither is capped."""
+    held = None
+    for channel in INSPECTED:
+        budget = capacity.budgets(office).get(channel)
+        if budget is None:
+            continue
+        by_share = math.inf if budget.share is None else budget.share * declarations
+        by_count = math.inf if budget.per_day is None else budget.per_day * days
+        if min(by_share, by_count) < math.inf:
+            held = (held or 0.0) + min(by_share, by_count)
+    return held
+
+
 def day_fraction(office: str | None, day: date, channel: str) -> float:
     """A fixed draw in [0, 1) for an office's day and channel."""
     key = f"{office}|{day.isoformat()}|{channel}".encode()

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from tamis.channels import CHANNELS, RANK
 from tamis.route import load_routing
+from tamis.route.capacity import INSPECTED, inspection_capacity
 from tamis.scoreboard.update import ALL_OFFICES, RANKINGS, RISKY, catch_up
 from tamis.store.tables import (
     declarations,
@@ -94,6 +95,28 @@ def capacity(offices: list[tuple[str, int]]) -> int | None:
     return sum(per_day.get(office, per_day.get("*", 0)) * days for office, days in offices)
 
 
+def _against_capacity(sums: pl.DataFrame, working_days: list[tuple[str, int]]) -> list[dict]:
+    """Per office: declarations, those sent to inspection (orange and red), their share, and
+    what the routing configuration's orange and red budgets hold over the same days."""
+    config, days = load_routing().capacity, dict(working_days)
+    rows = []
+    per_office = (
+        sums.filter(pl.col("channel").is_in(CHANNELS))
+        .group_by("office")
+        .agg(
+            pl.col("declarations").sum(),
+            pl.col("declarations").filter(pl.col("channel").is_in(INSPECTED)).sum().alias("sent"),
+        )
+    )
+    for office, declared, sent in per_office.sort("office").iter_rows():
+        held = inspection_capacity(config, office, declared, days.get(office, 0))
+        share = None if held is None or not declared else held / declared
+        rows.append({"office": office, "declarations": declared, "sent": sent,
+                     "rate": sent / declared if declared else None,
+                     "capacity": held, "capacity_rate": share})  # fmt: skip
+    return rows
+
+
 def _riskiest(table: Table, key: str) -> list:
     return [func.sum(table.c.risky).desc(), func.sum(table.c.hits).desc(), table.c[key]]
 
@@ -127,6 +150,7 @@ def scoreboard(engine: Engine, period: Period, office: str | None = None, top: i
             .group_by(d.c.office)
         ).all()
     totals["capacity"] = capacity(working_days)
+    offices = _against_capacity(_sums(engine, d, ["office", "channel"], where(d)), working_days)
     weekly = (period.end - period.start).days <= WEEKLY_UP_TO_DAYS
     bucket = pl.col("day").dt.truncate("1w" if weekly else "1mo")
     over_time = (
@@ -140,6 +164,7 @@ def scoreboard(engine: Engine, period: Period, office: str | None = None, top: i
         "office": office,
         "totals": totals,
         "channels": channels.to_dicts(),
+        "offices": offices,
         "over_time": over_time,
         "bucket": "week" if weekly else "month",
         "detectors": _hit_rate(_sums(engine, det, ["detector"], where(det)))
