@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tamis.cli import app
 from tamis.inspections import record_outcomes, simulated_results
+from tamis.learn import combiner
 from tamis.learn.combiner import Learning, routing_in_force
 from tamis.learn.detector_report import SCHEMA, report
 from tamis.learn.outcomes import decided_and_found
@@ -62,7 +63,15 @@ def test_a_lift_under_the_floor_is_said(inspected):
     judged = found.filter(pl.col("lift").is_not_null() & (pl.col("inspected") >= 1))
     assert judged.height >= 1
     for row in judged.iter_rows(named=True):
-        assert row["status"] == f"down-weighted: lift {row['lift']:.2f} under floor 1000.00"
+        assert row["status"] == f"watch: lift {row['lift']:.2f} under floor 1000.00"
+
+
+def test_a_detector_the_learnt_combination_left_out_says_it_has_no_weight(inspected):
+    judge_all = Learning(lift_floor=1000, min_flagged=1, min_results=1, min_frauds=1)
+    assert combiner.train(inspected, judge_all) is not None
+    found = report(inspected, routing_in_force(inspected), 0.10, judge_all)
+    cut = found.filter(pl.col("kind") == "detector", pl.col("status").str.starts_with("no weight"))
+    assert cut.height >= 1  # every judged detector, left out by the combination in force
 
 
 def test_an_empty_store_reports_nothing(store):

@@ -355,10 +355,8 @@ def demo_command(
     from tamis.route import load_routing
 
     inspected = decided["channel"].is_in(["orange", "red"]).mean()
-    console.print(
-        f"sent to inspection (orange and red): {inspected:.1%} of declarations, "
-        f"within a capacity of {inspected_share(load_routing()):.0%} of each office's day"
-    )
+    capacity = inspected_share(load_routing())
+    console.print(f"sent to inspection (orange, red): {inspected:.1%}; capacity {capacity:.0%}")
     console.rule("6. The targeting centre: cases, and inspection results coming back")
     engine = open_store()
     password = seed_demo_admin(engine)

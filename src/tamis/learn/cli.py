@@ -213,17 +213,18 @@ def _detector_report(engine):
 
 
 def _print_report(routing, share: float, rows) -> None:
-    title = f"{routing.combination}; marginal: revenue of the top {share:.0%}"
-    table = Table("kind", "name", "flagged", "share", "inspected", "frauds", "hit rate",
-                  "revenue", "lift", "marginal", "status", title=title)  # fmt: skip
-    figure = "{:,.2f}".format
+    title = (f"{routing.combination}; marginal: revenue lost without it in the top {share:.0%}; "
+             f"status against the lift floor {routing.learn.lift_floor}")  # fmt: skip
+    table = Table("name", "flagged", "inspected", "hit rate", "revenue", "lift", "marginal",
+                  "status", title=title)  # fmt: skip
+    short = "{:,.0f}".format
     for r in rows.iter_rows(named=True):
-        table.add_row(r["kind"], r["name"], f"{r['flagged']:,}", f"{r['flagged_share']:.1%}",
-                      f"{r['inspected']:,}", f"{r['frauds']:,}",
-                      "—" if r["hit_rate"] is None else f"{r['hit_rate']:.1%}",
-                      figure(r["revenue"]), "—" if r["lift"] is None else f"{r['lift']:.2f}",
-                      "—" if r["marginal"] is None else figure(r["marginal"]),
-                      r["status"])  # fmt: skip
+        name = r["name"] if r["kind"] == "detector" else f"rule {r['name']}"
+        table.add_row(name, f"{r['flagged']:,}", f"{r['inspected']:,}",
+                      "—" if r["hit_rate"] is None else f"{r['hit_rate']:.1%}", short(r["revenue"]),
+                      "—" if r["lift"] is None else f"{r['lift']:.2f}",
+                      "—" if r["marginal"] is None else short(r["marginal"]),
+                      r["status"].split(":")[0])  # fmt: skip
     console.print(table)
 
 

@@ -14,8 +14,10 @@ decision (``tamis.learn.outcomes``):
 - ``marginal`` (detectors only): what routing loses without it: revenue recovered among the
   top ``share`` of all decisions ranked by the combined score, estimated with the same
   weights, minus the same with its signal left out;
-- ``status``: ``kept``, or why its weight is cut: a lift under the learning floor once
-  enough of its flags were inspected, or left out by the learnt combination in force.
+- ``status``: ``kept``; ``no weight``: the learnt combination in force left it out, its
+  lift being under the learning floor; ``watch``: its lift is under the floor once enough
+  of its flags were inspected, but nothing has cut its weight yet (fixed weights, a rule,
+  or a combination learnt before).
 """
 
 from __future__ import annotations
@@ -142,15 +144,13 @@ def report(
         status = "kept"
         if name in left_out:
             why = left_out[name]
-            status = f"down-weighted: lift {why['lift']:.2f} under floor {why['floor']:.2f}"
+            status = f"no weight: lift {why['lift']:.2f} under floor {why['floor']:.2f}"
         elif (
             found["lift"] is not None
             and found["lift"] < learning.lift_floor
             and found["inspected"] >= learning.min_flagged
         ):
-            status = (
-                f"down-weighted: lift {found['lift']:.2f} under floor {learning.lift_floor:.2f}"
-            )
+            status = f"watch: lift {found['lift']:.2f} under floor {learning.lift_floor:.2f}"
         rows.append(
             found
             | {

@@ -36,9 +36,11 @@ def models_page(request: Request, engine: Store, user: Reader):
 
 
 def _cut(status: str) -> dict | None:
-    """A report row's status as figures: None when kept, else its lift and floor."""
-    found = re.search(r"lift ([\d.]+) under floor ([\d.]+)", status)
-    return found and {"lift": float(found[1]), "floor": float(found[2])}
+    """A report row's status as figures: None when kept, else whether its weight is cut
+    (no weight) or only watched, its lift and floor."""
+    found = re.search(r"^(no weight|watch): lift ([\d.]+) under floor ([\d.]+)", status)
+    return found and {"cut": found[1] == "no weight", "lift": float(found[2]),
+                      "floor": float(found[3])}  # fmt: skip
 
 
 @router.get("/models/drift")
