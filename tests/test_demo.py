@@ -33,7 +33,7 @@ def test_the_demo_runs_the_whole_flow_and_prints_a_working_login(tmp_path, monke
     assert sent and float(sent.group(1)) <= float(sent.group(2)) + 2  # + random picks
     learnt = re.search(r"routing combination version (\d+) registered", result.output)
     assert learnt or "routing keeps its fixed weights" in result.output
-    assert re.search(r"detector +payments", result.output)  # the per-detector report
+    assert re.search(r"│ payments +│", result.output)  # the per-detector report
     again = CliRunner().invoke(
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--declarations", "1500"]
     )

@@ -225,7 +225,8 @@ def _print_report(routing, share: float, rows) -> None:
                       "—" if r["lift"] is None else f"{r['lift']:.2f}",
                       "—" if r["marginal"] is None else short(r["marginal"]),
                       r["status"].split(":")[0])  # fmt: skip
-    console.print(table)
+    wide = Console(file=console.file, width=max(console.width, 120))  # not a pipe's 80
+    wide.print(table)
 
 
 @app.command("routing")
