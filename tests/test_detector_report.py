@@ -14,6 +14,7 @@ from tamis.learn import combiner
 from tamis.learn.combiner import Learning, routing_in_force
 from tamis.learn.detector_report import SCHEMA, report
 from tamis.learn.outcomes import decided_and_found
+from tamis.route import load_routing
 from tests.stores import assessed_store
 from tests.test_web import browser_login
 
@@ -87,6 +88,26 @@ def test_learn_report_prints_json_rows(inspected, monkeypatch):
     assert {r["kind"] for r in rows} == {"detector", "rule"}
     table = runner.invoke(app, ["learn", "report"])
     assert table.exit_code == 0 and "kept" in table.output
+
+
+def test_routing_combinations_are_learnt_listed_promoted_and_rolled_back(inspected, monkeypatch):
+    monkeypatch.setenv("TAMIS_DATABASE_URL", inspected.url.render_as_string(hide_password=False))
+    monkeypatch.setattr(combiner, "load_routing", lambda: load_routing().model_copy(
+        update={"learn": Learning(min_results=1, min_frauds=1, lift_floor=0)}))  # fmt: skip
+    first = runner.invoke(app, ["learn", "routing", "--json"])
+    assert first.exit_code == 0, first.output
+    version = json.loads(first.output)["version"]
+    assert version is not None and combiner.active(inspected).version == version
+    refused = runner.invoke(app, ["learn", "rollback", "--kind", "routing"])
+    assert refused.exit_code != 0 and "no earlier promoted model" in refused.output
+    second = json.loads(runner.invoke(app, ["learn", "routing", "--json"]).output)["version"]
+    assert runner.invoke(app, ["learn", "promote", str(second), "--kind", "routing"]).exit_code == 0
+    listed = runner.invoke(app, ["learn", "models", "--kind", "routing"]).output
+    assert f"* {second}:" in listed and f"  {version}:" in listed
+    assert runner.invoke(app, ["learn", "rollback", "--kind", "routing"]).exit_code == 0
+    assert combiner.active(inspected).version == version
+    fraud_only = runner.invoke(app, ["learn", "promote", str(version)])
+    assert fraud_only.exit_code != 0  # a routing combination is not a fraud model
 
 
 def test_the_models_page_shows_what_each_finds(anonymous, tmp_path):

@@ -116,13 +116,28 @@ def train_command(
                   f"{metrics.get('revenue@5', float('nan')):.3f}")  # fmt: skip
 
 
+Kind = Annotated[
+    str,
+    typer.Option(
+        "--kind",
+        help="fraud_lightgbm (the fraud models) or routing (routing's learnt combinations).",
+    ),
+]
+
+
 @app.command("models")
-def models_command(as_json: Json = False) -> None:
-    """The registered models, the active one marked."""
+def models_command(as_json: Json = False, kind: Kind = "fraud_lightgbm") -> None:
+    """The registered models of a kind, the active one marked."""
     from tamis.learn.registry import list_models
     from tamis.store import open_store
 
-    rows = list_models(open_store())
+    rows = list_models(open_store(), kind)
+    if kind != "fraud_lightgbm" and not as_json:
+        for r in rows:
+            left_out = ", ".join(r["metrics"].get("left_out", {})) or "none"
+            console.print(f"{'*' if r['active'] else ' '} {r['version']}: {r['rows']:,} inspected, "
+                          f"{r['frauds']:,} frauds; no weight: {left_out}")  # fmt: skip
+        return
     if as_json:
         print_json(rows)
         return
@@ -138,26 +153,26 @@ def models_command(as_json: Json = False) -> None:
 
 
 @app.command("promote")
-def promote_command(version: int) -> None:
-    """Make VERSION the active model."""
+def promote_command(version: int, kind: Kind = "fraud_lightgbm") -> None:
+    """Make VERSION the active model of its kind."""
     from tamis.learn.registry import RegistryError, promote
     from tamis.store import open_store
 
     try:
-        promote(open_store(), version)
+        promote(open_store(), version, kind)
     except RegistryError as error:
         _fail(str(error))
     console.print(f"model version {version} is active")
 
 
 @app.command("rollback")
-def rollback_command() -> None:
-    """Re-activate the model that was active before the current one."""
+def rollback_command(kind: Kind = "fraud_lightgbm") -> None:
+    """Re-activate the model of a kind that was active before the current one."""
     from tamis.learn.registry import RegistryError, rollback
     from tamis.store import open_store
 
     try:
-        version = rollback(open_store())
+        version = rollback(open_store(), kind)
     except RegistryError as error:
         _fail(str(error))
     console.print(f"rolled back: model version {version} is active")
