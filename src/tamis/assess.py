@@ -139,10 +139,10 @@ DAY_SO_FAR = (
     .group_by(decisions.c.channel)
 )
 PAST_DAYS = 28  # what a day is forecast from
-PAST = (
+PAST = (  # every decision, not only each declaration's latest: a forecast, and faster
     select(declarations.c.lodged_at, decisions.c.score)
     .select_from(_AT_OFFICE[0])
-    .where(*_AT_OFFICE[1:])
+    .where(*_AT_OFFICE[1:-1])
 )
 
 

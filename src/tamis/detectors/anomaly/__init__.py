@@ -161,13 +161,16 @@ class AnomalyDetector(Detector):
         score = np.clip((raw - self.unusual_) / span, 0.0, 1.0)
         z = (values - np.asarray(self.center_, float)) / self.spread_
         columns, top = x.columns, self.top_reasons
-        why = [
-            [reason("anomaly.unusual", isolation=float(r),
-                    figures=_furthest(columns, v, z_row, top))]
-            if s > 0 else []
-            for v, z_row, r, s in zip(values, z, raw, score, strict=True)
-        ]  # fmt: skip
+        said: list[str | None] = [None] * len(score)
+        for i in np.flatnonzero(score > 0).tolist():  # the few flagged: lists of all cost
+            figures = _furthest(columns, values[i], z[i], top)
+            said[i] = reason("anomaly.unusual", isolation=float(raw[i]), figures=figures)
         items = batch.select("declaration_id").with_columns(
-            pl.Series("_score", score), pl.Series("_why", why, pl.List(pl.String))
+            pl.Series("_score", score), pl.Series("_said", said, pl.String)
         )
-        return per_declaration(items, pl.col("_score"), pl.col("_why"))
+        why = (
+            pl.when(pl.col("_said").is_null())
+            .then(pl.lit([], pl.List(pl.String)))
+            .otherwise(pl.concat_list("_said"))
+        )
+        return per_declaration(items, pl.col("_score"), why)

@@ -1,6 +1,6 @@
 """routing within capacity: each decision's chance of being inspected (what inverse-propensity
 weights divide by), the combination of detectors that made it (learnt ones are models of
-kind routing), and a lock per office and day that lodgements spend capacity under
+kind routing)
 
 Revision ID: 0010
 Revises: 0009
@@ -16,13 +16,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "capacity_locks",
-        sa.Column("office", sa.String(length=64), nullable=False, comment="'' for none"),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("taken", sa.Integer(), nullable=False, comment="lodgements that held it"),
-        sa.PrimaryKeyConstraint("office", "day"),
-    )
     with op.batch_alter_table("decisions") as batch:
         batch.add_column(
             sa.Column(
@@ -43,7 +36,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("capacity_locks")
     with op.batch_alter_table("decisions") as batch:
         batch.drop_column("combiner")
         batch.drop_column("selection_chance")
