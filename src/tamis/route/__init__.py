@@ -292,25 +292,9 @@ def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
         _rank("score_channel").alias("__wanted"),
         _period(capacity).alias("__day"),
     )
-    capped = _rank("score_channel")
+    frame = frame.with_columns(_rank("score_channel").alias("__capped"))
     if capacity.capped:
-        group = ["office", "__day"]
-        budgets = _budgets(frame, capacity)
-        frame = frame.join(budgets, on=group, how="left", nulls_equal=True)
-        priority = (
-            pl.col("score") * pl.col("revenue_at_stake").fill_null(0.0)
-            if capacity.rank_by == "expected_revenue"
-            else pl.col("score")
-        )
-        capped = pl.lit(None, pl.Int64)
-        for channel in CONTROLLED:
-            c = RANK[channel]
-            eligible = (pl.col("__wanted") >= c) & (pl.col("__imposed") < c) & capped.is_null()
-            place = priority.rank("ordinal", descending=True).over([*group, eligible])
-            within = pl.col(f"__left_{channel}").is_null() | (place <= pl.col(f"__left_{channel}"))
-            capped = pl.when(eligible & within).then(pl.lit(c)).otherwise(capped)
-        capped = capped.fill_null(pl.min_horizontal(pl.col("__wanted"), pl.lit(RANK["blue"])))
-    frame = frame.with_columns(capped.alias("__capped"))
+        frame = _within_budgets(frame, capacity)
     channel = pl.max_horizontal(pl.col("__capped"), pl.col("__imposed"))
     held = channel < pl.col("__wanted")
     return frame.with_columns(
@@ -327,6 +311,47 @@ def _apply_capacity(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
             )
         )
         .alias("__capacity_reason"),
+    )
+
+
+def _within_budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
+    """``__capped``: the channel each declaration's score gets within its office's budgets.
+    Only those whose score asks for a capped channel compete: ranked among themselves, one
+    channel at a time, the costliest first; one of them left with none falls to blue."""
+    group = ["office", "__day"]
+    frame = frame.with_row_index("__row").join(
+        _budgets(frame, capacity), on=group, how="left", nulls_equal=True
+    )
+    priority = (
+        pl.col("score") * pl.col("revenue_at_stake").fill_null(0.0)
+        if capacity.rank_by == "expected_revenue"
+        else pl.col("score")
+    )
+    lowest = RANK[CONTROLLED[-1]]
+    competing = frame.filter(pl.col("__wanted") >= lowest).select(
+        "__row", *group, "__wanted", "__imposed", priority.alias("__priority"),
+        *(f"__left_{c}" for c in CONTROLLED), pl.lit(None, pl.Int64).alias("__got"),
+    )  # fmt: skip
+    for channel in CONTROLLED:
+        c, left = RANK[channel], pl.col(f"__left_{channel}")
+        eligible = (pl.col("__wanted") >= c) & (pl.col("__imposed") < c) & pl.col("__got").is_null()
+        place = pl.col("__priority").rank("ordinal", descending=True).over([*group, eligible])
+        competing = competing.with_columns(
+            pl.when(eligible & (left.is_null() | (place <= left)))
+            .then(pl.lit(c))
+            .otherwise(pl.col("__got"))
+            .alias("__got")
+        )
+    below = pl.min_horizontal(pl.col("__wanted"), pl.lit(RANK["blue"]))
+    return (
+        frame.join(competing.select("__row", "__got"), on="__row", how="left")
+        .with_columns(
+            pl.when(pl.col("__row").is_in(competing["__row"].implode()))
+            .then(pl.col("__got").fill_null(below))
+            .otherwise(pl.col("__capped"))
+            .alias("__capped")
+        )
+        .drop("__row", "__got")
     )
 
 

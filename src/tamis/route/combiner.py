@@ -71,8 +71,8 @@ class Learning(BaseModel):
     min_flagged: int = Field(default=30, ge=1)  # inspected flags before lift is judged
     # the minimum P(fraud) per channel under a learnt combination (its score is one)
     thresholds: dict[Literal["blue", "yellow", "orange", "red"], float] = {
-        "blue": 0.02,
-        "yellow": 0.05,
+        "blue": 0.05,
+        "yellow": 0.08,
         "orange": 0.1,
         "red": 0.2,
     }
