@@ -84,3 +84,19 @@ def test_routing_keeps_its_fixed_weights_until_there_are_results_enough(store, t
     assert combiner.active(store).version == second
     assert registry.rollback(store, combiner.KIND) == version
     assert combiner.active(store).version == version
+
+
+def test_a_rule_under_the_lift_floor_adds_nothing_but_still_says_it_hit(store, tmp_path):
+    assessed_store(store, tmp_path, declarations=600)
+    truth = pl.read_parquet(tmp_path / "year.parquet")
+    record_outcomes(store, simulated_random_results(truth, 0.5, seed=3))
+    judge_all = Learning(min_results=10, min_frauds=1, lift_floor=1000, min_flagged=1)
+    combiner.train(store, judge_all)
+    cut = combiner.active(store).rules_cut
+    assert cut and all(why["floor"] == 1000 for why in cut.values())
+    assessor = assessor_from_store(store)
+    rules = next(d for d in assessor.detectors if d.name == "rules")
+    assert rules.cut == set(cut)
+    signals = rules.assess(truth)
+    hit = signals.filter(pl.col("reasons").list.len() > 0, pl.col("forced_channel").is_null())
+    assert hit.height and (hit["score"] == 0).all()  # every rule cut: hits, no score

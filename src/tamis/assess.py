@@ -236,7 +236,10 @@ def store_context(engine: Engine, routing: RoutingConfig) -> StoreContext:
     version = rulesets.ensure_rule_set(engine)
     return StoreContext(
         engine,
-        params={"model": {"rank_by": routing.model.rank_by, "explore": routing.model.explore}},
+        params={
+            "model": {"rank_by": routing.model.rank_by, "explore": routing.model.explore},
+            "rules": {"cut": list(routing.combiner.rules_cut)} if routing.combiner else {},
+        },
         rule_set=rulesets.get(engine, version),
         rule_set_version=version,
     )

@@ -10,8 +10,10 @@ clipped at ``max_weight``: the random control group and exploratory picks stand 
 declarations nothing flagged. A detector that only looks good because what it flags is
 inspected more is then not rewarded.
 
-A detector whose lift (its flags' hit rate over all declarations', both so weighted) stays
-under ``lift_floor`` gets no weight, and says why (``tamis.learn.detector_report``). With
+A detector whose lift (its flags' hit rate, so weighted, over the random control group's)
+stays under ``lift_floor`` gets no weight, and a rule so judged adds nothing to the rules'
+score (``rules_cut``; it still says when it hits and still forces its channel): the report
+says why (``tamis.learn.detector_report``). With
 too few results, nothing is learnt: routing keeps its fixed weights.
 """
 
@@ -24,7 +26,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.learn import registry
-from tamis.learn.outcomes import decided_and_found, lift
+from tamis.learn.outcomes import RULE, decided_and_found, lift, rule_flags
 from tamis.route import RoutingConfig, load_routing
 from tamis.route.combiner import STEPS, Combiner, Learning
 
@@ -38,6 +40,19 @@ def features(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
     return np.column_stack([*steps, revenue]).astype(float)
 
 
+def under_floor(labelled: pl.DataFrame, names: list[str], learning: Learning) -> dict:
+    """Of ``names`` (detectors, or ``rule:<id>`` flags), those whose lift stays under the
+    floor once enough of their flags were inspected: name -> its lift and the floor."""
+    found = {name: lift(labelled, name) for name in names}
+    return {
+        name: {"lift": f["lift"], "floor": learning.lift_floor}
+        for name, f in found.items()
+        if f["inspected"] >= learning.min_flagged
+        and f["lift"] is not None
+        and f["lift"] < learning.lift_floor
+    }
+
+
 def fit(labelled: pl.DataFrame, names: list[str], learning: Learning) -> tuple[Combiner, dict]:
     """The combination over ``names`` fitted on ``labelled`` (``decided_and_found``'s
     inspected rows), and per detector left out, why."""
@@ -45,12 +60,7 @@ def fit(labelled: pl.DataFrame, names: list[str], learning: Learning) -> tuple[C
 
     weight = (1 / labelled["selection_chance"]).clip(1.0, learning.max_weight).to_numpy()
     fraud = labelled["fraud"].to_numpy()
-    left_out = {}
-    for name in names:
-        found = lift(labelled, name)
-        judged = found["inspected"] >= learning.min_flagged and found["lift"] is not None
-        if judged and found["lift"] < learning.lift_floor:
-            left_out[name] = {"lift": found["lift"], "floor": learning.lift_floor}
+    left_out = under_floor(labelled, names, learning)
     kept = [n for n in names if n not in left_out]
     x = features(labelled, kept)
     model = LogisticRegression(C=1.0, max_iter=5000).fit(x, fraud, sample_weight=weight)
@@ -74,6 +84,10 @@ def train(engine: Engine, learning: Learning | None = None, comment: str | None 
         return None
     names = sorted(c.removesuffix("__score") for c in decided.columns if c.endswith("__score"))
     combiner, left_out = fit(labelled, names, learning)
+    rules = rule_flags(labelled)
+    flagged = pl.concat([labelled, rules], how="horizontal")
+    rules_cut = under_floor(flagged, [c.removesuffix("__score") for c in rules.columns], learning)
+    combiner.rules_cut = {name.removeprefix(RULE): why for name, why in rules_cut.items()}
     metrics = {"left_out": left_out, "inspected": labelled.height, "frauds": frauds}
     lineage = labelled.select(
         "declaration_id", pl.lit(None, pl.Int64).alias("item_number"), "lodged_at", "fraud"

@@ -22,7 +22,6 @@ decision (``tamis.learn.outcomes``):
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -30,9 +29,8 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.learn import registry
-from tamis.learn.combiner import KIND, Learning
-from tamis.learn.outcomes import decided_and_found, lift
-from tamis.reasons import parse
+from tamis.learn.combiner import KIND, Learning, under_floor
+from tamis.learn.outcomes import RULE, decided_and_found, lift, rule_flags
 from tamis.route import RoutingConfig, route
 from tamis.route.capacity import Capacity
 
@@ -51,20 +49,6 @@ SCHEMA = {
     "inspected": pl.Int64, "frauds": pl.Int64, "hit_rate": pl.Float64, "revenue": pl.Float64,
     "lift": pl.Float64, "marginal": pl.Float64, "status": pl.String,
 }  # fmt: skip
-RULE = "rule:"  # prefix of a rule's flag column, beside the detectors' ``<name>__score``
-
-
-def _rule_flags(decided: pl.DataFrame) -> pl.DataFrame:
-    """``rule:<id>__score``: 1.0 where the decision's reasons include a hit of rule <id>."""
-    hits: dict[str, set[str]] = {}
-    for declaration, text in decided.select("declaration_id", "reasons").iter_rows():
-        for stored in json.loads(text or "[]"):
-            said = parse(stored)
-            if said and said["code"] == "rules.hit" and said.get("rule"):
-                hits.setdefault(str(said["rule"]), set()).add(declaration)
-    ids = decided["declaration_id"]
-    flags = [ids.is_in(list(hits[r])).cast(pl.Float64).alias(f"{RULE}{r}__score") for r in hits]
-    return pl.DataFrame(sorted(flags, key=lambda f: f.name), height=ids.len())
 
 
 def _top_revenue(decided: pl.DataFrame, scores: pl.Series, share: float) -> float:
@@ -111,13 +95,14 @@ def _marginals(decided: pl.DataFrame, names: list[str], routing: RoutingConfig, 
 
 
 def _left_out(engine: Engine, routing: RoutingConfig) -> dict:
-    """The detectors the learnt combination in force gave no weight, and why."""
+    """The detectors and rules the learnt combination in force gave no weight, and why."""
     if routing.combiner is None:
         return {}
+    rules = {f"{RULE}{rule}": why for rule, why in routing.combiner.rules_cut.items()}
     for row in registry.list_models(engine, KIND):
         if row["version"] == routing.combiner.version:
-            return row["metrics"].get("left_out", {})
-    return {}
+            return row["metrics"].get("left_out", {}) | rules
+    return rules
 
 
 def report(
@@ -130,11 +115,13 @@ def report(
     if decided.is_empty():
         return pl.DataFrame(schema=SCHEMA)
     names = sorted(c.removesuffix("__score") for c in decided.columns if c.endswith("__score"))
-    rules = _rule_flags(decided)
+    rules = rule_flags(decided)
     decided = pl.concat([decided, rules], how="horizontal")
     labelled = decided.filter(pl.col("fraud").is_not_null())
     marginal = _marginals(decided, names, routing, share)
     left_out = _left_out(engine, routing)
+    watched = under_floor(labelled, [*names, *(c.removesuffix("__score") for c in rules.columns)],
+                          learning)  # fmt: skip
     rows = []
     for kind, name in [("detector", n) for n in names] + [
         ("rule", c.removesuffix("__score")) for c in rules.columns
@@ -145,11 +132,7 @@ def report(
         if name in left_out:
             why = left_out[name]
             status = f"no weight: lift {why['lift']:.2f} under floor {why['floor']:.2f}"
-        elif (
-            found["lift"] is not None
-            and found["lift"] < learning.lift_floor
-            and found["inspected"] >= learning.min_flagged
-        ):
+        elif name in watched:
             status = f"watch: lift {found['lift']:.2f} under floor {learning.lift_floor:.2f}"
         rows.append(
             found

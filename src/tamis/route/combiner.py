@@ -29,6 +29,7 @@ class Combiner(BaseModel):
     intercept: float
     terms: dict[str, list[float]]  # per detector, the weight of each of ``STEPS``
     revenue: float = 0.0
+    rules_cut: dict[str, dict] = {}  # rule id -> its lift and the floor it stayed under
 
     @property
     def name(self) -> str:

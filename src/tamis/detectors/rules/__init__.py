@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, Literal, Self
 
@@ -248,14 +248,22 @@ class RulesDetector(Detector):
     labels = {"fr": "profils de risque", "en": "risk profiles"}
     needs = "a rule set (the starter rules are stored on first use)"
 
-    def __init__(self, rule_set: RuleSet, version: int | None = None) -> None:
+    def __init__(
+        self, rule_set: RuleSet, version: int | None = None, cut: Iterable[str] = ()
+    ) -> None:
+        """``cut``: rules whose weight routing's learnt combination cut (their lift stayed
+        under the floor): they still say when they hit, and still force a channel, but add
+        nothing to the score."""
         self.rule_set = rule_set
         self.version = version
+        self.cut = frozenset(cut)
         # expressions are built once: building 200 rules' costs more than running them
         self.active = [r for r in rule_set.rules if r.active]
         self._hits = [r.expr().alias(r.id) for r in self.active]
         self._reasons = [r.reason().alias("reason") for r in self.active]
-        self.log_clean = np.array([_log1m(r.weight) if r.weight else 0.0 for r in self.active])
+        self.log_clean = np.array(
+            [_log1m(r.weight) if r.weight and r.id not in self.cut else 0.0 for r in self.active]
+        )
         self.forced_rank = np.array(
             [channel_rank(r.channel) if r.channel else -1 for r in self.active]
         )
@@ -274,7 +282,8 @@ class RulesDetector(Detector):
             rows = conn.execute(query).all()
         schema = {"importer_id": pl.String, "lodged_at": pl.Datetime("us")}
         first_seen = pl.DataFrame(rows, schema=schema, orient="row")
-        return cls(context.rule_set, context.rule_set_version).fit(first_seen)
+        params = context.params_of(cls.name)
+        return cls(context.rule_set, context.rule_set_version, **params).fit(first_seen)
 
     def fit(self, history: pl.DataFrame) -> Self:
         """Learn when each importer was first seen (for ``importer_age_days``)."""
