@@ -304,6 +304,9 @@ def test_capacity_keeps_the_highest_scoring_reds_and_says_who_was_held_back():
     assert "held back to orange by capacity: the red channel's budget at CASA-PORT" in render(
         decided["reasons"][2][-1]
     )
+    assert "ramené au circuit orange par la capacité : le budget du circuit rouge" in render(
+        decided["reasons"][2][-1], "fr"
+    )
 
 
 def test_capacity_can_rank_by_expected_revenue():

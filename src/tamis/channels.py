@@ -8,6 +8,15 @@ from __future__ import annotations
 
 CHANNELS: tuple[str, ...] = ("green", "blue", "yellow", "orange", "red")
 RANK: dict[str, int] = {c: i for i, c in enumerate(CHANNELS)}
+NAMES: dict[str, dict[str, str]] = {  # a channel as a reader says it, by language
+    "en": {c: c for c in CHANNELS},
+    "fr": {"green": "vert", "blue": "bleu", "yellow": "jaune", "orange": "orange", "red": "rouge"},
+}
+
+
+def channel_name(channel: str, language: str = "en") -> str:
+    """``channel`` in ``language`` (as stored where the language or channel is unknown)."""
+    return NAMES.get(language, {}).get(channel, channel)
 
 
 def channel_rank(channel: str) -> int:

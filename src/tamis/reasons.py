@@ -7,9 +7,10 @@ A stored reason that is not such an object (decisions made before codes existed,
 text) reads as it was written.
 
 Templates fill ``{field}`` or ``{field:spec}``; a spec is a Python format spec or one of
-``FORMATS`` (``figure``, ``hs``, ``origin``, ``month``). ``[...]`` is said only when every
-field inside it has a value (not null, not false); a field whose value is itself a reason
-(an object with a code) is said with that reason's template. ``\\[`` and ``\\]`` are literal.
+``FORMATS`` (``figure``, ``hs``, ``origin``, ``month``, ``channel``). ``[...]`` is said only
+when every field inside it has a value (not null, not false); a field whose value is itself
+a reason (an object with a code) is said with that reason's template. ``\\[`` and ``\\]``
+are literal.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from tamis.channels import channel_name
 from tamis.regions import REGION_NAMES
 
 LANGUAGES = ("fr", "en")  # the first is the default where nobody says
@@ -119,6 +121,7 @@ FORMATS = {
     "hs": lambda v, lang: hs_label(v),
     "origin": origin_label,
     "month": lambda v, lang: _month(v),
+    "channel": channel_name,
 }
 _SEGMENT = re.compile(r"(?<!\\)\[((?:[^\[\]]|\\\[|\\\])*?)(?<!\\)\]")
 _FIELD = re.compile(r"\{(\w+)(?::([^{}]*))?\}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from fastapi import Request
 
+from tamis.channels import NAMES
 from tamis.reasons import LANGUAGES
 
 COOKIE = "tamis_lang"
@@ -17,8 +18,10 @@ MESSAGES = Path(__file__).parent / "messages"
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
+    """The language's messages, the channels' names among them (``channel.red``)."""
     with open(MESSAGES / f"{language}.yaml", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        messages = yaml.safe_load(handle)
+    return {f"channel.{c}": name for c, name in NAMES.get(language, {}).items()} | messages
 
 
 def language_of(request: Request) -> str:
