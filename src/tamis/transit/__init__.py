@@ -1,0 +1,1 @@
+"""Transit: goods moving under customs control, from departure to destination."""
