@@ -18,6 +18,7 @@ from tamis.intel.cli import network_app
 from tamis.learn.cli import app as learn_app
 from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
+from tamis.transit.cli import app as transit_app
 from tamis.users_cli import DEMO_ADMIN, audit_trail_command, seed_demo_admin
 from tamis.users_cli import app as users_app
 from tamis.valuation.cli import app as valuation_app
@@ -44,6 +45,7 @@ app.add_typer(assistance_app, name="assistance")
 app.command("audit-trail")(audit_trail_command)
 app.add_typer(intel_app, name="intel", help="Cross-source intelligence and entity resolution.")
 app.add_typer(network_app, name="network", help="The network of parties and its risk.")
+app.add_typer(transit_app, name="transit", help="Transit: movements, messages, guarantees, alerts.")
 console = Console()
 errors = Console(stderr=True)
 

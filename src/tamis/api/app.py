@@ -46,6 +46,7 @@ from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
 from tamis.store.load import insert_rows, rows_to_storage
 from tamis.store.tables import channel_changes, declarations, items
+from tamis.transit.api import router as transit_router
 from tamis.users import User
 from tamis.valuation.api import router as valuation_router
 from tamis.web import routes as web
@@ -302,5 +303,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(cases_router)
     app.include_router(valuation_router, prefix="/api", dependencies=[Depends(READERS)])
     app.include_router(intel_router)
+    app.include_router(transit_router)
     web.mount(app)
     return app

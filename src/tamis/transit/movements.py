@@ -94,18 +94,16 @@ def receive(engine: Engine, body: dict | str, actor: str, partner: str | None = 
             earlier = _earlier(conn, message.sender, message.message_id)
             if earlier is not None:
                 return earlier
+            logged = _log(conn, message, text)  # first: the timeline reads in order
             try:
                 mrn = _apply(conn, message, partner)
             except Refused as refused:
-                _log(conn, message, text, refused.reason, getattr(message, "mrn", None))
+                mrn = getattr(message, "mrn", None)
+                _logged(conn, logged, mrn=mrn, outcome="refused", reason=refused.reason)
                 return Receipt(
-                    "refused",
-                    getattr(message, "mrn", None),
-                    _state(conn, message),
-                    refused.reason,
-                    status=refused.status,
+                    "refused", mrn, _state(conn, message), refused.reason, status=refused.status
                 )
-            _log(conn, message, text, None, mrn)
+            _logged(conn, logged, mrn=mrn)
             audit.record(
                 conn,
                 actor,
@@ -184,20 +182,27 @@ def _movement_state(conn: Connection, mrn: str | None) -> str | None:
     ).scalar()
 
 
-def _log(conn: Connection, message, text: str, reason: str | None, mrn: str | None) -> None:
-    conn.execute(
+def _log(conn: Connection, message, text: str) -> int:
+    """The received message kept (accepted until said otherwise); its row id."""
+    return conn.execute(
         transit_messages.insert().values(
             direction="in",
             sender=message.sender,
             sender_ref=message.message_id,
             type=message.type,
-            mrn=mrn,
+            mrn=getattr(message, "mrn", None),
             recipient=None,
             at=audit.now(),
-            outcome="refused" if reason else "accepted",
-            reason=reason,
+            outcome="accepted",
+            reason=None,
             body=text,
         )
+    ).inserted_primary_key[0]
+
+
+def _logged(conn: Connection, message_id: int, **values) -> None:
+    conn.execute(
+        update(transit_messages).where(transit_messages.c.message_id == message_id).values(**values)
     )
 
 

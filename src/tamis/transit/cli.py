@@ -1,0 +1,196 @@
+"""``tamis transit``: take NCTS messages from a file, register guarantees, run the
+scheduler's round, list movements and alerts, show one movement's timeline."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tamis.output import JsonOption, fail, print_json, print_mapping
+from tamis.progress import progress_bar
+
+app = typer.Typer(
+    help="Transit: movements under customs control, their messages, guarantees and alerts.",
+    no_args_is_help=True,
+)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True)
+
+
+def read_messages(path: Path) -> list[str]:
+    """The messages of a file, each as its JSON text: JSON Lines, or one JSON array. A line
+    that is not JSON is still a message (refused and kept with its reason)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text.lstrip().startswith("["):
+        try:
+            return [json.dumps(m, ensure_ascii=False) for m in json.loads(text)]
+        except ValueError:
+            pass  # not one array: taken line by line
+    return [line for line in text.splitlines() if line.strip()]
+
+
+@app.command("send")
+def send_command(
+    path: Annotated[Path, typer.Argument(help="JSON Lines (or a JSON array) of messages.")],
+    actor: Annotated[str, typer.Option(help="Who sends them (the audit trail names them).")] = (
+        "cli"
+    ),
+    as_json: JsonOption = False,
+) -> None:
+    """Take each message of a file: accepted, the same again, or refused with its reason
+    (every one is kept)."""
+    from tamis.store import open_store
+    from tamis.transit.movements import receive
+
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    messages = read_messages(path)
+    engine = open_store()
+    counts = {"received": len(messages), "accepted": 0, "duplicate": 0, "refused": 0}
+    refused = []
+    with progress_bar(f"transit messages from {path.name}") as update:
+        for done, text in enumerate(messages, start=1):
+            receipt = receive(engine, text, actor=actor)
+            kind = "duplicate" if receipt.duplicate else receipt.outcome
+            counts[kind] += 1
+            if receipt.outcome == "refused" and not receipt.duplicate:
+                refused.append({"line": done, "mrn": receipt.mrn, "reason": receipt.reason})
+            update(done, len(messages))
+    if as_json:
+        print_json(counts | {"refusals": refused})
+        return
+    print_mapping(f"Transit messages from {path}", counts, console)
+    for r in refused[:20]:
+        errors.print(f"message {r['line']}: {r['reason']}", highlight=False, markup=False)
+
+
+@app.command("guarantee")
+def guarantee_command(
+    guarantee: Annotated[str, typer.Argument(help="The guarantee reference.")],
+    holder: Annotated[str, typer.Option(help="Its holder (the trader's id).")],
+    amount: Annotated[int, typer.Option(min=0, help="Reference amount, in minor units.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "MAD",
+) -> None:
+    """Register a guarantee, or set its reference amount."""
+    from tamis.store import open_store
+    from tamis.transit.movements import register_guarantee
+
+    register_guarantee(open_store(), guarantee, holder, amount, currency.upper(), actor="cli")
+    console.print(f"guarantee {guarantee}: {amount:,} {currency.upper()} (minor units)")
+
+
+@app.command("check")
+def check_command(
+    now: Annotated[
+        datetime | None, typer.Option(help="As of this time (UTC; default: now).")
+    ] = None,
+    enquiry_after_days: Annotated[
+        float, typer.Option(min=0, help="Days after the time limit before an enquiry.")
+    ] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """The scheduler's round: alert overdue movements, then open enquiries."""
+    from tamis.store import open_store
+    from tamis.transit.overdue import check_overdue
+
+    raised = check_overdue(open_store(), now, enquiry_after_days)
+    if as_json:
+        print_json(raised)
+        return
+    console.print(f"{len(raised)} alert(s) raised")
+    for alert in raised:
+        console.print(
+            f"{alert['kind']}: {alert['mrn']} (holder {alert['holder']}, "
+            f"{alert['days_overdue']} days after its limit)"
+        )
+
+
+@app.command("list")
+def list_command(
+    state: Annotated[str | None, typer.Option(help="Only movements in this state.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=5000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Movements, the latest declared first."""
+    from tamis.store import open_store
+    from tamis.transit.read import movements
+
+    found = movements(open_store(), state=state, limit=limit)
+    if as_json:
+        print_json(found)
+        return
+    table = Table("MRN", "holder", "from", "to", "state", "limit")
+    for m in found:
+        table.add_row(
+            m["mrn"],
+            m["holder"],
+            m["departure_office"],
+            f"{m['destination_office']} ({m['destination_country']})",
+            m["state"],
+            str(m["limit_at"] or "-"),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show_command(
+    mrn: Annotated[str, typer.Argument(help="The movement reference number.")],
+    as_json: JsonOption = False,
+) -> None:
+    """One movement: its state, then its messages and alerts in order."""
+    from tamis.store import open_store
+    from tamis.transit.read import movement
+
+    found = movement(open_store(), mrn)
+    if found is None:
+        fail(f"mrn {mrn}: no such movement")
+    if as_json:
+        print_json(found)
+        return
+    summary = {
+        k: found[k]
+        for k in (
+            "mrn",
+            "state",
+            "holder",
+            "departure_office",
+            "destination_office",
+            "guarantee",
+            "limit_at",
+        )
+    }
+    print_mapping(f"Movement {mrn}", summary, console)
+    for m in found["messages"]:
+        said = f" — {m['reason']}" if m["reason"] else ""
+        console.print(
+            f"{m['at']} {m['direction']:>3} {m['type']} {m['outcome']}{said}",
+            highlight=False,
+            markup=False,
+        )
+    for a in found["alerts"]:
+        console.print(f"{a['at']} alert {a['kind']} {a['detail']}", highlight=False, markup=False)
+
+
+@app.command("alerts")
+def alerts_command(
+    kind: Annotated[str | None, typer.Option(help="Only alerts of this kind.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Alerts raised on movements, the latest first."""
+    from tamis.store import open_store
+    from tamis.transit.read import alerts
+
+    found = alerts(open_store(), kind=kind)
+    if as_json:
+        print_json(found)
+        return
+    table = Table("raised", "kind", "MRN", "holder", "state")
+    for a in found:
+        table.add_row(str(a["raised_at"]), a["kind"], a["mrn"], a["holder"], a["state"])
+    console.print(table)
