@@ -1,10 +1,11 @@
 """Every registered detector through the same checks, on a store holding what each needs
 (a small synthetic year, its other sources, value references, a model, a network, a
-watchlist). A detector is checked here by being in ``tamis.detectors.registry``."""
+watchlist, transit movements). A detector is checked here by being in
+``tamis.detectors.registry``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -24,6 +25,7 @@ from tamis.intel.resolve import resolve
 from tamis.learn.train import train_from_store
 from tamis.reasons import parse, render
 from tamis.route import load_routing
+from tamis.transit import synthetic as transit_synthetic
 from tamis.valuation import database as valuation
 from tests.intel_store import loaded_store
 
@@ -39,12 +41,18 @@ def built(tmp_path_factory):
     )
     decided_path = folder / "decided.parquet"
     assess_file(folder / "year.parquet", "canonical", assessor_from_store(engine), decided_path)
-    truth = year.items.select("declaration_id", "lodged_at", "fraud", "fraud_type",
-                              "revenue_at_stake")  # fmt: skip
+    truth = year.items.select(
+        "declaration_id", "lodged_at", "fraud", "fraud_type", "revenue_at_stake"
+    )
     record_outcomes(engine, simulated_results(pl.read_parquet(decided_path), truth, truth))
     train_from_store(engine, comment="contract")
     resolve(engine)
     network.build(engine)
+    holders = year.items["importer_id"].unique().sort().to_list()[:40]
+    moved, _ = transit_synthetic.messages(
+        holders, 150, datetime(2025, 1, 1), 300, seed=3, fraud_rate=0.2, risky=set(holders[:8])
+    )
+    transit_synthetic.load(engine, moved, datetime(2026, 1, 1))
     context = store_context(engine, load_routing())
     detectors = {d.name: d.from_store(engine, context) for d in DETECTORS}
     profile = load_profile("canonical")

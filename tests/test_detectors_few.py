@@ -18,6 +18,7 @@ from tamis.intel import network
 from tamis.intel.resolve import resolve
 from tamis.reasons import parse, render
 from tamis.route import load_routing
+from tamis.transit import synthetic as transit_synthetic
 from tests.intel_store import loaded_store
 
 col = pl.col
@@ -29,6 +30,7 @@ PLAIN = {
     "brands": {"brands.counterfeit", "brands.parallel", "brands.unpriced"},
     "payments": {"payments.over", "payments.unsettled"},
     "tax": {"tax.above", "tax.below"},
+    "transit": {"transit.record"},
 }
 
 
@@ -40,6 +42,11 @@ def built(tmp_path_factory):
     record_outcomes(engine, simulated_random_results(year.items, 0.08, seed=5))
     resolve(engine)
     network.build(engine)
+    holders = year.items["importer_id"].unique().sort().to_list()[:60]
+    moved, _ = transit_synthetic.messages(
+        holders, 200, datetime(2025, 1, 1), 300, seed=5, fraud_rate=0.2, risky=set(holders[:10])
+    )
+    transit_synthetic.load(engine, moved, datetime(2026, 1, 1))
     context = store_context(engine, load_routing())
     detectors = {d.name: d.from_store(engine, context) for d in DETECTORS if d.name in PLAIN}
     yield engine, detectors, context.items

@@ -7,6 +7,7 @@ import json
 import threading
 from datetime import datetime, timedelta
 
+import polars as pl
 import pytest
 from sqlalchemy import select
 
@@ -286,3 +287,33 @@ def test_every_received_type_has_a_step():
     handled = {model.model_fields["type"].default for model in STEPS} | {"IE015"}
     assert handled == set(RECEIVED_TYPES)
     assert RECEIVED.json_schema()  # a published schema partners can validate against
+
+
+def test_a_holder_whose_goods_vanished_in_transit_is_flagged_on_its_declarations(guaranteed):
+    from tamis.detectors.base import StoreContext
+    from tamis.detectors.transit import TransitDetector
+    from tamis.reasons import render
+
+    store = guaranteed
+    assert TransitDetector.from_store(store, StoreContext(store)) is None  # no record yet
+    released(store, "m1")
+    vanished_last = released(store, "m2")
+    check_overdue(store, RELEASED + timedelta(days=30))
+    register_guarantee(store, "G-9", "IMP009", 10**9, "MAD", actor="admin")
+    clean = released(store, "m3", holder="IMP009", guarantee="G-9")
+    arrived = RELEASED + timedelta(days=1)
+    receive(store, message("IE006", clean, "a3", arrived_at=arrived, office="CASA-PORT"), "o")
+    detector = TransitDetector.from_store(store, StoreContext(store))
+    batch = pl.DataFrame(
+        {"declaration_id": ["D1", "D2", "D3"], "importer_id": ["IMP001", "IMP009", "IMP404"]}
+    )
+    signals = {r["declaration_id"]: r for r in detector.assess(batch).iter_rows(named=True)}
+    assert signals["D2"]["score"] == 0 and signals["D3"]["score"] == 0
+    flagged = signals["D1"]
+    assert flagged["score"] == pytest.approx(2 / 3)  # two movements, both overdue, one enquiry
+    said = render(flagged["reasons"][0], "fr")
+    assert said.startswith("antécédents de transit : 2 des 2 mouvement(s) de transit de IMP001")
+    assert "en alerte (enquiry, overdue)" in said
+    assert render(flagged["reasons"][0]).endswith(
+        f"alerted (enquiry, overdue), the last {vanished_last}"
+    )

@@ -7,19 +7,17 @@ addresses, phones and bank accounts, with the importer's community and new ties 
 
 from __future__ import annotations
 
-from typing import Self
-
 import polars as pl
 from sqlalchemy import Engine
 
-from tamis.detectors.base import Detector, ItemRows, StoreContext, signals_for
-from tamis.detectors.crosscheck.few import signals_plain
+from tamis.detectors.base import StoreContext
+from tamis.detectors.by_importer import ByImporter
 from tamis.reasons import reason_expr, reason_struct
 
 col = pl.col
 
 
-class NetworkDetector(Detector):
+class NetworkDetector(ByImporter):
     name = "network"
     labels = {"fr": "réseau de parties", "en": "network of parties"}
     needs = "network risk (tamis network build)"
@@ -33,9 +31,6 @@ class NetworkDetector(Detector):
 
         scores = read_scores(engine)
         return None if scores.is_empty() else cls(scores)
-
-    def fit(self, history: pl.DataFrame) -> Self:
-        return self
 
     def _found(self, pairs: pl.DataFrame) -> pl.DataFrame:
         """(declaration_id, score, reason, revenue_at_stake) of each (declaration_id,
@@ -60,25 +55,5 @@ class NetworkDetector(Detector):
             )
         )
 
-    def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
-        found = self._found(batch.select("declaration_id", "importer_id").unique())
-        return signals_for(batch, found)
-
-    def plain(self) -> dict[str, list[tuple]]:
-        """Each risky importer's finding (score, reason, revenue at stake), said once by
-        ``_found`` for every importer at first use."""
-        if getattr(self, "by_importer_", None) is None:
-            ids = self.scores.select(col("entity_id").alias("declaration_id"), "entity_id")
-            found = self._found(ids.rename({"entity_id": "importer_id"}))
-            self.by_importer_ = {}
-            for importer, *finding in found.iter_rows():
-                self.by_importer_.setdefault(importer, []).append(tuple(finding))
-        return self.by_importer_
-
-    def assess_rows(self, items: ItemRows) -> dict[str, dict]:
-        """``assess`` of a few declarations: their importers' findings, looked up."""
-        found = self.plain()
-        pairs = {(r["declaration_id"], r["importer_id"]) for r in items.rows}
-        return signals_plain(
-            items.rows, [(d, *f) for d, importer in pairs for f in found.get(importer, ())]
-        )
+    def importers(self) -> pl.Series:
+        return self.scores["entity_id"]

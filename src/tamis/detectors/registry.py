@@ -11,6 +11,7 @@ from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxRet
 from tamis.detectors.model import ModelDetector
 from tamis.detectors.network import NetworkDetector
 from tamis.detectors.rules import RulesDetector
+from tamis.detectors.transit import TransitDetector
 from tamis.detectors.valuation import ValuationDetector
 from tamis.detectors.watchlist import WatchlistDetector
 
@@ -25,6 +26,7 @@ DETECTORS: tuple[type[Detector], ...] = (
     PaymentDetector,
     BrandDetector,
     TaxReturnDetector,
+    TransitDetector,
 )
 CROSS_SOURCE = {
     d.source: d for d in (ManifestDetector, PaymentDetector, BrandDetector, TaxReturnDetector)
