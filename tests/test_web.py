@@ -19,6 +19,7 @@ from tamis.scoreboard.figures import Period, scoreboard
 from tamis.store.tables import decisions, inspection_outcomes
 from tamis.web import cases as case_pages
 from tamis.web import declaration, learning, routes, rules
+from tamis.web import transit as transit_pages
 from tests.conftest import PASSWORD
 from tests.stores import assessed_store
 
@@ -44,14 +45,22 @@ PAGES = {
     "POST /rules": {"admin"},
     "GET /models": READERS,
     "GET /models/drift": READERS,
+    "GET /transit": READERS,
+    "GET /transit/{mrn}": READERS,
     "POST /logout": set(ROLES),
 }
 OPEN = {"GET /login", "POST /login", "GET /lang/{language}"}  # no session needed
 
 
 def page_operations() -> set[str]:
-    routers = (routes.router, declaration.router, case_pages.router, rules.router,
-               learning.router)  # fmt: skip
+    routers = (
+        routes.router,
+        declaration.router,
+        case_pages.router,
+        rules.router,
+        learning.router,
+        transit_pages.router,
+    )
     return {f"{m} {r.path}" for router in routers for r in router.routes for m in r.methods}
 
 
@@ -85,8 +94,13 @@ def test_every_page_redirects_strangers_to_login_and_checks_the_role(anonymous, 
     assert page_operations() == set(PAGES) | OPEN
     red = store.filter(store["channel"] == "red")["declaration_id"][0]
     case_id = cases.queue(anonymous.app.state.engine)[0]["case_id"]
-    values = {"declaration_id": red, "item_number": "1", "case_id": str(case_id),
-              "language": "en"}  # fmt: skip
+    values = {
+        "declaration_id": red,
+        "item_number": "1",
+        "case_id": str(case_id),
+        "language": "en",
+        "mrn": "26MA00000000000000",
+    }
 
     def sessions() -> dict[str, tuple[str, str]]:
         return {r: (browser_login(anonymous, r), anonymous.cookies["tamis_session"]) for r in ROLES}
@@ -190,9 +204,16 @@ def test_the_result_form_names_each_problem_then_records_and_the_scoreboard_move
     assert "Code SH rectifié</strong> — 6 à 10 chiffres sont attendus" in problems
     assert "Recettes redressées</strong> — doit être au moins 0" in problems
     assert 'value="12AB"' in bad.text  # what was typed is kept
-    good = anonymous.post(url, data={"csrf_token": token, "result": "non_compliant",
-                                     "fraud_type": "valuation", "revenue_recovered": "1 234,56",
-                                     "fraud_notice": "PV-2025-77"})  # fmt: skip
+    good = anonymous.post(
+        url,
+        data={
+            "csrf_token": token,
+            "result": "non_compliant",
+            "fraud_type": "valuation",
+            "revenue_recovered": "1 234,56",
+            "fraud_notice": "PV-2025-77",
+        },
+    )
     assert good.status_code == 303
     page = anonymous.get(f"/cases/{case['case_id']}").text
     assert "clos" in page and "PV-2025-77" in page
@@ -284,8 +305,9 @@ def test_pages_name_every_detector_and_say_reasons_in_the_reader_language(anonym
     case = html.unescape(anonymous.get(f"/cases/{case_id}").text)
     assert said in case and OLD in case  # its declaration's reasons, in the page's language
     words = "importer hit rate 40% over 12 past inspections"  # the model's, before codes
-    decide_again(engine, declaration_id, [OLD], {"model": {"score": 0.5, "reasons": [
-        f"{words}: +0.31"]}})  # fmt: skip
+    decide_again(
+        engine, declaration_id, [OLD], {"model": {"score": 0.5, "reasons": [f"{words}: +0.31"]}}
+    )
     assert words in html.unescape(anonymous.get(f"/declarations/{declaration_id}").text)
 
 
@@ -294,8 +316,10 @@ def test_the_scoreboard_names_every_detector_in_the_page_language(anonymous, sto
     named = [d["detector"] for d in board["detectors"]]
     assert "random control" in named and len(named) > 2
     browser_login(anonymous, "analyst")
-    for language, control in (("fr", "sélection aléatoire (témoin)"),
-                              ("en", "random selection (control)")):  # fmt: skip
+    for language, control in (
+        ("fr", "sélection aléatoire (témoin)"),
+        ("en", "random selection (control)"),
+    ):
         page = anonymous.get(
             "/scoreboard?from=2025-01&to=2025-03", headers={"accept-language": language}
         )

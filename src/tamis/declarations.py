@@ -20,6 +20,7 @@ class Kind(StrEnum):
     CODE = "code"  # upper-cased, stripped text code
     INTEGER = "integer"
     DECIMAL = "decimal"  # quantities, masses, rates
+    SIGNED = "signed"  # a decimal that may be negative: longitude, latitude
     MONEY = "money"  # stored as integer hundredths
     DATETIME = "datetime"
     COUNTRY = "country"  # ISO 3166-1 alpha-2

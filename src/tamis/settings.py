@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///tamis.db"
     national_currency: str = "MAD"
     country: str = "MA"  # this administration's country (ISO 3166 alpha-2): MRNs, partners
+    corridors: str | None = None  # transit corridors (YAML); default: the shipped ones
     batch_rows: int = 50_000
     session_hours: float = 8.0
     attachments_dir: str = "attachments"

@@ -28,6 +28,7 @@ _SQL_TYPES = {
     Kind.CODE: lambda: String(64),
     Kind.INTEGER: Integer,
     Kind.DECIMAL: Float,
+    Kind.SIGNED: Float,
     Kind.MONEY: BigInteger,
     Kind.DATETIME: DateTime,
     Kind.COUNTRY: lambda: String(2),

@@ -194,3 +194,35 @@ def alerts_command(
     for a in found:
         table.add_row(str(a["raised_at"]), a["kind"], a["mrn"], a["holder"], a["state"])
     console.print(table)
+
+
+@app.command("positions")
+def positions_command(
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines of seal positions.")],
+    profile: Annotated[
+        str | None, typer.Option(help="Mapping profile (default: Tamis' own columns).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load electronic-seal positions and events: refused ones go to the quarantine with
+    their reason; off-route, long stops, seals opened and reports after write-off alert."""
+    from tamis.ingest import ProfileError, SourceError
+    from tamis.store import open_store
+    from tamis.transit.corridors import CorridorError
+    from tamis.transit.seals import ingest_positions
+
+    engine = open_store()
+    try:
+        with progress_bar(f"seal positions from {path.name}") as update:
+            summary = ingest_positions(path, engine, profile, progress=update)
+    except (ProfileError, SourceError, CorridorError) as error:
+        fail(str(error))
+    result = summary.as_dict()
+    if as_json:
+        print_json(result)
+        return
+    print_mapping(
+        f"Seal positions from {path}", {k: v for k, v in result.items() if k != "source"}, console
+    )
+    if summary.rejected:
+        console.print("See them with: tamis quarantine --source " + summary.source_id[:12])

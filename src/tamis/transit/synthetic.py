@@ -1,10 +1,13 @@
 """Synthetic transit: movements of given holders along Moroccan corridors, as the messages
-each side would send, with planted frauds whose truth is kept beside them.
+each side would send and the positions their seals report, with planted frauds whose truth
+is kept beside them.
 
-Frauds planted (``FRAUDS``): the goods never arrive (diverted to the local market), arrive
-late, arrive short of mass, or arrive at another office than declared. The rest arrive whole
-and on time. ``load`` registers each holder's guarantee, sends every message through the
-same ``receive`` as the API, then runs the scheduler's round as of ``now``.
+Frauds planted (``FRAUDS``): the goods never arrive (diverted to the local market: the seal
+leaves the road and stops reporting), arrive late, arrive short of mass, arrive at another
+office than declared, leave the road for a while, stop for hours in the open, or have their
+seal opened on the way. The rest arrive whole and on time. ``load`` registers each
+holder's guarantee, sends every message through the same ``receive`` as the API, then runs
+the scheduler's round as of ``now``.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import polars as pl
 from sqlalchemy import Engine
 
+from tamis.transit.corridor import Corridor
+from tamis.transit.corridors import network
 from tamis.transit.movements import receive, register_guarantee
 from tamis.transit.overdue import check_overdue
 
@@ -31,7 +37,17 @@ GOODS = (
     ("610910", "cotton T-shirts", 40_000),
     ("300490", "medicines", 60_000),
 )
-FRAUDS = ("never_arrives", "late", "mass_short", "other_office")
+FRAUDS = (
+    "never_arrives",
+    "late",
+    "mass_short",
+    "other_office",
+    "off_route",
+    "long_stop",
+    "seal_opened",
+)
+FIX_EVERY = timedelta(minutes=15)  # a seal's report interval
+DETOUR_KM, STOP_HOURS = 25.0, 4.0
 
 
 @dataclass(frozen=True)
@@ -138,3 +154,65 @@ def load(engine: Engine, movements: list[list[dict]], now: datetime) -> dict[str
             receive(engine, later | {"mrn": first.mrn}, actor="synthetic")
     check_overdue(engine, now)
     return mrns
+
+
+def positions(
+    movements: list[list[dict]], mrns: dict[str, str], planted: list[Planted], seed: int
+) -> list[dict]:
+    """Every 15 minutes from release to arrival (or, for goods that never arrive, until
+    they leave the road), each movement's seal position along its corridor, with the
+    planted excursions, stops and openings (as the seals' file holds them)."""
+    rng = np.random.default_rng(seed + 1)
+    roads = network()
+    fixes = []
+    for sent, truth in zip(movements, planted, strict=True):
+        declared = sent[0]
+        road = roads.between(declared["departure_office"], declared["destination_office"])
+        if road is None:
+            continue
+        released = datetime.fromisoformat(sent[1]["released_at"])
+        arrival = next((m for m in sent if m["type"] == "IE006"), None)
+        if arrival is None:
+            ends = released + timedelta(hours=float(rng.uniform(10, 30)))
+        else:
+            ends = datetime.fromisoformat(arrival["arrived_at"])
+        seal = {"mrn": mrns[declared["lrn"]], "seal_id": declared["seals"][0]}
+        fixes += [f | seal for f in _journey(road, released, ends, truth.fraud, rng)]
+    schema = {
+        "mrn": pl.String,
+        "seal_id": pl.String,
+        "at": pl.Datetime("us"),
+        "lon": pl.Float64,
+        "lat": pl.Float64,
+        "event": pl.String,
+    }
+    return pl.DataFrame(fixes, schema=schema).select(list(schema))
+
+
+def _journey(road: Corridor, start: datetime, end: datetime, fraud: str | None, rng) -> list[dict]:
+    path = np.asarray(road.path)
+    steps = np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
+    times = np.arange(start, end, FIX_EVERY).astype(datetime)
+    share = np.linspace(0, 1, len(times))
+    if fraud == "never_arrives":
+        share = np.minimum(share * 2, 0.5)  # halfway, then off the road (below)
+    where = np.c_[
+        np.interp(share * steps[-1], steps, path[:, 0]),
+        np.interp(share * steps[-1], steps, path[:, 1]),
+    ]
+    where += rng.normal(0, 0.0002, where.shape)  # some 20 m of GPS noise
+    events: list[str | None] = [None] * len(times)
+    middle = len(times) // 2
+    if fraud in ("off_route", "never_arrives") and len(times) > 8:
+        later = slice(middle, middle + 4) if fraud == "off_route" else slice(middle, None)
+        where[later, 1] += DETOUR_KM / 111.0  # north of the road
+    if fraud == "long_stop" and len(times) > 8:
+        fixes = int(STOP_HOURS * 3600 / FIX_EVERY.total_seconds())
+        held = slice(middle, min(middle + fixes, len(times)))
+        where[held] = where[middle] + rng.normal(0, 0.00005, (held.stop - held.start, 2))
+    if fraud == "seal_opened" and len(times) > 8:
+        events[middle] = "opened"
+    return [
+        {"at": t, "lon": round(float(x), 6), "lat": round(float(y), 6), "event": e}
+        for t, (x, y), e in zip(times, where, events, strict=True)
+    ]

@@ -91,3 +91,18 @@ transit_alerts = Table(
     UniqueConstraint("mrn", "kind", "at", name="uq_transit_alert_once"),
 )
 Index("ix_transit_alerts_raised", transit_alerts.c.raised_at)
+
+transit_positions = Table(
+    "transit_positions",
+    metadata,
+    Column("seal_id", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("event", String(16), nullable=False, comment="position, opened, closed, tampered"),
+    Column("mrn", String(18), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("source_row", BigInteger, nullable=False),
+    UniqueConstraint("seal_id", "at", "event", name="uq_transit_position_once"),
+)
+Index("ix_transit_positions_mrn", transit_positions.c.mrn, transit_positions.c.at)

@@ -9,4 +9,5 @@ NAV = (
     ("/cases", "nav.cases", READERS),
     ("/rules", "nav.rules", READERS),
     ("/models", "nav.models", READERS),
+    ("/transit", "nav.transit", READERS),
 )

@@ -27,7 +27,7 @@ from tamis.api.auth import EVERYONE, READERS, session_token, set_session_cookie
 from tamis.api.deps import Store
 from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.users import User
-from tamis.web import cases, charts, declaration, learning, rules
+from tamis.web import cases, charts, declaration, learning, rules, transit
 from tamis.web.i18n import COOKIE as LANGUAGE_COOKIE
 from tamis.web.i18n import LANGUAGES, Translator, language_of
 from tamis.web.nav import NAV
@@ -86,9 +86,13 @@ def login(
     user = users.authenticate(engine, username, password)
     if user is None:
         return render(
-            request, "login.html", status_code=401, next=local(next), failed=True,
+            request,
+            "login.html",
+            status_code=401,
+            next=local(next),
+            failed=True,
             username=username,
-        )  # fmt: skip
+        )
     token, _ = users.open_session(engine, user)
     response = RedirectResponse(local(next), 303)
     set_session_cookie(response, request, token)
@@ -132,10 +136,16 @@ def scoreboard_page(
         board = scoreboard(engine, period, office or None)
     t = Translator(language_of(request))
     return render(
-        request, "scoreboard.html", user, board=board, offered=offered,
-        office=office or "", first=first, last=last,
+        request,
+        "scoreboard.html",
+        user,
+        board=board,
+        offered=offered,
+        office=office or "",
+        first=first,
+        last=last,
         charts=_scoreboard_charts(board, t) if board else {},
-    )  # fmt: skip
+    )
 
 
 def _scoreboard_charts(board: dict, t: Translator) -> dict:
@@ -163,19 +173,19 @@ def _scoreboard_charts(board: dict, t: Translator) -> dict:
             series,
             t("scoreboard.over_time", bucket=t(f"scoreboard.{board['bucket']}")),
             names,
-        ),  # fmt: skip
+        ),
         "channels": charts.horizontal_bars(
             rate(board["channels"], "channel", lambda c: t(f"channel.{c}")),
             t("scoreboard.hit_rate"),
             t.percent,
             green_red,
-        ),  # fmt: skip
+        ),
         "detectors": charts.horizontal_bars(
             rate(board["detectors"], "detector", t.detector),
             t("scoreboard.hit_rate"),
             t.percent,
             green_red,
-        ),  # fmt: skip
+        ),
     }
 
 
@@ -191,9 +201,13 @@ async def page_errors(request: Request, error: StarletteHTTPException) -> Respon
     key = "error.csrf" if error.detail == "csrf" else f"error.{error.status_code}"
     message = t(key) if key in t.messages else str(error.detail)
     return render(
-        request, "error.html", _optional_user(request), status_code=error.status_code,
-        message=message, detail=None if error.detail in ("csrf", "Not Found") else error.detail,
-    )  # fmt: skip
+        request,
+        "error.html",
+        _optional_user(request),
+        status_code=error.status_code,
+        message=message,
+        detail=None if error.detail in ("csrf", "Not Found") else error.detail,
+    )
 
 
 async def page_validation_errors(request: Request, error: RequestValidationError) -> Response:
@@ -204,9 +218,13 @@ async def page_validation_errors(request: Request, error: RequestValidationError
         f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
     )
     return render(
-        request, "error.html", _optional_user(request), status_code=422,
-        message=t("error.422"), detail=detail,
-    )  # fmt: skip
+        request,
+        "error.html",
+        _optional_user(request),
+        status_code=422,
+        message=t("error.422"),
+        detail=detail,
+    )
 
 
 class Guard:
@@ -245,7 +263,15 @@ def mount(app: FastAPI) -> None:
     """Add the dashboard to the app: pages, static assets, HTML errors, security headers.
     (Validation errors: the app's handler hands page ones to ``page_validation_errors``.)"""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for pages in (router, declaration.router, cases.router, rules.router, learning.router):
+    pages_of = (
+        router,
+        declaration.router,
+        cases.router,
+        rules.router,
+        learning.router,
+        transit.router,
+    )
+    for pages in pages_of:
         app.include_router(pages)
     app.add_exception_handler(StarletteHTTPException, page_errors)
     app.add_middleware(Guard)

@@ -125,7 +125,7 @@ def _parse(
     """The typed value and the reason it was refused (null when it was not)."""
     present = text.is_not_null()
     kind = field.kind
-    if kind in (Kind.DECIMAL, Kind.MONEY, Kind.INTEGER):
+    if kind in (Kind.DECIMAL, Kind.SIGNED, Kind.MONEY, Kind.INTEGER):
         number = _number(text, fm).cast(pl.Float64, strict=False)
         if fm.scale is not None:
             number = number * fm.scale
@@ -142,7 +142,8 @@ def _parse(
             if fm.scale is None:
                 exact = fits.then(_number(text, fm)).cast(pl.Decimal(18, 2), strict=False)
                 value = pl.coalesce(exact, value)
-        reason = pl.when(bad).then(pl.lit("not a number")).when(present & (number < 0))
+        negative = present & (number < 0) & (kind is not Kind.SIGNED)
+        reason = pl.when(bad).then(pl.lit("not a number")).when(negative)
         reason = reason.then(pl.lit("negative value"))
         if kind is Kind.MONEY:
             reason = reason.when(huge).then(pl.lit("implausibly large amount"))
@@ -183,6 +184,7 @@ def _parse(
 
 DTYPES = {
     Kind.DECIMAL: pl.Float64,
+    Kind.SIGNED: pl.Float64,
     Kind.MONEY: pl.Decimal(18, 2),
     Kind.INTEGER: pl.Int64,
     Kind.DATETIME: pl.Datetime("us"),

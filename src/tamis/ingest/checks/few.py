@@ -70,11 +70,11 @@ def _value(field: Field, fm: FieldMap, text: str):
         if not PLAIN_WHOLE.fullmatch(text) or int(text) < 1:
             raise Unsure
         return int(text)
-    if kind in (Kind.DECIMAL, Kind.MONEY):
+    if kind in (Kind.DECIMAL, Kind.SIGNED, Kind.MONEY):
         number = _number(text, fm)
-        if number.startswith("-") and float(number) < 0:
+        if number.startswith("-") and float(number) < 0 and kind is not Kind.SIGNED:
             raise Unsure
-        if kind is Kind.DECIMAL:
+        if kind is not Kind.MONEY:
             return float(number)
         if abs(float(number)) >= MONEY_LIMIT:  # as the full checks compare it: as a float
             raise Unsure

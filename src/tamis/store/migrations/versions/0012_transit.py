@@ -1,4 +1,5 @@
-"""transit: movements, their messages (received and sent), guarantees and alerts
+"""transit: movements, their messages (received and sent), guarantees, alerts and the
+positions and events of their electronic seals
 
 Revision ID: 0012
 Revises: 0011
@@ -80,8 +81,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("mrn", "kind", "at", name="uq_transit_alert_once"),
     )
     op.create_index("ix_transit_alerts_raised", "transit_alerts", ["raised_at"])
+    op.create_table(
+        "transit_positions",
+        sa.Column("seal_id", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("event", sa.String(16), nullable=False),
+        sa.Column("mrn", sa.String(18), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("source_id", sa.String(64), nullable=False),
+        sa.Column("source_row", sa.BigInteger(), nullable=False),
+        sa.UniqueConstraint("seal_id", "at", "event", name="uq_transit_position_once"),
+    )
+    op.create_index("ix_transit_positions_mrn", "transit_positions", ["mrn", "at"])
 
 
 def downgrade() -> None:
-    for table in ("transit_alerts", "transit_guarantees", "transit_messages", "transit_movements"):
+    for table in (
+        "transit_positions",
+        "transit_alerts",
+        "transit_guarantees",
+        "transit_messages",
+        "transit_movements",
+    ):
         op.drop_table(table)
