@@ -283,8 +283,17 @@ def test_every_received_type_has_a_step():
     from tamis.transit.messages import RECEIVED
     from tamis.transit.movements import STEPS
 
-    assert RECEIVED_TYPES == ("IE015", "IE029", "IE024", "IE180", "IE006", "IE018", "IE045")
-    handled = {model.model_fields["type"].default for model in STEPS} | {"IE015"}
+    assert RECEIVED_TYPES == (
+        "IE015",
+        "IE001",
+        "IE029",
+        "IE024",
+        "IE180",
+        "IE006",
+        "IE018",
+        "IE045",
+    )
+    handled = {model.model_fields["type"].default for model in STEPS} | {"IE015", "IE001"}
     assert handled == set(RECEIVED_TYPES)
     assert RECEIVED.json_schema()  # a published schema partners can validate against
 

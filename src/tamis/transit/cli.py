@@ -226,3 +226,39 @@ def positions_command(
     )
     if summary.rejected:
         console.print("See them with: tamis quarantine --source " + summary.source_id[:12])
+
+
+@app.command("exchange")
+def exchange_command(
+    url: Annotated[str, typer.Argument(help="The partner administration's Tamis, e.g. https://…")],
+    partner: Annotated[str, typer.Option(help="The partner's code here (its country: MA, ES…).")],
+    username: Annotated[str, typer.Option(help="Our partner account on their Tamis.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Collect the movements the partner sends here and send back our arrivals and control
+    results. The password is read from TAMIS_PARTNER_PASSWORD."""
+    import os
+
+    import httpx
+
+    from tamis.store import open_store
+    from tamis.transit.partners import exchange
+
+    password = os.environ.get("TAMIS_PARTNER_PASSWORD")
+    if not password:
+        fail("TAMIS_PARTNER_PASSWORD: not set (the password of our account on their Tamis)")
+    try:
+        login = httpx.post(
+            f"{url.rstrip('/')}/api/auth/login",
+            timeout=30,
+            json={"username": username, "password": password},
+        )
+        if login.status_code != 200:
+            fail(f"{url}: login as {username} refused ({login.status_code})")
+        done = exchange(open_store(), partner.upper(), url.rstrip("/"), login.json()["token"])
+    except httpx.HTTPError as error:
+        fail(f"{url}: {error}")
+    if as_json:
+        print_json(done.as_dict())
+        return
+    print_mapping(f"Exchange with {partner.upper()}", done.as_dict(), console)

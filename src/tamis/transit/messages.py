@@ -2,11 +2,13 @@
 partner administration recognises them. Every message carries its sender and the sender's
 own message id: the pair makes a message received twice recognisable as the same one.
 
-Received: IE015 declaration data (from the holder, at departure), IE029 release for transit
+Received: IE015 declaration data (from the holder, at departure), IE001 anticipated arrival
+(from the administration of departure, at destination), IE029 release for transit
 (the office of departure's decision), IE024 change of the office of destination, IE180
 incident on the way, IE006 arrival advice and IE018 control results (from the office of
 destination, here or across a border). Sent by Tamis: IE028 MRN allocated, IE001
-anticipated arrival record (to the office of destination), IE045 write-off notification.
+anticipated arrival record (to the office of destination), IE045 write-off notification;
+and, at destination, IE006 and IE018 back to the administration of departure.
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ class DeclarationData(_Message):
     goods: list[GoodsItem] = Field(min_length=1, max_length=999)
     seals: list[Code] = Field(default_factory=list, max_length=99)
     transit_days: Annotated[int, Field(ge=1, le=90)] = 8
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "MAD"
+
+
+class AnticipatedArrival(_Message):
+    """IE001: from the administration of departure, a movement bound for an office here."""
+
+    type: Literal["IE001"] = "IE001"
+    mrn: MRN
+    departure_office: Code
+    destination_office: Code
+    holder: Code
+    limit_at: datetime
+    goods: list[GoodsItem] = Field(min_length=1, max_length=999)
+    seals: list[Code] = Field(default_factory=list, max_length=99)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "MAD"
 
 
@@ -110,6 +126,7 @@ class WriteOff(_Message):
 
 Received = Annotated[
     DeclarationData
+    | AnticipatedArrival
     | ReleaseForTransit
     | ChangeOfDestination
     | Incident
@@ -119,4 +136,4 @@ Received = Annotated[
     Field(discriminator="type"),
 ]
 RECEIVED: TypeAdapter[Received] = TypeAdapter(Received)
-RECEIVED_TYPES = ("IE015", "IE029", "IE024", "IE180", "IE006", "IE018", "IE045")
+RECEIVED_TYPES = ("IE015", "IE001", "IE029", "IE024", "IE180", "IE006", "IE018", "IE045")

@@ -5,7 +5,9 @@
           → IE006 → arrived → IE018 A1 → written off (IE045 sent, guarantee discharged)
                             → IE018 B1 → discrepancies → IE045 → written off
 
-IE024 (change of destination) and IE180 (incident) are taken while released. Every message
+IE024 (change of destination) and IE180 (incident) are taken while released. At the office
+of destination of a movement from abroad, IE001 (from the administration of departure)
+makes it anticipated; its arrival and control results are sent back there. Every message
 is kept, accepted or refused, with its reason: one received twice (the same sender and
 message id) changes nothing and is answered as the first time; one that does not fit the
 movement's state is refused. A declaration whose duties at stake would take its guarantee
@@ -28,6 +30,7 @@ from tamis.settings import settings
 from tamis.store.engine import transaction
 from tamis.transit.messages import (
     RECEIVED,
+    AnticipatedArrival,
     ArrivalAdvice,
     ChangeOfDestination,
     ControlResults,
@@ -225,9 +228,11 @@ def _send(conn: Connection, kind: str, mrn: str, sender: str, recipient: str, bo
 
 
 def _apply(conn: Connection, message, partner: str | None) -> str:
-    if isinstance(message, DeclarationData):
+    if isinstance(message, DeclarationData | AnticipatedArrival):
         if partner is not None:
-            raise Refused("a partner administration does not declare movements here", 403)
+            raise Refused(f"a partner administration does not send {message.type} here", 403)
+        if isinstance(message, AnticipatedArrival):
+            return _take_anticipated(conn, message)
         return _declare(conn, message)
     movement = _locked(conn, message.mrn)
     if partner is not None:
@@ -305,6 +310,7 @@ def _declare(conn: Connection, message: DeclarationData) -> str:
             seals=json.dumps(message.seals),
             transit_days=message.transit_days,
             state="declared",
+            role="departure",
             declared_at=now,
             updated_at=now,
         )
@@ -370,11 +376,13 @@ def _anticipate(conn: Connection, movement: dict, office: str, limit: datetime) 
         movement["departure_office"],
         recipient,
         {
+            "departure_office": movement["departure_office"],
             "destination_office": office,
             "limit_at": limit,
             "holder": movement["holder"],
             "goods": json.loads(movement["goods"]),
             "seals": json.loads(movement["seals"]),
+            "currency": movement["currency"],
         },
     )
 
@@ -408,13 +416,14 @@ def _incident(conn: Connection, message: Incident, movement: dict) -> None:
 
 
 def _arrive(conn: Connection, message: ArrivalAdvice, movement: dict) -> None:
-    _expect(movement, message, "released")
+    _expect(movement, message, "released", "anticipated")
     arrived = _naive(message.arrived_at)
-    if arrived < movement["released_at"]:
+    if movement["released_at"] and arrived < movement["released_at"]:
         raise Refused(
             f"arrived_at: {arrived} is before the release ({movement['released_at']})", 422
         )
     _move(conn, movement["mrn"], state="arrived", arrived_at=arrived, arrival_office=message.office)
+    _forward(conn, movement, message, arrived_at=arrived, office=message.office)
     if arrived > movement["limit_at"]:
         late = (arrived - movement["limit_at"]).total_seconds() / 86400
         _alert(
@@ -459,8 +468,55 @@ def _control(conn: Connection, message: ControlResults, movement: dict) -> None:
         control_result=message.result,
         arrival_mass_kg=mass,
     )
-    if conform:
+    _forward(
+        conn,
+        movement,
+        message,
+        result=message.result,
+        arrival_mass_kg=mass,
+        remarks=message.remarks,
+    )
+    if conform and movement["role"] == "departure":
         _write_off(conn, movement, now)
+
+
+def _forward(conn: Connection, movement: dict, message, **fields) -> None:
+    """At the office of destination of a movement from abroad: what it found, sent back to
+    the administration of departure (collected by ``tamis.transit.partners``)."""
+    if movement["role"] == "destination":
+        _send(conn, message.type, movement["mrn"], settings().country, movement["partner"], fields)
+
+
+def _take_anticipated(conn: Connection, message: AnticipatedArrival) -> str:
+    """IE001 from the administration of departure: a movement expected here."""
+    if _movement_state(conn, message.mrn) is not None:
+        raise Refused(f"mrn {message.mrn}: this movement is already known here")
+    now = audit.now()
+    conn.execute(
+        transit_movements.insert().values(
+            mrn=message.mrn,
+            lrn=message.mrn,
+            holder=message.holder,
+            departure_office=message.departure_office,
+            destination_office=message.destination_office,
+            destination_country=settings().country,
+            partner=message.sender,
+            itinerary=json.dumps([]),
+            guarantee="",
+            role="destination",
+            at_stake_minor=sum(item.duties_minor for item in message.goods),
+            currency=message.currency,
+            gross_mass_kg=sum(item.gross_mass_kg for item in message.goods),
+            goods=json.dumps([item.model_dump() for item in message.goods]),
+            seals=json.dumps(message.seals),
+            transit_days=0,
+            state="anticipated",
+            declared_at=now,
+            limit_at=_naive(message.limit_at),
+            updated_at=now,
+        )
+    )
+    return message.mrn
 
 
 def _ask_write_off(conn: Connection, message: WriteOff, movement: dict) -> None:

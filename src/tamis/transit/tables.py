@@ -37,6 +37,7 @@ transit_movements = Table(
     Column("seals", Text, nullable=False, comment="JSON: seal ids"),
     Column("transit_days", Integer, nullable=False),
     Column("state", String(16), nullable=False),
+    Column("role", String(12), nullable=False, comment="departure, or destination (from abroad)"),
     Column("declared_at", DateTime, nullable=False),
     Column("released_at", DateTime, nullable=True),
     Column("limit_at", DateTime, nullable=True, comment="arrival due by"),
@@ -65,6 +66,7 @@ transit_messages = Table(
     Column("outcome", String(16), nullable=False, comment="accepted, refused"),
     Column("reason", Text, nullable=True),
     Column("body", Text, nullable=False, comment="the message as it came"),
+    Column("delivered_at", DateTime, nullable=True, comment="sent ones: taken by the partner"),
     UniqueConstraint("direction", "sender", "sender_ref", name="uq_transit_message_once"),
 )
 Index("ix_transit_messages_mrn", transit_messages.c.mrn, transit_messages.c.message_id)

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("seals", sa.Text(), nullable=False),
         sa.Column("transit_days", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("role", sa.String(12), nullable=False),
         sa.Column("declared_at", sa.DateTime(), nullable=False),
         sa.Column("released_at", sa.DateTime(), nullable=True),
         sa.Column("limit_at", sa.DateTime(), nullable=True),
@@ -59,6 +60,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(), nullable=True),
         sa.UniqueConstraint("direction", "sender", "sender_ref", name="uq_transit_message_once"),
     )
     op.create_index("ix_transit_messages_mrn", "transit_messages", ["mrn", "message_id"])
