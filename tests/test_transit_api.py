@@ -110,3 +110,23 @@ def test_the_scheduler_round_over_http(client):
     assert sorted(kinds) == ["enquiry", "overdue"]
     body = json.loads(json.dumps(client.get(f"/api/transit/movements/{mrn}").json()))
     assert [a["kind"] for a in body["alerts"]] == ["overdue", "enquiry"]
+
+
+def test_a_server_alerts_an_overdue_movement_within_one_round(store_url, monkeypatch):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tamis.api.app import create_app
+
+    monkeypatch.setenv("TAMIS_TRANSIT_CHECK_MINUTES", "0.01")  # a round every 0.6 s
+    with TestClient(create_app(store_url)) as client:
+        client.headers.update(login(client, "admin"))
+        register_guarantee(client.app.state.engine, "G-1", "IMP001", 10**9, "MAD", "admin")
+        mrn = declared_and_released(client, {}, "m1")  # its limit long past
+        deadline = time.monotonic() + 20
+        while not client.get("/api/transit/alerts").json():
+            assert time.monotonic() < deadline, "no round raised the overdue alert"
+            time.sleep(0.2)
+        kinds = {(a["mrn"], a["kind"]) for a in client.get("/api/transit/alerts").json()}
+        assert (mrn, "overdue") in kinds

@@ -47,6 +47,7 @@ from tamis.store.checkpoints import Checkpointer
 from tamis.store.load import insert_rows, rows_to_storage
 from tamis.store.tables import channel_changes, declarations, items
 from tamis.transit.api import router as transit_router
+from tamis.transit.scheduler import OverdueRounds
 from tamis.users import User
 from tamis.valuation.api import router as valuation_router
 from tamis.web import routes as web
@@ -278,11 +279,13 @@ def get_audit_trail(
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    checkpointer = Checkpointer(app.state.engine)
+    checkpointer, rounds = Checkpointer(app.state.engine), OverdueRounds(app.state.engine)
     checkpointer.start()
+    rounds.start()
     try:
         yield
     finally:
+        rounds.stop()
         checkpointer.stop()
 
 
