@@ -9,6 +9,12 @@ the movement was written off. The script runs ``check_positions`` and prints its
 and, for each alert kind, precision and recall against what was planted.
 
     .venv/bin/python bench/transit.py [--positions 1000000] [--movements 1000] [--seed 0]
+                                      [--flow-seeds 1,2,3] [--flow-movements 2000]
+
+Then, for each of ``--flow-seeds``, the whole flow a user runs on a fresh SQLite store:
+synthetic movements (``tamis.transit.synthetic``) sent as messages, the scheduler's round,
+their seals' file ingested, and every kind of alert (overdue, enquiry, late, mass short,
+other office, off route, long stop, seal opened) scored against what was planted.
 
 Targets: precision and recall ≥ 0.95 for every kind; 1,000,000 positions checked in ≤ 20 s.
 """
@@ -281,12 +287,84 @@ def score(alerts: pl.DataFrame, planted: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def whole_flow(seed: int, movements: int) -> pl.DataFrame:
+    """The flow a user runs, on a fresh SQLite store: synthetic movements' messages through
+    ``receive``, the scheduler's round, their seals' file ingested; per alert kind, precision
+    and recall against what was planted (``tamis.transit.synthetic.ALERTS_OF``)."""
+    import tempfile
+    from collections import defaultdict
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from tamis.store import open_store
+    from tamis.transit import synthetic
+    from tamis.transit.seals import ingest_positions
+    from tamis.transit.tables import transit_alerts
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = open_store(f"sqlite:///{Path(folder) / 'transit.db'}")
+        holders = [f"IMP{i:04d}" for i in range(movements // 5)]
+        moved, planted = synthetic.messages(
+            holders, movements, datetime(2025, 1, 1), 330, seed, 0.1, set(holders[::10])
+        )
+        now = datetime(2026, 1, 1)
+        mrns = synthetic.load(engine, moved, now)
+        path = Path(folder) / "seals.csv"
+        synthetic.positions(moved, mrns, planted, seed).write_csv(path)
+        ingest_positions(path, engine, now=now)
+        raised = defaultdict(set)
+        with engine.connect() as conn:
+            for mrn, kind in conn.execute(select(transit_alerts.c.mrn, transit_alerts.c.kind)):
+                raised[kind].add(mrn)
+        engine.dispose()
+    expected = defaultdict(set)
+    for p in planted:
+        for kind in synthetic.ALERTS_OF[p.fraud]:
+            expected[kind].add(mrns[p.lrn])
+    rows = []
+    for kind in sorted(set(expected) | set(raised)):
+        hits = len(raised[kind] & expected[kind])
+        rows.append(
+            {
+                "seed": seed,
+                "kind": kind,
+                "planted": len(expected[kind]),
+                "alerted": len(raised[kind]),
+                "precision": hits / len(raised[kind]) if raised[kind] else float("nan"),
+                "recall": hits / len(expected[kind]) if expected[kind] else float("nan"),
+            }
+        )
+    return pl.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--positions", type=int, default=1_000_000)
     parser.add_argument("--movements", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--flow-seeds",
+        default="1,2,3",
+        help="seeds of the whole flow through the store (empty: none)",
+    )
+    parser.add_argument("--flow-movements", type=int, default=2_000)
     args = parser.parse_args()
+    for seed in [int(s) for s in args.flow_seeds.split(",") if s]:
+        print(f"whole flow, seed {seed}: {args.flow_movements:,} movements", file=sys.stderr)
+        started = time.perf_counter()
+        found = whole_flow(seed, args.flow_movements)
+        print(
+            f"whole flow, seed {seed} ({time.perf_counter() - started:.0f} s): every kind of "
+            "alert against what was planted"
+        )
+        with pl.Config(
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+            float_precision=3,
+            tbl_rows=20,
+        ):
+            print(found)
 
     print(
         f"generating {args.positions:,} positions over {args.movements:,} movements",

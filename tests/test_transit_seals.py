@@ -20,16 +20,6 @@ from tamis.transit.seals import ingest_positions
 from tamis.transit.tables import transit_alerts, transit_positions
 
 NOW = datetime(2026, 1, 1)
-EXPECTED = {  # the alerts each planted fraud must raise
-    "never_arrives": {"overdue", "enquiry", "off_route", "long_stop"},
-    "late": {"late"},
-    "mass_short": {"mass_short"},
-    "other_office": {"other_office"},
-    "off_route": {"off_route"},
-    "long_stop": {"long_stop"},
-    "seal_opened": {"seal_opened"},
-    None: set(),
-}
 
 
 @pytest.fixture
@@ -56,10 +46,10 @@ def test_every_planted_fraud_raises_its_alerts_and_nothing_else(moving, tmp_path
     fixes.write_csv(path)
     summary = ingest_positions(path, store, now=NOW)
     assert summary.received == summary.accepted == fixes.height and summary.rejected == 0
-    assert {p.fraud for p in planted} >= set(EXPECTED) - {None}  # every kind was planted
+    assert {p.fraud for p in planted} >= set(synthetic.ALERTS_OF) - {None}  # every kind was planted
     found = alerts_by_movement(store)
     for p in planted:
-        assert found.get(mrns[p.lrn], set()) == EXPECTED[p.fraud], (p.fraud, mrns[p.lrn])
+        assert found.get(mrns[p.lrn], set()) == synthetic.ALERTS_OF[p.fraud], (p.fraud, mrns[p.lrn])
     again = ingest_positions(path, store, now=NOW)  # the same file again
     assert again.inserted == 0 and again.already_stored == fixes.height
     assert alerts_by_movement(store) == found

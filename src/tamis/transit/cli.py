@@ -4,7 +4,7 @@ scheduler's round, list movements and alerts, show one movement's timeline."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -262,3 +262,71 @@ def exchange_command(
         print_json(done.as_dict())
         return
     print_mapping(f"Exchange with {partner.upper()}", done.as_dict(), console)
+
+
+@app.command("synth")
+def synth_command(
+    movements: Annotated[int, typer.Option(min=1, help="Movements to make.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    out: Annotated[Path, typer.Option(help="Where the seals' positions file goes.")] = Path(
+        "seals.csv"
+    ),
+    as_json: JsonOption = False,
+) -> None:
+    """Synthetic transit for the store's importers, over the months its declarations span:
+    messages sent through the same path as the API, seals' positions written to a file and
+    loaded, planted frauds (goods that never arrive, late, short, detours, stops, seals
+    opened) alerted; what was planted is written beside the positions."""
+    import polars as pl
+    from sqlalchemy import func, select
+
+    from tamis.store import open_store
+    from tamis.store.tables import declarations
+    from tamis.transit import synthetic
+    from tamis.transit.seals import ingest_positions
+
+    engine = open_store()
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            select(func.min(declarations.c.lodged_at), func.max(declarations.c.lodged_at))
+        ).one()
+        holders = (
+            conn.execute(
+                select(declarations.c.importer_id).distinct().order_by(declarations.c.importer_id)
+            )
+            .scalars()
+            .all()
+        )
+    if not holders:
+        fail("the store holds no declarations: their importers are the movements' holders")
+    days = max((last - first).days, 1)
+    risky = set(holders[:: max(len(holders) // 10, 1)])  # one in ten commits the frauds
+    moved, planted = synthetic.messages(holders, movements, first, days, seed, 0.1, risky)
+    now = last + timedelta(days=20)
+    with progress_bar("transit messages") as update:
+        update(0, None)
+        mrns = synthetic.load(engine, moved, now)
+    synthetic.positions(moved, mrns, planted, seed).write_csv(out)
+    truth = pl.DataFrame(
+        [{"mrn": mrns[p.lrn], "holder": p.holder, "fraud": p.fraud} for p in planted]
+    )
+    truth.write_csv(out.with_name(out.stem + ".planted.csv"))
+    with progress_bar(f"seal positions from {out.name}") as update:
+        summary = ingest_positions(out, engine, now=now, progress=update)
+    from tamis.transit.read import alerts
+
+    raised = alerts(engine, limit=10**6)
+    kinds = pl.DataFrame(raised or {"kind": []}, schema_overrides={"kind": pl.String})
+    result = {
+        "movements": movements,
+        "positions": summary.received,
+        "planted": dict(truth.drop_nulls("fraud")["fraud"].value_counts().iter_rows()),
+        "alerts": dict(kinds["kind"].value_counts().iter_rows()) if raised else {},
+        "diverted": next((mrns[p.lrn] for p in planted if p.fraud == "never_arrives"), None),
+    }
+    if as_json:
+        print_json(result)
+        return
+    print_mapping("Synthetic transit", result, console)
+    if result["diverted"]:
+        console.print(f"A diverted movement: tamis transit show {result['diverted']}")

@@ -46,6 +46,16 @@ FRAUDS = (
     "long_stop",
     "seal_opened",
 )
+ALERTS_OF = {  # the alerts each planted fraud must raise (diverted goods stop, then leave)
+    "never_arrives": {"overdue", "enquiry", "off_route", "long_stop"},
+    "late": {"late"},
+    "mass_short": {"mass_short"},
+    "other_office": {"other_office"},
+    "off_route": {"off_route"},
+    "long_stop": {"long_stop"},
+    "seal_opened": {"seal_opened"},
+    None: set(),
+}
 FIX_EVERY = timedelta(minutes=15)  # a seal's report interval
 DETOUR_KM, STOP_HOURS = 25.0, 4.0
 
