@@ -34,6 +34,7 @@ def test_the_demo_runs_the_whole_flow_and_prints_a_working_login(tmp_path, monke
     learnt = re.search(r"routing combination version (\d+) registered", result.output)
     assert learnt or "routing keeps its fixed weights" in result.output
     assert re.search(r"│ payments +│", result.output)  # the per-detector report
+    assert "A diverted movement: tamis transit show" in result.output  # transit, alerted
     again = CliRunner().invoke(
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--declarations", "1500"]
     )
