@@ -326,3 +326,29 @@ def test_a_holder_whose_goods_vanished_in_transit_is_flagged_on_its_declarations
     assert render(flagged["reasons"][0]).endswith(
         f"alerted (enquiry, overdue), the last {vanished_last}"
     )
+
+
+def test_a_movement_is_routed_at_departure_on_its_risk(guaranteed):
+    from tamis.reasons import render
+    from tamis.transit.read import movement
+
+    store = guaranteed
+    register_guarantee(store, "G-1", "IMP001", 10**9, "MAD", actor="admin")
+    calm = movement(store, declared(store, "m1"))
+    assert calm["risk_score"] == pytest.approx(400_000 / 5_400_000, abs=1e-6)
+    assert [render(r) for r in calm["risk_reasons"]] == ["4,000 MAD of duties and taxes at stake"]
+    released(store, "m2")
+    released(store, "m3")
+    check_overdue(store, RELEASED + timedelta(days=30))  # m2 and m3 never arrived
+    risky = movement(
+        store, declared(store, "m4", seals=[], destination_country="ES", destination_office="ES001")
+    )
+    expected = 1 - (1 - 2 / 4) * (1 - 400_000 / 5_400_000) * (1 - 0.2) * (1 - 0.3)
+    assert risky["risk_score"] == pytest.approx(expected, abs=1e-6)
+    assert risky["channel"] in ("orange", "red")  # orange by its score; red if drawn at random
+    said = [render(r, "fr") for r in risky["risk_reasons"]]
+    assert said[0].startswith("antécédents de transit : 2 des 3 mouvement(s) de transit")
+    assert said[2:] == [
+        "l'itinéraire franchit la frontière vers ES",
+        "les marchandises voyagent sans scellé électronique",
+    ]

@@ -32,6 +32,7 @@ def test_a_diverted_movement_shows_on_the_transit_pages(anonymous, tmp_path):
     assert "<svg" in one and 'class="positions"' in one
     assert 'class="alert"' in one and "<title>off_route" in one
     assert "IE015 — déclaration de transit" in one and "hors itinéraire" in one
+    assert "Risque au départ" in one and "de droits et taxes en jeu" in one
     assert anonymous.get("/transit/26MA00000000000000").status_code == 404
     browser_login(anonymous, "partner")
     assert anonymous.get("/transit").status_code == 403

@@ -39,6 +39,7 @@ from tamis.transit.messages import (
     ReleaseForTransit,
     WriteOff,
 )
+from tamis.transit.risk import departure_decision
 from tamis.transit.tables import (
     transit_alerts,
     transit_guarantees,
@@ -315,7 +316,32 @@ def _declare(conn: Connection, message: DeclarationData) -> str:
             updated_at=now,
         )
     )
-    _send(conn, "IE028", mrn, message.departure_office, message.holder, {"lrn": message.lrn})
+    risk = departure_decision(
+        conn,
+        mrn,
+        message.holder,
+        at_stake,
+        message.currency,
+        partner,
+        bool(message.seals),
+        message.departure_office,
+        now,
+    )
+    _move(
+        conn,
+        mrn,
+        channel=risk["channel"],
+        risk_score=risk["score"],
+        risk_reasons=json.dumps(risk["reasons"], ensure_ascii=False),
+    )
+    _send(
+        conn,
+        "IE028",
+        mrn,
+        message.departure_office,
+        message.holder,
+        {"lrn": message.lrn, "channel": risk["channel"]},
+    )
     return mrn
 
 

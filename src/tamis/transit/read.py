@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from tamis.transit.tables import transit_alerts, transit_messages, transit_movements
 
-_JSON = ("itinerary", "goods", "seals")
+_JSON = ("itinerary", "goods", "seals", "risk_reasons")
 
 
 def movements(
@@ -96,7 +96,7 @@ def outbox(engine: Engine, recipient: str, after: int = 0, limit: int = 500) -> 
 
 
 def _movement(row: dict) -> dict:
-    return row | {k: json.loads(row[k]) for k in _JSON if k in row}
+    return row | {k: json.loads(row[k]) for k in _JSON if row.get(k) is not None}
 
 
 def _alert(row: dict) -> dict:
