@@ -352,3 +352,19 @@ def test_a_movement_is_routed_at_departure_on_its_risk(guaranteed):
         "l'itinéraire franchit la frontière vers ES",
         "les marchandises voyagent sans scellé électronique",
     ]
+
+
+def test_a_holder_whose_goods_vanished_is_a_known_offender_for_network_risk(guaranteed):
+    from tamis.intel.network import known_offenders
+
+    store = guaranteed
+    released(store, "m1")
+    late = released(store, "m2")
+    receive(
+        store,
+        message("IE006", late, "a2", arrived_at=RELEASED + timedelta(days=9), office="CASA-PORT"),
+        "o",
+    )
+    assert known_offenders(store) == {}
+    check_overdue(store, RELEASED + timedelta(days=30))  # m1: overdue, then an enquiry
+    assert known_offenders(store) == {"IMP001": 1}  # late arrival alone is no offence

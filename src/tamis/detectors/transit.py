@@ -15,11 +15,9 @@ from sqlalchemy import Engine, select
 from tamis.detectors.base import StoreContext
 from tamis.detectors.by_importer import ByImporter
 from tamis.reasons import reason_expr
-from tamis.transit.tables import transit_alerts, transit_movements
+from tamis.transit.tables import LIGHT, SERIOUS, transit_alerts, transit_movements
 
 col = pl.col
-SERIOUS = ("enquiry", "off_route", "seal_opened", "mass_short", "after_write_off")
-LIGHT = ("overdue", "late", "long_stop", "other_office")
 
 
 class TransitDetector(ByImporter):

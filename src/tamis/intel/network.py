@@ -1,13 +1,14 @@
 """The network of parties: importers and what ties them — declarants, suppliers, addresses,
 phones and bank accounts — from declarations and every other source.
 
-Network risk spreads from known offenders (importers with a non-compliant inspection) by
-personalised PageRank: an importer close to many offenders through few, specific ties (a
-shared phone, an account abroad, a small address) scores high; a tie through a hub (a
-broker or supplier serving hundreds) carries little. Each importer's risk is what reaches
-it from *other* offenders (an offender's walks back to itself are left out), so a known
-offender alone in its corner is no network risk while a ring whose members point at each
-other is. Communities (Louvain) reveal rings; ties first seen recently are "new links".
+Network risk spreads from known offenders (importers with a non-compliant inspection or a
+transit movement diverted) by personalised PageRank: an importer close to many offenders
+through few, specific ties (a shared phone, an account abroad, a small address) scores
+high; a tie through a hub (a broker or supplier serving hundreds) carries little. Each
+importer's risk is what reaches it from *other* offenders (an offender's walks back to
+itself are left out), so a known offender alone in its corner is no network risk while a
+ring whose members point at each other is. Communities (Louvain) reveal rings; ties first
+seen recently are "new links".
 ``build`` stores one row per importer in ``network_scores`` and the graph's ties in
 ``network_ties``; ``neighbourhood`` reads the ties around one entity from there, without
 rebuilding the graph: the graph and the risks are those of the last build.
@@ -30,6 +31,7 @@ from tamis.intel.parties import address_key
 from tamis.intel.tables import network_scores, network_ties
 from tamis.store.load import bulk_insert
 from tamis.store.tables import declarations, inspection_outcomes
+from tamis.transit.tables import SERIOUS, transit_alerts, transit_movements
 
 col = pl.col
 # A company's own ties (its phone, its bank account, its address) weigh more than trade
@@ -134,15 +136,22 @@ def graph(ties: pl.DataFrame) -> nx.Graph:
 
 
 def known_offenders(engine: Engine) -> dict[str, int]:
-    """importer_id -> number of its declarations found non-compliant."""
+    """importer_id -> offences known of it: its declarations found non-compliant, and its
+    transit movements whose goods vanished, left their route, or arrived short."""
     query = (
         select(declarations.c.importer_id, inspection_outcomes.c.declaration_id)
         .join_from(inspection_outcomes, declarations)
         .where(inspection_outcomes.c.result == "non_compliant")
         .distinct()
     )
+    diverted = (
+        select(transit_movements.c.holder, transit_movements.c.mrn)
+        .join(transit_alerts, transit_alerts.c.mrn == transit_movements.c.mrn)
+        .where(transit_alerts.c.kind.in_(SERIOUS), transit_movements.c.role == "departure")
+        .distinct()
+    )
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
+        rows = conn.execute(query).all() + conn.execute(diverted).all()
     counts: dict[str, int] = {}
     for importer, _ in rows:
         counts[importer] = counts.get(importer, 0) + 1

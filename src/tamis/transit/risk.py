@@ -11,11 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from tamis.detectors.transit import LIGHT, SERIOUS
 from tamis.reasons import reason
 from tamis.route import Capacity, load_routing
 from tamis.route.few import route_few
-from tamis.transit.tables import transit_alerts, transit_movements
+from tamis.transit.tables import LIGHT, SERIOUS, transit_alerts, transit_movements
 
 HIGH_STAKE_MINOR = 5_000_000  # duties at stake at which the stake alone scores 0.5
 BORDER, UNSEALED = 0.2, 0.3

@@ -84,6 +84,11 @@ transit_guarantees = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
+# the kinds of alert on a movement: what says its goods may have been diverted, and what
+# only says something was off (the transit detector and network risk weigh them so)
+SERIOUS = ("enquiry", "off_route", "seal_opened", "mass_short", "after_write_off")
+LIGHT = ("overdue", "late", "long_stop", "other_office")
+
 transit_alerts = Table(
     "transit_alerts",
     metadata,
