@@ -96,3 +96,32 @@ def test_the_command_line_loads_seal_positions(moving, tmp_path, monkeypatch, st
     assert json.loads(result.output)["accepted"] == 500
     missing = CliRunner().invoke(app, ["transit", "positions", str(tmp_path / "none.csv")])
     assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_the_command_line_takes_messages_from_a_file(store, store_url, tmp_path, monkeypatch):
+    from tamis.transit.movements import register_guarantee
+    from tests.test_transit import declaration
+
+    register_guarantee(store, "G-1", "IMP001", 10**9, "MAD", actor="admin")
+    lines = [
+        json.dumps(declaration("m1")),
+        json.dumps(declaration("m1")),
+        "{broken",
+        json.dumps(declaration("m2", guarantee="G-404")),
+    ]
+    path = tmp_path / "messages.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("TAMIS_DATABASE_URL", store_url)
+    result = CliRunner().invoke(app, ["transit", "send", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.output)
+    assert {k: said[k] for k in ("received", "accepted", "duplicate", "refused")} == {
+        "received": 4,
+        "accepted": 1,
+        "duplicate": 1,
+        "refused": 2,
+    }
+    assert [r["line"] for r in said["refusals"]] == [3, 4]
+    assert "not a registered guarantee" in said["refusals"][1]["reason"]
+    listed = CliRunner().invoke(app, ["transit", "list", "--json"])
+    assert [m["lrn"] for m in json.loads(listed.output)] == ["LRN-m1"]
