@@ -90,7 +90,8 @@ def test_a_movement_from_declaration_to_write_off(guaranteed):
     store = guaranteed
     mrn = released(store)
     assert len(mrn) == 18 and mrn[2:4] == "MA" and mrn[-1] == check_digit(mrn[:-1])
-    assert engaged_minor(store.connect(), "G-1") == 400_000
+    with store.connect() as conn:
+        assert engaged_minor(conn, "G-1") == 400_000
     arrival = message(
         "IE006", mrn, "a1", "CASA-PORT", arrived_at=RELEASED + timedelta(days=1), office="CASA-PORT"
     )
