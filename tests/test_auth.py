@@ -62,6 +62,13 @@ ROUTES = {
     "GET /api/network/{entity}/chart.png": READERS,
     "GET /api/entities/{entity}": READERS,
     "POST /api/entities/decisions": TARGETERS,
+    "POST /api/transit/messages": FIELD | {"partner"},
+    "GET /api/transit/movements": ALL,
+    "GET /api/transit/movements/{mrn}": ALL,
+    "GET /api/transit/alerts": ALL,
+    "GET /api/transit/outbox": {"partner"},
+    "POST /api/transit/check": TARGETERS,
+    "PUT /api/transit/guarantees/{guarantee}": {"admin"},
 }
 
 
