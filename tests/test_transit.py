@@ -262,8 +262,12 @@ def test_a_partner_reports_only_on_movements_bound_for_it(guaranteed):
     assert theirs.state == "arrived"
     ours = receive(store, message("IE006", at_home, "p2", "ES", **arrival), "es", partner="ES")
     assert ours.status == 403 and "not bound for ES" in ours.reason
-    declare = receive(store, declaration("p3"), "es", partner="ES")
+    declare = receive(store, declaration("p3") | {"sender": "ES"}, "es", partner="ES")
     assert declare.status == 403
+    as_other = message("IE018", to_spain, "r-m1", "TANGER-MED", result="A1")  # another's id
+    posing = receive(store, as_other, "es", partner="ES")
+    assert posing.status == 403 and "a partner sends as itself" in posing.reason
+    assert not posing.duplicate and posing.mrn is None  # nothing said of the real message
 
 
 def test_overdue_then_enquiry_each_raised_once(guaranteed):

@@ -92,7 +92,12 @@ def receive(engine: Engine, body: dict | str, actor: str, partner: str | None = 
             else RECEIVED.validate_python(body)
         )
     except ValidationError as error:
-        return _keep_invalid(engine, body, text, error)
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        return _keep_apart(engine, body, text, f"{where}: {first['msg']}", 422)
+    if partner is not None and message.sender != partner:  # nobody speaks for another
+        reason = f"sender: {message.sender!r}, a partner sends as itself ({partner!r})"
+        return _keep_apart(engine, body, text, reason, 403)
     try:
         with transaction(engine) as conn:
             earlier = _earlier(conn, message.sender, message.message_id)
@@ -125,14 +130,12 @@ def receive(engine: Engine, body: dict | str, actor: str, partner: str | None = 
         return earlier
 
 
-def _keep_invalid(engine: Engine, body, text: str, error: ValidationError) -> Receipt:
-    """A message that is not one: kept refused, its first wrong field named. Kept under a
-    reference of its own, so that the sender's corrected message, with the same id, is taken."""
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "message"
-    reason = f"{where}: {first['msg']}"
+def _keep_apart(engine: Engine, body, text: str, reason: str, status: int) -> Receipt:
+    """A message refused before it could be taken (not a valid message, or a sender that is
+    not the partner's own), kept under a reference of its own: it cannot stand for, nor
+    block, the sender's real message with that id."""
     said = body if isinstance(body, dict) else _loads(text)
-    ref = f"{str(said.get('message_id') or '')[:40]}#invalid-{secrets.token_hex(8)}"
+    ref = f"{str(said.get('message_id') or '')[:40]}#refused-{secrets.token_hex(8)}"
     with transaction(engine) as conn:
         conn.execute(
             transit_messages.insert().values(
@@ -148,7 +151,7 @@ def _keep_invalid(engine: Engine, body, text: str, error: ValidationError) -> Re
                 body=text,
             )
         )
-    return Receipt("refused", None, None, reason, status=422)
+    return Receipt("refused", None, None, reason, status=status)
 
 
 def _loads(text: str) -> dict:
