@@ -32,3 +32,8 @@ def test_results_are_stored_with_money_exact_and_bad_values_refused(store, tmp_p
     assert stored["item_number"].to_list() == [None, None]
     with pytest.raises(ValueError, match="declaration D1: result 'guilty' is not one of"):
         record_outcomes(store, results.with_columns(pl.lit("guilty").alias("result")))
+
+
+def test_a_day_with_no_inspection_records_nothing_and_says_so(store):
+    assert record_outcomes(store, pl.DataFrame({"declaration_id": [], "result": []})) == 0
+    assert read_outcomes(store).is_empty()

@@ -105,6 +105,8 @@ def bulk_insert(
     ``ignore_conflicts`` (SQLite only; PostgreSQL goes through ``insert_new``) skips rows
     whose key is already stored.
     """
+    if frame.is_empty():  # nothing to write (SQLite refuses an executemany of no rows)
+        return
     columns = ", ".join(frame.columns)
     if conn.dialect.name == "postgresql":
         buffer = io.BytesIO()
