@@ -40,7 +40,7 @@ class TransitDetector(ByImporter):
     def _found(self, pairs: pl.DataFrame) -> pl.DataFrame:
         return pairs.join(self.record, left_on="importer_id", right_on="holder").select(
             "declaration_id",
-            ((col("serious") + 0.5 * col("light")) / (col("movements") + 1)).alias("score"),
+            record_score(col("serious"), col("light"), col("movements")).alias("score"),
             reason_expr(
                 "transit.record",
                 importer=col("importer_id"),
@@ -51,6 +51,11 @@ class TransitDetector(ByImporter):
             ).alias("reason"),
             pl.lit(None, pl.Float64).alias("revenue_at_stake"),
         )
+
+
+def record_score(serious, light, movements):
+    """A holder's transit record as a score (numbers, or Polars expressions of them)."""
+    return (serious + 0.5 * light) / (movements + 1)
 
 
 def transit_record(engine: Engine) -> pl.DataFrame:

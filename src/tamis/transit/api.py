@@ -41,8 +41,7 @@ async def post_message(request: Request, engine: Store, user: Sender) -> JSONRes
         raise HTTPException(413, f"message of {len(body):,} bytes: at most {MAX_BODY:,}")
     text = body.decode("utf-8", errors="replace")
     receipt = moves.receive(engine, text, actor=user.username, partner=_partner(user))
-    status = 200 if receipt.duplicate and receipt.outcome == "accepted" else receipt.status
-    return JSONResponse(receipt.as_dict(), status_code=status)
+    return JSONResponse(receipt.as_dict(), status_code=receipt.status)
 
 
 @router.get("/movements")

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 import httpx
-from sqlalchemy import Engine, select, update
+from sqlalchemy import BigInteger, Engine, cast, func, select, update
 
 from tamis import audit
 from tamis.settings import settings
@@ -39,7 +39,7 @@ def exchange(
     done = Exchanged()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=timeout) as api:
-        after = 0
+        after = _collected_up_to(engine, partner)
         while page := _get(api, "/api/transit/outbox", {"after": after}):
             for sent in page:
                 after = max(after, sent["message_id"])
@@ -85,6 +85,21 @@ _IE001_FIELDS = {
     "seals",
     "currency",
 }
+
+
+def _collected_up_to(engine: Engine, partner: str) -> int:
+    """The partner's last message id taken here (IE001s are kept under their id there), so
+    each round asks only for what is new."""
+    m = transit_messages.c
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.coalesce(func.max(cast(m.sender_ref, BigInteger)), 0)).where(
+                m.direction == "in",
+                m.sender == partner,
+                m.type == "IE001",
+                ~m.sender_ref.contains("#"),
+            )
+        ).scalar()
 
 
 def _get(api: httpx.Client, path: str, params: dict) -> list[dict]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from tamis.detectors.transit import record_score
 from tamis.reasons import reason
 from tamis.route import Capacity, load_routing
 from tamis.route.few import route_few
@@ -73,7 +74,7 @@ def _record(conn: Connection, holder: str, mrn: str) -> tuple[float, str | None]
     light = {m for m, _ in kinds} - serious
     if not kinds:
         return 0.0, None
-    score = (len(serious) + 0.5 * len(light)) / (earlier + 1)
+    score = record_score(len(serious), len(light), earlier)
     said = reason(
         "transit.record",
         importer=holder,
