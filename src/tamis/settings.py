@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     national_currency: str = "MAD"
     country: str = "MA"  # this administration's country (ISO 3166 alpha-2): MRNs, partners
     corridors: str | None = None  # transit corridors (YAML); default: the shipped ones
+    offence_schedule: str | None = None  # offence classes and penalties (YAML); default: shipped
     transit_check_minutes: float = 15.0  # a server's overdue round; 0: none
     batch_rows: int = 50_000
     session_hours: float = 8.0

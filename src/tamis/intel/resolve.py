@@ -28,6 +28,7 @@ from sqlalchemy import Engine, delete, select
 from tamis import audit
 from tamis.intel.parties import address_key, name_key
 from tamis.intel.tables import entity_decisions, entity_links, entity_records
+from tamis.offences.tables import offence_parties
 from tamis.store.load import bulk_insert
 
 col = pl.col
@@ -41,6 +42,7 @@ PARTIES: dict[str, dict[str, str]] = {
     "tax_returns": {"name": "company_name", "address": "company_address", "phone": "phone",
                     "tax_number": "tax_number"},
     "trademarks": {"customs_id": "distributor_id", "name": "distributor_name"},
+    "offences": {"customs_id": "customs_id", "name": "name", "address": "address"},
 }  # fmt: skip
 THRESHOLD = 0.5
 DECISIONS = ("confirm", "split")
@@ -247,8 +249,12 @@ def read_party_frames(engine: Engine) -> dict[str, pl.DataFrame]:
 
     frames = {"declarations": read_items(engine).unique("declaration_id")}
     for source in PARTIES:
-        if source != "declarations":
+        if source not in ("declarations", "offences"):
             frames[source] = read_source(engine, source)
+    with engine.connect() as conn:
+        frames["offences"] = pl.read_database(
+            select(offence_parties), conn, schema_overrides={"customs_id": pl.String}
+        )
     return frames
 
 
