@@ -117,8 +117,10 @@ def test_a_settlement_within_bounds_approved_by_another_officer_then_paid(found)
         st.propose(engine, number, st.SettlementIn(amount=D("4999.99")), "karim")
     with pytest.raises(OffenceError, match="outside"):
         st.propose(engine, number, st.SettlementIn(amount=D("10000.01")), "karim")
-    plan = [st.InstalmentIn(due_on=date(2025, 4, 1), amount=D("3000")),
-            st.InstalmentIn(due_on=date(2025, 5, 1), amount=D("3000"))]  # fmt: skip
+    plan = [
+        st.InstalmentIn(due_on=date(2025, 4, 1), amount=D("3000")),
+        st.InstalmentIn(due_on=date(2025, 5, 1), amount=D("3000")),
+    ]
     st.propose(engine, number, st.SettlementIn(amount=D("6000"), instalments=plan), "karim")
     with pytest.raises(OffenceError, match="karim proposed this settlement and cannot also"):
         st.decide(engine, number, True, "karim")
@@ -138,8 +140,12 @@ def test_a_settlement_within_bounds_approved_by_another_officer_then_paid(found)
     with pytest.raises(OffenceError, match="receipt Q-1 is already recorded"):
         st.pay(engine, number, first.model_copy(update={"amount": D("5")}), "karim")
     with pytest.raises(OffenceError, match="more than the 3000.00 MAD left to pay"):
-        st.pay(engine, number, st.PaymentIn(amount=D("3000.01"), paid_on=date(2025, 4, 3),
-                                            reference="Q-2"), "karim")  # fmt: skip
+        st.pay(
+            engine,
+            number,
+            st.PaymentIn(amount=D("3000.01"), paid_on=date(2025, 4, 3), reference="Q-2"),
+            "karim",
+        )
     assert st.alerts(engine, date(2025, 4, 15)) == []
     last = st.PaymentIn(amount=D("3000"), paid_on=date(2025, 4, 20), reference="Q-2")
     assert st.pay(engine, number, last, "karim")["status"] == "paid"
@@ -149,9 +155,16 @@ def test_a_settlement_within_bounds_approved_by_another_officer_then_paid(found)
     assert [i["left_minor"] for i in plan_now["instalments"]] == [0, 0]
     assert [s["status"] for s in plan_now["settlements"]] == ["rejected", "accepted"]
     actions = [e["action"] for e in audit.entries(engine, entity="offence", entity_id=number)]
-    assert actions == ["offence.open", "offence.settlement.propose", "offence.settlement.reject",
-                       "offence.settlement.propose", "offence.settlement.approve",
-                       "offence.settlement.accept", "offence.payment", "offence.payment"]  # fmt: skip
+    assert actions == [
+        "offence.open",
+        "offence.settlement.propose",
+        "offence.settlement.reject",
+        "offence.settlement.propose",
+        "offence.settlement.approve",
+        "offence.settlement.accept",
+        "offence.payment",
+        "offence.payment",
+    ]
 
 
 def test_two_payments_racing_never_pay_more_than_is_due(store):
@@ -161,8 +174,12 @@ def test_two_payments_racing_never_pay_more_than_is_due(store):
 
     def pay(n):
         try:
-            st.pay(store, number, st.PaymentIn(amount=D("3000"), paid_on=date(2025, 3, 2),
-                                               reference=f"R-{n}"), "karim")  # fmt: skip
+            st.pay(
+                store,
+                number,
+                st.PaymentIn(amount=D("3000"), paid_on=date(2025, 3, 2), reference=f"R-{n}"),
+                "karim",
+            )
         except OffenceError as error:
             errors.append(error)
 
@@ -181,15 +198,27 @@ def test_the_courts_and_their_judgment(store):
     assert referred["status"] == "in_court" and referred["court"].startswith("Tribunal")
     assert st.schedule_of_payments(store, number)["settlements"][0]["status"] == "withdrawn"
     with pytest.raises(OffenceError, match="is in_court: it cannot take a payment"):
-        st.pay(store, number, st.PaymentIn(amount=D(1), paid_on=date(2025, 5, 1),
-                                           reference="X"), "karim")  # fmt: skip
-    judged = st.record_judgment(store, number, st.JudgmentIn(
-        judged_on=date(2025, 9, 1), amount=D("12000"), text="Amende et confiscation"), "sara")  # fmt: skip
+        st.pay(
+            store,
+            number,
+            st.PaymentIn(amount=D(1), paid_on=date(2025, 5, 1), reference="X"),
+            "karim",
+        )
+    judged = st.record_judgment(
+        store,
+        number,
+        st.JudgmentIn(judged_on=date(2025, 9, 1), amount=D("12000"), text="Amende et confiscation"),
+        "sara",
+    )
     assert judged["status"] == "judged" and judged["due_minor"] == 1_200_000
     acquitted = open_offence(store, officer(goods_value=D("1")), "karim")["number"]
     st.refer_to_court(store, acquitted, "Tribunal", "sara")
-    done = st.record_judgment(store, acquitted, st.JudgmentIn(
-        judged_on=date(2025, 9, 1), amount=D(0), text="Relaxe"), "sara")  # fmt: skip
+    done = st.record_judgment(
+        store,
+        acquitted,
+        st.JudgmentIn(judged_on=date(2025, 9, 1), amount=D(0), text="Relaxe"),
+        "sara",
+    )
     assert done["status"] == "closed"
     with pytest.raises(OffenceNotFound):
         st.refer_to_court(store, "NOWHERE/2025/00001", "Tribunal", "sara")
@@ -209,9 +238,14 @@ def test_limitation_is_alerted_before_it_lapses(store):
 def test_replay_shows_a_penalty_changed_behind_the_schedule(store, tmp_path, monkeypatch):
     number = open_offence(store, officer(goods_value=D("9000")), "karim")["number"]
     assert records.replay(store, number) | {"basis": None} == {
-        "number": number, "schedule_version": "2026-1", "class_code": "D1",
-        "recorded": "27000.00", "computed": "27000.00", "basis": None, "agrees": True,
-    }  # fmt: skip
+        "number": number,
+        "schedule_version": "2026-1",
+        "class_code": "D1",
+        "recorded": "27000.00",
+        "computed": "27000.00",
+        "basis": None,
+        "agrees": True,
+    }
     with store.begin() as conn:
         conn.execute(update(offences).values(penalty_minor=100))
     assert not records.replay(store, number)["agrees"]
@@ -250,21 +284,45 @@ def test_a_repeat_offender_is_recognised_through_a_spelling_variant(store_url, t
         .sort("entity_id")
     )
     variant = variants.row(0, named=True)
-    earlier = open_offence(engine, officer(parties=[PartyIn(
-        role="importer", name="as registered", customs_id=variant["importer_id"])]), "karim")  # fmt: skip
-    later = open_offence(engine, officer(
-        facts="Undeclared goods in a container consigned to it",
-        offence_date=date(2025, 9, 1), goods_value=D("2000"),
-        parties=[PartyIn(role="importer", name=variant["name"], address=variant["address"])]),
-        "sara")  # fmt: skip
+    earlier = open_offence(
+        engine,
+        officer(
+            parties=[
+                PartyIn(role="importer", name="as registered", customs_id=variant["importer_id"])
+            ]
+        ),
+        "karim",
+    )
+    later = open_offence(
+        engine,
+        officer(
+            facts="Undeclared goods in a container consigned to it",
+            offence_date=date(2025, 9, 1),
+            goods_value=D("2000"),
+            parties=[PartyIn(role="importer", name=variant["name"], address=variant["address"])],
+        ),
+        "sara",
+    )
     assert later["repeat_of"] == earlier["number"]
     assert later["penalty_basis"]["repeat"]["party"] == variant["name"]
     assert later["penalty_minor"] == 2 * 1_000_000  # the minimum doubled
-    stranger = open_offence(engine, officer(offence_date=date(2025, 9, 2), parties=[PartyIn(
-        role="person", name="Someone Unrelated Entirely")]), "sara")  # fmt: skip
+    stranger = open_offence(
+        engine,
+        officer(
+            offence_date=date(2025, 9, 2),
+            parties=[PartyIn(role="person", name="Someone Unrelated Entirely")],
+        ),
+        "sara",
+    )
     assert stranger["repeat_of"] is None
-    beyond = open_offence(engine, officer(offence_date=date(2031, 3, 2), parties=[PartyIn(
-        role="importer", name="x", customs_id=variant["importer_id"])]), "sara")  # fmt: skip
+    beyond = open_offence(
+        engine,
+        officer(
+            offence_date=date(2031, 3, 2),
+            parties=[PartyIn(role="importer", name="x", customs_id=variant["importer_id"])],
+        ),
+        "sara",
+    )
     assert beyond["repeat_of"] is None  # five years after the last one: 2025-09-01 + 5y
 
 
