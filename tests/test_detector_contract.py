@@ -1,6 +1,6 @@
 """Every registered detector through the same checks, on a store holding what each needs
 (a small synthetic year, its other sources, value references, a model, a network, a
-watchlist, transit movements). A detector is checked here by being in
+watchlist, transit movements, offences). A detector is checked here by being in
 ``tamis.detectors.registry``."""
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from tamis.inspections import record_outcomes, simulated_results
 from tamis.intel import network
 from tamis.intel.resolve import resolve
 from tamis.learn.train import train_from_store
+from tamis.offences.records import Identities, open_from_inspection
 from tamis.reasons import parse, render
 from tamis.route import load_routing
+from tamis.store.read import read_outcomes
 from tamis.transit import synthetic as transit_synthetic
 from tamis.valuation import database as valuation
 from tests.intel_store import loaded_store
@@ -48,6 +50,10 @@ def built(tmp_path_factory):
     train_from_store(engine, comment="contract")
     resolve(engine)
     network.build(engine)
+    known = Identities(engine)
+    found = read_outcomes(engine).filter(pl.col("result") == "non_compliant")
+    for declaration_id in found["declaration_id"].unique().sort().head(20):
+        open_from_inspection(engine, declaration_id, "test", known)
     holders = year.items["importer_id"].unique().sort().to_list()[:40]
     moved, _ = transit_synthetic.messages(
         holders, 150, datetime(2025, 1, 1), 300, seed=3, fraud_rate=0.2, risky=set(holders[:8])

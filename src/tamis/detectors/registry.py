@@ -10,6 +10,7 @@ from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.detectors.model import ModelDetector
 from tamis.detectors.network import NetworkDetector
+from tamis.detectors.repeat_offender import RepeatOffenderDetector
 from tamis.detectors.rules import RulesDetector
 from tamis.detectors.transit import TransitDetector
 from tamis.detectors.valuation import ValuationDetector
@@ -27,6 +28,7 @@ DETECTORS: tuple[type[Detector], ...] = (
     BrandDetector,
     TaxReturnDetector,
     TransitDetector,
+    RepeatOffenderDetector,
 )
 CROSS_SOURCE = {
     d.source: d for d in (ManifestDetector, PaymentDetector, BrandDetector, TaxReturnDetector)
