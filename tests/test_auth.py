@@ -17,9 +17,10 @@ ROLES = [role.value for role in users.Role]
 
 
 ALL = set(ROLES)
-READERS = {"admin", "analyst", "inspector", "auditor"}
+READERS = {"admin", "analyst", "inspector", "supervisor", "auditor"}
 TARGETERS = {"admin", "analyst"}
-FIELD = {"admin", "analyst", "inspector"}
+FIELD = {"admin", "analyst", "inspector", "supervisor"}
+SUPERVISORS = {"admin", "supervisor"}
 # Every route under /api/ and the roles that may use it: a new route must be added here.
 ROUTES = {
     "POST /api/auth/logout": ALL,

@@ -24,8 +24,9 @@ from tests.conftest import PASSWORD
 from tests.stores import assessed_store
 
 ROLES = [role.value for role in users.Role]
-READERS = {"admin", "analyst", "inspector", "auditor"}
-FIELD = {"admin", "analyst", "inspector"}
+READERS = {"admin", "analyst", "inspector", "supervisor", "auditor"}
+FIELD = {"admin", "analyst", "inspector", "supervisor"}
+SUPERVISORS = {"admin", "supervisor"}
 # Every page and the roles that may use it (the API's groups): a new page must be added here.
 PAGES = {
     "GET /": set(ROLES),

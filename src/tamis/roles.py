@@ -10,5 +10,6 @@ class Role(StrEnum):
     ADMIN = "admin"  # users, rules, everything
     ANALYST = "analyst"  # targeting: cases, watchlists, audits, assistance
     INSPECTOR = "inspector"  # cases assigned to them, inspection results
+    SUPERVISOR = "supervisor"  # approves settlements and court referrals; reads what officers read
     AUDITOR = "auditor"  # reads everything, the audit trail included; changes nothing
     PARTNER = "partner"  # a partner administration: only what is shared with it

@@ -65,9 +65,10 @@ class Allow:
 
 # Who may do what, by kind of work.
 EVERYONE = Allow(*Role)
-READERS = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR, Role.AUDITOR)
+READERS = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR, Role.SUPERVISOR, Role.AUDITOR)
 TARGETERS = Allow(Role.ADMIN, Role.ANALYST)
-FIELD = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR)
+FIELD = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR, Role.SUPERVISOR)
+SUPERVISORS = Allow(Role.ADMIN, Role.SUPERVISOR)  # a second officer's approval
 ADMINS = Allow(Role.ADMIN)
 AUDITORS = Allow(Role.ADMIN, Role.AUDITOR)
 PARTNERS = Allow(Role.ADMIN, Role.ANALYST, Role.PARTNER)

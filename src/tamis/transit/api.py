@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from tamis.api.auth import ADMINS, TARGETERS, Allow
+from tamis.api.auth import ADMINS, FIELD, READERS, TARGETERS, Allow
 from tamis.api.deps import MAX_ID, Store
 from tamis.roles import Role
 from tamis.transit import movements as moves
@@ -19,8 +19,8 @@ from tamis.transit.overdue import check_overdue
 from tamis.users import User
 
 router = APIRouter(prefix="/api/transit", tags=["transit"])
-SENDERS = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR, Role.PARTNER)
-VIEWERS = Allow(Role.ADMIN, Role.ANALYST, Role.INSPECTOR, Role.AUDITOR, Role.PARTNER)
+SENDERS = Allow(*FIELD.roles, Role.PARTNER)
+VIEWERS = Allow(*READERS.roles, Role.PARTNER)
 Sender = Annotated[User, Depends(SENDERS)]
 Viewer = Annotated[User, Depends(VIEWERS)]
 MAX_BODY = 1_000_000  # bytes: a declaration of 999 goods items is far less
