@@ -16,6 +16,7 @@ from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
 from tamis.intel.cli import app as intel_app
 from tamis.intel.cli import network_app
 from tamis.learn.cli import app as learn_app
+from tamis.offences.cli import app as offences_app
 from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
 from tamis.transit.cli import app as transit_app
@@ -46,6 +47,9 @@ app.command("audit-trail")(audit_trail_command)
 app.add_typer(intel_app, name="intel", help="Cross-source intelligence and entity resolution.")
 app.add_typer(network_app, name="network", help="The network of parties and its risk.")
 app.add_typer(transit_app, name="transit", help="Transit: movements, messages, guarantees, alerts.")
+app.add_typer(
+    offences_app, name="offences", help="Offences: penalties, settlements, courts, payments."
+)
 console = Console()
 errors = Console(stderr=True)
 

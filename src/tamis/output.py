@@ -15,7 +15,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as on
 
 def fail(message: str) -> None:
     """A user's error on stderr, naming what was expected; exit status 2."""
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(2)
 
 

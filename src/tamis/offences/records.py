@@ -17,7 +17,7 @@ from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis import audit
@@ -454,3 +454,28 @@ def replay(engine: Engine, ref: str | int) -> dict:
             "class_code": offence_class.code, "recorded": str(recorded),
             "computed": str(computed.amount.quantize(CENT)), "basis": computed.as_dict(),
             "agrees": computed.amount == recorded}  # fmt: skip
+
+
+def open_from_inspections(engine: Engine, actor: str, since: date | None = None, progress=None):
+    """Open the offence of every non-compliant inspection result without one (results of
+    ``since`` or later); what was opened, and what was refused with its reason."""
+    o, d = inspection_outcomes.c, offence_declarations.c
+    query = (
+        select(o.declaration_id, func.min(o.inspected_at).label("at"))
+        .where(o.result == "non_compliant", o.declaration_id.not_in(select(d.declaration_id)))
+        .group_by(o.declaration_id)
+        .order_by("at", o.declaration_id)
+    )
+    if since is not None:
+        query = query.having(func.min(o.inspected_at) >= since)
+    with engine.connect() as conn:
+        waiting = conn.execute(query).scalars().all()
+    known, opened, refused = Identities(engine), [], []
+    for done, declaration_id in enumerate(waiting, start=1):
+        try:
+            opened.append(open_from_inspection(engine, declaration_id, actor, known)["number"])
+        except (OffenceError, ScheduleError) as error:
+            refused.append({"declaration_id": declaration_id, "reason": str(error)})
+        if progress:
+            progress(done, len(waiting))
+    return {"results": len(waiting), "opened": opened, "refused": refused}
