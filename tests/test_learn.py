@@ -23,16 +23,26 @@ from tamis.learn import compiled, registry
 from tamis.learn import features as F
 from tamis.learn.asof import AsOfSums
 from tamis.learn.cli import app
+from tamis.learn.data import read_labelled_store
 from tamis.learn.drift import THRESHOLD, drift_report, psi
 from tamis.learn.evaluate import evaluate
 from tamis.learn.metrics import KS, targeting_metrics
-from tamis.learn.model import N_ROUNDS, PARAMS, FraudModel, _matrix, ensemble_size
+from tamis.learn.model import (
+    N_ROUNDS,
+    PARAMS,
+    FraudModel,
+    _matrix,
+    ensemble_size,
+    severity_weights,
+)
 from tamis.learn.ranking import RANKINGS, batch_priority
 from tamis.learn.train import store_drift, train_from_store
 from tamis.learn.uplift import uplift
+from tamis.offences.records import Identities, open_from_inspection
 from tamis.reasons import parse, reason, render, render_all
 from tamis.route import Exploration, ModelRanking, RoutingConfig
-from tamis.store.read import read_items
+from tamis.store.read import read_items, read_outcomes
+from tests.stores import assessed_store
 
 METRIC_KEYS = {f"{m}@{k}" for m in ("precision", "recall", "revenue") for k in KS}
 
@@ -412,6 +422,27 @@ def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path
         said = render_all(why)
         assert any(r.startswith("exploration, novelty (importer never inspected)") for r in said)
     assert {"score", "log_value", "te_importer_id"} <= store_drift(store, weeks=2).keys()
+
+
+def test_frauds_that_led_to_an_offence_weigh_its_severity_in_training(store, tmp_path):
+    assessed_store(store, tmp_path, declarations=1500)
+    found = read_outcomes(store).filter(pl.col("result") == "non_compliant")
+    first, *others = found["declaration_id"].unique().sort().to_list()[:4]
+    known = Identities(store)
+    opened = [open_from_inspection(store, first, "karim", known, class_code="D1")]
+    opened += [open_from_inspection(store, d, "karim", known) for d in others]
+    labelled = read_labelled_store(store)
+    graver = {o["declaration_ids"][0]: o["severity"] for o in opened}
+    assert graver[first] == 4 and all(s < 4 for d, s in graver.items() if d != first)
+    severity = dict(labelled.select("declaration_id", "severity").unique().iter_rows())
+    assert {d: severity[d] for d in graver} == graver
+    assert {s for d, s in severity.items() if d not in graver} == {1}
+    weights = severity_weights(labelled)
+    frauds = labelled["fraud"].to_numpy() == 1
+    assert weights is not None and set(weights[~frauds]) == {1.0} and max(weights) == 4
+    model = FraudModel.fit(labelled)
+    p = model.predict_proba(model.features(labelled))
+    assert np.isfinite(p).all() and ((p > 0) & (p < 1)).all()
 
 
 def test_drift_is_near_zero_on_the_same_data_and_flags_a_shift():

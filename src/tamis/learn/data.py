@@ -2,7 +2,9 @@
 
 Only inspected declarations carry a label, so only they are learnt from. ``revenue`` is
 what an inspection of a fraud brings: the revenue recovered when recorded, else the duty at
-stake on the declared value (customs_value × duty_rate / 100).
+stake on the declared value (customs_value × duty_rate / 100). ``severity`` (from the store)
+is how grave the offence recorded for the declaration is, from its class in the schedule
+(1 without an offence): a fraud that led to a grave offence weighs more in training.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from tamis.ingest.checks import OUTCOME_PREFIX
 from tamis.ingest.checks.few import check
 from tamis.ingest.pipeline import declaration_batches, malformed_rejects
 from tamis.ingest.profiles import Profile, load_profile
 from tamis.ingest.readers import source_format
+from tamis.offences.tables import offence_declarations, offences
 from tamis.store.read import read_items, read_outcomes
 
 NON_COMPLIANT = "non_compliant"
+SEVERITY_SCHEMA = {"declaration_id": pl.String, "severity": pl.Int64}
 
 
 def duty_at_stake() -> pl.Expr:
@@ -88,9 +92,12 @@ def read_labelled_files(paths: str | Path | list, profile: Profile | str) -> Lab
     )
 
 
-def label_items(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
+def label_items(
+    items: pl.DataFrame, outcomes: pl.DataFrame, severities: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Items joined to their outcomes (a result without item number covers the whole
-    declaration); items never inspected are dropped."""
+    declaration); items never inspected are dropped. ``severities`` (declaration_id,
+    severity): the declarations with an offence; the others' severity is 1."""
     bad = (pl.col("result") == NON_COMPLIANT).cast(pl.Int8)
     money = pl.col("revenue_recovered").cast(pl.Float64)
     recovered = pl.when(money.count() > 0).then(money.sum())  # null when none was recorded
@@ -113,9 +120,31 @@ def label_items(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
         pl.max_horizontal(pl.col("_fd").fill_null(0), pl.col("_fi").fill_null(0)).alias("fraud"),
         pl.coalesce("_ri", "_rd").alias("_recovered"),
     )
-    return _with_revenue(frame, "_recovered").drop("_fd", "_fi", "_rd", "_ri", "_recovered")
+    if severities is None:
+        severities = pl.DataFrame(schema=SEVERITY_SCHEMA)
+    frame = frame.join(severities, on="declaration_id", how="left")
+    return (
+        _with_revenue(frame, "_recovered")
+        .with_columns(pl.col("severity").fill_null(1))
+        .drop("_fd", "_fi", "_rd", "_ri", "_recovered")
+    )
+
+
+def offence_severities(engine: Engine) -> pl.DataFrame:
+    """Per declaration with an offence, the gravest offence's severity."""
+    od = offence_declarations.c
+    query = (
+        select(od.declaration_id, func.max(offences.c.severity))
+        .join_from(offence_declarations, offences, offences.c.offence_id == od.offence_id)
+        .group_by(od.declaration_id)
+    )
+    with engine.connect() as conn:
+        return pl.DataFrame(conn.execute(query).all(), schema=SEVERITY_SCHEMA, orient="row")
 
 
 def read_labelled_store(engine: Engine, since=None, until=None) -> pl.DataFrame:
-    """Inspected items of the store lodged in [since, until), labelled by their outcomes."""
-    return label_items(read_items(engine, since, until), read_outcomes(engine))
+    """Inspected items of the store lodged in [since, until), labelled by their outcomes
+    and weighed by the severity of their offences."""
+    return label_items(
+        read_items(engine, since, until), read_outcomes(engine), offence_severities(engine)
+    )

@@ -71,6 +71,22 @@ def _matrix(frame: pl.DataFrame, columns: list[str], categories: dict[str, list[
     ).to_numpy()
 
 
+def severity_weights(labelled: pl.DataFrame) -> np.ndarray | None:
+    """Each row's weight in training: a fraud weighs the severity of the offence it led to
+    (``tamis.learn.data``), anything else 1; None (unweighted) when nothing weighs more."""
+    if "severity" not in labelled.columns:
+        return None
+    weight = (
+        labelled.select(
+            pl.when(pl.col("fraud") == 1).then(pl.col("severity").fill_null(1)).otherwise(1)
+        )
+        .to_series()
+        .cast(pl.Float64)
+        .to_numpy()
+    )
+    return weight if (weight != 1).any() else None
+
+
 @dataclass
 class FraudModel:
     """P(fraud) and the revenue a fraud would bring (``tamis.learn.revenue``), with what
@@ -94,7 +110,7 @@ class FraudModel:
         categories = _category_maps(train, F.LOW_CARD)
         params = PARAMS | params
         x, fraud = _matrix(feats, columns, categories), feats["fraud"].to_numpy()
-        data = lgb.Dataset(x, fraud, feature_name=columns)
+        data = lgb.Dataset(x, fraud, weight=severity_weights(feats), feature_name=columns)
         size = ensemble_size(len(x))
         booster = averaged(
             [lgb.train(params | {"seed": params["seed"] + 1000 * i}, data, n_rounds)
