@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tamis import users
 from tamis.cases import cases
 from tamis.cli import app
+from tamis.offences.tables import offences
 from tamis.store import open_store
 
 
@@ -35,6 +37,13 @@ def test_the_demo_runs_the_whole_flow_and_prints_a_working_login(tmp_path, monke
     assert learnt or "routing keeps its fixed weights" in result.output
     assert re.search(r"│ payments +│", result.output)  # the per-detector report
     assert "A diverted movement: tamis transit show" in result.output  # transit, alerted
+    assert re.search(r"│ in_court +│ 1 +│", result.output)  # offences: one sent to court
+    assert re.search(r"Repeat offender: \S+ names '.+', recognised as the offender of \S+",
+                     result.output)  # fmt: skip
+    with engine.connect() as conn:
+        by_status = dict(conn.execute(select(offences.c.status, func.count()).group_by(
+            offences.c.status)).all())  # fmt: skip
+    assert by_status["paid"] > 0 and by_status["settled"] > 0 and by_status["in_court"] == 1
     again = CliRunner().invoke(
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--declarations", "1500"]
     )

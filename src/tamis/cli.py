@@ -387,11 +387,15 @@ def demo_command(
     network_build_command(as_json=False)
     network_top_command(limit=5)
     console.print("See one with: tamis network show IMPORTER_ID")
-    console.rule("10. Transit: movements under bond, their seals tracked on the way")
+    console.rule("10. Offences: fraud notices, penalties, settlements and the courts")
+    from tamis.offences.cli import demo_command as offences_demo_command
+
+    offences_demo_command(as_json=False)
+    console.rule("11. Transit: movements under bond, their seals tracked on the way")
     from tamis.transit.cli import synth_command as transit_synth_command
 
     transit_synth_command(movements=400, seed=7, out=workdir / "seals.csv", as_json=False)
-    console.rule("11. The dashboard")
+    console.rule("12. The dashboard")
     console.print(f"Dashboard: http://{host}:{port}/")
     if password:
         console.print(f"demo login: {DEMO_ADMIN} / {password}")

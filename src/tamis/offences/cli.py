@@ -348,3 +348,115 @@ def schedule_command(
     console.print(
         f"repeat within {version.repeat.window_years} years: x{version.repeat.aggravation}"
     )
+
+
+@app.command("demo")
+def demo_command(as_json: JsonOption = False) -> None:
+    """What the demo does with the store's inspection results: open their offences, settle
+    some (proposed, approved by a supervisor, accepted, paid by instalments), send one to
+    court, and record an officer's offence against an earlier offender spelt another way."""
+    from tamis.store import open_store
+
+    with progress_bar("offences from inspection results") as update:
+        said = work_demo_offences(open_store(), update)
+    if as_json:
+        print_json(said)
+        return
+    print_mapping("Offences", {k: v for k, v in said.items() if k != "repeat"}, console)
+    if said["repeat"]:
+        r = said["repeat"]
+        console.print(
+            f"Repeat offender: {r['number']} names {r['party']!r}, recognised as the "
+            f"offender of {r['repeat_of']}: tamis offences show {r['number']}"
+        )
+
+
+def work_demo_offences(engine, progress=None) -> dict:
+    """The demo's offences, worked through the same steps as officers' (see ``demo``)."""
+    from datetime import timedelta
+
+    from tamis.offences import settlement as st
+    from tamis.offences.read import amount, get
+    from tamis.offences.records import open_from_inspections
+    from tamis.offences.schedule import settlement_bounds
+
+    opened = open_from_inspections(engine, "demo-inspector", progress=progress)["opened"]
+    done = {"opened": len(opened), "settled": 0, "paid": 0, "in_court": 0, "repeat": None}
+    for n, number in enumerate(opened):
+        if n % 3 == 2:
+            continue  # left open: in the queue, some near their limitation
+        offence = get(engine, number)
+        if n == 1:
+            st.refer_to_court(engine, number, "Tribunal de première instance", "demo-supervisor")
+            done["in_court"] += 1
+            continue
+        low, _ = settlement_bounds(_class_of(engine, offence), amount(offence["penalty_minor"]))
+        first = offence["offence_date"] + timedelta(days=30)
+        half = (low / 2).quantize(Decimal("0.01"))
+        plan = [st.InstalmentIn(due_on=first, amount=half),
+                st.InstalmentIn(due_on=first + timedelta(days=30), amount=low - half)]  # fmt: skip
+        st.propose(engine, number, st.SettlementIn(amount=low, instalments=plan), "demo-officer")
+        st.decide(engine, number, True, "demo-supervisor")
+        st.accept(engine, number, "demo-officer")
+        done["settled"] += 1
+        for k, instalment in enumerate(plan[: 1 + n % 2]):
+            payment = st.PaymentIn(amount=instalment.amount, paid_on=instalment.due_on,
+                                   reference=f"QT-{number}-{k + 1}")  # fmt: skip
+            paid = st.pay(engine, number, payment, "demo-officer")
+        done["paid"] += paid["status"] == "paid"
+    if opened:
+        done["repeat"] = _demo_repeat_offence(engine, opened)
+    return done
+
+
+def _class_of(engine, offence: dict):
+    from tamis.offences.read import stored_version
+
+    with engine.connect() as conn:
+        return stored_version(conn, offence["schedule_version"]).offence_class(
+            offence["class_code"]
+        )
+
+
+def _demo_repeat_offence(engine, opened: list[str]) -> dict | None:
+    """An officer's offence naming an earlier offender as another source spells it (entity
+    resolution links the spellings): recognised as a repeat, its penalty aggravated."""
+    from datetime import timedelta
+
+    import polars as pl
+
+    from tamis.intel.parties import name_key
+    from tamis.intel.resolve import read_entities
+    from tamis.offences.read import get
+    from tamis.offences.records import OffenceIn, PartyIn, open_offence
+
+    entities = read_entities(engine).with_columns(name_key(pl.col("name")).alias("key"))
+    one_company = pl.col("entity_id").n_unique().over("key") == 1
+    entities = entities.filter(one_company)  # a spelling that names one company only
+    for number in opened:
+        earlier = get(engine, number)
+        importer = next((p for p in earlier["parties"] if p["customs_id"]), None)
+        if importer is None:
+            continue
+        own = entities.filter(pl.col("customs_id") == importer["customs_id"])["entity_id"]
+        spelt = name_key(pl.lit(importer["name"])).alias("k")
+        mine = pl.select(spelt)["k"][0]
+        variants = entities.filter(
+            pl.col("entity_id").is_in(own.implode()), pl.col("customs_id").is_null(),
+            pl.col("key") != mine,
+        )  # fmt: skip
+        if variants.is_empty():
+            continue
+        variant = variants.row(0, named=True)
+        said = OffenceIn(
+            facts=f"Goods found undeclared in a container consigned to {variant['name']}",
+            office=earlier["office"], offence_date=earlier["offence_date"] + timedelta(days=40),
+            fraud_type="other", duties_evaded="2500", goods_value="12000", seized=True,
+            seized_quantity="120", unit="carton", storage_place="Magasin sous douane",
+            concealment="false declaration of contents", detection_method="scanner",
+            parties=[PartyIn(role="importer", name=variant["name"], address=variant["address"])],
+        )  # fmt: skip
+        later = open_offence(engine, said, "demo-officer")
+        return {"number": later["number"], "party": variant["name"],
+                "repeat_of": later["repeat_of"]}  # fmt: skip
+    return None
