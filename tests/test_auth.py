@@ -70,6 +70,18 @@ ROUTES = {
     "GET /api/transit/outbox": {"partner"},
     "POST /api/transit/check": TARGETERS,
     "PUT /api/transit/guarantees/{guarantee}": {"admin"},
+    "GET /api/offences": READERS,
+    "POST /api/offences": FIELD,
+    "POST /api/offences/from-inspection/{declaration_id}": FIELD,
+    "GET /api/offences/alerts": READERS,
+    "GET /api/offences/{offence_id}": READERS,
+    "GET /api/offences/{offence_id}/replay": READERS,
+    "POST /api/offences/{offence_id}/settlement": FIELD,
+    "POST /api/offences/{offence_id}/settlement/decision": SUPERVISORS,
+    "POST /api/offences/{offence_id}/settlement/acceptance": FIELD,
+    "POST /api/offences/{offence_id}/court": SUPERVISORS,
+    "POST /api/offences/{offence_id}/judgment": SUPERVISORS,
+    "POST /api/offences/{offence_id}/payments": FIELD,
 }
 
 

@@ -40,6 +40,7 @@ from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.ingest.readers import ROW
 from tamis.intel.api import router as intel_router
+from tamis.offences.api import router as offences_router
 from tamis.reasons import parse, render_all
 from tamis.scoreboard import update as scoreboard
 from tamis.store import open_store
@@ -307,5 +308,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(valuation_router, prefix="/api", dependencies=[Depends(READERS)])
     app.include_router(intel_router)
     app.include_router(transit_router)
+    app.include_router(offences_router)
     web.mount(app)
     return app

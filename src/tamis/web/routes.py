@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tamis import users
 from tamis.api.auth import EVERYONE, READERS, session_token, set_session_cookie
 from tamis.api.deps import Store
+from tamis.offences import reporting as offence_reporting
 from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.users import User
 from tamis.web import cases, charts, declaration, learning, rules, transit
@@ -130,21 +131,42 @@ def scoreboard_page(
     months = offered["months"]
     last = last or (months[-1] if months else None)
     first = first or (months[max(len(months) - 12, 0)] if months else None)
-    board = None
+    board, offence_figures = None, []
     if first and last:
         period = Period(*sorted((first, last)))
         board = scoreboard(engine, period, office or None)
+        offence_figures = offence_reporting.figures(
+            engine, office or None, period.first, period.last
+        )
     t = Translator(language_of(request))
+    drawn = _scoreboard_charts(board, t) if board else {}
+    if offence_figures:
+        drawn["collected"] = _collected_chart(offence_figures, t)
     return render(
         request,
         "scoreboard.html",
         user,
         board=board,
+        offence_figures=offence_figures,
         offered=offered,
         office=office or "",
         first=first,
         last=last,
-        charts=_scoreboard_charts(board, t) if board else {},
+        charts=drawn,
+    )
+
+
+def _collected_chart(rows: list[dict], t: Translator):
+    """What offences' payments brought in, per month (and currency), over the offices."""
+    collected: dict[str, int] = {}
+    for row in rows:
+        key = f"{row['month']} ({row['currency']})"
+        collected[key] = collected.get(key, 0) + row["collected_minor"]
+    return charts.horizontal_bars(
+        [(month, minor / 100) for month, minor in sorted(collected.items())],
+        t("scoreboard.offences.collected_per_month"),
+        t.number,
+        lambda v: charts.COLOURS["bar"],
     )
 
 
