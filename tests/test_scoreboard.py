@@ -1,5 +1,5 @@
-"""The scoreboard's sums stay equal to what the store holds as decisions, channel changes
-and inspection results are recorded, and a rebuild finds the same."""
+"""The scoreboard's sums stay equal to what the store holds as decisions, channel changes,
+inspection results and offences are recorded, and a rebuild finds the same."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ import pytest
 from sqlalchemy import select
 
 from tamis.assess import assess_file, assessor_from_store
+from tamis.offences.records import open_from_inspection
+from tamis.offences.reporting import figures
 from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.scoreboard.update import rebuild
+from tamis.store.read import read_outcomes
 from tamis.store.tables import (
     scoreboard_chapters,
     scoreboard_days,
     scoreboard_detectors,
     scoreboard_importers,
 )
+from tamis.web.i18n import Translator
 from tests.conftest import login
 from tests.stores import assessed_store
 
@@ -113,3 +117,24 @@ def test_a_lodged_declaration_is_queued_then_counted_when_the_figures_are_read(c
         assert conn.execute(select(scoreboard_pending)).first() is None
     kept = sums(store)
     assert rebuild(store) == 1 and sums(store) == kept
+
+
+def test_an_opened_offence_is_a_fraud_notice_and_its_penalty_a_figure(client, tmp_path):
+    store = client.app.state.engine
+    assessed_store(store, tmp_path, declarations=1500)
+    everything = Period("2025-01", "2025-03")
+    assert scoreboard(store, everything)["totals"]["fraud_notices"] == 0  # no offence yet
+    found = read_outcomes(store).filter(pl.col("result") == "non_compliant")
+    offence = open_from_inspection(store, found["declaration_id"].sort()[0], "karim")
+    board = scoreboard(store, everything)
+    assert board["totals"]["fraud_notices"] == 1
+    assert sum(c["fraud_notices"] for c in board["channels"]) == 1
+    month = f"{offence['offence_date']:%Y-%m}"
+    rows = figures(store, offence["office"], month, month)
+    assert [(r["offences"], r["penalties_minor"]) for r in rows] == [(1, offence["penalty_minor"])]
+    page = client.get(f"/scoreboard?office={offence['office']}&from=2025-01&to={month}")
+    assert 'id="offence-figures"' in page.text and f'data-month="{month}"' in page.text
+    assert Translator("fr").money(offence["penalty_minor"]) in page.text
+    kept = sums(store)
+    rebuild(store)
+    assert sums(store) == kept

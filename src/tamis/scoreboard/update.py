@@ -1,11 +1,12 @@
 """Keep the scoreboard's sums up to date, in the transaction that changes what they sum.
 
-Each declaration that has a decision or an inspection result contributes one row to
+Each declaration that has a decision, an inspection result or an offence adds one row to
 ``scoreboard_declarations``: its current channel (latest decision, or an officer's change
 of it), the detectors that flagged it, whether an inspection found it non-compliant, the
-revenue recovered... ``refresh`` recomputes those rows for some declarations from the
-store and adds the difference between the new and the old rows to each sum table, so a
-scoreboard over a year of a million declarations reads a few thousand rows.
+revenue recovered, the offences recorded for it (its fraud notices)... ``refresh``
+recomputes those rows for some declarations from the store and adds the difference between
+the new and the old rows to each sum table, so a scoreboard over a year of a million
+declarations reads a few thousand rows.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis.learn.uplift import CONTROL, FLAGGED
+from tamis.offences.tables import offence_declarations
 from tamis.store.load import bulk_insert
 from tamis.store.tables import (
     channel_changes,
@@ -159,12 +161,12 @@ def _current(conn: Connection) -> pl.DataFrame:
             o.c.declaration_id,
             func.max(case((o.c.result == "non_compliant", 1), else_=0)).label("hits"),
             func.coalesce(func.sum(o.c.revenue_recovered_minor), 0).label("recovered"),
-            func.count(o.c.fraud_notice).label("fraud_notices"),
         )
         .select_from(_joined(o))
         .group_by(o.c.declaration_id),
-        {"declaration_id": TEXT, "hits": INT, "recovered": INT, "fraud_notices": INT},
+        {"declaration_id": TEXT, "hits": INT, "recovered": INT},
     )
+    noticed = _read(conn, _fraud_notices(), {"declaration_id": TEXT, "fraud_notices": INT})
     changed = changed.sort("change_id").group_by("decision_id").agg(pl.col("to_channel").last())
     decided = decided.with_columns(_flagged(decided["signals"]).alias("flagged")).join(
         changed, on="decision_id", how="left"
@@ -176,7 +178,12 @@ def _current(conn: Connection) -> pl.DataFrame:
         header.join(decided, on="declaration_id", how="left")
         .join(found.with_columns(pl.lit(1).alias("inspected")), on="declaration_id", how="left")
         .join(per_chapter, on="declaration_id", how="left")
-        .filter(pl.col("decision_id").is_not_null() | pl.col("inspected").is_not_null())
+        .join(noticed, on="declaration_id", how="left")
+        .filter(
+            pl.col("decision_id").is_not_null()
+            | pl.col("inspected").is_not_null()
+            | pl.col("fraud_notices").is_not_null()
+        )
     )
     channel = pl.coalesce("to_channel", "channel", pl.lit(NOT_ASSESSED))
     return state.select(
@@ -195,6 +202,19 @@ def _current(conn: Connection) -> pl.DataFrame:
         pl.col("hits").fill_null(0).cast(pl.Int64),
         pl.col("recovered").fill_null(0).cast(pl.Int64).alias("revenue_recovered_minor"),
         pl.col("fraud_notices").fill_null(0).cast(pl.Int64),
+    )
+
+
+def _fraud_notices():
+    """Per staged declaration, the offences recorded for it: an offence of several
+    declarations is counted on the first of them only, so that sums count it once."""
+    od, other = offence_declarations, offence_declarations.alias("other")
+    first = select(func.min(other.c.declaration_id)).where(other.c.offence_id == od.c.offence_id)
+    return (
+        select(od.c.declaration_id, func.count().label("fraud_notices"))
+        .select_from(_joined(od))
+        .where(od.c.declaration_id == first.scalar_subquery())
+        .group_by(od.c.declaration_id)
     )
 
 
@@ -300,7 +320,9 @@ def catch_up(engine: Engine) -> int:
 def rebuild(engine: Engine, chunk: int = 50_000, progress=None) -> int:
     """Recompute every sum from the store (after an upgrade, or to check); declarations counted."""
     ids_query = union(
-        select(decisions.c.declaration_id), select(inspection_outcomes.c.declaration_id)
+        select(decisions.c.declaration_id),
+        select(inspection_outcomes.c.declaration_id),
+        select(offence_declarations.c.declaration_id),
     )
     with engine.connect() as conn:
         ids = _read(conn, ids_query, {"declaration_id": TEXT})[:, 0]
