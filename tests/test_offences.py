@@ -5,7 +5,7 @@ court, paid, and recognised again when the same party offends later."""
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import polars as pl
@@ -284,48 +284,48 @@ def test_a_repeat_offender_is_recognised_through_a_spelling_variant(store_url, t
         .sort("entity_id")
     )
     variant = variants.row(0, named=True)
-    earlier = open_offence(
-        engine,
-        officer(
-            parties=[
-                PartyIn(role="importer", name="as registered", customs_id=variant["importer_id"])
-            ]
-        ),
-        "karim",
+    registered = PartyIn(role="importer", name="as registered", customs_id=variant["importer_id"])
+    long_ago = open_offence(
+        engine, officer(offence_date=date(2019, 1, 1), parties=[registered]), "karim"
     )
+    earlier = open_offence(
+        engine, officer(offence_date=date(2024, 1, 2), parties=[registered]), "karim"
+    )
+    assert earlier["repeat_of"] is None  # five years and a day after the first
     later = open_offence(
         engine,
         officer(
             facts="Undeclared goods in a container consigned to it",
-            offence_date=date(2025, 9, 1),
+            offence_date=date(2024, 6, 1),
             goods_value=D("2000"),
             parties=[PartyIn(role="importer", name=variant["name"], address=variant["address"])],
         ),
         "sara",
     )
-    assert later["repeat_of"] == earlier["number"]
+    assert later["repeat_of"] == earlier["number"] != long_ago["number"]
     assert later["penalty_basis"]["repeat"]["party"] == variant["name"]
     assert later["penalty_minor"] == 2 * 1_000_000  # the minimum doubled
-    stranger = open_offence(
-        engine,
-        officer(
-            offence_date=date(2025, 9, 2),
-            parties=[PartyIn(role="person", name="Someone Unrelated Entirely")],
-        ),
-        "sara",
+    stranger = PartyIn(role="person", name="Someone Unrelated Entirely")
+    unrelated = open_offence(
+        engine, officer(offence_date=date(2024, 6, 2), parties=[stranger]), "sara"
     )
-    assert stranger["repeat_of"] is None
-    beyond = open_offence(
-        engine,
-        officer(
-            offence_date=date(2031, 3, 2),
-            parties=[PartyIn(role="importer", name="x", customs_id=variant["importer_id"])],
-        ),
-        "sara",
-    )
-    assert beyond["repeat_of"] is None  # five years after the last one: 2025-09-01 + 5y
+    assert unrelated["repeat_of"] is None
 
 
 def test_a_limitation_from_29_february_ends_on_28_february(store):
     leap = open_offence(store, officer(offence_date=date(2024, 2, 29), class_code="C2"), "karim")
     assert leap["limitation_date"] == date(2026, 2, 28)  # C2: two years
+
+
+def test_facts_and_payments_in_the_future_and_penalties_beyond_the_store_are_refused(store):
+    tomorrow = audit.now().date() + timedelta(days=1)
+    with pytest.raises(OffenceError, match=f"offence_date: {tomorrow} is in the future"):
+        open_offence(store, officer(offence_date=tomorrow), "karim")
+    huge = officer(goods_value=D("9999999999999999.99"))  # three times it: beyond 64 bits
+    with pytest.raises(OffenceError, match="penalty: .* is beyond what can be recorded"):
+        open_offence(store, huge, "karim")
+    with pytest.raises(ValueError, match="is in the future"):
+        st.PaymentIn(amount=D(1), paid_on=tomorrow, reference="R")
+    with pytest.raises(ValueError, match="is in the future"):
+        st.JudgmentIn(judged_on=tomorrow, amount=D(1), text="Amende")
+    assert listing(store) == []

@@ -121,6 +121,14 @@ class Facts:
     parties: list[dict] = field(default_factory=list)
 
 
+LARGEST = Decimal(10) ** 16  # in major units: the store's amounts are 64-bit hundredths
+
+
+def _quantity(total: float) -> Decimal | None:
+    quantity = Decimal(str(total)).quantize(Decimal("0.001"))
+    return quantity if quantity < LARGEST / 10 else None
+
+
 def _facts(conn: Connection, declaration_ids: list[str]) -> Facts:
     if not declaration_ids:
         return Facts()
@@ -147,7 +155,7 @@ def _facts(conn: Connection, declaration_ids: list[str]) -> Facts:
         value=amount(sum(g.customs_value_minor or 0 for g in goods)),
         goods="; ".join(dict.fromkeys(g.description for g in goods if g.description)) or None,
         hs_code=goods[0].hs_code if len({g.hs_code for g in goods}) == 1 else None,
-        quantity=Decimal(str(sum(g.quantity or 0 for g in goods))) if len(units) == 1 else None,
+        quantity=_quantity(sum(g.quantity or 0 for g in goods)) if len(units) == 1 else None,
         unit=units.pop() if len(units) == 1 else None,
         route=" > ".join(
             dict.fromkeys(
@@ -343,6 +351,8 @@ def _open(conn: Connection, said: OffenceIn, actor: str, known: Identities) -> i
         ):
             raise OffenceError(f"case_id: case {said.case_id} is not in the store")
     day = said.offence_date or facts.inspected or facts.lodged
+    if said.offence_date and said.offence_date > audit.now().date():
+        raise OffenceError(f"offence_date: {said.offence_date} is in the future")
     office = said.office or facts.office
     if day is None or office is None:
         raise OffenceError("offence_date: give the day of the facts")
@@ -361,6 +371,11 @@ def _open(conn: Connection, said: OffenceIn, actor: str, known: Identities) -> i
         raise OffenceError("parties: the declarations name no importer: give the offenders")
     repeat = repeat_of(conn, parties, day, version, known)
     computed = penalty(version, offence_class, duties, value, repeat is not None)
+    if computed.amount >= LARGEST:
+        raise OffenceError(
+            f"penalty: {computed.amount} {schedule().currency} is beyond what can be recorded: "
+            "check the duties evaded and goods value"
+        )
     keep_version(conn, version)
     sequence, number = next_number(conn, office, day.year)
     basis = computed.as_dict() | {"class": offence_class.code, "repeat": repeat}

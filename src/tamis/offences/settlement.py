@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 from sqlalchemy import Connection, Engine, select, update
 
 from tamis import audit
@@ -57,14 +58,23 @@ class SettlementIn(BaseModel):
         return self
 
 
+def _past(day: date) -> date:
+    if day > audit.now().date():
+        raise ValueError(f"{day} is in the future")
+    return day
+
+
+Past = Annotated[date, AfterValidator(_past)]
+
+
 class PaymentIn(BaseModel):
     amount: Decimal = Amount
-    paid_on: date
+    paid_on: Past
     reference: str = Field(min_length=1, max_length=64)
 
 
 class JudgmentIn(BaseModel):
-    judged_on: date
+    judged_on: Past
     amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
     text: str = Field(min_length=3, max_length=20_000)
     due_on: date | None = None
