@@ -43,6 +43,9 @@ class RepeatOffenderDetector(ByImporter):
 
     @classmethod
     def from_store(cls, engine: Engine, context: StoreContext) -> RepeatOffenderDetector | None:
+        with engine.connect() as conn:  # a store without offences needs no schedule read
+            if conn.execute(select(offences.c.offence_id).limit(1)).first() is None:
+                return None
         today = audit.now().date()
         window = schedule().on(today).repeat.window_years
         record = offence_record(engine, today, window)
