@@ -158,16 +158,7 @@ def _facts(conn: Connection, declaration_ids: list[str]) -> Facts:
         quantity=_quantity(sum(g.quantity or 0 for g in goods)) if len(units) == 1 else None,
         unit=units.pop() if len(units) == 1 else None,
         route=" > ".join(
-            dict.fromkeys(
-                c
-                for c in (
-                    first.export_country,
-                    goods and goods[0].origin_country,
-                    first.loading_place,
-                    first.office,
-                )
-                if c
-            )  # fmt: skip
+            dict.fromkeys(c for c in (first.export_country, first.loading_place, first.office) if c)
         ),
     )
     if results:
