@@ -19,6 +19,7 @@ from tamis.scoreboard.figures import Period, scoreboard
 from tamis.store.tables import decisions, inspection_outcomes
 from tamis.web import cases as case_pages
 from tamis.web import declaration, learning, routes, rules
+from tamis.web import offences as offence_pages
 from tamis.web import transit as transit_pages
 from tests.conftest import PASSWORD
 from tests.stores import assessed_store
@@ -48,6 +49,15 @@ PAGES = {
     "GET /models/drift": READERS,
     "GET /transit": READERS,
     "GET /transit/{mrn}": READERS,
+    "GET /offences": READERS,
+    "GET /offences/{offence_id}": READERS,
+    "POST /offences/{offence_id}/settlement": FIELD,
+    "POST /offences/{offence_id}/decision": SUPERVISORS,
+    "POST /offences/{offence_id}/acceptance": FIELD,
+    "POST /offences/{offence_id}/court": SUPERVISORS,
+    "POST /offences/{offence_id}/judgment": SUPERVISORS,
+    "POST /offences/{offence_id}/payments": FIELD,
+    "GET /offenders/{party}": READERS,
     "POST /logout": set(ROLES),
 }
 OPEN = {"GET /login", "POST /login", "GET /lang/{language}"}  # no session needed
@@ -61,6 +71,7 @@ def page_operations() -> set[str]:
         rules.router,
         learning.router,
         transit_pages.router,
+        offence_pages.router,
     )
     return {f"{m} {r.path}" for router in routers for r in router.routes for m in r.methods}
 
@@ -101,6 +112,8 @@ def test_every_page_redirects_strangers_to_login_and_checks_the_role(anonymous, 
         "case_id": str(case_id),
         "language": "en",
         "mrn": "26MA00000000000000",
+        "offence_id": "999999",  # none: the page answers 404
+        "party": "IMP000001",
     }
 
     def sessions() -> dict[str, tuple[str, str]]:
@@ -224,8 +237,12 @@ def test_the_result_form_names_each_problem_then_records_and_the_scoreboard_move
         ).one()
     assert stored.revenue_recovered_minor == 123456 and stored.inspector == "inspector-web"
     after = scoreboard(engine, period)["totals"]
-    assert after["fraud_notices"] == before["fraud_notices"] + 1
     assert after["revenue_recovered_minor"] == before["revenue_recovered_minor"] + 123456
+    # the scoreboard's fraud notices are the offences recorded: one is opened from the result
+    opened = anonymous.post(f"/api/offences/from-inspection/{case['declaration_id']}")
+    assert opened.status_code == 201, opened.text
+    noticed = scoreboard(engine, period)["totals"]
+    assert noticed["fraud_notices"] == before["fraud_notices"] + 1
 
 
 def test_pages_speak_french_first_english_on_request(anonymous, store):

@@ -10,4 +10,5 @@ NAV = (
     ("/rules", "nav.rules", READERS),
     ("/models", "nav.models", READERS),
     ("/transit", "nav.transit", READERS),
+    ("/offences", "nav.offences", READERS),
 )
