@@ -57,6 +57,8 @@ def test_from_inspection_results_to_a_paid_settlement(terminal, tmp_path):
     assert closed.exit_code == 2 and "no payment is due" in closed.stderr
     assert json.loads(tamis("offences", "replay", number, "--json").stdout)["agrees"]
 
+    watched = tamis("offences", "watch", number, "--days", "30", "--by", "sara")
+    assert watched.exit_code == 0 and f"opened from offence {number} for 30 days" in watched.stdout
     listed = json.loads(tamis("offences", "list", "--status", "paid", "--json").stdout)
     assert [o["number"] for o in listed] == [number]
     wrong = tamis("offences", "list", "--status", "settled-ish")
@@ -81,6 +83,18 @@ def test_an_officer_records_an_offence_from_a_file_and_sends_it_to_court(termina
     judged = tamis("offences", "judgment", number, "--on", "2025-11-03", "--amount", "9000",
                    "--text", "Amende", "--by", "sara")  # fmt: skip
     assert judged.exit_code == 0 and "judged" in judged.stdout
+    figures = json.loads(tamis("offences", "figures", "--office", "TANGER-MED", "--json").stdout)
+    assert [(f["month"], f["offences"], f["judged_minor"]) for f in figures] == [
+        ("2025-05", 1, 900_000)
+    ]
+    exported = tamis("offences", "cen-export", str(tmp_path / "cen.csv"))
+    assert exported.exit_code == 0 and "1 seizure(s) written" in exported.stdout
+    seizures = pl.read_csv(tmp_path / "cen.csv", infer_schema_length=0)
+    assert seizures.select("case_number", "concealment_method", "quantity").row(0) == (
+        number,
+        "spare tyre",
+        "40.000",
+    )
     alerts = json.loads(tamis("offences", "alerts", "--today", "2026-01-10", "--json").stdout)
     assert [(a["kind"], a["number"]) for a in alerts] == [("instalment_overdue", number)]
 

@@ -350,6 +350,60 @@ def schedule_command(
     )
 
 
+@app.command("figures")
+def figures_command(
+    office: Annotated[str | None, typer.Option()] = None,
+    first: Annotated[str | None, typer.Option(help="From this month (YYYY-MM).")] = None,
+    last: Annotated[str | None, typer.Option(help="To this month (YYYY-MM), included.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per office and month: fraud notices, penalties proposed, settled, judged, collected."""
+    from tamis.offences.reporting import figures
+    from tamis.store import open_store
+
+    rows = _done(figures, open_store(), office, first, last)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("office", "month", "offences", "penalties", "settled", "judged", "collected")
+    for r in rows:
+        table.add_row(r["office"], r["month"], f"{r['offences']:,}",
+                      *(_money(r[f"{k}_minor"]) for k in ("penalties", "settled", "judged",
+                                                          "collected")))  # fmt: skip
+    console.print(table)
+
+
+@app.command("cen-export")
+def cen_export_command(
+    out: Annotated[Path, typer.Argument(help="The CSV file to write.")],
+    since: Annotated[str | None, typer.Option(help="Seizures from this day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="To this day, included.")] = None,
+) -> None:
+    """Seizures in the field layout of the WCO Customs Enforcement Network's seizure form."""
+    from tamis.offences.reporting import cen_csv, cen_seizures
+    from tamis.store import open_store
+
+    start = _done(date.fromisoformat, since) if since else None
+    end = _done(date.fromisoformat, until) if until else None
+    frame = cen_seizures(open_store(), start, end)
+    cen_csv(frame, out)
+    console.print(f"{frame.height:,} seizure(s) written to {out}")
+
+
+@app.command("watch")
+def watch_command(
+    number: str,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="How long to watch.")] = 365,
+    by: By = None,
+) -> None:
+    """Open a watchlist from an offence: its importers' goods of the same HS heading."""
+    from tamis.offences.watch import watch_offence
+    from tamis.store import open_store
+
+    watchlist_id = _done(watch_offence, open_store(), number, by or actor(), days)
+    console.print(f"watchlist {watchlist_id} opened from offence {number} for {days} days")
+
+
 @app.command("demo")
 def demo_command(as_json: JsonOption = False) -> None:
     """What the demo does with the store's inspection results: open their offences, settle
