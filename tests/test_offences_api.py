@@ -88,6 +88,10 @@ def test_an_inspector_opens_an_offence_from_an_inspection_and_finds_it_in_the_qu
 
     again = client.post(f"/api/offences/from-inspection/{found[0]}", headers=karim)
     assert again.status_code == 409 and offence["number"] in again.json()["detail"]
+    unseized = client.post(
+        f"/api/offences/from-inspection/{found[1]}", headers=karim, json={"seized_quantity": 3}
+    )
+    assert unseized.status_code == 422 and "seized_quantity" in unseized.text
     compliant = client.post(f"/api/offences/from-inspection/{clean}", headers=karim)
     assert compliant.status_code == 409 and clean in compliant.json()["detail"]
     unknown = client.post(
