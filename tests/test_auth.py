@@ -81,6 +81,7 @@ ROUTES = {
     "POST /api/offences/{offence_id}/settlement/acceptance": FIELD,
     "POST /api/offences/{offence_id}/court": SUPERVISORS,
     "POST /api/offences/{offence_id}/judgment": SUPERVISORS,
+    "POST /api/offences/{offence_id}/watchlist": TARGETERS,
     "POST /api/offences/{offence_id}/payments": FIELD,
 }
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import html
 import re
 
+import json
+
 import polars as pl
 import pytest
 
+from tamis import audit
 from tamis.store.read import read_outcomes
 from tamis.web.i18n import Translator
 from tests.conftest import login
@@ -294,3 +297,30 @@ def test_a_refused_settlement_form_shows_the_reason_and_keeps_what_was_typed(cli
     decided = client.post(f"{page}/decision", data={"csrf_token": supervisor, "approve": "true"})
     assert decided.status_code == 303
     assert "transaction approuvée" in client.get(page).text
+
+
+def test_a_lodgement_after_an_offence_carries_the_offender_record_and_its_watchlist(
+    client, officers
+):
+    from tests.test_api import DECLARATION
+
+    today = audit.now().replace(microsecond=0).isoformat()  # the watchlist runs from today
+    declaration = DECLARATION | {"importer_id": IMPORTER, "lodged_at": today}
+    before = client.post("/api/declarations", json=declaration | {"declaration_id": "D-OFF-1"})
+    assert before.status_code == 201, before.text
+    assert "repeat_offender" not in json.dumps(before.json())
+    offence = record(client, officers["karim"], hs_code="6403990000")
+    refused = client.post(f"/api/offences/{offence['offence_id']}/watchlist",
+                          headers=officers["karim"], json={})  # fmt: skip
+    assert refused.status_code == 403  # watchlists are the analysts'
+    watched = client.post(f"/api/offences/{offence['offence_id']}/watchlist", json={"days": 30})
+    assert watched.status_code == 201
+    listed = {w["watchlist_id"]: w for w in client.get("/api/watchlists").json()}
+    assert IMPORTER in listed[watched.json()["watchlist_id"]]["importers"]
+    after = client.post("/api/declarations", json=declaration | {"declaration_id": "D-OFF-2"})
+    said = json.dumps(after.json(), ensure_ascii=False)
+    assert offence["number"] in said  # the repeat-offender detector's reason names it
+    assert f"Offence {offence['number']}" in said  # and the watchlist's hit
+    browse(client, "inspector")
+    page = client.get("/declarations/D-OFF-2").text
+    assert f'href="/offenders/{IMPORTER}"' in page and offence["number"] in page

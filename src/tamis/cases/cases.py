@@ -29,7 +29,7 @@ MOVES = {
     Status.IN_INSPECTION: {Status.OPEN, Status.CLOSED},
     Status.CLOSED: {Status.OPEN},
 }
-ASSIGNABLE_ROLES = ("admin", "analyst", "inspector")
+ASSIGNABLE_ROLES = ("admin", "analyst", "inspector", "supervisor")
 
 
 class CaseError(ValueError):

@@ -9,22 +9,24 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from tamis import audit
-from tamis.api.auth import FIELD, READERS, SUPERVISORS
+from tamis.api.auth import FIELD, READERS, SUPERVISORS, TARGETERS
 from tamis.api.deps import Offset, RecordId, Store
 from tamis.offences import read, records, settlement
 from tamis.offences.read import OffenceError, Status
 from tamis.offences.records import OffenceIn
 from tamis.offences.schedule import ScheduleError
 from tamis.offences.settlement import JudgmentIn, PaymentIn, SettlementIn
+from tamis.offences.watch import watch_offence
 from tamis.users import User
 
 Reader = Annotated[User, Depends(READERS)]
 Officer = Annotated[User, Depends(FIELD)]
 Supervisor = Annotated[User, Depends(SUPERVISORS)]
+Targeter = Annotated[User, Depends(TARGETERS)]
 Refused = (OffenceError, ScheduleError)  # the schedule cannot classify or price it as asked
 
 
@@ -87,14 +89,21 @@ def list_offences(
     return read.listing(engine, office, status, party, limit, offset)
 
 
+def _fresh_assessor(request: Request) -> None:
+    request.app.state.assessor = None  # the next lodgement sees the offender's record
+
+
 @router.post("", status_code=201)
-def open_offence(engine: Store, user: Officer, body: OffenceIn) -> dict:
+def open_offence(request: Request, engine: Store, user: Officer, body: OffenceIn) -> dict:
     """An officer records an offence; blank figures come from its declarations."""
-    return records.open_offence(engine, body, user.username)
+    opened = records.open_offence(engine, body, user.username)
+    _fresh_assessor(request)
+    return opened
 
 
 @router.post("/from-inspection/{declaration_id}", status_code=201)
 def open_from_inspection(
+    request: Request,
     engine: Store,
     user: Officer,
     declaration_id: Annotated[str, Path(min_length=1, max_length=64)],
@@ -102,7 +111,23 @@ def open_from_inspection(
 ) -> dict:
     """The offence a declaration's non-compliant inspection result found."""
     more = body.model_dump(exclude_unset=True) if body else {}
-    return records.open_from_inspection(engine, declaration_id, user.username, **more)
+    opened = records.open_from_inspection(engine, declaration_id, user.username, **more)
+    _fresh_assessor(request)
+    return opened
+
+
+class WatchIn(BaseModel):
+    days: int = Field(365, ge=1, le=3650)
+
+
+@router.post("/{offence_id}/watchlist", status_code=201)
+def watch(
+    request: Request, engine: Store, user: Targeter, offence_id: RecordId, body: WatchIn
+) -> dict:
+    """A watchlist of the offence's importers and HS heading, for ``days``."""
+    watchlist_id = watch_offence(engine, offence_id, user.username, body.days)
+    _fresh_assessor(request)
+    return {"watchlist_id": watchlist_id}
 
 
 @router.get("/alerts")

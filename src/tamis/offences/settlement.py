@@ -327,10 +327,12 @@ def alerts(engine: Engine, today: date) -> list[dict]:
             left = (row.limitation_date - today).days
             if left <= warn[row.schedule_version]:
                 kind = "lapsed" if left < 0 else "limitation"
-                said.append({"kind": kind, "number": row.number, "office": row.office,
+                said.append({"kind": kind, "offence_id": row.offence_id, "number": row.number,
+                             "office": row.office,
                              "on": row.limitation_date, "days_left": left})  # fmt: skip
         plans = conn.execute(
-            select(o.number, o.office, o.paid_minor, o.currency, instalments.c.number.label("n"),
+            select(o.offence_id, o.number, o.office, o.paid_minor, o.currency,
+                   instalments.c.number.label("n"),
                    instalments.c.due_on, instalments.c.amount_minor)
             .join(instalments, instalments.c.offence_id == o.offence_id)
             .where(o.status.in_([s.value for s in PAYABLE]))
@@ -340,7 +342,8 @@ def alerts(engine: Engine, today: date) -> list[dict]:
     for row in plans:
         owed[row.number] = owed.get(row.number, 0) + row.amount_minor
         if row.due_on < today and owed[row.number] > row.paid_minor:
-            said.append({"kind": "instalment_overdue", "number": row.number, "office": row.office,
+            said.append({"kind": "instalment_overdue", "offence_id": row.offence_id,
+                         "number": row.number, "office": row.office,
                          "on": row.due_on, "days_left": (row.due_on - today).days,
                          "instalment": row.n,
                          "unpaid": str(amount(owed[row.number] - row.paid_minor))})  # fmt: skip

@@ -19,7 +19,7 @@ from tamis.cases.results import InspectionIn, record_result
 from tamis.declarations import FraudType, InspectionResult
 from tamis.store.tables import users
 from tamis.users import User
-from tamis.web.i18n import Translator, language_of
+from tamis.web.i18n import Translator, language_of, typed
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -98,13 +98,7 @@ def validation_problems(error: ValidationError, t: Translator) -> list[tuple[str
 
 def _typed(form: dict[str, str]) -> dict[str, str]:
     """Amounts as people type them: '1 234,56' is 1234.56."""
-    return {
-        k: v.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
-        if k in MONEY_FIELDS
-        else v
-        for k, v in form.items()
-        if v
-    }
+    return {k: typed(v) if k in MONEY_FIELDS else v for k, v in form.items() if v}
 
 
 @router.post("/cases/{case_id}/result", dependencies=[Depends(check_csrf)])

@@ -48,6 +48,13 @@ def accepted_language(request: Request, default: str) -> str:
     return default
 
 
+def typed(amount: str) -> str:
+    """An amount as people type it: '1 234,56' is 1234.56."""
+    for space in ("\u202f", "\u00a0", " "):
+        amount = amount.replace(space, "")
+    return amount.replace(",", ".")
+
+
 class Translator:
     """``t("key", name=value)``: the message in the language, its {placeholders} filled;
     numbers written the language's way."""

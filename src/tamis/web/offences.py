@@ -24,7 +24,7 @@ from tamis.offences.settlement import JudgmentIn, PaymentIn, SettlementIn
 from tamis.offences.tables import offence_parties, offences
 from tamis.users import User
 from tamis.web.cases import validation_problems
-from tamis.web.i18n import Translator, language_of
+from tamis.web.i18n import Translator, language_of, typed
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,13 +43,6 @@ STEPS = (
     ("judgment", (Status.IN_COURT,), SUPERVISORS),
     ("payment", settlement.PAYABLE, FIELD),
 )
-
-
-def typed(text: str) -> str:
-    """An amount as people type it: '1 234,56' is 1234.56."""
-    for space in ("\u202f", "\u00a0", " "):
-        text = text.replace(space, "")
-    return text.replace(",", ".")
 
 
 def filled(form: dict[str, str]) -> dict[str, str]:
@@ -99,12 +92,6 @@ def _offices(engine) -> list[str]:
         return list(conn.execute(select(offences.c.office).distinct().order_by("office")).scalars())
 
 
-def _linked(engine, alerts: list[dict]) -> list[dict]:
-    """Alerts with the id of their offence, for the link to its page."""
-    with engine.connect() as conn:
-        return [a | {"offence_id": read.offence_id_of(conn, a["number"])} for a in alerts]
-
-
 @router.get("/offences")
 def queue_page(
     request: Request,
@@ -115,7 +102,7 @@ def queue_page(
 ):
     status = status if status in STATUSES else None
     rows = read.listing(engine, office or None, status and Status(status), limit=300)
-    alerts = _linked(engine, settlement.alerts(engine, audit.now().date()))
+    alerts = settlement.alerts(engine, audit.now().date())
     return render(
         request, "offences.html", user, offences=rows, alerts=alerts, offices=_offices(engine),
         office=office or "", status=status or "", statuses=STATUSES,
