@@ -5,9 +5,8 @@ officer's approval, paid once per receipt, taken to court; and their pages."""
 from __future__ import annotations
 
 import html
-import re
-
 import json
+import re
 
 import polars as pl
 import pytest
