@@ -167,6 +167,12 @@ def test_log_in_read_the_scoreboard_and_a_red_declaration_record_a_result(demo):
     page.wait_for_url(case_url)
     assert page.inner_text("#case-status") == "clos" and "PV-E2E-1" in page.inner_text("#results")
     tab.shot("case-closed")
+    page.click("#open-offence button")  # the fraud notice: an offence record
+    page.wait_for_url(re.compile(r".*/offences/\d+$"))
+    assert "Contravention" in page.inner_text("main")
+    tab.shot("offence")
+    page.goto(case_url)
+    assert "Infraction" in page.inner_text("#offence")
 
     page.goto(f"{base}/scoreboard")
     assert tab.figure("notices") == notices + 1

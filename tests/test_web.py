@@ -51,6 +51,7 @@ PAGES = {
     "GET /transit/{mrn}": READERS,
     "GET /offences": READERS,
     "GET /offences/{offence_id}": READERS,
+    "POST /offences/from-inspection/{declaration_id}": FIELD,
     "POST /offences/{offence_id}/settlement": FIELD,
     "POST /offences/{offence_id}/decision": SUPERVISORS,
     "POST /offences/{offence_id}/acceptance": FIELD,

@@ -81,6 +81,16 @@ def read_offence(conn: Connection, offence_id: int) -> dict:
     return offence
 
 
+def offence_of_declaration(conn: Connection, declaration_id: str) -> tuple[int, str] | None:
+    """(id, number) of the offence a declaration is part of, if any."""
+    found = conn.execute(
+        select(offences.c.offence_id, offences.c.number)
+        .join(offence_declarations, offence_declarations.c.offence_id == offences.c.offence_id)
+        .where(offence_declarations.c.declaration_id == declaration_id)
+    ).first()
+    return None if found is None else tuple(found)
+
+
 def offence_id_of(conn: Connection, ref: str | int) -> int:
     """An offence's id from its id or its number (``office/year/sequence``)."""
     if isinstance(ref, int) or str(ref).isdigit():

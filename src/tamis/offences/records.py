@@ -31,6 +31,7 @@ from tamis.offences.read import (
     amount,
     minor,
     offence_id_of,
+    offence_of_declaration,
     read_offence,
     stored_version,
 )
@@ -409,14 +410,6 @@ def _open(conn: Connection, said: OffenceIn, actor: str, known: Identities) -> i
     return offence_id
 
 
-def offence_of_declaration(conn: Connection, declaration_id: str) -> str | None:
-    return conn.execute(
-        select(offences.c.number)
-        .join(offence_declarations, offence_declarations.c.offence_id == offences.c.offence_id)
-        .where(offence_declarations.c.declaration_id == declaration_id)
-    ).scalar()
-
-
 def open_from_inspection(
     engine: Engine, declaration_id: str, actor: str, known: Identities | None = None, **more
 ) -> dict:
@@ -435,7 +428,7 @@ def open_from_inspection(
             "offence from (an officer records one with its facts)"
         )
     if already:
-        raise OffenceError(f"declaration {declaration_id} already has offence {already}")
+        raise OffenceError(f"declaration {declaration_id} already has offence {already[1]}")
     facts = more.pop("facts", None) or f"Non-compliant inspection of declaration {declaration_id}"
     said = OffenceIn(facts=facts, declaration_ids=[declaration_id], **more)
     return open_offence(engine, said, actor, known)

@@ -17,6 +17,7 @@ from tamis.assess import latest_decision
 from tamis.cases import cases
 from tamis.cases.results import InspectionIn, record_result
 from tamis.declarations import FraudType, InspectionResult
+from tamis.offences.read import offence_of_declaration
 from tamis.store.tables import users
 from tamis.users import User
 from tamis.web.i18n import Translator, language_of, typed
@@ -65,12 +66,14 @@ def queue_page(
 def _case_page(request: Request, engine, user: User, case_id: int, status_code=200, **form):
     case = _case(engine, case_id)
     decision = latest_decision(engine, case["declaration_id"]) if case["declaration_id"] else None
+    with engine.connect() as conn:
+        offence = case["declaration_id"] and offence_of_declaration(conn, case["declaration_id"])
     return render(
         request, "case.html", user, status_code=status_code, case=case,
         reasons=decision["reasons"] if decision else [],
         results=[r.value for r in InspectionResult], fraud_types=[f.value for f in FraudType],
         moves=[s.value for s in cases.MOVES[cases.Status(case["status"])]],
-        assignees=_assignees(engine), FIELD=FIELD, TARGETERS=TARGETERS,
+        assignees=_assignees(engine), FIELD=FIELD, TARGETERS=TARGETERS, offence=offence,
         form=form.get("form", {}), errors=form.get("errors", []), problem=form.get("problem"),
     )  # fmt: skip
 

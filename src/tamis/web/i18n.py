@@ -92,5 +92,9 @@ class Translator:
     def money(self, minor: int | None) -> str:
         return "—" if minor is None else self.number(minor / 100)
 
+    def amount(self, minor: int | None) -> str:
+        """To the cent, as a ledger says it (``money`` rounds to whole units)."""
+        return "—" if minor is None else self.number(minor / 100, 2)
+
     def percent(self, share: float | None) -> str:
         return "—" if share is None else f"{self.number(100 * share, 1)}\u00a0%"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from tamis import audit
 from tamis.api.auth import FIELD, READERS, SUPERVISORS
 from tamis.api.deps import RecordId, Store
-from tamis.offences import read, settlement
+from tamis.offences import read, records, settlement
 from tamis.offences.api import Refused, full
 from tamis.offences.read import OffenceNotFound, Status
 from tamis.offences.schedule import Base, settlement_bounds
@@ -143,6 +143,18 @@ def _offence_page(
 @router.get("/offences/{offence_id}")
 def offence_page(request: Request, engine: Store, user: Reader, offence_id: RecordId):
     return _offence_page(request, engine, user, offence_id)
+
+
+@router.post("/offences/from-inspection/{declaration_id}", dependencies=[Depends(check_csrf)])
+def open_from_inspection(
+    engine: Store, user: Officer, declaration_id: Annotated[str, Path(max_length=64)]
+):
+    """The offence of a declaration's non-compliant inspection result, from its case page."""
+    try:
+        opened = records.open_from_inspection(engine, declaration_id, user.username)
+    except Refused as error:
+        raise HTTPException(409, str(error)) from None
+    return RedirectResponse(f"/offences/{opened['offence_id']}", 303)
 
 
 def _step(
