@@ -99,7 +99,7 @@ def test_cli_lists_an_entity_and_records_a_decision(tmp_path, monkeypatch):
     assert entity_of(engine, keys[0]) != entity_of(engine, keys[1])
     missing = runner.invoke(app, ["intel", "entity", "IMP999999"])
     assert missing.exit_code == 2 and "no entity 'IMP999999'" in missing.output
-    assert set(PARTIES) == {"declarations", *TRUTH}
+    assert set(PARTIES) == {"declarations", "offences", *TRUTH}  # officers name offenders
 
 
 def test_one_company_under_two_customs_ids_is_one_entity_for_the_cross_checks(store, tmp_path):
