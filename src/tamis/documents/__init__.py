@@ -1,0 +1,1 @@
+"""Trade documents: registered in a transparency log, witnessed by partners, verifiable offline."""
