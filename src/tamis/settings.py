@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     batch_rows: int = 50_000
     session_hours: float = 8.0
     attachments_dir: str = "attachments"
+    # the documents' transparency log: its name, and the private keys of the log and of our
+    # witness (files; made on first use in keys_dir when not named, never shipped)
+    log_origin: str | None = None  # default: <country>.customs.example/tamis-log
+    log_key: str | None = None  # default: <keys_dir>/log.key
+    witness_name: str | None = None  # default: <country>.customs.example/witness
+    witness_key: str | None = None  # default: <keys_dir>/witness.key
+    keys_dir: str = "keys"
+    log_partners: str | None = None  # YAML: partners' log keys we witness, witness keys of ours
     # what can be made again but takes long (the model's trees compiled to machine code)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tamis")
 
