@@ -83,6 +83,10 @@ ROUTES = {
     "POST /api/offences/{offence_id}/judgment": SUPERVISORS,
     "POST /api/offences/{offence_id}/watchlist": TARGETERS,
     "POST /api/offences/{offence_id}/payments": FIELD,
+    "GET /api/log/checkpoint": ALL,
+    "GET /api/log/proof/inclusion": ALL,
+    "GET /api/log/proof/consistency": ALL,
+    "POST /api/witness/add-checkpoint": {"admin", "partner"},
 }
 
 

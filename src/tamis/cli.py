@@ -13,6 +13,7 @@ from rich.table import Table
 
 # The sub-commands' modules are cheap to import: each command imports its package itself.
 from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
+from tamis.documents.cli import app as documents_app
 from tamis.intel.cli import app as intel_app
 from tamis.intel.cli import network_app
 from tamis.learn.cli import app as learn_app
@@ -50,6 +51,7 @@ app.add_typer(transit_app, name="transit", help="Transit: movements, messages, g
 app.add_typer(
     offences_app, name="offences", help="Offences: penalties, settlements, courts, payments."
 )
+app.add_typer(documents_app, name="documents")
 console = Console()
 errors = Console(stderr=True)
 

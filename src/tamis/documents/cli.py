@@ -1,0 +1,211 @@
+"""``tamis documents``: the transparency log of trade documents (its checkpoint, proofs,
+offline verification, a check of the store, witnesses and keys)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tamis.output import JsonOption, fail, print_json, print_mapping
+
+app = typer.Typer(
+    help="Trade documents: their transparency log, proofs, witnesses and keys.",
+    no_args_is_help=True,
+)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+# --- the transparency log
+
+
+@app.command("checkpoint")
+def checkpoint_command() -> None:
+    """Print the log's checkpoint as it is now (signed now if the log grew), with the
+    witnesses' cosignatures."""
+    from tamis.documents import log
+    from tamis.store import open_store
+
+    engine = open_store()
+    try:
+        tree_size, signed = log.current_checkpoint(engine)
+    except log.LogError as error:
+        fail(str(error))
+    typer.echo(signed + "".join(log.cosignature_lines(engine, tree_size)), nl=False)
+
+
+@app.command("proof")
+def proof_command(
+    index: Annotated[int, typer.Argument(min=0, help="The entry's index in the log.")],
+    out: Annotated[Path, typer.Option(help="Where the bundle goes (JSON).")] = Path("bundle.json"),
+) -> None:
+    """Write the offline proof of an entry: its leaf, inclusion proof, signed checkpoint and
+    the witnesses' cosignatures (check it with ``tamis documents verify``)."""
+    from tamis.documents import log
+    from tamis.store import open_store
+
+    try:
+        bundle = log.bundle(open_store(), index)
+    except log.LogError as error:
+        fail(str(error))
+    out.write_text(json.dumps(bundle, indent=2) + "\n", encoding="utf-8")
+    console.print(
+        f"entry {index} in the log of {bundle['checkpoint'].split(chr(10))[1]} entries,"
+        f" {len(bundle['cosignatures'])} cosignature(s): {out}",
+        highlight=False,
+    )
+
+
+@app.command("verify")
+def verify_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle from `tamis documents proof`.")],
+    log_key: Annotated[str, typer.Option(help="The log's public key (vkey).")],
+    witness_key: Annotated[
+        list[str] | None, typer.Option(help="A witness's public key that must have cosigned.")
+    ] = None,
+    document: Annotated[
+        Path | None, typer.Option(help="The document itself: checked against the entry.")
+    ] = None,
+    salt: Annotated[str | None, typer.Option(help="The document's salt (hex).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a bundle offline (no store, no server): the checkpoint signed by the log's key,
+    the entry in it, each witness's cosignature, and the document if given. Exit status 1
+    when it does not hold."""
+    from tamis.documents import log
+
+    try:
+        said = json.loads(bundle.read_text(encoding="utf-8"))
+        salt_bytes = bytes.fromhex(salt) if salt is not None else None
+        document_bytes = document.read_bytes() if document is not None else None
+    except (OSError, ValueError) as error:
+        fail(f"{error}")
+    if not isinstance(said, dict):
+        fail(f"{bundle}: expected a JSON object (a bundle)")
+    verdict = log.verify_bundle(said, log_key, witness_key or [], document_bytes, salt_bytes)
+    if as_json:
+        print_json(verdict.as_dict())
+    else:
+        shown = {
+            "verified": "yes" if verdict.ok else "NO",
+            "log": verdict.origin or "-",
+            "entry": f"{verdict.index} of {verdict.size}" if verdict.size is not None else "-",
+            **(verdict.entry or {}),
+            "witnesses": ", ".join(verdict.witnesses) or "-",
+        }
+        if verdict.document is not None:
+            shown["document"] = "the one registered" if verdict.document else "NOT the one"
+        print_mapping(f"Bundle {bundle}", shown, console)
+        for problem in verdict.problems:
+            errors.print(problem, highlight=False, markup=False)
+    if not verdict.ok:
+        raise typer.Exit(1)
+
+
+@app.command("fsck")
+def fsck_command(as_json: JsonOption = False) -> None:
+    """Recompute the log from its entries and compare with the stored hashes and every
+    checkpoint; exit status 1 with each difference named if any."""
+    from tamis.documents import log
+    from tamis.store import open_store
+
+    done = log.fsck(open_store())
+    if as_json:
+        print_json(done.as_dict())
+    else:
+        print_mapping(
+            "Transparency log",
+            {
+                "entries": done.entries,
+                "nodes": done.nodes,
+                "checkpoints": done.checkpoints,
+                "problems": len(done.problems) + done.more,
+            },  # fmt: skip
+            console,
+        )
+        for problem in done.problems:
+            errors.print(problem, highlight=False, markup=False)
+    if not done.ok:
+        raise typer.Exit(1)
+
+
+@app.command("witness-send")
+def witness_send_command(
+    url: Annotated[str, typer.Argument(help="The partner's Tamis, e.g. https://…")],
+    username: Annotated[str, typer.Option(help="Our partner account on their Tamis.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Have a partner's witness cosign our latest checkpoint, and keep its cosignature. The
+    password is read from TAMIS_PARTNER_PASSWORD."""
+    import os
+
+    import httpx
+
+    from tamis.documents import log, witness
+    from tamis.store import open_store
+
+    password = os.environ.get("TAMIS_PARTNER_PASSWORD")
+    if not password:
+        fail("TAMIS_PARTNER_PASSWORD: not set (the password of our account on their Tamis)")
+    base = url.rstrip("/")
+    try:
+        login = httpx.post(
+            f"{base}/api/auth/login", timeout=30, json={"username": username, "password": password}
+        )
+        if login.status_code != 200:
+            fail(f"{url}: login as {username} refused ({login.status_code})")
+        done = witness.send_to_witness(open_store(), f"{base}/api/witness", login.json()["token"])
+    except (httpx.HTTPError, witness.WitnessError, log.LogError) as error:
+        fail(f"{error}")
+    if as_json:
+        print_json(done.as_dict())
+        return
+    print_mapping("Cosigned", {"size": done.size, "witnesses": ", ".join(done.witnesses)}, console)
+
+
+@app.command("witnessed")
+def witnessed_command(as_json: JsonOption = False) -> None:
+    """The partners' logs we witness, as we last cosigned them, and the evidence kept of
+    any that showed two views of itself or rewrote its past."""
+    from tamis.documents import witness
+    from tamis.store import open_store
+
+    engine = open_store()
+    found = {"logs": witness.witnessed(engine), "evidence": witness.evidence(engine)}
+    if as_json:
+        print_json(found)
+        return
+    for row in found["logs"]:
+        console.print(
+            f"{row['origin']}: {row['size']:,} entries, {row['evidence']} evidence",
+            highlight=False,
+        )
+    for kept in found["evidence"]:
+        errors.print(
+            f"{kept['at']:%Y-%m-%d %H:%M} {kept['origin']}: {kept['kind']} at size {kept['size']}",
+            highlight=False,
+        )
+
+
+@app.command("keys")
+def keys_command(as_json: JsonOption = False) -> None:
+    """Our public keys, for partners: the log's (to check our checkpoints) and our
+    witness's (to check its cosignatures). Made on first use when not configured."""
+    from tamis.documents import log, witness
+
+    try:
+        keys = {
+            "log": log.log_public_key(),
+            "witness": witness.witness_signer().cosignature_key_text(),
+        }
+    except log.LogError as error:
+        fail(str(error))
+    if as_json:
+        print_json(keys)
+        return
+    for name, key in keys.items():
+        typer.echo(f"{name}: {key}")
