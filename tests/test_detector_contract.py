@@ -1,7 +1,7 @@
 """Every registered detector through the same checks, on a store holding what each needs
 (a small synthetic year, its other sources, value references, a model, a network, a
-watchlist, transit movements, offences). A detector is checked here by being in
-``tamis.detectors.registry``."""
+watchlist, transit movements, offences, trade documents). A detector is checked here by
+being in ``tamis.detectors.registry``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tamis.cases.watchlists import WatchlistIn
 from tamis.cases.watchlists import create as create_watchlist
 from tamis.detectors.base import SIGNAL_SCHEMA, Detector, ItemRows
 from tamis.detectors.registry import DETECTORS, label
+from tamis.documents.synthetic import synthetic_documents
 from tamis.ingest.checks.few import check
 from tamis.ingest.pipeline import declaration_batches
 from tamis.ingest.profiles import load_profile
@@ -59,6 +60,8 @@ def built(tmp_path_factory):
         holders, 150, datetime(2025, 1, 1), 300, seed=3, fraud_rate=0.2, risky=set(holders[:8])
     )
     transit_synthetic.load(engine, moved, datetime(2026, 1, 1))
+    documented = year.items["declaration_id"].unique(maintain_order=True).head(30).to_list()
+    synthetic_documents(engine, documented, seed=7)  # one invoice falsified, one overdue
     context = store_context(engine, load_routing())
     detectors = {d.name: d.from_store(engine, context) for d in DETECTORS}
     profile = load_profile("canonical")

@@ -8,6 +8,7 @@ from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import Detector, StoreContext
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
+from tamis.detectors.documents import DocumentsDetector
 from tamis.detectors.model import ModelDetector
 from tamis.detectors.network import NetworkDetector
 from tamis.detectors.repeat_offender import RepeatOffenderDetector
@@ -29,6 +30,7 @@ DETECTORS: tuple[type[Detector], ...] = (
     TaxReturnDetector,
     TransitDetector,
     RepeatOffenderDetector,
+    DocumentsDetector,
 )
 CROSS_SOURCE = {
     d.source: d for d in (ManifestDetector, PaymentDetector, BrandDetector, TaxReturnDetector)

@@ -33,7 +33,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from tamis import audit
+from tamis.documents import log
 from tamis.documents.tables import credential_status_lists, credentials
+from tamis.settings import settings
 
 CONTEXT = "https://www.w3.org/ns/credentials/v2"
 PROOF = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"}
@@ -207,6 +209,37 @@ def with_bit(bits: bytes, index: int) -> bytes:
     return bytes(changed)
 
 
+# --- our issuer: its key and where its status lists are
+
+
+def issuer_name() -> str:
+    return f"{settings().country.lower()}.customs.example/credentials"
+
+
+def issuer_key() -> Ed25519PrivateKey:
+    """The key our credentials are signed with: ``credentials.key`` in ``TAMIS_KEYS_DIR``,
+    made on first use (like the log's key, never shipped)."""
+    path, make = log.key_file(None, "credentials.key")
+    signer = log.load_signer(path, issuer_name(), make)
+    return Ed25519PrivateKey.from_private_bytes(signer.private_bytes())
+
+
+def base_url() -> str:
+    """Where our status lists are served: the host the log is named after."""
+    return "https://" + log.origin().split("/")[0]
+
+
+def issuer_description() -> dict:
+    public_key = issuer_key().public_key()
+    return {
+        "id": did_key(public_key),
+        "name": issuer_name(),
+        "verificationMethod": verification_method(public_key),
+        "publicKeyMultibase": multikey(public_key),
+        "statusLists": list_url(base_url(), "").rstrip("/"),
+    }
+
+
 # --- issuing, revoking and the status list, with the store
 
 
@@ -225,8 +258,6 @@ def issue(
     claims: dict,
     key: Ed25519PrivateKey,
     actor: str,
-    base_url: str,
-    issuer_name: str | None = None,
     valid_until: datetime | None = None,
 ) -> dict:
     """Issue and keep a credential of ``kind`` about ``subject`` (a consignment or an
@@ -245,7 +276,7 @@ def issue(
         "@context": [CONTEXT],
         "id": credential_id,
         "type": ["VerifiableCredential", credential_type],
-        "issuer": {"id": issuer, "name": issuer_name} if issuer_name else issuer,
+        "issuer": issuer,
         "validFrom": _stamp(now),
         **({"validUntil": _stamp(valid_until)} if valid_until else {}),
         "credentialSubject": {"type": subject_type, subject_field: subject} | claims,
@@ -254,7 +285,7 @@ def issue(
         with engine.begin() as conn:
             list_id = _open_list(conn)
             index = secrets.randbelow(LIST_BITS)
-            url = list_url(base_url, list_id)
+            url = list_url(base_url(), list_id)
             body["credentialStatus"] = {
                 "id": f"{url}#{index}",
                 "type": "BitstringStatusListEntry",
@@ -346,14 +377,16 @@ def revoke(engine: Engine, credential_id: str, actor: str, reason: str | None = 
     return get(engine, credential_id)
 
 
-def status_list(engine: Engine, list_id: str, key: Ed25519PrivateKey, base_url: str) -> dict:
-    """The status list as a signed ``BitstringStatusListCredential``, as of now."""
+def status_list(engine: Engine, list_id: str, key: Ed25519PrivateKey | None = None) -> dict:
+    """The status list as a signed ``BitstringStatusListCredential``, as of now (signed
+    with ``key``, by default ours)."""
     lists = credential_status_lists
     with engine.connect() as conn:
         row = conn.execute(select(lists).where(lists.c.list_id == list_id)).first()
     if row is None:
         raise CredentialNotFound(f"status list {list_id}: no such list")
-    url = list_url(base_url, list_id)
+    key = key or issuer_key()
+    url = list_url(base_url(), list_id)
     body = {
         "@context": [CONTEXT],
         "id": url,
@@ -486,3 +519,24 @@ def _revoked(entry, status_list, public_key: Ed25519PublicKey) -> bool | Verdict
             "unreadable",
             f"credentialStatus.statusListIndex: not in the list ({error.__class__.__name__})",
         )
+
+
+def verify_here(
+    engine: Engine,
+    credential: dict,
+    public_key: Ed25519PublicKey | None = None,
+    status_list_given: dict | None = None,
+) -> Verdict:
+    """``verify`` on the server: with our key unless another is given, and with our status
+    list when the credential names one of ours and no list is given."""
+    ours = issuer_key()
+    status = status_list_given
+    entry = credential.get("credentialStatus")
+    if status is None and public_key is None and isinstance(entry, dict):
+        url, prefix = str(entry.get("statusListCredential") or ""), list_url(base_url(), "")
+        if url.startswith(prefix):
+            try:
+                status = status_list(engine, url.removeprefix(prefix), ours)
+            except CredentialNotFound:
+                status = None
+    return verify(credential, public_key or ours.public_key(), status)
