@@ -384,3 +384,14 @@ def test_the_api_serves_the_checkpoint_and_proofs(client):
     assert too_far.status_code == 404 and "the log has 9 entries" in too_far.json()["detail"]
     malformed = client.post("/api/witness/add-checkpoint", content=b"hello")
     assert malformed.status_code == 400 and "expected 'old <size>'" in malformed.text
+
+
+def test_a_missing_or_broken_partners_file_is_named(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("TAMIS_LOG_PARTNERS", str(tmp_path / "nowhere.yaml"))
+    with pytest.raises(log.LogError, match="TAMIS_LOG_PARTNERS: .*nowhere.yaml"):
+        witness.add_checkpoint(store, "old 0\n\nes.customs.example/tamis-log\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("logs: [not-a-key]\n")
+    monkeypatch.setenv("TAMIS_LOG_PARTNERS", str(broken))
+    with pytest.raises(log.LogError, match="broken.yaml: .*key id"):
+        witness.partners()

@@ -31,7 +31,10 @@ def _refused(error: log.LogError) -> HTTPException:
 def get_checkpoint(engine: Store, user: Viewer) -> PlainTextResponse:
     """The log's latest checkpoint, a signed note (C2SP tlog-checkpoint), with the
     cosignatures of the witnesses that cosigned it."""
-    tree_size, signed = log.current_checkpoint(engine)
+    try:
+        tree_size, signed = log.current_checkpoint(engine)
+    except log.LogError as error:
+        raise _refused(error) from error
     return PlainTextResponse(signed + "".join(log.cosignature_lines(engine, tree_size)))
 
 
@@ -81,4 +84,6 @@ async def post_add_checkpoint(
         if refused.size is not None:
             return PlainTextResponse(f"{refused.size}\n", 409, media_type=witness.SIZE_TYPE)
         return PlainTextResponse(f"{refused}\n", refused.status)
+    except log.LogError as error:  # our configuration or keys
+        return PlainTextResponse(f"{error}\n", error.status)
     return PlainTextResponse(cosigned)

@@ -80,7 +80,11 @@ def partners() -> Partners:
     named = settings().log_partners
     if not named:
         return Partners()
-    return _partners(Path(named), Path(named).stat().st_mtime_ns)
+    try:
+        changed = Path(named).stat().st_mtime_ns
+    except OSError as error:
+        raise log.LogError(f"TAMIS_LOG_PARTNERS: {error}", 500) from error
+    return _partners(Path(named), changed)
 
 
 _cache: dict[tuple[Path, int], Partners] = {}
