@@ -28,14 +28,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tamis import audit
@@ -86,7 +79,10 @@ def load_signer(path: Path, name: str, make: bool) -> note.Signer:
         if not make:
             raise LogError(f"{path}: no such key file (expected the private key of {name})", 500)
         _write_new_key(path, note.Signer.generate(name))
-    signer = note.Signer.from_private_key_text(path.read_text(encoding="utf-8").strip())
+    try:
+        signer = note.Signer.from_private_key_text(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, note.NoteError) as error:
+        raise LogError(f"{path}: not a private key (PRIVATE+KEY+…): {error}", 500) from error
     if signer.name != name:
         raise LogError(f"{path}: a key for {signer.name!r}, expected one for {name!r}", 500)
     return signer
@@ -94,7 +90,7 @@ def load_signer(path: Path, name: str, make: bool) -> note.Signer:
 
 def _write_new_key(path: Path, signer: note.Signer) -> None:
     """Write the key where none is, atomically: two processes starting at once keep one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
