@@ -87,6 +87,18 @@ ROUTES = {
     "GET /api/log/proof/inclusion": ALL,
     "GET /api/log/proof/consistency": ALL,
     "POST /api/witness/add-checkpoint": {"admin", "partner"},
+    "POST /api/declarations/{declaration_id}/documents": FIELD,
+    "GET /api/declarations/{declaration_id}/documents": READERS,
+    "GET /api/documents/{document_id}": READERS,
+    "GET /api/documents/{document_id}/check": READERS,
+    "GET /api/documents/{document_id}/proof": READERS,
+    "POST /api/declarations/{declaration_id}/document-requests": FIELD,
+    "POST /api/declarations/{declaration_id}/remote-decision": FIELD,
+    "POST /api/credentials": TARGETERS,
+    "POST /api/credentials/verify": READERS | {"partner"},
+    "GET /api/credentials/issuer": READERS | {"partner"},
+    "GET /api/credentials/status/{list_id}": READERS | {"partner"},
+    "POST /api/credentials/{credential_id}/revoke": TARGETERS,
 }
 
 

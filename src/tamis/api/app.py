@@ -38,6 +38,7 @@ from tamis.assess import (
 from tamis.cases.api import router as cases_router
 from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
+from tamis.documents.api import router as documents_router
 from tamis.documents.log_api import router as log_router
 from tamis.ingest.readers import ROW
 from tamis.intel.api import router as intel_router
@@ -311,5 +312,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(transit_router)
     app.include_router(offences_router)
     app.include_router(log_router)
+    app.include_router(documents_router)
     web.mount(app)
     return app
