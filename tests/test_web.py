@@ -59,6 +59,9 @@ PAGES = {
     "POST /offences/{offence_id}/judgment": SUPERVISORS,
     "POST /offences/{offence_id}/payments": FIELD,
     "GET /offenders/{party}": READERS,
+    "POST /declarations/{declaration_id}/documents": FIELD,
+    "POST /declarations/{declaration_id}/document-requests": FIELD,
+    "POST /declarations/{declaration_id}/remote-decision": FIELD,
     "POST /logout": set(ROLES),
 }
 OPEN = {"GET /login", "POST /login", "GET /lang/{language}"}  # no session needed

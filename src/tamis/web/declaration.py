@@ -1,6 +1,7 @@
 """The declaration page: its data, channel, score, every reason, the model's feature
-contributions, each item's value reference with the declared price marked, and the
-importer's history."""
+contributions, each item's value reference with the declared price marked, the importer's
+history, and its trade documents with the forms that add one, ask the declarant for one and
+release or inspect at a distance."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Annotated
 from urllib.parse import quote
 
 import polars as pl
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from tamis.api.auth import READERS
+from tamis.api.auth import FIELD, READERS
 from tamis.api.deps import Store
 from tamis.assess import current_channel, latest_decision
+from tamis.documents import records
 from tamis.importers import importer_history
 from tamis.learn.model import contributions
 from tamis.scoreboard.figures import latest_declarations
@@ -22,11 +24,15 @@ from tamis.valuation import database
 from tamis.valuation import reference as ref
 from tamis.valuation.report import reference_report
 from tamis.web import charts
+from tamis.web.documents import documents_of, due_at
 from tamis.web.i18n import Translator, language_of
-from tamis.web.render import as_page, render
+from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 Reader = as_page(READERS)
+Officer = as_page(FIELD)
+DeclarationId = Annotated[str, Path(min_length=1, max_length=64)]
+Short = Annotated[str, Form(max_length=256)]
 
 
 @router.get("/declarations")
@@ -66,6 +72,11 @@ def _declaration(engine, declaration_id: str) -> tuple[dict, pl.DataFrame]:
 
 @router.get("/declarations/{declaration_id}")
 def declaration_page(request: Request, engine: Store, user: Reader, declaration_id: str):
+    return _page(request, engine, user, declaration_id)
+
+
+def _page(request: Request, engine, user, declaration_id: str, status_code: int = 200, **said):
+    """The page; ``said``: the documents form that failed, what was typed and why."""
     decision, items = _declaration(engine, declaration_id)
     t = Translator(language_of(request))
     signals = decision["signals"] if decision else {}
@@ -77,6 +88,7 @@ def declaration_page(request: Request, engine: Store, user: Reader, declaration_
         request,
         "declaration.html",
         user,
+        status_code=status_code,
         declaration_id=declaration_id,
         decision=decision,
         channel=current_channel(engine, decision) if decision else None,
@@ -94,7 +106,70 @@ def declaration_page(request: Request, engine: Store, user: Reader, declaration_
         references=_references(engine, items),
         importer=importer_history(engine, header["importer_id"]) if header else None,
         latest=latest_declarations(engine, header["importer_id"]) if header else [],
+        documents=documents_of(engine, declaration_id, header.get("importer_id")),
+        FIELD=FIELD,
+        failed=said.get("failed"),
+        problem=said.get("problem"),
+        form=said.get("form", {}),
     )
+
+
+def _then_back(request: Request, engine, user, declaration_id: str, step: str, form: dict, take):
+    """A documents form from the page: back to it, or the page again saying why not."""
+    try:
+        take()
+    except records.DocumentError as error:
+        said = {"failed": step, "form": form, "problem": str(error)}
+        return _page(request, engine, user, declaration_id, 409, **said)
+    except ValueError as error:  # a due time that is not one
+        said = {"failed": step, "form": form, "problem": f"{step}: {error}"}
+        return _page(request, engine, user, declaration_id, 422, **said)
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+    return RedirectResponse(f"/declarations/{quote(declaration_id, safe='')}#documents", 303)
+
+
+@router.post("/declarations/{declaration_id}/documents", dependencies=[Depends(check_csrf)])
+def upload(
+    request: Request, engine: Store, user: Officer, declaration_id: DeclarationId,
+    file: UploadFile, doc_type: Short = "", issuer: Short = "", item_numbers: Short = "",
+):  # fmt: skip
+    form = {"doc_type": doc_type, "issuer": issuer, "item_numbers": item_numbers}
+    return _then_back(
+        request, engine, user, declaration_id, "upload", form,
+        lambda: records.add_document(
+            engine, declaration_id, doc_type, issuer, file.filename or doc_type,
+            file.content_type or "application/octet-stream", file.file, user.username,
+            item_numbers or None,
+        ),
+    )  # fmt: skip
+
+
+@router.post("/declarations/{declaration_id}/document-requests", dependencies=[Depends(check_csrf)])
+def ask(
+    request: Request, engine: Store, user: Officer, declaration_id: DeclarationId,
+    doc_type: Short = "", due: Short = "", note: Annotated[str, Form(max_length=2000)] = "",
+):  # fmt: skip
+    form = {"doc_type": doc_type, "due": due, "note": note}
+    return _then_back(
+        request, engine, user, declaration_id, "request", form,
+        lambda: records.request_document(
+            engine, declaration_id, doc_type, user.username, due_at(due), note or None
+        ),
+    )  # fmt: skip
+
+
+@router.post("/declarations/{declaration_id}/remote-decision", dependencies=[Depends(check_csrf)])
+def decide(
+    request: Request, engine: Store, user: Officer, declaration_id: DeclarationId,
+    decision: Short = "", note: Annotated[str, Form(max_length=2000)] = "",
+):  # fmt: skip
+    return _then_back(
+        request, engine, user, declaration_id, "decision", {"note": note},
+        lambda: records.decide_remotely(
+            engine, declaration_id, decision, user.username, note or None
+        ),
+    )  # fmt: skip
 
 
 @router.get("/declarations/{declaration_id}/items/{item_number}/reference.png")
