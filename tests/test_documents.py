@@ -384,3 +384,49 @@ def test_the_w3c_eddsa_jcs_2022_test_vector_is_reproduced():
     assert credentials.from_base58btc(VECTOR_PROOF_VALUE).hex() == VECTOR_SIGNATURE
     verdict = credentials.verify(signed, credentials.public_key_of(VECTOR_PUBLIC))
     assert verdict.valid, verdict.detail
+
+
+# --- from the terminal
+
+
+def test_the_commands_add_check_issue_verify_and_revoke(declared, tmp_path, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from tamis.documents import doc_cli
+
+    engine, ids = declared
+    monkeypatch.setenv("TAMIS_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    app = typer.Typer()  # as tamis.documents.cli registers them
+    app.command("add")(doc_cli.add)
+    app.command("check")(doc_cli.check)
+    app.add_typer(doc_cli.credential_app, name="credential")
+    run = CliRunner().invoke
+    paper = tmp_path / "invoice.pdf"
+    paper.write_bytes(b"%PDF invoice from the terminal")
+    added = run(app, ["add", ids[0], str(paper), "--type", "invoice", "--issuer", "Seller Ltd",
+                      "--items", "1", "--json"])  # fmt: skip
+    assert added.exit_code == 0, added.output
+    document_id = json.loads(added.output)["document_id"]
+    checked = run(app, ["check", str(document_id)])
+    assert checked.exit_code == 0 and "verified" in checked.output
+    refused = run(app, ["add", "NOPE-1", str(paper), "--type", "invoice", "--issuer", "x"])
+    assert refused.exit_code == 2 and "declaration NOPE-1" in refused.output
+
+    written = tmp_path / "aeo.json"
+    issued = run(app, ["credential", "issue", "aeo", "MA000123", "--claim", "authorisation=AEOF",
+                       "--out", str(written)])  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    credential = json.loads(written.read_text())
+    assert credential["credentialSubject"]["authorisation"] == "AEOF"
+    assert run(app, ["credential", "verify", str(written)]).exit_code == 0
+    key = credentials.multikey(credentials.issuer_key().public_key())
+    offline = run(app, ["credential", "verify", str(written), "--public-key", key, "--json"])
+    assert offline.exit_code == 0 and json.loads(offline.output)["status_checked"] is False
+    revoked = run(app, ["credential", "revoke", credential["id"], "--reason", "lapsed"])
+    assert revoked.exit_code == 0, revoked.output
+    again = run(app, ["credential", "verify", str(written)])
+    assert again.exit_code == 1 and "revoked" in again.output
+
+    files.path_of(json.loads(added.output)["sha256"]).write_bytes(b"changed")
+    assert run(app, ["check", str(document_id)]).exit_code == 1
