@@ -11,6 +11,9 @@ A credential is revoked through a Bitstring Status List (W3C): its ``credentialS
 names a list and an index in it; the list, itself a signed credential, has that bit set
 once the credential is revoked. Indexes are drawn at random, so a list says nothing about
 the order credentials were issued in.
+
+Our key is ``credentials.key`` in ``TAMIS_KEYS_DIR`` (made on first use, never shipped); our
+status lists are named under the host the documents log is named after (``TAMIS_LOG_ORIGIN``).
 """
 
 from __future__ import annotations
@@ -145,8 +148,10 @@ def proof_problem(secured: dict, public_key: Ed25519PublicKey) -> tuple[str, str
     """Why the document's proof does not hold with ``public_key`` (a reason code and the
     words), or None when it holds."""
     proof = secured.get("proof")
-    if not isinstance(proof, dict):
+    if proof is None:
         return "unsigned", "no proof: the credential is not signed"
+    if not isinstance(proof, dict):
+        return "unsupported", "proof: one proof object expected (no proof sets or chains)"
     if any(proof.get(k) != v for k, v in PROOF.items()):
         found = f"{proof.get('type')}/{proof.get('cryptosuite')}"
         return "unsupported", f"proof.cryptosuite {found}: only eddsa-jcs-2022 is verified"
@@ -266,6 +271,8 @@ def issue(
         raise CredentialError(f"credential kind {kind!r}: one of {', '.join(KINDS)}")
     if not subject.strip():
         raise CredentialError("credential subject: empty")
+    if valid_until is not None and valid_until <= audit.now():
+        raise CredentialError(f"valid_until {valid_until:%Y-%m-%d %H:%M}: already past")
     kept = set(claims) & {"id", "type", KINDS[kind][2]}
     if kept:
         raise CredentialError(f"credential claims {sorted(kept)}: set by the issuer")
@@ -324,12 +331,16 @@ def _open_list(conn) -> str:
         if used < LIST_BITS // 2:
             return latest.list_id
     list_id = str(conn.execute(select(func.count()).select_from(lists)).scalar_one() + 1)
-    conn.execute(
-        lists.insert().values(
-            list_id=list_id, purpose="revocation", bits=bytes(LIST_BITS // 8),
-            created_at=audit.now(), updated_at=audit.now(),
-        )
-    )  # fmt: skip
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                lists.insert().values(
+                    list_id=list_id, purpose="revocation", bits=bytes(LIST_BITS // 8),
+                    created_at=audit.now(), updated_at=audit.now(),
+                )
+            )  # fmt: skip
+    except IntegrityError:
+        pass  # opened at the same time by another issue: the same list
     return list_id
 
 
@@ -512,6 +523,8 @@ def _revoked(entry, status_list, public_key: Ed25519PublicKey) -> bool | Verdict
     try:
         index = int(entry.get("statusListIndex"))
         bits = decode_list(listed["credentialSubject"]["encodedList"])
+        if index < 0:
+            raise IndexError(index)
         return bit(bits, index)
     except (KeyError, TypeError, ValueError, IndexError, OSError, EOFError) as error:
         return Verdict(
