@@ -46,9 +46,10 @@ def postgres_url():
 
 @pytest.fixture(autouse=True)
 def attachments_folder(tmp_path, monkeypatch):
-    """Attachments and caches a test writes go to its own folder, never the user's."""
+    """Attachments, caches and keys a test writes go to its own folder, never the user's."""
     monkeypatch.setenv("TAMIS_ATTACHMENTS_DIR", str(tmp_path / "attachments"))
     monkeypatch.setenv("TAMIS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TAMIS_KEYS_DIR", str(tmp_path / "keys"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
