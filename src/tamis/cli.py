@@ -393,11 +393,15 @@ def demo_command(
     from tamis.offences.cli import demo_command as offences_demo_command
 
     offences_demo_command(as_json=False)
-    console.rule("11. Transit: movements under bond, their seals tracked on the way")
+    console.rule("11. Trade documents: registered in a log a partner witnesses")
+    from tamis.documents.cli import demo_command as documents_demo_command
+
+    documents_demo_command(workdir=workdir, declarations=60, as_json=False)
+    console.rule("12. Transit: movements under bond, their seals tracked on the way")
     from tamis.transit.cli import synth_command as transit_synth_command
 
     transit_synth_command(movements=400, seed=7, out=workdir / "seals.csv", as_json=False)
-    console.rule("12. The dashboard")
+    console.rule("13. The dashboard")
     console.print(f"Dashboard: http://{host}:{port}/")
     if password:
         console.print(f"demo login: {DEMO_ADMIN} / {password}")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tamis.documents import doc_cli
 from tamis.output import JsonOption, fail, print_json, print_mapping
 
 app = typer.Typer(
@@ -209,3 +210,120 @@ def keys_command(as_json: JsonOption = False) -> None:
         return
     for name, key in keys.items():
         typer.echo(f"{name}: {key}")
+
+
+app.command("add")(doc_cli.add)
+app.command("check")(doc_cli.check)
+app.add_typer(doc_cli.credential_app, name="credential")
+
+
+@app.command("demo")
+def demo_command(
+    workdir: Annotated[Path, typer.Option(help="Where the partner's store and keys go.")] = Path(
+        "demo"
+    ),
+    declarations: Annotated[int, typer.Option(min=1, help="Declarations given documents.")] = 60,
+    as_json: JsonOption = False,
+) -> None:
+    """What the demo does: documents and photos added to the latest declarations (each
+    registered in the log), one invoice falsified afterwards; a partner administration's
+    instance (a store and keys of its own, in ``workdir``) witnesses the log; the documents
+    checked, the falsified one caught; one document's offline proof verified."""
+    from tamis.store import open_store
+
+    said = work_demo_documents(open_store(), workdir, declarations)
+    if as_json:
+        print_json(said)
+        return
+    print_mapping("Trade documents", {k: v for k, v in said.items() if k != "caught"}, console)
+    caught = said["caught"]
+    if caught is None:
+        return
+    console.print(
+        f"A falsified invoice caught: document {caught['document_id']} of declaration "
+        f"{caught['declaration_id']} ({caught['detail']}): tamis documents check "
+        f"{caught['document_id']}"
+    )
+
+
+def work_demo_documents(engine, workdir: Path, count: int) -> dict:
+    """The demo's documents, log and partner witness (see ``demo``)."""
+    import os
+    from contextlib import contextmanager
+
+    import yaml
+    from sqlalchemy import select
+
+    from tamis.documents import log, witness
+    from tamis.documents.read import check_document
+    from tamis.documents.synthetic import synthetic_documents
+    from tamis.documents.tables import documents
+    from tamis.store import open_store
+    from tamis.store.tables import declarations
+
+    @contextmanager
+    def environment(**values: str):
+        saved = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+    workdir = workdir.resolve()
+    partner = {"TAMIS_COUNTRY": "ES", "TAMIS_KEYS_DIR": str(workdir / "partner-keys"),
+               "TAMIS_LOG_PARTNERS": str(workdir / "partner-partners.yaml"),
+               "TAMIS_LOG_ORIGIN": "", "TAMIS_WITNESS_NAME": ""}  # fmt: skip
+    ours = {"TAMIS_LOG_PARTNERS": os.environ.get("TAMIS_LOG_PARTNERS")
+            or str(workdir / "partners.yaml")}  # fmt: skip
+    with environment(**partner):
+        partner_witness = witness.witness_signer().cosignature_key_text()
+    (workdir / "partner-partners.yaml").write_text(
+        yaml.safe_dump({"logs": [log.log_public_key()]}), encoding="utf-8"
+    )
+    if not Path(ours["TAMIS_LOG_PARTNERS"]).exists():
+        Path(ours["TAMIS_LOG_PARTNERS"]).write_text(
+            yaml.safe_dump({"witnesses": [partner_witness]}), encoding="utf-8"
+        )
+    with engine.connect() as conn:
+        documented = set(conn.execute(select(documents.c.declaration_id).distinct()).scalars())
+        latest = conn.execute(
+            select(declarations.c.declaration_id)
+            .order_by(declarations.c.lodged_at.desc(), declarations.c.declaration_id)
+            .limit(count)
+        ).scalars()
+        waiting = [d for d in latest if d not in documented]  # a rerun adds none twice
+    planted = synthetic_documents(engine, waiting, seed=7) if waiting else None
+    tree_size, signed = log.current_checkpoint(engine)
+    our_origin = log.origin()
+    partner_store = open_store(f"sqlite:///{workdir / 'partner.db'}")
+    with environment(**partner):
+        seen = {w["origin"]: w["size"] for w in witness.witnessed(partner_store)}
+        body = witness.request_body(engine, seen.get(our_origin, 0), tree_size, signed)
+        cosignature = witness.add_checkpoint(partner_store, body)
+    with environment(**ours):
+        kept = witness.keep_cosignatures(engine, tree_size, cosignature, "partner ES (demo)")
+        with engine.connect() as conn:
+            of = dict(
+                conn.execute(select(documents.c.document_id, documents.c.declaration_id)).all()
+            )
+        checks = [check_document(engine, d) for d in of]
+        altered = [c for c in checks if not c.ok]
+        verdict = log.verify_bundle(log.bundle(engine, 0), log.log_public_key(), [partner_witness])
+    first = altered[0] if altered else None
+    return {
+        "documents": len(of),
+        "added now": planted["documents"] if planted else 0,
+        "log entries": tree_size,
+        "witnessed by": ", ".join(kept) or "nobody",
+        "verified": len(checks) - len(altered),
+        "not verified": len(altered),
+        "offline proof of entry 0": "verified" if verdict.ok else "; ".join(verdict.problems),
+        "caught": first
+        and {
+            "document_id": first.document_id,
+            "declaration_id": of[first.document_id],
+            "detail": first.detail,
+        },
+    }

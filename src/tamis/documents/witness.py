@@ -261,6 +261,13 @@ class Cosigned:
         return {"url": self.url, "size": self.size, "witnesses": self.witnesses}
 
 
+def request_body(engine: Engine, old: int, tree_size: int, signed: str) -> str:
+    """An add-checkpoint request: our signed checkpoint of ``tree_size`` entries with the
+    proof that it extends the one of ``old`` entries the witness saw."""
+    proof = log.consistency(engine, old, tree_size)
+    return f"old {old}\n" + "".join(log.b64(h) + "\n" for h in proof) + "\n" + signed
+
+
 def send_to_witness(
     engine: Engine, url: str, token: str | None = None, timeout: float = 30
 ) -> Cosigned:
@@ -283,8 +290,7 @@ def send_to_witness(
         headers["Authorization"] = f"Bearer {token}"
     with httpx.Client(timeout=timeout, headers=headers) as client:
         for _ in range(2):
-            proof = log.consistency(engine, old, tree_size)
-            body = f"old {old}\n" + "".join(log.b64(h) + "\n" for h in proof) + "\n" + signed
+            body = request_body(engine, old, tree_size, signed)
             answer = client.post(url.rstrip("/") + "/add-checkpoint", content=body.encode())
             said = answer.headers.get("content-type", "")
             if answer.status_code != 409 or not said.startswith(SIZE_TYPE):
