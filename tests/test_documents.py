@@ -50,9 +50,16 @@ def declared(store, tmp_path):
 
 def invoice(engine, declaration_id: str, text: bytes = b"%PDF invoice 100.00", **more) -> dict:
     return records.add_document(
-        engine, declaration_id, "invoice", "Seller Ltd", "invoice.pdf", "application/pdf",
-        io.BytesIO(text), "inspector-1", **more,
-    )  # fmt: skip
+        engine,
+        declaration_id,
+        "invoice",
+        "Seller Ltd",
+        "invoice.pdf",
+        "application/pdf",
+        io.BytesIO(text),
+        "inspector-1",
+        **more,
+    )
 
 
 def test_a_document_is_registered_in_the_log_and_checks_until_its_bytes_change(declared):
@@ -100,8 +107,9 @@ def test_unknown_declarations_items_and_types_are_refused_by_name(declared):
     with pytest.raises(records.DocumentError, match=f"declaration {ids[0]}: no item 99"):
         invoice(engine, ids[0], item_numbers="1,99")
     with pytest.raises(records.DocumentError, match="doc_type 'passport'"):
-        records.add_document(engine, ids[0], "passport", "x", "p.pdf", "application/pdf",
-                             io.BytesIO(b"x"), "me")  # fmt: skip
+        records.add_document(
+            engine, ids[0], "passport", "x", "p.pdf", "application/pdf", io.BytesIO(b"x"), "me"
+        )
     with pytest.raises(records.DocumentNotFound, match="document 999: no such document"):
         records.check_document(engine, 999)
     assert log.current_size(engine) == 0  # nothing refused reached the log
@@ -122,15 +130,26 @@ def test_a_remote_release_waits_for_the_requested_document_then_is_audited(decla
     assert inspected["decision"] == "inspect"  # sending to inspection needs nothing
 
     sent = records.add_document(
-        engine, declaration_id, "certificate_of_origin", "Chamber of commerce", "co.pdf",
-        "application/pdf", io.BytesIO(b"%PDF origin"), "declarant-1",
-    )  # fmt: skip
+        engine,
+        declaration_id,
+        "certificate_of_origin",
+        "Chamber of commerce",
+        "co.pdf",
+        "application/pdf",
+        io.BytesIO(b"%PDF origin"),
+        "declarant-1",
+    )
     assert sent["answers"] == asked["request_id"]
     released = records.decide_remotely(engine, declaration_id, "release", "inspector-1", "seen")
     assert released["decision"] == "release" and released["decided_by"] == "inspector-1"
     actions = [e["action"] for e in audit.entries(engine, entity_id=declaration_id)]
-    assert actions == ["document.add", "document.request", "declaration.remote_inspect",
-                       "document.add", "declaration.remote_release"]  # fmt: skip
+    assert actions == [
+        "document.add",
+        "document.request",
+        "declaration.remote_inspect",
+        "document.add",
+        "declaration.remote_release",
+    ]
 
     files.path_of(sent["sha256"]).write_bytes(b"%PDF origin: somewhere else")
     with pytest.raises(records.DocumentError, match=rf"document {sent['document_id']}.*changed"):
@@ -191,9 +210,11 @@ def test_officers_upload_readers_check_and_partners_may_not_upload(client, lodge
     assert checked["verdict"] == "verified"
     proof = client.get(f"/api/documents/{document_id}/proof", headers=auditor).json()
     verdict = log.verify_bundle(  # offline: the log's public key, the file and its salt
-        proof["bundle"], log.log_signer().public_key_text(), document_bytes=b"%PDF invoice",
-        salt=bytes.fromhex(proof["salt"]),
-    )  # fmt: skip
+        proof,
+        log.log_signer().public_key_text(),
+        document_bytes=b"%PDF invoice",
+        salt=bytes.fromhex(proof["document"]["salt"]),
+    )
     assert verdict.ok and verdict.document
     assert upload(client, declaration_id, b"x", headers=auditor).status_code == 403
     assert upload(client, declaration_id, b"x", headers=partner).status_code == 403
@@ -236,11 +257,15 @@ def test_the_declaration_page_shows_documents_and_its_forms_work(client, lodged)
     assert f'<td class="n">{sent["log_index"]}</td>' in page.text
     csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)[1]
     base = f"/declarations/{declaration_id}"
-    asked = client.post(f"{base}/document-requests", data={"csrf_token": csrf,
-                        "doc_type": "packing_list"}, follow_redirects=False)  # fmt: skip
+    asked = client.post(
+        f"{base}/document-requests",
+        data={"csrf_token": csrf, "doc_type": "packing_list"},
+        follow_redirects=False,
+    )
     assert asked.status_code == 303
-    refused = client.post(f"{base}/remote-decision",
-                          data={"csrf_token": csrf, "decision": "release"})  # fmt: skip
+    refused = client.post(
+        f"{base}/remote-decision", data={"csrf_token": csrf, "decision": "release"}
+    )
     assert refused.status_code == 409 and 'id="documents-refusal"' in refused.text
     added = client.post(
         f"{base}/documents",
@@ -249,8 +274,11 @@ def test_the_declaration_page_shows_documents_and_its_forms_work(client, lodged)
         follow_redirects=False,
     )
     assert added.status_code == 303
-    released = client.post(f"{base}/remote-decision", follow_redirects=False,
-                           data={"csrf_token": csrf, "decision": "release"})  # fmt: skip
+    released = client.post(
+        f"{base}/remote-decision",
+        follow_redirects=False,
+        data={"csrf_token": csrf, "decision": "release"},
+    )
     assert released.status_code == 303
     page = client.get(base).text
     assert 'id="remote-decisions"' in page and page.count("✓") >= 2
@@ -265,9 +293,13 @@ def test_the_declaration_page_shows_documents_and_its_forms_work(client, lodged)
 def issued(store):
     key = credentials.issuer_key()
     certificate = credentials.issue(
-        store, "certificate_of_origin", "CONSIGNMENT-7",
-        {"originCountry": "MA", "hsCodes": ["6403"], "exporter": "Atlas Shoes"}, key, "analyst",
-    )  # fmt: skip
+        store,
+        "certificate_of_origin",
+        "CONSIGNMENT-7",
+        {"originCountry": "MA", "hsCodes": ["6403"], "exporter": "Atlas Shoes"},
+        key,
+        "analyst",
+    )
     return store, key, certificate
 
 
@@ -306,8 +338,9 @@ def test_a_credential_verifies_offline_and_tampering_revocation_or_another_key_f
 def test_an_expired_credential_or_one_of_an_unknown_kind_is_refused(issued):
     engine, key, _ = issued
     later = audit.now() + timedelta(days=1)
-    aeo = credentials.issue(engine, "aeo", "MA000123", {"authorisation": "AEOF"}, key, "analyst",
-                            valid_until=later)  # fmt: skip
+    aeo = credentials.issue(
+        engine, "aeo", "MA000123", {"authorisation": "AEOF"}, key, "analyst", valid_until=later
+    )
     assert credentials.verify(aeo, key.public_key()).valid
     said = credentials.verify(aeo, key.public_key(), now=later + timedelta(seconds=1))
     assert (said.valid, said.reason) == (False, "expired")
@@ -323,8 +356,12 @@ def test_partners_verify_credentials_and_read_the_status_list_over_http(client):
     )
     assert issued.status_code == 201
     credential = issued.json()
-    assert client.post("/api/credentials", json={"kind": "aeo", "subject": "X"},
-                       headers=partner).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/api/credentials", json={"kind": "aeo", "subject": "X"}, headers=partner
+        ).status_code
+        == 403
+    )
     said = client.post("/api/credentials/verify", json={"credential": credential}, headers=partner)
     assert said.status_code == 200 and said.json()["valid"] and said.json()["status_checked"]
     list_id = credential["credentialStatus"]["statusListCredential"].rsplit("/", 1)[1]
@@ -342,8 +379,10 @@ def test_partners_verify_credentials_and_read_the_status_list_over_http(client):
 # W3C Software and Document License): its key pair, credential and proof options.
 VECTOR_SECRET = "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"
 VECTOR_PUBLIC = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
-VECTOR_CONTEXT = ["https://www.w3.org/ns/credentials/v2",
-                  "https://www.w3.org/ns/credentials/examples/v2"]  # fmt: skip
+VECTOR_CONTEXT = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://www.w3.org/ns/credentials/examples/v2",
+]
 VECTOR_UNSIGNED = {
     "@context": VECTOR_CONTEXT,
     "id": "urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33",
@@ -404,8 +443,21 @@ def test_the_commands_add_check_issue_verify_and_revoke(declared, tmp_path, monk
     run = CliRunner().invoke
     paper = tmp_path / "invoice.pdf"
     paper.write_bytes(b"%PDF invoice from the terminal")
-    added = run(app, ["add", ids[0], str(paper), "--type", "invoice", "--issuer", "Seller Ltd",
-                      "--items", "1", "--json"])  # fmt: skip
+    added = run(
+        app,
+        [
+            "add",
+            ids[0],
+            str(paper),
+            "--type",
+            "invoice",
+            "--issuer",
+            "Seller Ltd",
+            "--items",
+            "1",
+            "--json",
+        ],
+    )
     assert added.exit_code == 0, added.output
     document_id = json.loads(added.output)["document_id"]
     checked = run(app, ["check", str(document_id)])
@@ -414,8 +466,19 @@ def test_the_commands_add_check_issue_verify_and_revoke(declared, tmp_path, monk
     assert refused.exit_code == 2 and "declaration NOPE-1" in refused.output
 
     written = tmp_path / "aeo.json"
-    issued = run(app, ["credential", "issue", "aeo", "MA000123", "--claim", "authorisation=AEOF",
-                       "--out", str(written)])  # fmt: skip
+    issued = run(
+        app,
+        [
+            "credential",
+            "issue",
+            "aeo",
+            "MA000123",
+            "--claim",
+            "authorisation=AEOF",
+            "--out",
+            str(written),
+        ],
+    )
     assert issued.exit_code == 0, issued.output
     credential = json.loads(written.read_text())
     assert credential["credentialSubject"]["authorisation"] == "AEOF"
@@ -430,3 +493,40 @@ def test_the_commands_add_check_issue_verify_and_revoke(declared, tmp_path, monk
 
     files.path_of(json.loads(added.output)["sha256"]).write_bytes(b"changed")
     assert run(app, ["check", str(document_id)]).exit_code == 1
+
+
+def test_a_documents_proof_from_the_terminal_verifies_offline_and_catches_another_file(
+    declared, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from tamis.cli import app as tamis
+
+    engine, ids = declared
+    monkeypatch.setenv("TAMIS_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    added = records.add_document(
+        engine,
+        ids[0],
+        "invoice",
+        "Shenzhen Trading",
+        "invoice.pdf",
+        "application/pdf",
+        io.BytesIO(b"%PDF 1"),
+        "karim",
+    )
+    runner, bundle, kept = CliRunner(), tmp_path / "proof.json", tmp_path / "invoice.pdf"
+    proved = runner.invoke(
+        tamis, ["documents", "proof", str(added["document_id"]), "--out", str(bundle)]
+    )
+    assert proved.exit_code == 0, proved.output
+    key = log.log_signer().public_key_text()
+    kept.write_bytes(b"%PDF 1")
+    same = runner.invoke(
+        tamis, ["documents", "verify", str(bundle), "--log-key", key, "--document", str(kept)]
+    )
+    assert same.exit_code == 0 and "the one registered" in same.output
+    kept.write_bytes(b"%PDF 2")  # another invoice passed off as the registered one
+    other = runner.invoke(
+        tamis, ["documents", "verify", str(bundle), "--log-key", key, "--document", str(kept)]
+    )
+    assert other.exit_code == 1 and "NOT the one" in other.output

@@ -337,7 +337,7 @@ def test_the_terminal_gives_keys_checkpoint_proof_and_fsck(tmp_path, monkeypatch
     shown = runner.invoke(cli, ["documents", "checkpoint"])
     assert shown.exit_code == 0 and shown.output.startswith("ma.customs.example/tamis-log\n5\n")
     out = tmp_path / "b.json"
-    proved = runner.invoke(cli, ["documents", "proof", "3", "--out", str(out)])
+    proved = runner.invoke(cli, ["documents", "proof", "3", "--entry", "--out", str(out)])
     assert proved.exit_code == 0, proved.output
     checked = runner.invoke(cli, ["documents", "verify", str(out), "--log-key", keys["log"]])
     assert checked.exit_code == 0, checked.output
@@ -347,7 +347,7 @@ def test_the_terminal_gives_keys_checkpoint_proof_and_fsck(tmp_path, monkeypatch
                      {"h": bytes(32)})  # fmt: skip
     broken = runner.invoke(cli, ["documents", "fsck"])
     assert broken.exit_code == 1 and "node (1, 0)" in broken.output
-    missing = runner.invoke(cli, ["documents", "proof", "9"])
+    missing = runner.invoke(cli, ["documents", "proof", "9", "--entry"])
     assert missing.exit_code == 2 and "entry 9: not in the log" in missing.output
     engine.dispose()
 

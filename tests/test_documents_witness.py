@@ -111,7 +111,7 @@ def test_two_administrations_witness_each_others_log(tmp_path):
         assert "from size 9 to 11" in bad.text
 
         bundle = tmp_path / "bundle.json"
-        proved = tamis(morocco, "documents", "proof", "7", "--out", str(bundle))
+        proved = tamis(morocco, "documents", "proof", "7", "--entry", "--out", str(bundle))
         assert proved.returncode == 0, proved.stderr
     assert json.loads(bundle.read_text())["cosignatures"][0].startswith("— es.customs.example/")
     offline = os.environ | {"TAMIS_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nothing"}

@@ -91,15 +91,9 @@ def check(engine: Store, user: Reader, document_id: RecordId) -> dict:
 @router.get("/documents/{document_id}/proof")
 def proof(engine: Store, user: Reader, document_id: RecordId) -> dict:
     """What proves offline that the document was registered: the log's bundle (its entry,
-    inclusion proof, checkpoint and cosignatures) and the document's salt — given with the
-    file to whoever must verify it (``tamis log verify``)."""
-    row = records.document(engine, document_id)
-    return {
-        "document_id": document_id,
-        "sha256": row["sha256"],
-        "salt": row["salt"],
-        "bundle": log.bundle(engine, row["log_index"]),
-    }
+    inclusion proof, checkpoint and cosignatures) and, under ``document``, its salt — given
+    with the file to whoever must verify it (``tamis documents verify``)."""
+    return records.proof(engine, document_id)
 
 
 class RequestIn(BaseModel):

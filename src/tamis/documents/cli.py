@@ -41,21 +41,26 @@ def checkpoint_command() -> None:
 
 @app.command("proof")
 def proof_command(
-    index: Annotated[int, typer.Argument(min=0, help="The entry's index in the log.")],
+    document: Annotated[int, typer.Argument(min=0, help="The document (its id).")],
     out: Annotated[Path, typer.Option(help="Where the bundle goes (JSON).")] = Path("bundle.json"),
+    entry: Annotated[
+        bool, typer.Option("--entry", help="The number is a log entry's index, not a document.")
+    ] = False,
 ) -> None:
-    """Write the offline proof of an entry: its leaf, inclusion proof, signed checkpoint and
-    the witnesses' cosignatures (check it with ``tamis documents verify``)."""
-    from tamis.documents import log
+    """Write a document's offline proof: its log entry, inclusion proof, signed checkpoint,
+    the witnesses' cosignatures and its salt (check it with ``tamis documents verify``)."""
+    from tamis.documents import log, records
     from tamis.store import open_store
 
     try:
-        bundle = log.bundle(open_store(), index)
-    except log.LogError as error:
+        bundle = (
+            log.bundle(open_store(), document) if entry else records.proof(open_store(), document)
+        )
+    except (log.LogError, LookupError) as error:
         fail(str(error))
     out.write_text(json.dumps(bundle, indent=2) + "\n", encoding="utf-8")
     console.print(
-        f"entry {index} in the log of {bundle['checkpoint'].split(chr(10))[1]} entries,"
+        f"entry {bundle['index']} in the log of {bundle['checkpoint'].split(chr(10))[1]} entries,"
         f" {len(bundle['cosignatures'])} cosignature(s): {out}",
         highlight=False,
     )
@@ -71,7 +76,9 @@ def verify_command(
     document: Annotated[
         Path | None, typer.Option(help="The document itself: checked against the entry.")
     ] = None,
-    salt: Annotated[str | None, typer.Option(help="The document's salt (hex).")] = None,
+    salt: Annotated[
+        str | None, typer.Option(help="The document's salt (hex) [default: the bundle's].")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check a bundle offline (no store, no server): the checkpoint signed by the log's key,
@@ -81,6 +88,7 @@ def verify_command(
 
     try:
         said = json.loads(bundle.read_text(encoding="utf-8"))
+        salt = salt or (said.get("document") or {}).get("salt") if isinstance(said, dict) else salt
         salt_bytes = bytes.fromhex(salt) if salt is not None else None
         document_bytes = document.read_bytes() if document is not None else None
     except (OSError, ValueError) as error:

@@ -263,3 +263,14 @@ def _releasable(conn: Connection, declaration_id: str) -> None:
     failed = next((c for c in check_rows(conn, rows) if not c.ok), None)
     if failed is not None:
         raise DocumentError(f"declaration {declaration_id}: not released, {failed.detail}")
+
+
+def proof(engine: Engine, document_id: int) -> dict:
+    """What proves offline that a document was registered: the log's bundle of its entry
+    (inclusion proof, checkpoint, cosignatures) with the document's salt, given with the
+    file to whoever must check it (``tamis documents verify``)."""
+    row = document(engine, document_id)
+    return log.bundle(engine, row["log_index"]) | {
+        "document": {"document_id": document_id, "filename": row["filename"],
+                     "sha256": row["sha256"], "salt": row["salt"]}
+    }  # fmt: skip
