@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Annotated
 
+from pydantic import AfterValidator
 from sqlalchemy import Connection, Engine, select
 
 from tamis.store.tables import audit_trail
@@ -18,6 +20,14 @@ from tamis.store.tables import audit_trail
 def now() -> datetime:
     """Naive UTC, as every timestamp in the store."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def naive_utc(at: datetime | None) -> datetime | None:
+    """A time as the store keeps it: one with a zone moved to UTC, then without it."""
+    return at if at is None or at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
+
+
+StoredTime = Annotated[datetime, AfterValidator(naive_utc)]  # what a request's times become
 
 
 def _json(value) -> str | None:

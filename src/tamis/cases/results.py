@@ -6,7 +6,6 @@ enters the importer's history at once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import polars as pl
@@ -34,7 +33,7 @@ class InspectionIn(BaseModel):
     corrected_customs_value: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
     corrected_hs_code: str | None = Field(None, pattern=r"^\d{6,10}$")
     corrected_origin: str | None = Field(None, min_length=2, max_length=2)
-    inspected_at: datetime | None = None
+    inspected_at: audit.StoredTime | None = None
 
     @field_validator("corrected_origin")
     @classmethod
@@ -42,13 +41,6 @@ class InspectionIn(BaseModel):
         if value is not None and value.upper() not in COUNTRIES:
             raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code")
         return value and value.upper()
-
-    @field_validator("inspected_at")
-    @classmethod
-    def _naive_utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> InspectionIn:

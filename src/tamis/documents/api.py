@@ -9,13 +9,13 @@ answers 404, a refused change 409 naming the record and field."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from tamis import audit
 from tamis.api.auth import FIELD, READERS, TARGETERS, Allow
 from tamis.api.deps import MAX_ID, RecordId, Store
 from tamis.documents import credentials, log, read, records
@@ -98,7 +98,7 @@ def proof(engine: Store, user: Reader, document_id: RecordId) -> dict:
 
 class RequestIn(BaseModel):
     doc_type: DocType
-    due_at: datetime | None = Field(None, description="By when (UTC); two days if not said.")
+    due_at: audit.StoredTime | None = Field(None, description="By when; two days if not said.")
     note: str | None = Field(None, max_length=2000)
 
 
@@ -131,7 +131,7 @@ class CredentialIn(BaseModel):
         min_length=1, max_length=256, description="The consignment, or the operator's customs id."
     )
     claims: dict = Field(default_factory=dict, description="What the credential states.")
-    valid_until: datetime | None = None
+    valid_until: audit.StoredTime | None = None
 
 
 class RevokeIn(BaseModel):

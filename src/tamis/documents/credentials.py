@@ -271,6 +271,7 @@ def issue(
         raise CredentialError(f"credential kind {kind!r}: one of {', '.join(KINDS)}")
     if not subject.strip():
         raise CredentialError("credential subject: empty")
+    valid_until = audit.naive_utc(valid_until)
     if valid_until is not None and valid_until <= audit.now():
         raise CredentialError(f"valid_until {valid_until:%Y-%m-%d %H:%M}: already past")
     kept = set(claims) & {"id", "type", KINDS[kind][2]}

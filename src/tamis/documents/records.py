@@ -173,8 +173,8 @@ def request_document(
     """Ask the declarant for a document of ``doc_type``, by ``due_at`` (two days if not
     said); ``asked_at``: when it was asked, if not now (a request loaded afterwards)."""
     _doc_type(doc_type)
-    now = asked_at or audit.now()
-    due_at = due_at or now + DUE
+    now = audit.naive_utc(asked_at) or audit.now()
+    due_at = audit.naive_utc(due_at) or now + DUE
     if due_at <= now:
         raise DocumentError(f"due_at {due_at:%Y-%m-%d %H:%M}: not after it was asked")
     values = dict(
