@@ -87,13 +87,7 @@ def check(
     from tamis.store import open_store
 
     verdict = _done(lambda: records.check_document(open_store(), document_id))
-    if as_json:
-        print_json(verdict.as_dict())
-    else:
-        colour = "green" if verdict.ok else "red"
-        console.print(f"[{colour}]{verdict.verdict}[/{colour}]: {verdict.detail}", highlight=False)
-    if not verdict.ok:
-        raise typer.Exit(1)
+    _said(verdict.ok, verdict.verdict, verdict.detail, verdict.as_dict(), as_json)
 
 
 def _claims(pairs: list[str]) -> dict:
@@ -175,13 +169,7 @@ def credential_verify(
         from tamis.store import open_store
 
         verdict = credentials.verify_here(open_store(), credential, None, listed)
-    if as_json:
-        print_json(verdict.as_dict())
-    else:
-        colour = "green" if verdict.valid else "red"
-        console.print(f"[{colour}]{verdict.reason}[/{colour}]: {verdict.detail}", highlight=False)
-    if not verdict.valid:
-        raise typer.Exit(1)
+    _said(verdict.valid, verdict.reason, verdict.detail, verdict.as_dict(), as_json)
 
 
 @credential_app.command("revoke")
@@ -200,3 +188,14 @@ def credential_revoke(
         f"index {row['status_index']})",
         highlight=False,
     )
+
+
+def _said(ok: bool, verdict: str, detail: str, as_dict: dict, as_json: bool) -> None:
+    """A check's verdict, in green or red (or as JSON); exit status 1 when it fails."""
+    if as_json:
+        print_json(as_dict)
+    else:
+        colour = "green" if ok else "red"
+        console.print(f"[{colour}]{verdict}[/{colour}]: {detail}", highlight=False)
+    if not ok:
+        raise typer.Exit(1)
