@@ -350,3 +350,20 @@ def test_the_scoreboard_names_every_detector_in_the_page_language(anonymous, sto
         for name in named:
             if name != "random control":
                 assert f"<td>{registry.label(name, language)}</td>" in table
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/cases/99999999999999999999",
+        "/offences/99999999999999999999",
+        "/rules?version=99999999999999999999",
+        "/rules?saved=99999999999999999999",
+        "/rules/diff?old=1&new=99999999999999999999",
+    ],
+)
+def test_an_id_beyond_what_the_store_holds_is_refused_not_a_server_error(anonymous, url):
+    anonymous.follow_redirects = False
+    browser_login(anonymous, "admin")
+    answer = anonymous.get(url)
+    assert answer.status_code == 422, f"{url}: {answer.status_code}"

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from tamis.api.auth import FIELD, READERS, TARGETERS
-from tamis.api.deps import Store
+from tamis.api.deps import RecordId, Store
 from tamis.assess import latest_decision
 from tamis.cases import cases
 from tamis.cases.results import InspectionIn, record_result
@@ -79,7 +79,7 @@ def _case_page(request: Request, engine, user: User, case_id: int, status_code=2
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, engine: Store, user: Reader, case_id: int):
+def case_page(request: Request, engine: Store, user: Reader, case_id: RecordId):
     return _case_page(request, engine, user, case_id)
 
 
@@ -105,7 +105,7 @@ def _typed(form: dict[str, str]) -> dict[str, str]:
 
 
 @router.post("/cases/{case_id}/result", dependencies=[Depends(check_csrf)])
-async def result(request: Request, engine: Store, user: FieldOfficer, case_id: int):
+async def result(request: Request, engine: Store, user: FieldOfficer, case_id: RecordId):
     form = {k: v.strip() for k, v in (await request.form()).items() if k in RESULT_FIELDS}
     try:
         found = InspectionIn.model_validate(_typed(form))
@@ -130,7 +130,7 @@ def _then_back(engine, request: Request, user: User, case_id: int, change) -> ob
 
 @router.post("/cases/{case_id}/status", dependencies=[Depends(check_csrf)])
 def move(
-    request: Request, engine: Store, user: FieldOfficer, case_id: int,
+    request: Request, engine: Store, user: FieldOfficer, case_id: RecordId,
     status: Annotated[str, Form()],
 ):  # fmt: skip
     def change() -> None:
@@ -142,7 +142,7 @@ def move(
 
 @router.post("/cases/{case_id}/notes", dependencies=[Depends(check_csrf)])
 def note(
-    request: Request, engine: Store, user: FieldOfficer, case_id: int,
+    request: Request, engine: Store, user: FieldOfficer, case_id: RecordId,
     text: Annotated[str, Form(max_length=20_000)],
 ):  # fmt: skip
     return _then_back(
@@ -153,7 +153,7 @@ def note(
 
 @router.post("/cases/{case_id}/assign", dependencies=[Depends(check_csrf)])
 def assign(
-    request: Request, engine: Store, user: Targeter, case_id: int,
+    request: Request, engine: Store, user: Targeter, case_id: RecordId,
     assignee: Annotated[str, Form(max_length=64)],
 ):  # fmt: skip
     return _then_back(

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from tamis import rulesets
 from tamis.api.auth import ADMINS, READERS
-from tamis.api.deps import Store
+from tamis.api.deps import MAX_ID, Store
 from tamis.detectors.rules import RuleSet, RuleSetError, parse_rule_set
 from tamis.web.render import as_page, check_csrf, render
 
@@ -37,8 +37,8 @@ def rules_page(
     request: Request,
     engine: Store,
     user: Reader,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    saved: int | None = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    saved: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ):
     current = rulesets.ensure_rule_set(engine)
     shown = version or current
@@ -54,8 +54,8 @@ def diff_page(
     request: Request,
     engine: Store,
     user: Reader,
-    old: Annotated[int, Query(ge=1)],
-    new: Annotated[int, Query(ge=1)],
+    old: Annotated[int, Query(ge=1, le=MAX_ID)],
+    new: Annotated[int, Query(ge=1, le=MAX_ID)],
 ):
     changes = rulesets.diff(_get(engine, old), _get(engine, new))
     return render(request, "rules_diff.html", user, old=old, new=new, changes=changes)
