@@ -142,6 +142,23 @@ def test_an_officer_raises_a_channel_but_never_below_a_forced_one(client, tmp_pa
     assert lodged["channel"] == "red"
 
 
+def test_an_inspector_raises_a_channel_only_a_supervisor_lowers_one(client):
+    lodged = client.post("/api/declarations", json=DECLARATION | {"declaration_id": "D-LOW"})
+    assert lodged.status_code == 201
+    path, inspector = "/api/declarations/D-LOW/channel", login(client, "inspector", "karim")
+    raised = client.post(path, json={"channel": "red", "reason": "tip-off"}, headers=inspector)
+    assert raised.status_code == 200 and raised.json()["current_channel"] == "red"
+    lower = {"channel": "yellow", "reason": "documents seen"}
+    refused = client.post(path, json=lower, headers=inspector)
+    assert refused.status_code == 403 and "a supervisor's decision" in refused.json()["detail"]
+    supervisor = login(client, "supervisor", "sara")
+    lowered = client.post(path, json=lower, headers=supervisor)
+    if lodged.json()["forced_channel"] in ("orange", "red"):
+        assert lowered.status_code == 409  # never below what a risk profile forced
+    else:
+        assert lowered.status_code == 200 and lowered.json()["current_channel"] == "yellow"
+
+
 def shoes_under_capacity(client, tmp_path, monkeypatch, reds_a_day: int):
     """A routing with ``reds_a_day`` reds per office and day, nothing at random, and a
     ``lodge(n, office, day)`` of footwear from China by a new importer at a low unit value

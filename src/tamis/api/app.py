@@ -17,7 +17,7 @@ from sqlalchemy import Engine, bindparam, select
 
 from tamis import audit, rulesets
 from tamis.api import auth
-from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, TARGETERS
+from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, SUPERVISORS, TARGETERS
 from tamis.api.deps import MAX_ID, Language, engine_of
 from tamis.api.lodgement import (
     DeclarationIn,
@@ -188,9 +188,17 @@ def change_channel(
     user: FieldOfficer,
     language: Language,
 ) -> Assessment:
-    """An officer raises (or lowers, never below a forced channel) with a stated reason."""
+    """An officer raises a channel with a stated reason; only a supervisor lowers one, and
+    never below a channel a risk profile forced."""
     engine = engine_of(request)
     current = _assessment(engine, declaration_id)
+    lowering = channel_rank(change.channel) < channel_rank(current.current_channel)
+    if lowering and user.role not in SUPERVISORS.roles:
+        raise HTTPException(
+            403,
+            f"declaration {declaration_id}: lowering its channel from {current.current_channel} "
+            f"to {change.channel} is a supervisor's decision",
+        )
     if current.forced_channel and channel_rank(change.channel) < channel_rank(
         current.forced_channel
     ):
