@@ -1,0 +1,180 @@
+"""Phones, WhatsApp links and Moroccan places named in social-media posts.
+
+Sellers hide their numbers from platform filters: Arabic-Indic digits, styled letters,
+zero-width characters or emoji between the digits, wa.me links. The text is first
+cleaned character by character, keeping each cleaned character's place in the original,
+so what is found can be shown as it was written.
+"""
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+import phonenumbers
+
+# Separators and Arabic number punctuation the phone and price readers understand.
+PUNCTUATION = {
+    "\u066b": ".",  # Arabic decimal separator
+    "\u066c": ",",  # Arabic thousands separator
+    "\u060c": ",",  # Arabic comma
+}
+
+# Moroccan cities and districts, canonical name first, then how posts write it.
+PLACES: dict[str, tuple[str, ...]] = {
+    "Casablanca": (
+        "casablanca",
+        "casa",
+        "dar bida",
+        "dar lbida",
+        "darbida",
+        "dar el beida",
+        "الدار البيضاء",
+        "الدارالبيضاء",
+        "كازا",
+        "كازابلانكا",
+    ),
+    "Derb Ghallef": ("derb ghallef", "derb ghalef", "derb ghelef", "derb ghlef", "درب غلف"),
+    "Derb Omar": ("derb omar", "derb 3mar", "درب عمر"),
+    "Derb Sultan": ("derb sultan", "derb soltane", "درب السلطان"),
+    "Hay Mohammadi": ("hay mohammadi", "hay mohammedi", "الحي المحمدي"),
+    "Mohammédia": ("mohammedia", "mohamedia", "المحمدية"),
+    "Rabat": ("rabat", "الرباط"),
+    # not "sale": French for dirty
+    "Salé": ("sla", "slawi", "سلا"),
+    "Temara": ("temara", "tmara", "تمارة"),
+    "Kénitra": ("kenitra", "l9nitra", "القنيطرة"),
+    "Tanger": ("tanger", "tangier", "tanja", "طنجة"),
+    "Tétouan": ("tetouan", "tetuan", "تطوان"),
+    "Fnideq": ("fnideq", "fnidq", "الفنيدق"),
+    "Marrakech": ("marrakech", "marrakesh", "marrakch", "mraksh", "مراكش"),
+    "Fès": ("fes", "fez", "فاس"),
+    "Meknès": ("meknes", "mknes", "مكناس"),
+    "Agadir": ("agadir", "أكادير", "اكادير"),
+    # not "jadida" nor "الجديدة" alone: "new"; not "safi": Darija for "enough"
+    "El Jadida": ("el jadida", "eljadida", "mazagan"),
+    "Safi": ("asfi", "آسفي", "اسفي"),
+    "Oujda": ("oujda", "wjda", "وجدة"),
+    "Nador": ("nador", "الناظور"),
+    "Béni Mellal": ("beni mellal", "bni mellal", "بني ملال"),
+    # not "العيون": "the eyes"
+    "Laâyoune": ("laayoune", "layoune"),
+}
+
+
+class Phone(NamedTuple):
+    e164: str
+    raw: str
+    start: int
+    end: int
+
+
+def clean(text: str) -> tuple[str, list[int]]:
+    """The text with ASCII digits, compatibility forms folded (styled and fullwidth
+    letters), format characters and emoji dropped; and, for each character kept,
+    its index in the original."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        cat = unicodedata.category(ch)
+        if cat == "Nd":
+            folded = str(unicodedata.decimal(ch))
+        elif cat in ("Cf", "So", "Sk", "Cs") or "\ufe00" <= ch <= "\ufe0f":
+            continue
+        elif cat == "Zs":
+            folded = " "
+        elif cat == "Pd":
+            folded = "-"
+        else:
+            folded = PUNCTUATION.get(ch) or unicodedata.normalize("NFKC", ch)
+        out.append(folded)
+        where.extend([i] * len(folded))
+    return "".join(out), where
+
+
+def _span(text: str, where: list[int], start: int, end: int) -> tuple[str, int, int]:
+    first, last = where[start], where[end - 1] + 1
+    return text[first:last], first, last
+
+
+# Digits in a WhatsApp link are always international, with or without the plus.
+_WA_LINK = re.compile(
+    r"(?:https?://)?(?:wa\.me/|(?:api\.)?whatsapp\.com/send/?\?phone=)\+?(\d{8,15})", re.I
+)
+# 212 then a Moroccan national number, written without its plus: the country code.
+_BARE_212 = re.compile(r"(?<![\d+])(?=212[5-8]\d{8}(?!\d))")
+
+
+def phones(text: str, region: str = "MA") -> list[Phone]:
+    """Valid phone numbers written in the text, in order, each once, as E.164."""
+    cleaned, where = clean(text)
+    # Mark international numbers written without a plus; the plus borrows the place
+    # of the digit it precedes.
+    starts = {m.start(1) for m in _WA_LINK.finditer(cleaned)}
+    starts |= {m.start() for m in _BARE_212.finditer(cleaned)}
+    marked, marked_where = [], []
+    for j, ch in enumerate(cleaned):
+        if j in starts:
+            marked.append("+")
+            marked_where.append(where[j])
+        marked.append(ch)
+        marked_where.append(where[j])
+    cleaned, where = "".join(marked), marked_where
+
+    found: list[Phone] = []
+    seen: set[str] = set()
+    for m in phonenumbers.PhoneNumberMatcher(cleaned, region, leniency=phonenumbers.Leniency.VALID):
+        digits = re.sub(r"\D", "", m.raw_string)
+        # A national number must keep its trunk 0: nine bare digits are more often an
+        # order number or a reference than a phone.
+        if not (m.raw_string.lstrip().startswith(("+", "00")) or digits.startswith("0")):
+            continue
+        e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+        if e164 in seen:
+            continue
+        seen.add(e164)
+        found.append(Phone(e164, *_span(text, where, m.start, m.end)))
+    return found
+
+
+def whatsapp_links(text: str) -> list[Phone]:
+    """The numbers behind wa.me and api.whatsapp.com links, the raw being the link."""
+    cleaned, where = clean(text)
+    found = []
+    for m in _WA_LINK.finditer(cleaned):
+        try:
+            number = phonenumbers.parse("+" + m.group(1))
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            found.append(Phone(e164, *_span(text, where, m.start(), m.end())))
+    return found
+
+
+def _fold(text: str) -> str:
+    """Lower case without Latin accents, for matching place names."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_PLACE_NAMES = {_fold(alias): name for name, aliases in PLACES.items() for alias in aliases}
+# Longest aliases first so "derb omar" wins over a shorter name inside it.
+_PLACE_RE = re.compile(
+    # Arabic writes "in", "to", "and" joined to the name: بطنجة, لكازا
+    r"(?<!\w)[وبفل]?("
+    + "|".join(
+        re.escape(a).replace(r"\ ", r"\s+") for a in sorted(_PLACE_NAMES, key=len, reverse=True)
+    )
+    + r")(?!\w)"
+)
+
+
+def places(text: str) -> list[str]:
+    """Canonical names of the Moroccan places named in the text, in order, each once."""
+    cleaned, _ = clean(text)
+    found: list[str] = []
+    for m in _PLACE_RE.finditer(_fold(cleaned)):
+        name = _PLACE_NAMES[re.sub(r"\s+", " ", m.group(1))]
+        if name not in found:
+            found.append(name)
+    return found
