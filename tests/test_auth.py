@@ -183,6 +183,10 @@ def test_passwords_are_argon2_hashes_never_the_password(store):
         (("x y", "analyst", PASSWORD), "no space"),
         (("amina", "chief", PASSWORD), "role 'chief'"),
         (("amina", "analyst", "short"), "at least 10"),
+        (("amina", "analyst", " " * 12), "at least 10"),  # spaces are not a password
+        (("amina", "analyst", "password1234"), "password: This is a very common password"),
+        (("amina", "analyst", "Amina.2025"), "too easy to guess"),  # her own name and a year
+        (("amina", "analyst", "azertyuiop12"), "similar to a commonly used password"),
         (("amina", "partner", PASSWORD), "partner"),
     ],
 )

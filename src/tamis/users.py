@@ -38,9 +38,18 @@ class User:
     partner: str | None = None
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
+MIN_PASSWORD_SCORE = 3  # zxcvbn's "safely unguessable" against an offline attack on a slow hash
+
+
+def _check_password(password: str, username: str) -> None:
+    from zxcvbn import zxcvbn  # its word lists load in a second: only when a password is set
+
+    if len(password.strip()) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters are needed")
+    said = zxcvbn(password[:100], user_inputs=[username, "tamis", "douane", "customs"])
+    if said["score"] < MIN_PASSWORD_SCORE:
+        why = said["feedback"]["warning"] or "it is too easy to guess"
+        raise UserError(f"password: {why.rstrip('.')}; a few unrelated words make a good one")
 
 
 def _user(row) -> User:
@@ -65,7 +74,7 @@ def add_user(
         raise UserError(
             "partner: a partner user, and only a partner user, names its administration"
         )
-    _check_password(password)
+    _check_password(password, username)
     now = audit.now()
     values = dict(username=username, role=role.value, partner=partner, active=1)
     with engine.begin() as conn:
@@ -103,7 +112,7 @@ def enable_user(engine: Engine, username: str, actor: str) -> None:
 
 
 def reset_password(engine: Engine, username: str, password: str, actor: str) -> None:
-    _check_password(password)
+    _check_password(password, username)
     _change(
         engine,
         username,
