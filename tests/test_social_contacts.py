@@ -170,3 +170,11 @@ def test_spellings_are_deterministic_for_a_seed():
 def test_styled_text_is_styled():
     rng = random.Random(1)
     assert all(not ch.isascii() for ch in perturb.styled("Gucci", rng))
+
+
+@pytest.mark.parametrize(
+    "post",
+    ["06 61 23 45 67 06 62 23 45 67", "0661234567-0662234567", "06 61 23 45 67 / 06 62 23 45 67"],
+)
+def test_numbers_written_back_to_back_are_both_read(post):
+    assert [p.e164 for p in phones(post)] == [MOBILE, "+212662234567"]

@@ -102,6 +102,8 @@ _WA_LINK = re.compile(
 )
 # 212 then a Moroccan national number, written without its plus: the country code.
 _BARE_212 = re.compile(r"(?<![\d+])(?=212[5-8]\d{8}(?!\d))")
+# A Moroccan national number, its ten digits optionally in groups.
+_MOROCCAN = re.compile(r"(?<![\d+])0[5-8](?:[ .-]?\d){8}(?!\d)")
 
 
 def phones(text: str, region: str = "MA") -> list[Phone]:
@@ -122,6 +124,7 @@ def phones(text: str, region: str = "MA") -> list[Phone]:
 
     found: list[Phone] = []
     seen: set[str] = set()
+    spans: list[tuple[int, int]] = []
     for m in phonenumbers.PhoneNumberMatcher(cleaned, region, leniency=phonenumbers.Leniency.VALID):
         digits = re.sub(r"\D", "", m.raw_string)
         # A national number must keep its trunk 0: nine bare digits are more often an
@@ -133,7 +136,18 @@ def phones(text: str, region: str = "MA") -> list[Phone]:
             continue
         seen.add(e164)
         found.append(Phone(e164, *_span(text, where, m.start, m.end)))
-    return found
+        spans.append((m.start, m.end))
+    # The matcher reads numbers written back to back ("06 61 23 45 67 06 62 23 45 67")
+    # as one too long number; Moroccan ones are looked for again one by one.
+    for m in _MOROCCAN.finditer(cleaned):
+        if any(s < m.end() and m.start() < e for s, e in spans):
+            continue
+        number = phonenumbers.parse(m.group(), "MA")
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if phonenumbers.is_valid_number(number) and e164 not in seen:
+            seen.add(e164)
+            found.append(Phone(e164, *_span(text, where, m.start(), m.end())))
+    return sorted(found, key=lambda p: p.start)
 
 
 def whatsapp_links(text: str) -> list[Phone]:
