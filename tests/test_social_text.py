@@ -1,5 +1,8 @@
 """The matching form of social-media posts, and brands and copy wording found in them."""
 
+import pytest
+
+from tamis.social.brands import copy_wording, find_brands, is_copy_ad
 from tamis.social.normalise import latin_skeleton, normalise
 
 
@@ -39,3 +42,93 @@ def test_skeleton_undoes_leetspeak_and_spaced_letters():
 
 def test_skeleton_leaves_prices_and_ratios():
     assert latin_skeleton("250 dh 1:1 300") == "250 dh 1:1 300"
+
+
+def brands(text):
+    return [m.brand for m in find_brands(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "N1ke air max 350dh",
+        "n.i.k.e dispo",
+        "𝐍𝐢𝐤𝐞 𝐀𝐢𝐫 𝐅𝐨𝐫𝐜𝐞",
+        "ＮＩＫＥ TN",
+        "ⓝⓘⓚⓔ",
+        "Nіkе with a Cyrillic i and e",
+        "N\u200bi\u200bk\u200be",
+        "سباط نايك جديد",
+        "والنايك الأصلي",
+        "sbabet nayk 3la 9ad",
+    ],
+)
+def test_nike_however_written(text):
+    assert brands(text) == ["Nike"]
+
+
+@pytest.mark.parametrize(
+    ("text", "brand"),
+    [
+        ("Addidas superstar", "Adidas"),
+        ("sac L.V top", "Louis Vuitton"),
+        ("لويس فيتون شكارة", "Louis Vuitton"),
+        ("LOUIS VUITON sac", "Louis Vuitton"),
+        ("G u c c i", "Gucci"),
+        ("Gucchi belt", "Gucci"),
+        ("Balanciaga triple s", "Balenciaga"),
+        ("ساعة رولكس", "Rolex"),
+        ("HERMÈS carré", "Hermès"),
+    ],
+)
+def test_obfuscated_brands(text, brand):
+    assert brands(text) == [brand]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apple pie recipe with 2 apples",
+        "tarte aux pommes, apple crumble",
+        "le puma est un félin d'Amérique",
+        "zara3a f lblad had l3am mzyana",
+        "nikel, nickel, un métal",
+        "subscribe to my channel",
+        "إبل في الصحراء",
+        "mixer 1:1 eau et farine",
+    ],
+)
+def test_ordinary_words_are_not_brands(text):
+    assert brands(text) == []
+
+
+def test_ambiguous_brands_count_with_a_product():
+    assert brands("iphone 14 apple") == ["Apple"]
+    assert brands("sbabet puma jdad") == ["Puma"]
+    assert brands("zara robe été") == ["Zara"]
+
+
+def test_offsets_point_into_the_normalised_text():
+    text = "Promo N1ke air"
+    (mention,) = find_brands(text)
+    assert normalise(text)[mention.start : mention.end] == "n1ke"
+    assert mention.how == "skeleton"
+
+
+def test_copy_wording_in_three_scripts():
+    assert copy_wording("N1ke air max high copy") == ["high copy"]
+    assert copy_wording("réplique 1:1 Rolex") == ["replique", "1:1"]
+    assert copy_wording("سباط نايك هاي كوبي") == ["هاي كوبي"]
+    assert copy_wording("نسخة طبق الأصل") == ["نسخه طبق الاصل"]
+    assert copy_wording("qualité miroir, AAA") == ["qualite miroir", "aaa"]
+    assert copy_wording("original 100% garanti") == []
+
+
+def test_a_copy_ad_is_a_brand_and_copy_wording():
+    assert is_copy_ad("Gucci sac haute copie")
+    assert is_copy_ad("ساعة رولكس تقليد")
+    assert not is_copy_ad("Gucci sac original 100%")
+    assert not is_copy_ad("haute copie sans marque")
+    # a ratio far from the brand is not copy wording
+    assert not is_copy_ad("Gucci sac. " + "bla " * 30 + "mélanger 1:1")
+    assert is_copy_ad("Gucci sac 1:1")
