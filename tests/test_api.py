@@ -331,3 +331,14 @@ def test_a_server_leaves_sqlite_checkpoints_to_a_thread_of_its_own(tmp_path):
     checkpointer.stop()
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+
+
+def test_a_refused_value_is_not_said_back_whole(client):
+    huge = "x" * (5 * 2**20)
+    watchlist = {"name": huge, "reason": "test"}
+    answer = client.post("/api/watchlists", json=watchlist)
+    assert answer.status_code == 422 and len(answer.content) < 2_000
+    said = answer.json()["detail"][0]
+    assert said["loc"] == ["body", "name"] and said["input"].endswith("(5,242,880 characters)")
+    small = client.post("/api/watchlists", json={"name": "", "reason": "test"}).json()
+    assert small["detail"][0]["input"] == ""  # a short value is said back as it came

@@ -6,17 +6,18 @@ page, a role not allowed gets 403 (and the page's link is not shown to it).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import (
     http_exception_handler,
-    request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -232,9 +233,23 @@ async def page_errors(request: Request, error: StarletteHTTPException) -> Respon
     )
 
 
+ECHO = 200  # characters of a refused value said back: a 5 MiB id is not answered whole
+
+
+def said_back(errors) -> list[dict]:
+    """Validation errors as JSON, each refused value cut to ``ECHO`` characters."""
+    answered = jsonable_encoder(errors)
+    for e in answered:
+        e.pop("url", None)
+        text = e["input"] if isinstance(e.get("input"), str) else json.dumps(e.get("input"))
+        if len(text) > ECHO:
+            e["input"] = f"{text[:ECHO]}… ({len(text):,} characters)"
+    return answered
+
+
 async def page_validation_errors(request: Request, error: RequestValidationError) -> Response:
     if request.url.path.startswith(NOT_DASHBOARD):
-        return await request_validation_exception_handler(request, error)
+        return JSONResponse({"detail": said_back(error.errors())}, status_code=422)
     t = Translator(language_of(request))
     detail = "; ".join(
         f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
