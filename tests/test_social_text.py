@@ -1,5 +1,7 @@
 """The matching form of social-media posts, and brands and copy wording found in them."""
 
+import time
+
 import pytest
 
 from tamis.social.brands import copy_wording, find_brands, is_copy_ad
@@ -132,3 +134,103 @@ def test_a_copy_ad_is_a_brand_and_copy_wording():
     # a ratio far from the brand is not copy wording
     assert not is_copy_ad("Gucci sac. " + "bla " * 30 + "mélanger 1:1")
     assert is_copy_ad("Gucci sac 1:1")
+
+
+# Posts as analysts export them, with the brands a reader sees in each.
+LABELLED = {
+    "latin": [
+        ("Nike Air Max 90 high copy, livraison partout au Maroc 🚚", {"Nike"}),
+        ("𝐆𝐔𝐂𝐂𝐈 sac à main réplique 1:1, prix 450dh", {"Gucci"}),
+        ("Ceinture L.V + portefeuille, qualité miroir", {"Louis Vuitton"}),
+        ("addidas superstar pointure 40-44", {"Adidas"}),
+        ("Montre Rolex submariner AAA, boîte incluse", {"Rolex"}),
+        ("Parfum Chanel n°5 et Dior Sauvage, copie conforme", {"Chanel", "Dior"}),
+        ("Polo Lacoste 150dh, toutes les tailles", {"Lacoste"}),
+        ("Survêtement Puma homme, jogging + veste", {"Puma"}),
+        ("iPhone 15 Pro Max Apple first copy", {"Apple"}),
+        ("Coque Samsung Galaxy S23 pas cher", {"Samsung"}),
+        ("Robe Zara neuve, taille M", {"Zara"}),
+        ("Balenciaga Triple S replica, top qualité", {"Balenciaga"}),
+        ("Versace Eros parfum 100ml", {"Versace"}),
+        ("Sac Hermès Birkin haute copie", {"Hermès"}),
+        ("N-I-K-E TN requin dispo 🔥", {"Nike"}),
+        ("Louis Vuitton Neverfull, cuir", {"Louis Vuitton"}),
+        ("Tarte aux pommes : apple pie facile, 2 apples", set()),
+        ("Le puma est un grand félin des Amériques", set()),
+        ("Le nickel et le nikel sont des métaux", set()),
+        ("Abonnez-vous à ma channel, merci 🙏", set()),
+        ("Recette: mélanger 1:1 eau et farine", set()),
+    ],
+    "arabic": [
+        ("سباط نايك هاي كوبي التوصيل لجميع المدن", {"Nike"}),
+        ("شكارة لويس فيتون نسخة طبق الأصل", {"Louis Vuitton"}),
+        ("ساعة رولكس جديدة بثمن ٤٥٠ درهم", {"Rolex"}),
+        ("أديداس سوبرستار كوبي", {"Adidas"}),
+        ("عطر شانيل و ديور أصلي", {"Chanel", "Dior"}),
+        ("قميص لاكوست بجميع المقاسات", {"Lacoste"}),
+        ("ساك غوتشي تقليد", {"Gucci"}),
+        ("هاتف سامسونج جديد", {"Samsung"}),
+        ("تليفون آبل ايفون ١٥", {"Apple"}),
+        ("سباط بوما رجالي", {"Puma"}),
+        ("كسوة زارا للبنات", {"Zara"}),
+        ("سبرديلة بالنسياغا ميروار", {"Balenciaga"}),
+        ("عطر فيرساتشي ايروس", {"Versace"}),
+        ("شكارة هيرميس بيركين", {"Hermès"}),
+        ("والنايك الأصلي عندنا فقط", {"Nike"}),
+        ("نَايْكـــ إير ماكس", {"Nike"}),
+        ("الإبل في الصحراء المغربية", set()),
+        ("زرعنا القمح هذا العام", set()),
+        ("اللون الأحمر جميل", set()),
+        ("سافرنا إلى الرباط يوم الجمعة", set()),
+    ],
+    "arabizi": [
+        ("sbabet nayk 3la 9ad, tawsil l ga3 lmodon", {"Nike"}),
+        ("sebbat N1ke 7ta l bab dar", {"Nike"}),
+        ("sac lv high copy, lhamdolah wslat", {"Louis Vuitton"}),
+        ("montre rolix mzyana bzaf", {"Rolex"}),
+        ("sbrdila adidass jdida, 3ndna ga3 l pointures", {"Adidas"}),
+        ("guchi sacoche copie 1:1 b 300dh", {"Gucci"}),
+        ("t-shirt lacost b 80dh, jib m3ak sa7bek", {"Lacoste"}),
+        ("parfum chanel original? la, copie, walakin mzyan", {"Chanel"}),
+        ("sbabet puma dyal sport", {"Puma"}),
+        ("iphone apple 13 mazal jdid", {"Apple"}),
+        ("portable samsong galaxy a54 b taman mzyan", {"Samsung"}),
+        ("ensemble zara l drari", {"Zara"}),
+        ("parfum versachi eros 3ndna", {"Versace"}),
+        ("G u c c i ceinture jdida", {"Gucci"}),
+        ("n.i.k.e air 3la l3id", {"Nike"}),
+        ("zara3a f lblad had l3am mzyana", set()),
+        ("l puma 7ayawan khatir", set()),
+        ("kanakol apple kol nhar, sa7a", set()),
+        ("nikel a sa7bi, kolchi mzyan", set()),
+        ("3la 9ad l7al, 7ta ghda", set()),
+    ],
+}
+
+
+def _precision_recall(posts):
+    hits = found = wanted = 0
+    for text, expected in posts:
+        got = set(brands(text))
+        hits += len(got & expected)
+        found += len(got)
+        wanted += len(expected)
+    return hits / found, hits / wanted
+
+
+@pytest.mark.parametrize("script", LABELLED)
+def test_labelled_posts_precision_and_recall(script):
+    precision, recall = _precision_recall(LABELLED[script])
+    print(f"{script}: precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.95
+    assert recall >= 0.95
+
+
+def test_ten_thousand_posts_normalise_and_match():
+    posts = [text for script in LABELLED.values() for text, _ in script]
+    posts = [f"{posts[i % len(posts)]} #{i}" for i in range(10_000)]
+    started = time.perf_counter()
+    flagged = sum(is_copy_ad(text) for text in posts)
+    elapsed = time.perf_counter() - started
+    print(f"{len(posts) / elapsed:,.0f} posts a second")
+    assert flagged > 0

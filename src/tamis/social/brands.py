@@ -46,7 +46,8 @@ PRODUCT_WORDS = {
     # footwear
     "shoes", "shoe", "chaussure", "chaussures", "sneakers", "sneaker", "basket", "baskets",
     "sabbat", "sebbat", "sbabet", "sbabat", "sbat", "sbrdila", "sberdila", "espadrille",
-    "صباط", "سبابط", "سبرديله", "سبرديلات", "حذاء", "احذيه", "claquette", "claquettes",
+    "صباط", "سباط", "سبابط", "صبابط", "سبرديله", "سبرديلات", "حذاء", "احذيه",
+    "claquette", "claquettes",
     "air", "max", "jordan", "yeezy", "stan", "superstar", "pointure",
     # bags and small leather
     "sac", "sacs", "bag", "bags", "sacoche", "pochette", "portefeuille", "wallet",
