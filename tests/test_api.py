@@ -342,3 +342,14 @@ def test_a_refused_value_is_not_said_back_whole(client):
     assert said["loc"] == ["body", "name"] and said["input"].endswith("(5,242,880 characters)")
     small = client.post("/api/watchlists", json={"name": "", "reason": "test"}).json()
     assert small["detail"][0]["input"] == ""  # a short value is said back as it came
+
+
+def test_a_nul_character_is_refused_with_its_field_on_every_store(client):
+    declaration = DECLARATION | {"declaration_id": "D-NUL", "importer_id": "IMP\x00X"}
+    answer = client.post("/api/declarations", json=declaration)
+    assert answer.status_code == 422, answer.text
+    assert "importer_id" in answer.text and "NUL" in answer.text
+    engine = client.app.state.engine
+    kept = quarantined(engine, "api:")  # each item row kept, with its reason
+    assert kept["reason"].to_list() == ["contains a NUL character"] * 2
+    assert kept["value"].to_list() == ["IMP\\x00X"] * 2

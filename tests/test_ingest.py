@@ -32,6 +32,7 @@ BAD = {
     "D8,2025-03-02,TANGER-MED,,1,640399,CN,10,1,USD,1,x": "missing required field",
     "D9,2025-03-02,TANGER-MED,IMP9,1,640399,CN,ten,1,USD,1,x": "not a number",
     "D10,2025-03-02,TANGER-MED,IMP10,1,640399,CN,10": "malformed line",
+    "D11,2025-03-02,TANGER-MED,IMP11,1,640399,CN,10,1,USD,1,sh\x00oes": "contains a NUL character",
 }
 
 

@@ -20,13 +20,19 @@ _KEEP = text(
 )
 
 
+def _storable(value):
+    """A refused value as every store can keep it: a NUL (which PostgreSQL refuses) shown."""
+    return value.replace("\x00", "\\x00") if isinstance(value, str) else value
+
+
 def keep(
     conn: Connection, rejected: Iterable[dict], source_id: str, source_path: str, at: datetime
 ) -> None:
     """Quarantine refused records (``REJECTED_SCHEMA`` rows); a rerun of a source keeps each
     of its rows once."""
     rows = [
-        dict(r, source_id=source_id, source_path=source_path, source_row=r[ROW], quarantined_at=at)
+        {k: _storable(v) for k, v in r.items()}
+        | dict(source_id=source_id, source_path=source_path, source_row=r[ROW], quarantined_at=at)
         for r in rejected
     ]
     if rows:

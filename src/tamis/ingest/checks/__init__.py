@@ -217,6 +217,9 @@ def convert(
             sample = raw.select(text.drop_nulls().gather_every(max(raw.height // 2000, 1)))
             sample = sample.to_series()
         value, reason = _parse(field, fm, text, sample)
+        # PostgreSQL cannot store a NUL: refused the same way on every store
+        nul = text.str.contains("\x00", literal=True)
+        reason = pl.when(nul).then(pl.lit("contains a NUL character")).otherwise(reason)
         if field.required:
             reason = (
                 pl.when(text.is_null()).then(pl.lit("missing required field")).otherwise(reason)

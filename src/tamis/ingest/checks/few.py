@@ -137,6 +137,8 @@ def _reader(field: Field, fm: FieldMap | None, columns: Sequence[str]):
             if field.required:
                 raise Unsure
             return None
+        if "\x00" in text:
+            raise Unsure  # refused by the full checks, with the reason
         return _value(field, fm, text)
 
     return read
