@@ -180,6 +180,9 @@ class BrandMatcher:
             if normalise(brand) in folded or name in folded
         }
         self._products = {normalise(w) for w in (product_words or PRODUCT_WORDS)}
+        self._products_as_written = self._products | {
+            prefix + w for w in self._products if _arabic(w) for prefix in ARABIC_PREFIXES
+        }
         # misspellings are measured against the aliases as listed, not their variants
         self._fuzzy = {
             name: brand
@@ -192,24 +195,24 @@ class BrandMatcher:
 
     def find_brands(self, text: str) -> list[BrandMention]:
         norm = normalise(text)
-        skeleton, offsets = skeleton_with_offsets(norm)
         found: list[BrandMention] = []
         for start, end, alias, (brand, _) in self._aliases.find(norm):
             found.append(BrandMention(brand, alias, start, end, "exact"))
-        for start, end, alias, (brand, _) in self._aliases.find(skeleton):
-            start, end = offsets[start], offsets[end - 1] + 1
-            found.append(BrandMention(brand, alias, start, end, "skeleton"))
+        skeleton, offsets = skeleton_with_offsets(norm)
+        if skeleton != norm:
+            for start, end, alias, (brand, _) in self._aliases.find(skeleton):
+                start, end = offsets[start], offsets[end - 1] + 1
+                found.append(BrandMention(brand, alias, start, end, "skeleton"))
         for token in _TOKEN.finditer(norm):
             hit = self._fuzzy_match(token.group())
             if hit:
                 alias, brand = hit
                 found.append(BrandMention(brand, alias, token.start(), token.end(), "fuzzy"))
-        tokens = [(t.start(), t.group()) for t in _TOKEN.finditer(norm)]
-        return [
-            m
-            for m in _without_overlaps(found)
-            if m.alias not in self._ambiguous or self._near_product(m, tokens)
-        ]
+        found = _without_overlaps(found)
+        if any(m.alias in self._ambiguous for m in found):
+            tokens = [(t.start(), t.group()) for t in _TOKEN.finditer(norm)]
+            found = [m for m in found if m.alias not in self._ambiguous or self._near(m, tokens)]
+        return found
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 -- matchers live as long as the process
     def _fuzzy_match(self, token: str) -> tuple[str, str] | None:
@@ -225,17 +228,11 @@ class BrandMatcher:
         )
         return (hit[0], self._fuzzy[hit[0]]) if hit else None
 
-    def _near_product(self, mention: BrandMention, tokens: list[tuple[int, str]]) -> bool:
+    def _near(self, mention: BrandMention, tokens: list[tuple[int, str]]) -> bool:
+        """Whether a product word is within `PRODUCT_WINDOW` tokens of the mention."""
         at = next((n for n, (start, _) in enumerate(tokens) if start >= mention.start), 0)
         window = tokens[max(0, at - PRODUCT_WINDOW) : at + PRODUCT_WINDOW + 1]
-        return any(self._is_product(word) for _, word in window)
-
-    def _is_product(self, word: str) -> bool:
-        if word in self._products:
-            return True
-        return any(
-            word.startswith(p) and word[len(p) :] in self._products for p in ARABIC_PREFIXES[1:]
-        )
+        return any(word in self._products_as_written for _, word in window)
 
     def copy_wording(self, text: str) -> list[str]:
         """The copy words in a post, in matching form and in order, each once."""

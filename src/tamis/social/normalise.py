@@ -5,6 +5,7 @@ styling, invisible characters, lookalike letters and emoji are taken away.
 `latin_skeleton` goes further (leetspeak, spaced-out letters) and is for matching only.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -125,40 +126,44 @@ def latin_skeleton(text: str) -> str:
 def skeleton_with_offsets(norm: str) -> tuple[str, list[int]]:
     """The skeleton of an already normalised text, and for each of its characters the
     index of the character in `norm` it came from."""
-    joined: list[tuple[str, int]] = []
+    words: list[tuple[str, list[int] | int]] = []  # a word and where its letters are
     last = 0
     for run in _LETTER_RUN.finditer(norm):
-        joined.extend((c, i) for i, c in enumerate(norm[last : run.start()], last))
-        joined.extend((c, i) for i, c in enumerate(run.group(), run.start()) if c not in " .-_*·")
+        words.extend((w.group(), w.start()) for w in _WORD.finditer(norm, last, run.start()))
+        kept = [i for i in range(run.start(), run.end()) if norm[i] not in " .-_*·"]
+        words.append(("".join(norm[i] for i in kept), kept))
         last = run.end()
-    joined.extend((c, i) for i, c in enumerate(norm[last:], last))
+    words.extend((w.group(), w.start()) for w in _WORD.finditer(norm, last))
 
-    chars: list[str] = []
+    pieces: list[str] = []
     offsets: list[int] = []
-    token: list[tuple[str, int]] = []
-    for c, i in [*joined, (" ", len(norm))]:
-        if c != " ":
-            token.append((c, i))
+    for word, where in words:
+        skeleton, kept = _skeleton_word(word)
+        if not skeleton:
             continue
-        for c2, i2 in _skeleton_token(token):
-            chars.append(c2)
-            offsets.append(i2)
-        token = []
-        if i < len(norm):
-            chars.append(" ")
-            offsets.append(i)
-    return "".join(chars), offsets
+        if pieces:
+            offsets.append(offsets[-1] + 1)  # the space before this word
+        pieces.append(skeleton)
+        if isinstance(where, int):
+            offsets.extend(where + k for k in kept)
+        else:
+            offsets.extend(where[k] for k in kept)
+    return " ".join(pieces), offsets
 
 
-def _skeleton_token(token: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    word = "".join(c for c, _ in token)
+_WORD = re.compile(r"\S+")
+
+
+@functools.lru_cache(maxsize=65536)
+def _skeleton_word(word: str) -> tuple[str, tuple[int, ...]]:
+    """A word's skeleton and the positions in the word of the characters it keeps."""
     if not any(c.isalpha() for c in word):
-        return token  # prices, ratios, "1:1"
+        return word, tuple(range(len(word)))  # prices, ratios, "1:1"
     # separators inside a word go, and so do the marks of @handles and #tags
-    kept = [(c, i) for c, i in token if c not in _INNER_SEPARATORS]
-    while kept and kept[0][0] in "@#$":
+    kept = [k for k, c in enumerate(word) if c not in _INNER_SEPARATORS]
+    while kept and word[kept[0]] in "@#$":
         kept = kept[1:]
-    letters = "".join(c for c, _ in kept)
+    letters = "".join(word[k] for k in kept)
     if any(c.isalpha() for c in letters) and any(c in LEET for c in letters):
-        kept = [(LEET.get(c, c), i) for c, i in kept]
-    return kept
+        letters = "".join(LEET.get(c, c) for c in letters)
+    return letters, tuple(kept)
