@@ -353,3 +353,25 @@ def test_a_nul_character_is_refused_with_its_field_on_every_store(client):
     kept = quarantined(engine, "api:")  # each item row kept, with its reason
     assert kept["reason"].to_list() == ["contains a NUL character"] * 2
     assert kept["value"].to_list() == ["IMP\\x00X"] * 2
+
+
+def test_one_declaration_lodged_twice_at_once_is_201_then_409_never_500(client):
+    import threading
+
+    declaration = DECLARATION | {"declaration_id": "D-RACE"}
+    token = {"Authorization": client.headers["Authorization"]}
+    statuses = []
+    for round_ in range(6):
+        racing = declaration | {"declaration_id": f"D-RACE-{round_}"}
+        gate = threading.Barrier(2)
+
+        def lodge(body=racing):
+            gate.wait()
+            statuses.append(client.post("/api/declarations", json=body, headers=token).status_code)
+
+        threads = [threading.Thread(target=lodge) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(statuses) == [201] * 6 + [409] * 6

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from tamis import audit, rulesets
 from tamis.api import auth
@@ -139,15 +140,21 @@ def lodge(
         # routing in it, once the office's day is held: capacity is counted and spent by one
         # lodgement at a time.
         signals, capacity = assessor.signals_rows(lodged), assessor.routing.capacity
-        with engine.begin() as conn:
-            lock_office_days(conn, lodged.headers(), capacity)
-            if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
-                raise already_lodged(declaration)
-            earlier = day_so_far(conn, lodged.headers(), capacity)
-            decided = assessor.route_rows(lodged, signals, earlier=earlier)
-            insert_rows(conn, declarations, staged[:1])  # every item repeats the header
-            insert_rows(conn, items, staged)
-            (decision,) = record_rows(conn, decided, "lodgement", assessor, lodged)
+        try:
+            with engine.begin() as conn:
+                lock_office_days(conn, lodged.headers(), capacity)
+                if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
+                    raise already_lodged(declaration)
+                earlier = day_so_far(conn, lodged.headers(), capacity)
+                decided = assessor.route_rows(lodged, signals, earlier=earlier)
+                insert_rows(conn, declarations, staged[:1])  # every item repeats the header
+                insert_rows(conn, items, staged)
+                (decision,) = record_rows(conn, decided, "lodgement", assessor, lodged)
+        except IntegrityError:
+            with engine.connect() as conn:  # the same declaration lodged by a racing request
+                if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
+                    raise already_lodged(declaration) from None
+            raise
     except LodgementError as refusal:
         return refused(engine, refusal, user.username)
     # a decision just made has no channel change yet
