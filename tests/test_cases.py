@@ -295,3 +295,20 @@ def test_the_cli_lists_cases_adds_watchlists_and_selects_audits(centre, tmp_path
     assert request["partner"] == "DGDDI-FR" and request["direction"] == "outgoing"
     ours = runner.invoke(cli, ["assistance", "answer", str(request["request_id"]), "yes"])
     assert ours.exit_code == 2 and "other administration" in ours.output
+
+
+def test_an_inspector_acts_on_their_own_cases_not_on_another_inspectors(centre):
+    case = _red_case(centre)
+    path = f"/api/cases/{case['case_id']}"
+    karim, nadia = login(centre, "inspector", "karim"), login(centre, "inspector", "nadia")
+    assert centre.post(f"{path}/assign", json={"assignee": "karim"}).status_code == 200
+    note = {"text": "seals checked"}
+    refused = centre.post(f"{path}/notes", json=note, headers=nadia)
+    assert refused.status_code == 403 and "assigned to karim" in refused.json()["detail"]
+    assert (
+        centre.post(f"{path}/status", json={"status": "closed"}, headers=nadia).status_code == 403
+    )
+    result = {"result": "compliant"}
+    assert centre.post(f"{path}/result", json=result, headers=nadia).status_code == 403
+    assert centre.post(f"{path}/notes", json=note, headers=karim).status_code == 201
+    assert centre.post(f"{path}/notes", json=note).status_code == 201  # an analyst may

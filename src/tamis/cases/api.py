@@ -26,6 +26,17 @@ Correspondent = Annotated[
 ]
 
 
+def own_case(engine: Store, user: FieldOfficer, case_id: RecordId) -> User:
+    """An officer acting on a case: an inspector only on theirs (or one nobody holds)."""
+    other = cases.acts_for_another(engine, case_id, user.username, user.role)
+    if other:
+        raise HTTPException(403, f"case {case_id} is assigned to {other}, not to {user.username}")
+    return user
+
+
+OwnCase = Annotated[User, Depends(own_case)]
+
+
 def _refused(error: Exception) -> HTTPException:
     """Our domain errors as HTTP: a missing thing is 404, a refused change 409."""
     if isinstance(error, LookupError):
@@ -102,7 +113,7 @@ def assign(engine: Store, user: Targeter, case_id: RecordId, body: Assignment) -
 
 
 @router.post("/cases/{case_id}/status")
-def set_status(engine: Store, user: FieldOfficer, case_id: RecordId, body: StatusIn) -> dict:
+def set_status(engine: Store, user: OwnCase, case_id: RecordId, body: StatusIn) -> dict:
     def move() -> None:
         with engine.begin() as conn:
             cases.set_status(conn, case_id, body.status, user.username)
@@ -111,12 +122,12 @@ def set_status(engine: Store, user: FieldOfficer, case_id: RecordId, body: Statu
 
 
 @router.post("/cases/{case_id}/notes", status_code=201)
-def add_note(engine: Store, user: FieldOfficer, case_id: RecordId, body: NoteIn) -> dict:
+def add_note(engine: Store, user: OwnCase, case_id: RecordId, body: NoteIn) -> dict:
     return _then_show(engine, case_id, cases.add_note, engine, case_id, body.text, user.username)
 
 
 @router.post("/cases/{case_id}/attachments", status_code=201)
-def attach(engine: Store, user: FieldOfficer, case_id: RecordId, file: UploadFile) -> dict:
+def attach(engine: Store, user: OwnCase, case_id: RecordId, file: UploadFile) -> dict:
     """A photo of the goods or a document: stored on disk by checksum, not in SQL."""
     return attachments.store_attachment(
         engine,
@@ -140,7 +151,7 @@ def download(engine: Store, user: Reader, attachment_id: RecordId) -> FileRespon
 
 
 @router.post("/cases/{case_id}/result")
-def case_result(engine: Store, user: FieldOfficer, case_id: RecordId, body: InspectionIn) -> dict:
+def case_result(engine: Store, user: OwnCase, case_id: RecordId, body: InspectionIn) -> dict:
     """Record what the inspection found; the case closes."""
     return _then_show(engine, case_id, record_result, engine, case_id, body, user.username)
 

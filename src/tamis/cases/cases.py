@@ -237,6 +237,16 @@ def _case(row) -> dict:
     return case
 
 
+def acts_for_another(engine: Engine, case_id: int, username: str, role: str) -> str | None:
+    """Who else the case is assigned to, when ``username`` is an inspector and it is not
+    theirs (inspectors act on their own cases and on those nobody holds yet)."""
+    if role != "inspector":
+        return None
+    with engine.connect() as conn:
+        assignee = _row(conn, case_id).assignee
+    return assignee if assignee not in (None, username) else None
+
+
 def _row(conn: Connection, case_id: int):
     row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
     if row is None:

@@ -15,6 +15,7 @@ from tamis.api.auth import FIELD, READERS, TARGETERS
 from tamis.api.deps import RecordId, Store
 from tamis.assess import latest_decision
 from tamis.cases import cases
+from tamis.cases.api import OwnCase as OwnCasePage
 from tamis.cases.results import InspectionIn, record_result
 from tamis.declarations import FraudType, InspectionResult
 from tamis.offences.read import offence_of_declaration
@@ -25,7 +26,6 @@ from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 Reader = as_page(READERS)
-FieldOfficer = as_page(FIELD)
 Targeter = as_page(TARGETERS)
 RESULT_FIELDS = tuple(InspectionIn.model_fields)
 MONEY_FIELDS = ("revenue_recovered", "corrected_customs_value")
@@ -105,7 +105,7 @@ def _typed(form: dict[str, str]) -> dict[str, str]:
 
 
 @router.post("/cases/{case_id}/result", dependencies=[Depends(check_csrf)])
-async def result(request: Request, engine: Store, user: FieldOfficer, case_id: RecordId):
+async def result(request: Request, engine: Store, user: OwnCasePage, case_id: RecordId):
     form = {k: v.strip() for k, v in (await request.form()).items() if k in RESULT_FIELDS}
     try:
         found = InspectionIn.model_validate(_typed(form))
@@ -130,7 +130,7 @@ def _then_back(engine, request: Request, user: User, case_id: int, change) -> ob
 
 @router.post("/cases/{case_id}/status", dependencies=[Depends(check_csrf)])
 def move(
-    request: Request, engine: Store, user: FieldOfficer, case_id: RecordId,
+    request: Request, engine: Store, user: OwnCasePage, case_id: RecordId,
     status: Annotated[str, Form()],
 ):  # fmt: skip
     def change() -> None:
@@ -142,7 +142,7 @@ def move(
 
 @router.post("/cases/{case_id}/notes", dependencies=[Depends(check_csrf)])
 def note(
-    request: Request, engine: Store, user: FieldOfficer, case_id: RecordId,
+    request: Request, engine: Store, user: OwnCasePage, case_id: RecordId,
     text: Annotated[str, Form(max_length=20_000)],
 ):  # fmt: skip
     return _then_back(
