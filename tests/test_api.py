@@ -365,7 +365,7 @@ def test_one_declaration_lodged_twice_at_once_is_201_then_409_never_500(client):
         racing = declaration | {"declaration_id": f"D-RACE-{round_}"}
         gate = threading.Barrier(2)
 
-        def lodge(body=racing):
+        def lodge(body=racing, gate=gate):
             gate.wait()
             statuses.append(client.post("/api/declarations", json=body, headers=token).status_code)
 
