@@ -375,3 +375,16 @@ def test_one_declaration_lodged_twice_at_once_is_201_then_409_never_500(client):
         for t in threads:
             t.join()
     assert sorted(statuses) == [201] * 6 + [409] * 6
+
+
+def test_the_interactive_docs_load_nothing_from_elsewhere_unless_asked(store_url, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from tamis.api.app import create_app
+
+    plain = TestClient(create_app(store_url))
+    assert plain.get("/docs").status_code == 404 and plain.get("/redoc").status_code == 404
+    assert plain.get("/openapi.json").status_code == 200  # the schema itself stays
+    monkeypatch.setenv("TAMIS_API_DOCS", "true")
+    asked = TestClient(create_app(store_url))
+    assert asked.get("/docs").status_code == 200

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     transit_check_minutes: float = 15.0  # a server's overdue round; 0: none
     batch_rows: int = 50_000
     session_hours: float = 8.0
+    api_docs: bool = False  # /docs and /redoc, whose pages load scripts from a CDN
     attachments_dir: str = "attachments"
     # the documents' transparency log: its name, and the private keys of the log and of our
     # witness (files; made on first use in keys_dir when not named, never shipped)

@@ -46,6 +46,7 @@ from tamis.intel.api import router as intel_router
 from tamis.offences.api import router as offences_router
 from tamis.reasons import parse, render_all
 from tamis.scoreboard import update as scoreboard
+from tamis.settings import settings
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
 from tamis.store.load import insert_rows, rows_to_storage
@@ -308,8 +309,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
+    # The interactive docs load their scripts from a CDN: off unless TAMIS_API_DOCS asks
+    docs = settings().api_docs
     app = FastAPI(
-        title="Tamis", description="Customs risk management and targeting API.", lifespan=lifespan
+        title="Tamis",
+        description="Customs risk management and targeting API.",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.engine = open_store(database_url)
     app.state.assessor = None
