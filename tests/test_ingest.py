@@ -284,3 +284,21 @@ def test_the_kcs_data_set_is_accepted_whole_with_its_outcomes(store, kcs_train):
             select(func.count()).where(inspection_outcomes.c.result == "non_compliant")
         ).scalar()
     assert frauds == pl.read_csv(kcs_train, columns=["Fraud"])["Fraud"].sum()
+
+
+def test_rows_of_bytes_foreign_to_the_encoding_are_quarantined_not_the_file(store, tmp_path):
+    foreign = "D9,2025-03-02,TANGER-MED,IMP9,1,640399,CN,10,1,USD,1,chaussures \xe9t\xe9"
+    path = tmp_path / "latin1-rows.csv"
+    good = "\n".join([HEADER, *GOOD]) + "\n"
+    path.write_bytes(
+        good.encode()
+        + foreign.encode("latin-1")
+        + b"\n"
+        + GOOD[2].replace("D2", "D10").encode()
+        + b"\n"
+    )
+    summary = ingest(path, "canonical", store)
+    assert (summary.received, summary.accepted, summary.rejected) == (5, 4, 1)
+    kept = quarantined(store).filter(pl.col("source_row") == 4).row(0, named=True)
+    assert "'description': bytes that are not utf-8" in kept["detail"]
+    assert kept["value"].endswith("chaussures \ufffdt\ufffd")  # marks where the bytes were

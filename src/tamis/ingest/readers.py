@@ -79,7 +79,9 @@ def _numbered(frame: pl.DataFrame, rows: list[int]) -> pl.DataFrame:
 
 def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> Iterator[RawBatch]:
     try:
-        with _open_text(path, encoding, newline="") as handle:
+        # the text is decoded ahead of the header: bytes foreign to the encoding further on
+        # are the rows' business (quarantined), not the header's
+        with _open_text(path, encoding, newline="", errors="replace") as handle:
             header = next(csv.reader(handle, delimiter=delimiter), None)
     except UnicodeDecodeError as error:
         raise SourceError(
@@ -106,7 +108,9 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
             ),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
+                # bytes, decoded per value: a row of bytes foreign to the encoding is
+                # quarantined, not the whole file refused
+                column_types={name: pa.binary() for name in header},
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),
@@ -127,8 +131,9 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
             next_row += 1
         malformed = [bad[r] for r in sorted(bad) if r < next_row][reported:]
         reported += len(malformed)
-        frame, swallowed = _unclosed_quotes(_numbered(pl.from_arrow(table), rows), delimiter)
-        return RawBatch(frame, sorted(malformed + swallowed, key=lambda m: m.row))
+        frame, undecodable = _decoded(pl.from_arrow(table), rows, encoding, delimiter)
+        frame, swallowed = _unclosed_quotes(frame, delimiter)
+        return RawBatch(frame, sorted(malformed + undecodable + swallowed, key=lambda m: m.row))
 
     try:
         for batch in reader:
@@ -142,6 +147,43 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
     final = take(pending.num_rows)
     final.malformed.extend(bad[r] for r in sorted(bad) if r >= next_row)
     yield final
+
+
+def _decoded(
+    raw: pl.DataFrame, rows: list[int], encoding: str, delimiter: str
+) -> tuple[pl.DataFrame, list[Malformed]]:
+    """The rows as text, numbered; those with bytes that are not UTF-8 once read in the
+    profile's encoding set apart as malformed, their text shown with replacement marks."""
+    numbered = pl.Series(ROW, rows, dtype=pl.Int64)
+    try:
+        return raw.with_columns(pl.all().cast(pl.String), numbered), []
+    except pl.exceptions.ComputeError:
+        pass  # some value is not UTF-8: found value by value, in this batch only
+    columns, kept, malformed = raw.columns, [], []
+    for index, cells in enumerate(raw.iter_rows()):
+        try:
+            kept.append([None if v is None else v.decode("utf-8") for v in cells])
+        except UnicodeDecodeError:
+            where = next(c for c, v in zip(columns, cells, strict=True) if _foreign(v))
+            text = delimiter.join((v or b"").decode("utf-8", errors="replace") for v in cells)
+            reason = f"{where!r}: bytes that are not {encoding}; set source.encoding in the profile"
+            malformed.append(Malformed(rows[index], text, reason))
+            kept.append(None)
+    frame = pl.DataFrame(
+        [row for row in kept if row is not None],
+        schema=dict.fromkeys(columns, pl.String),
+        orient="row",
+    ).with_columns(pl.Series(ROW, [r for r, row in zip(rows, kept, strict=True) if row], pl.Int64))
+    return frame, malformed
+
+
+def _foreign(value: bytes | None) -> bool:
+    """Bytes that are not UTF-8."""
+    try:
+        value is None or value.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _unclosed_quotes(frame: pl.DataFrame, delimiter: str) -> tuple[pl.DataFrame, list[Malformed]]:
