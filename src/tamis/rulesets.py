@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from tamis import audit
 from tamis.detectors.rules import RuleSet, parse_rule_set
@@ -70,7 +71,10 @@ def ensure_rule_set(engine: Engine) -> int:
     version, _ = current(engine)
     if version is None:
         starter = parse_rule_set(STARTER.read_text(encoding="utf-8"), str(STARTER))
-        version = apply(engine, starter, "tamis", "starter risk profiles")
+        try:
+            version = apply(engine, starter, "tamis", "starter risk profiles")
+        except IntegrityError:  # two first requests of a new store: the other one stored it
+            version, _ = current(engine)
     return version
 
 
