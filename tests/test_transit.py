@@ -353,7 +353,8 @@ def test_a_movement_is_routed_at_departure_on_its_risk(guaranteed):
     assert risky["channel"] in ("orange", "red")  # orange by its score; red if drawn at random
     said = [render(r, "fr") for r in risky["risk_reasons"]]
     assert said[0].startswith("antécédents de transit : 2 des 3 mouvement(s) de transit")
-    assert said[2:] == [
+    drawn = [r for r in said if r.startswith("sélection aléatoire")]  # one in 50 movements
+    assert [r for r in said[2:] if r not in drawn] == [
         "l'itinéraire franchit la frontière vers ES",
         "les marchandises voyagent sans scellé électronique",
     ]
