@@ -18,7 +18,6 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import Connection, Engine, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis import audit
 from tamis.declarations import FraudType
@@ -44,6 +43,7 @@ from tamis.offences.tables import (
     offences,
 )
 from tamis.store import changes
+from tamis.store.load import dialect_insert
 from tamis.store.tables import MAX_ID, cases, declarations, inspection_outcomes, items
 
 
@@ -273,9 +273,8 @@ def repeat_of(
 
 def next_number(conn: Connection, office: str, year: int) -> tuple[int, str]:
     """The next sequence of ``office`` in ``year``, safe when two officers record at once."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(
-        dialect.insert(offence_counters)
+        dialect_insert(conn, offence_counters)
         .values(office=office, year=year, last=0)
         .on_conflict_do_nothing()
     )
@@ -294,19 +293,14 @@ def keep_version(conn: Connection, version: Version) -> None:
     it was first used is refused (it would change past penalties on replay)."""
     body = version.as_json()
     digest = hashlib.sha256(body.encode()).hexdigest()
+    conn.execute(
+        dialect_insert(conn, offence_schedules)
+        .values(version=version.version, body=body, digest=digest, stored_at=audit.now())
+        .on_conflict_do_nothing()
+    )
     stored = conn.execute(
         select(offence_schedules.c.digest).where(offence_schedules.c.version == version.version)
     ).scalar()
-    if stored is None:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(
-            dialect.insert(offence_schedules)
-            .values(version=version.version, body=body, digest=digest, stored_at=audit.now())
-            .on_conflict_do_nothing()
-        )
-        stored = conn.execute(
-            select(offence_schedules.c.digest).where(offence_schedules.c.version == version.version)
-        ).scalar()
     if stored != digest:
         raise ScheduleError(
             f"schedule version {version.version} differs from the one offences were computed "

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis.learn.uplift import CONTROL, FLAGGED
 from tamis.offences.tables import offence_declarations
-from tamis.store.load import bulk_insert
+from tamis.store.load import bulk_insert, dialect_insert
 from tamis.store.tables import (
     channel_changes,
     decisions,
@@ -260,8 +260,7 @@ def _delta(old: pl.DataFrame, new: pl.DataFrame, table: Table, keys, each) -> pl
 def _add(conn: Connection, table: Table, delta: pl.DataFrame) -> None:
     if delta.is_empty():
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table)
+    insert = dialect_insert(conn, table)
     keys = [c.name for c in table.primary_key.columns]
     statement = insert.on_conflict_do_update(
         index_elements=keys,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import Column, Connection, MetaData, Table, literal, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
 from tamis.store.tables import declarations, inspection_outcomes, items
@@ -124,6 +125,11 @@ def bulk_insert(
         f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}",
         frame.rows(),
     )
+
+
+def dialect_insert(conn: Connection, table: Table):
+    """``INSERT`` of ``table`` in the store's dialect, for its ``ON CONFLICT`` clauses."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def insert_new(conn: Connection, table: Table, frame: pl.DataFrame, fresh: bool = False) -> int:
