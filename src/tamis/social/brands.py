@@ -194,11 +194,10 @@ class BrandMatcher:
         self._copy = _Phrases({normalise(w): normalise(w) for w in words})
 
     def find_brands(self, text: str) -> list[BrandMention]:
-        norm = normalise(text)
+        norm, skeleton, offsets = _forms(text)
         found: list[BrandMention] = []
         for start, end, alias, (brand, _) in self._aliases.find(norm):
             found.append(BrandMention(brand, alias, start, end, "exact"))
-        skeleton, offsets = skeleton_with_offsets(norm)
         if skeleton != norm:
             for start, end, alias, (brand, _) in self._aliases.find(skeleton):
                 start, end = offsets[start], offsets[end - 1] + 1
@@ -236,8 +235,7 @@ class BrandMatcher:
 
     def copy_wording(self, text: str) -> list[str]:
         """The copy words in a post, in matching form and in order, each once."""
-        norm = normalise(text)
-        skeleton, _ = skeleton_with_offsets(norm)
+        norm, skeleton, _ = _forms(text)
         found = self._copy.find(norm) + self._copy.find(skeleton)
         # "high copy" is one copy word, not "high copy" and "copy"
         longest = [
@@ -252,14 +250,21 @@ class BrandMatcher:
         mentions = self.find_brands(text)
         if not mentions:
             return False
-        norm = normalise(text)
+        norm, skeleton, _ = _forms(text)
         for start, end, phrase, _ in self._copy.find(norm):
             if phrase not in WEAK_COPY_WORDS:
                 return True
             if any(m.start - COPY_WINDOW <= end and start <= m.end + COPY_WINDOW for m in mentions):
                 return True
-        skeleton, _ = skeleton_with_offsets(norm)
         return any(phrase not in WEAK_COPY_WORDS for *_, phrase, _ in self._copy.find(skeleton))
+
+
+@functools.lru_cache(maxsize=1024)
+def _forms(text: str) -> tuple[str, str, list[int]]:
+    """The text normalised, and its skeleton with offsets: the brand and copy readers of
+    one post share them."""
+    norm = normalise(text)
+    return norm, *skeleton_with_offsets(norm)
 
 
 def _without_overlaps(mentions: list[BrandMention]) -> list[BrandMention]:

@@ -6,6 +6,7 @@ cleaned character by character, keeping each cleaned character's place in the or
 so what is found can be shown as it was written.
 """
 
+import functools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -68,24 +69,31 @@ class Phone(NamedTuple):
     end: int
 
 
+@functools.lru_cache(maxsize=8192)
+def _folded(ch: str) -> str:
+    cat = unicodedata.category(ch)
+    if cat == "Nd":
+        return str(unicodedata.decimal(ch))
+    if cat in ("Cf", "So", "Sk", "Cs") or "\ufe00" <= ch <= "\ufe0f":
+        return ""
+    if cat == "Zs":
+        return " "
+    if cat == "Pd":
+        return "-"
+    return PUNCTUATION.get(ch) or unicodedata.normalize("NFKC", ch)
+
+
+@functools.lru_cache(maxsize=64)  # the readers of one post (phones, prices, places) share it
 def clean(text: str) -> tuple[str, list[int]]:
     """The text with ASCII digits, compatibility forms folded (styled and fullwidth
     letters), format characters and emoji dropped; and, for each character kept,
     its index in the original."""
+    if all(_folded(ch) == ch for ch in set(text)):
+        return text, list(range(len(text)))
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
-        cat = unicodedata.category(ch)
-        if cat == "Nd":
-            folded = str(unicodedata.decimal(ch))
-        elif cat in ("Cf", "So", "Sk", "Cs") or "\ufe00" <= ch <= "\ufe0f":
-            continue
-        elif cat == "Zs":
-            folded = " "
-        elif cat == "Pd":
-            folded = "-"
-        else:
-            folded = PUNCTUATION.get(ch) or unicodedata.normalize("NFKC", ch)
+        folded = _folded(ch)
         out.append(folded)
         where.extend([i] * len(folded))
     return "".join(out), where
@@ -102,43 +110,60 @@ _WA_LINK = re.compile(
 )
 # 212 then a Moroccan national number, written without its plus: the country code.
 _BARE_212 = re.compile(r"(?<![\d+])(?=212[5-8]\d{8}(?!\d))")
+# Eight digits, a few separators apart: fewer cannot be a phone anywhere.
+_DIGIT_RUN = re.compile(r"\d(?:\D{0,3}\d){7}")
 # A Moroccan national number, its ten digits optionally in groups.
 _MOROCCAN = re.compile(r"(?<![\d+])0[5-8](?:[ .-]?\d){8}(?!\d)")
+
+
+# Digits in groups, perhaps international (+ or 00), not inside a longer number or word.
+_CANDIDATE = re.compile(r"(?<![\w+])(?:\+|00)?(?:\(0\))?\d(?:[ .\-/()]{0,2}\d){7,16}(?!\d)")
+
+
+@functools.lru_cache(maxsize=65536)
+def _e164(written: str, region: str) -> str | None:
+    """A written number in E.164 when it is a valid phone. A national number must keep
+    its trunk 0: nine bare digits are more often an order number than a phone."""
+    digits = re.sub(r"\D", "", written)
+    if written.startswith("+"):
+        digits = "+" + digits
+    elif written.startswith("00"):
+        digits = "+" + digits[2:]
+    elif not digits.startswith("0"):
+        return None
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def phones(text: str, region: str = "MA") -> list[Phone]:
     """Valid phone numbers written in the text, in order, each once, as E.164."""
     cleaned, where = clean(text)
+    if not _DIGIT_RUN.search(cleaned):
+        return []
     # Mark international numbers written without a plus; the plus borrows the place
     # of the digit it precedes.
     starts = {m.start(1) for m in _WA_LINK.finditer(cleaned)}
     starts |= {m.start() for m in _BARE_212.finditer(cleaned)}
-    marked, marked_where = [], []
-    for j, ch in enumerate(cleaned):
-        if j in starts:
-            marked.append("+")
-            marked_where.append(where[j])
-        marked.append(ch)
-        marked_where.append(where[j])
-    cleaned, where = "".join(marked), marked_where
+    for j in sorted(starts, reverse=True):
+        cleaned, where = cleaned[:j] + "+" + cleaned[j:], where[:j] + [where[j]] + where[j:]
 
     found: list[Phone] = []
     seen: set[str] = set()
     spans: list[tuple[int, int]] = []
-    for m in phonenumbers.PhoneNumberMatcher(cleaned, region, leniency=phonenumbers.Leniency.VALID):
-        digits = re.sub(r"\D", "", m.raw_string)
-        # A national number must keep its trunk 0: nine bare digits are more often an
-        # order number or a reference than a phone.
-        if not (m.raw_string.lstrip().startswith(("+", "00")) or digits.startswith("0")):
-            continue
-        e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-        if e164 in seen:
+    for m in _CANDIDATE.finditer(cleaned):
+        e164 = _e164(m.group().replace("(0)", ""), region)
+        if e164 is None or e164 in seen:
             continue
         seen.add(e164)
-        found.append(Phone(e164, *_span(text, where, m.start, m.end)))
-        spans.append((m.start, m.end))
-    # The matcher reads numbers written back to back ("06 61 23 45 67 06 62 23 45 67")
-    # as one too long number; Moroccan ones are looked for again one by one.
+        found.append(Phone(e164, *_span(text, where, m.start(), m.end())))
+        spans.append((m.start(), m.end()))
+    # Numbers written back to back ("06 61 23 45 67 06 62 23 45 67") read as one too
+    # long number; Moroccan ones are looked for again one by one.
     for m in _MOROCCAN.finditer(cleaned):
         if any(s < m.end() and m.start() < e for s, e in spans):
             continue
@@ -168,6 +193,8 @@ def whatsapp_links(text: str) -> list[Phone]:
 def _fold(text: str) -> str:
     """Lower case without Latin accents, for matching place names."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
+    if decomposed.isascii():
+        return decomposed
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
