@@ -51,6 +51,7 @@ class Profile:
     encoding: str = "utf-8"
     national_currency: str | None = None
     record: str = DECLARATIONS  # what the file holds: declarations or another source
+    strict: bool = False  # refuse a record holding a field the profile does not read (posts)
 
 
 def _field_map(name: str, spec: Any, where: str) -> FieldMap:
@@ -138,4 +139,5 @@ def _load(path: Path, _mtime: int, record: str, schema: tuple[Field, ...]) -> Pr
         encoding=str(source.get("encoding", "utf-8")),
         national_currency=raw.get("national_currency"),
         record=record,
+        strict=bool(source.get("strict", False)),
     )

@@ -35,6 +35,8 @@ DATETIME_FORMATS = (
 )
 
 EXPECTED = {
+    "unknown field": "only the fields the profile reads, as its source.strict asks",
+    "text too long": "at most 100,000 characters",
     "missing required field": "a value is required",
     "invalid HS code": "expected 6 to 10 digits",
     "unknown country code": "expected an ISO 3166-1 country code",
@@ -119,6 +121,14 @@ def sample_formats(sample: pl.Series | None, formats: Sequence[str]) -> list[str
 MONEY_LIMIT = 1e15  # beyond any real declaration, and beyond what Decimal(18, 2) holds
 
 
+def _datetime(text: pl.Expr, fmt: str) -> pl.Expr:
+    """The text as a date-time; one written with its offset (%z) is kept in UTC."""
+    value = text.str.to_datetime(fmt, strict=False, time_unit="us")
+    if "%z" in fmt or "%Z" in fmt:
+        value = value.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return value
+
+
 def _parse(
     field: Field, fm: FieldMap, text: pl.Expr, sample: pl.Series | None = None
 ) -> tuple[pl.Expr, pl.Expr]:
@@ -150,9 +160,7 @@ def _parse(
         return value, reason
     if kind is Kind.DATETIME:
         formats = fm.formats or sample_formats(sample, DATETIME_FORMATS)
-        value = pl.coalesce(
-            [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
-        )
+        value = pl.coalesce([_datetime(text, f) for f in formats])
         year = value.dt.year()
         reason = pl.when(present & value.is_null()).then(pl.lit("unparseable date"))
         return value, reason.when((year < 1950) | (year > 2100)).then(pl.lit("implausible date"))

@@ -1,0 +1,375 @@
+"""Ingest social-media posts as analysts export them with the usual research tools: the
+NDJSON of Zeeschuimer/4CAT (TikTok, Instagram), the TikTok research API's JSON pages, a
+Facebook page export as CSV, and Tamis' own JSON Lines. Never scraped: files only.
+
+A mapping profile (``record: social_posts``) names, per canonical field, the columns that
+feed it; nested JSON is read as dotted columns (``data.author.uniqueId``, ``…candidates.0.url``).
+Only the mapped fields are read, so what an export holds of other people (commenters,
+viewers) is never stored. Each post is read once as it comes in (``tamis.social.analyse``),
+its images kept by their perceptual hash only. The declarations' pipeline does the rest:
+batches, quarantine with the reason, idempotent reruns; received = accepted + rejected.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+
+import polars as pl
+from sqlalchemy import Connection, Engine, select
+
+from tamis.declarations import Field, Kind
+from tamis.ingest.checks import REJECTED_SCHEMA, Checked, check_records, describe, with_records
+from tamis.ingest.pipeline import Progress, Stored, Summary, Target, ingest
+from tamis.ingest.profiles import Profile
+from tamis.ingest.readers import ROW, Malformed, RawBatch, SourceError, is_gzipped, read_batches
+from tamis.settings import settings
+from tamis.social.analyse import matcher_for, read_post
+from tamis.social.tables import social_images, social_posts
+from tamis.store.load import bulk_insert, open_table_staging
+
+RECORD = "social_posts"
+MAX_TEXT = 100_000  # characters: far beyond any platform's caption, short of a dumped file
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+PLATFORMS = ("tiktok", "instagram", "facebook", "x", "youtube", "telegram", "other")
+
+
+def _f(name: str, kind: Kind, meaning: str, required: bool = False) -> Field:
+    return Field(name, kind, meaning, required, level="record")
+
+
+POST_FIELDS = (
+    _f("post_id", Kind.TEXT, "the platform's identifier of the post", True),
+    _f("platform", Kind.TEXT, "tiktok, instagram, facebook…", True),
+    _f("account", Kind.TEXT, "the seller's handle", True),
+    _f("author_name", Kind.TEXT, "the account's display name"),
+    _f("text", Kind.TEXT, "the post's text (caption, description)", True),
+    _f("posted_at", Kind.DATETIME, "when it was posted"),
+    _f("url", Kind.TEXT, "the post's address"),
+    _f("image", Kind.TEXT, "the post's image: a file name or address"),
+)
+PROFILES = {  # shipped profile -> what tells its files apart
+    "social_zeeschuimer": "NDJSON of Zeeschuimer/4CAT (TikTok, Instagram)",
+    "social_tiktok_research": "TikTok research API video query pages (JSON)",
+    "social_facebook": "Facebook page export (CSV, Meta Content Library columns)",
+    "social_posts": "Tamis' own JSON Lines",
+}
+
+
+# --- reading exports ---------------------------------------------------------------------
+
+
+def flatten(record: object, prefix: str = "") -> dict[str, str]:
+    """A nested JSON record as dotted columns of text; list members by their index."""
+    if isinstance(record, dict):
+        items = record.items()
+    elif isinstance(record, list):
+        items = enumerate(record)
+    else:
+        if record is None:
+            return {}
+        value = json.dumps(record) if isinstance(record, bool) else str(record)
+        return {prefix: value}
+    flat: dict[str, str] = {}
+    for key, value in items:
+        flat |= flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    return flat
+
+
+def posts_of(document: object) -> list:
+    """The posts of a JSON document: a list's members, the list a response page holds under
+    ``data`` (``{"data": {"videos": [...]}}``), else the document itself."""
+    if isinstance(document, list):
+        return [post for member in document for post in posts_of(member)]
+    if isinstance(document, dict) and isinstance(document.get("data"), dict):
+        lists = [v for v in document["data"].values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return lists[0]
+    return [document]
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if is_gzipped(path) else path.open("rb")
+
+
+def _json_records(path: Path) -> Iterator[tuple[int, dict | Malformed]]:
+    """(row, record or why it is not one): lines of JSON Lines, or the posts of one JSON
+    document (a file starting with ``[``, or one object spread over several lines)."""
+    with _open(path) as handle:
+        head = handle.read(64).lstrip()
+    document = head.startswith(b"[")
+    if not document:
+        with _open(path) as handle:
+            first = handle.readline()
+        try:
+            json.loads(first)
+        except ValueError:
+            document = first.strip().startswith(b"{")
+    if document:
+        try:
+            with _open(path) as handle:
+                posts = posts_of(json.load(handle))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise SourceError(f"{path}: not a JSON document: {error}") from None
+        for row, post in enumerate(posts, start=1):
+            if not isinstance(post, dict):
+                post = Malformed(row, str(post), "not an object")
+            yield row, post
+        return
+    with _open(path) as handle:
+        for row, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                yield row, Malformed(row, line.decode("utf-8", "replace"), f"not UTF-8: {error}")
+                continue
+            except ValueError as error:
+                yield row, Malformed(row, line.decode("utf-8", "replace"), f"not JSON: {error}")
+                continue
+            yield (
+                row,
+                record
+                if isinstance(record, dict)
+                else Malformed(row, line.decode(), "not an object"),
+            )
+
+
+def _frame(rows: list[dict], profile: Profile) -> pl.DataFrame:
+    """Raw text per mapped field, under its first column's name: the first of its columns
+    a record holds (exports mix platforms whose items differ). A strict profile's records
+    also say which of their fields nobody reads."""
+    maps = [fm for fm in profile.fields.values() if fm.columns]
+    data = {fm.columns[0]: [_first(r, fm.columns) for r in rows] for fm in maps}
+    if profile.strict:
+        known = {c for fm in maps for c in fm.columns} | {ROW}
+        data["__unknown"] = [", ".join(sorted(set(r) - known)) or None for r in rows]
+    data[ROW] = [r[ROW] for r in rows]
+    return pl.DataFrame(data, schema=dict.fromkeys(data, pl.String) | {ROW: pl.Int64})
+
+
+def _first(record: dict, columns: tuple[str, ...]) -> str | None:
+    return next((record[c] for c in columns if record.get(c) not in (None, "")), None)
+
+
+def post_batches(
+    path: Path, profile: Profile, fmt: str, batch_rows: int | None = None
+) -> Iterator[tuple[pl.DataFrame, RawBatch]]:
+    size = batch_rows or settings().batch_rows
+    if fmt == "csv":
+        for batch in read_batches(path, fmt, profile.delimiter, profile.encoding, size):
+            frame = _frame(batch.frame.to_dicts(), profile)
+            yield frame, RawBatch(frame, batch.malformed)
+        return
+    if fmt != "jsonl":
+        raise SourceError(f"{path}: social-media posts come as JSON, JSON Lines or CSV")
+    rows: list[dict] = []
+    malformed: list[Malformed] = []
+    for row, record in _json_records(path):
+        if isinstance(record, Malformed):
+            malformed.append(record)
+        else:
+            rows.append(flatten(record) | {ROW: row})
+        if len(rows) + len(malformed) >= size:
+            frame = _frame(rows, profile)
+            yield frame, RawBatch(frame, malformed)
+            rows, malformed = [], []
+    if rows or malformed:
+        frame = _frame(rows, profile)
+        yield frame, RawBatch(frame, malformed)
+
+
+# --- checking ----------------------------------------------------------------------------
+
+
+def _refused(raw: pl.DataFrame, where: pl.Expr, field_name: str, value: pl.Expr, reason: str):
+    where = where.fill_null(False)
+    hit = raw.filter(where)
+    rejected = hit.select(
+        ROW,
+        pl.lit(None, pl.String).alias("record_key"),
+        pl.lit(field_name).alias("field"),
+        value.cast(pl.String).alias("value"),
+        pl.lit(reason).alias("reason"),
+    )
+    return raw.filter(~where), rejected
+
+
+def check_posts(raw: pl.DataFrame, profile: Profile) -> Checked:
+    """The profile's conversions and required fields, then: no field a strict profile does
+    not read, no text beyond ``MAX_TEXT`` characters."""
+    parts = []
+    if "__unknown" in raw.columns:
+        raw, unknown = _refused(
+            raw, pl.col("__unknown").is_not_null(), "record", pl.col("__unknown"), "unknown field"
+        )
+        parts.append(unknown)
+        raw = raw.drop("__unknown")
+    text = profile.fields.get("text")
+    column = next((c for c in (text.columns if text else ()) if c in raw.columns), None)
+    if column:
+        long = pl.col(column).str.len_chars() > MAX_TEXT
+        raw, too_long = _refused(
+            raw, long, "text", pl.format("{} characters", pl.col(column).str.len_chars()),
+            "text too long",
+        )  # fmt: skip
+        parts.append(too_long)
+    checked = check_records(raw, POST_FIELDS, profile, ("post_id",))
+    if parts:
+        extra = with_records(describe(pl.concat(parts)), raw.clear()).cast(REJECTED_SCHEMA)
+        extra = extra.with_columns(pl.lit(None, pl.String).alias("record"))
+        rejected = pl.concat([checked.rejected.cast(REJECTED_SCHEMA), extra]).sort(ROW)
+        return Checked(checked.accepted, rejected)
+    return checked
+
+
+# --- storing -----------------------------------------------------------------------------
+
+
+@dataclass
+class Images:
+    hashed: int = 0
+    refused: int = 0
+    refused_by_reason: Counter = field(default_factory=Counter)
+
+
+def _image_name(written: str) -> str:
+    """The file name an export gives an image: the last part of its path or address, so
+    a name can never point outside the images folder."""
+    path = urlparse(written).path if "://" in written else written
+    return PurePosixPath(path.replace("\\", "/")).name
+
+
+def _image_row(post_id: str, written: str, folder: Path | None, images: Images) -> dict:
+    from tamis.social.images import ImageError, hash_image
+
+    row = dict(post_id=post_id, position=0, name=written[:2000], pdq=None, quality=None,
+               phash=None, error=None)  # fmt: skip
+    if folder is None:
+        return row
+    path = folder / _image_name(written)
+    try:
+        if not path.is_file():
+            raise ImageError("not among the export's images")
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise ImageError(f"larger than {MAX_IMAGE_BYTES // 2**20} MiB")
+        found = hash_image(path.read_bytes())
+    except ImageError as error:
+        images.refused += 1
+        images.refused_by_reason[str(error).split(":")[0]] += 1
+        return row | {"error": str(error)}
+    images.hashed += 1
+    return row | {"pdq": found.pdq, "quality": found.quality, "phash": found.phash}
+
+
+def _target(engine: Engine, images_folder: Path | None, images: Images) -> Target:
+    from tamis.intel.ingest import read_source, stored_sources
+
+    brands = read_source(engine, "trademarks")["brand"] if "trademarks" in stored_sources(
+        engine
+    ) else []  # fmt: skip
+    matcher = matcher_for(brands)
+
+    def store(conn: Connection, checked: Checked, frame: pl.DataFrame, source_id: str,
+              at: datetime) -> Stored:  # fmt: skip
+        accepted = checked.accepted.with_columns(
+            pl.concat_str(pl.col("platform").str.to_lowercase(), pl.lit(":"), "post_id").alias(
+                "post_id"
+            ),
+            pl.col("platform").str.to_lowercase(),
+        )
+        ids = accepted["post_id"].to_list()
+        stored = {
+            r for chunk in range(0, len(ids), 1000) for r in conn.execute(
+                select(social_posts.c.post_id).where(
+                    social_posts.c.post_id.in_(ids[chunk : chunk + 1000]))
+            ).scalars()
+        }  # fmt: skip
+        posts, image_rows = [], []
+        for post in accepted.filter(~pl.col("post_id").is_in(list(stored))).iter_rows(named=True):
+            reading = asdict(read_post(post["text"], matcher))
+            posts.append(
+                {name: post[name] for name in ("post_id", "platform", "account", "author_name",
+                                               "text", "posted_at", "url")}
+                | {name: json.dumps(value, ensure_ascii=False) for name, value in reading.items()}
+                | dict(source_id=source_id, source_row=post[ROW], ingested_at=at)
+            )  # fmt: skip
+            if post["image"]:
+                image_rows.append(_image_row(post["post_id"], post["image"], images_folder, images))
+        for table, rows in ((social_posts, posts), (social_images, image_rows)):
+            if rows:
+                bulk_insert(conn, table.name, pl.DataFrame(rows, infer_schema_length=None))
+        return Stored(len(posts), accepted.height - len(posts), checked.rejected.clear())
+
+    return Target(
+        RECORD,
+        POST_FIELDS,
+        post_batches,
+        check_posts,
+        lambda conn: open_table_staging(conn, [social_posts, social_images]),
+        store,
+    )
+
+
+@dataclass
+class PostSummary:
+    posts: Summary
+    images: Images
+
+    def as_dict(self) -> dict:
+        images = asdict(self.images) | {
+            "refused_by_reason": dict(self.images.refused_by_reason.most_common())
+        }
+        return self.posts.as_dict() | {"images": images}
+
+
+def guess_profile(path: Path) -> str:
+    """The shipped profile of an export, from its shape: CSV is a Facebook export; a JSON
+    document a TikTok research API answer; JSON Lines from Zeeschuimer carry
+    ``source_platform``; other JSON Lines are Tamis' own."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv", ".txt")):
+        return "social_facebook"
+    for _, record in _json_records(path):
+        if isinstance(record, dict):
+            if "source_platform" in record and "data" in record:
+                return "social_zeeschuimer"
+            if "video_description" in record or "create_time" in record:
+                return "social_tiktok_research"
+            return "social_posts"
+    return "social_posts"
+
+
+def ingest_posts(
+    path: Path | str,
+    engine: Engine,
+    profile: Profile | str | None = None,
+    images: Path | str | None = None,
+    batch_rows: int | None = None,
+    progress: Progress | None = None,
+) -> PostSummary:
+    """Load an export of posts; ``images``: the folder of the images it names (their
+    perceptual hashes are kept, never the files)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    folder = Path(images) if images else None
+    if folder is not None and not folder.is_dir():
+        raise SourceError(f"{folder}: no such folder of images")
+    counted = Images()
+    summary = ingest(
+        path,
+        profile or guess_profile(path),
+        engine,
+        batch_rows,
+        progress,
+        _target(engine, folder, counted),
+    )
+    return PostSummary(summary, counted)
