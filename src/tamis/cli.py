@@ -20,6 +20,7 @@ from tamis.learn.cli import app as learn_app
 from tamis.offences.cli import app as offences_app
 from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
+from tamis.social.cli import app as social_app
 from tamis.transit.cli import app as transit_app
 from tamis.users_cli import DEMO_ADMIN, audit_trail_command, seed_demo_admin
 from tamis.users_cli import app as users_app
@@ -52,6 +53,7 @@ app.add_typer(
     offences_app, name="offences", help="Offences: penalties, settlements, courts, payments."
 )
 app.add_typer(documents_app, name="documents")
+app.add_typer(social_app, name="social")
 console = Console()
 errors = Console(stderr=True)
 

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     session_hours: float = 8.0
     api_docs: bool = False  # /docs and /redoc, whose pages load scripts from a CDN
     attachments_dir: str = "attachments"
+    social_retention_days: int = 365  # posts not kept for a case are purged after this
     # the documents' transparency log: its name, and the private keys of the log and of our
     # witness (files; made on first use in keys_dir when not named, never shipped)
     log_origin: str | None = None  # default: <country>.customs.example/tamis-log

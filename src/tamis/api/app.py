@@ -47,6 +47,7 @@ from tamis.offences.api import router as offences_router
 from tamis.reasons import parse, render_all
 from tamis.scoreboard import update as scoreboard
 from tamis.settings import settings
+from tamis.social.api import router as social_router
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
 from tamis.store.load import insert_rows, rows_to_storage
@@ -333,6 +334,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(intel_router)
     app.include_router(transit_router)
     app.include_router(offences_router)
+    app.include_router(social_router)
     app.include_router(log_router)
     app.include_router(documents_router)
     web.mount(app)

@@ -13,6 +13,7 @@ from tamis.detectors.model import ModelDetector
 from tamis.detectors.network import NetworkDetector
 from tamis.detectors.repeat_offender import RepeatOffenderDetector
 from tamis.detectors.rules import RulesDetector
+from tamis.detectors.social import SocialDetector
 from tamis.detectors.transit import TransitDetector
 from tamis.detectors.valuation import ValuationDetector
 from tamis.detectors.watchlist import WatchlistDetector
@@ -31,6 +32,7 @@ DETECTORS: tuple[type[Detector], ...] = (
     TransitDetector,
     RepeatOffenderDetector,
     DocumentsDetector,
+    SocialDetector,
 )
 CROSS_SOURCE = {
     d.source: d for d in (ManifestDetector, PaymentDetector, BrandDetector, TaxReturnDetector)

@@ -79,9 +79,16 @@ class RoutingConfig(BaseModel):
     combine: Literal["learnt", "weights"] = "learnt"
     combiner: Combiner | None = None  # the learnt combination in use (set from the store)
     learn: Learning = Learning()
+    # detectors whose findings are leads: alone, they raise a declaration at most this far
+    leads: dict[str, Literal["blue", "yellow", "orange", "red"]] = {"social": "orange"}
 
     def weight(self, detector: str) -> float:
         return self.weights.get(detector, 1.0)
+
+    def lead_cap(self, names: tuple[str, ...] | list[str]) -> str | None:
+        """The highest channel a declaration that only lead detectors score may get."""
+        caps = [self.leads[n] for n in names if n in self.leads]
+        return max(caps, key=RANK.__getitem__) if caps else None
 
     @property
     def floors(self) -> dict[str, float]:
@@ -129,6 +136,20 @@ def _score_channel(thresholds: dict[str, float]) -> pl.Expr:
                 pl.when(pl.col("score") >= thresholds[name]).then(pl.lit(name)).otherwise(channel)
             )
     return channel
+
+
+def _lead_capped(channel: pl.Expr, config: RoutingConfig, names: tuple[str, ...]) -> pl.Expr:
+    """``channel``, no higher than the leads' cap where only lead detectors scored."""
+    cap = config.lead_cap(names)
+    if cap is None:
+        return channel
+    scored = [(n, pl.col(f"{n}__score").fill_null(0.0) > 0) for n in names]
+    only_leads = pl.any_horizontal(f for n, f in scored if n in config.leads)
+    others = [f for n, f in scored if n not in config.leads]
+    if others:
+        only_leads = only_leads & ~pl.any_horizontal(others)
+    over = only_leads & (_rank(channel) > RANK[cap])
+    return pl.when(over).then(pl.lit(cap)).otherwise(channel)
 
 
 def _rank(column: str | pl.Expr) -> pl.Expr:
@@ -182,7 +203,7 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
         .replace_strict(channel_names, default=None, return_dtype=pl.String)
         .alias("forced_channel"),
         (pl.col("random_draw") < pl.col("random_rate")).alias("random_selected"),
-        _score_channel(config.floors).alias("score_channel"),
+        _lead_capped(_score_channel(config.floors), config, names).alias("score_channel"),
     ]
     channel = [
         pl.max_horizontal(

@@ -134,7 +134,7 @@ def _decide(header: dict, signals: dict[str, dict], config: RoutingConfig) -> di
         "__forced": max(forced),
         "signals": json.dumps(structs, ensure_ascii=False, separators=(",", ":")),
         "random_rate": _random_rate(config.random, header),
-        "score_channel": _score_channel(score, config.floors),
+        "score_channel": _lead_capped(_score_channel(score, config.floors), structs, config),
     }
 
 
@@ -173,6 +173,15 @@ def _score_channel(score: float, thresholds: dict[str, float]) -> str:
         if name in thresholds and score >= thresholds[name]:
             channel = name
     return channel
+
+
+def _lead_capped(channel: str, structs: dict[str, dict], config: RoutingConfig) -> str:
+    """``route._lead_capped`` of one declaration."""
+    cap = config.lead_cap(tuple(structs))
+    scored = {name for name, s in structs.items() if s["score"] > 0}
+    if cap is None or not scored & set(config.leads) or scored - set(config.leads):
+        return channel
+    return cap if RANK[channel] > RANK[cap] else channel
 
 
 def _random_reason(row: dict, header: dict) -> str | None:

@@ -27,11 +27,10 @@ social_posts = Table(
     Column("prices", Text, nullable=False, comment="prices in dirhams"),
     Column("phones", Text, nullable=False, comment="phones in E.164, WhatsApp links too"),
     Column("places", Text, nullable=False),
-    Column("seller_id", String(32), nullable=True),
     Column("case_id", Integer, nullable=True, comment="kept past retention for this case"),
 )
-Index("ix_social_posts_seller", social_posts.c.seller_id)
 Index("ix_social_posts_ingested", social_posts.c.ingested_at)
+Index("ix_social_posts_account", social_posts.c.platform, social_posts.c.account)
 
 social_images = Table(
     "social_images",
@@ -43,6 +42,14 @@ social_images = Table(
     Column("quality", Integer, nullable=True),
     Column("phash", String(16), nullable=True),
     Column("error", Text, nullable=True, comment="why no hash: not found, not an image..."),
+)
+
+social_accounts = Table(
+    "social_accounts",
+    metadata,
+    Column("handle", String(170), primary_key=True, comment="platform:account"),
+    Column("seller_id", String(32), nullable=False),
+    Index("ix_social_accounts_seller", "seller_id"),
 )
 
 social_sellers = Table(

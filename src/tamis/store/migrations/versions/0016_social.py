@@ -1,5 +1,5 @@
 """social media: sellers' public posts (with what was read in them), their images' hashes,
-sellers grouped across accounts and their links to importers
+sellers grouped across accounts (and which accounts) and their links to importers
 
 Revision ID: 0016
 Revises: 0015
@@ -32,10 +32,9 @@ def upgrade() -> None:
         sa.Column("prices", sa.Text(), nullable=False),
         sa.Column("phones", sa.Text(), nullable=False),
         sa.Column("places", sa.Text(), nullable=False),
-        sa.Column("seller_id", sa.String(length=32), nullable=True),
         sa.Column("case_id", sa.Integer(), nullable=True),
     )
-    op.create_index("ix_social_posts_seller", "social_posts", ["seller_id"])
+    op.create_index("ix_social_posts_account", "social_posts", ["platform", "account"])
     op.create_index("ix_social_posts_ingested", "social_posts", ["ingested_at"])
     op.create_table(
         "social_images",
@@ -47,6 +46,12 @@ def upgrade() -> None:
         sa.Column("phash", sa.String(length=16), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
     )
+    op.create_table(
+        "social_accounts",
+        sa.Column("handle", sa.String(length=170), primary_key=True),
+        sa.Column("seller_id", sa.String(length=32), nullable=False),
+    )
+    op.create_index("ix_social_accounts_seller", "social_accounts", ["seller_id"])
     op.create_table(
         "social_sellers",
         sa.Column("seller_id", sa.String(length=32), primary_key=True),
@@ -74,5 +79,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("social_links", "social_sellers", "social_images", "social_posts"):
+    tables = ("social_links", "social_sellers", "social_accounts", "social_images", "social_posts")
+    for table in tables:
         op.drop_table(table)
