@@ -4,10 +4,12 @@ Each source names parties its own way (a declaration's importer, a bill's consig
 payment's payer, a tax return's company, a register's distributor). Every distinct party
 record is standardised (``tamis.intel.parties``) and linked by Splink, a Fellegi-Sunter
 probabilistic record-linkage model run on DuckDB: u probabilities from random pairs, m by
-expectation maximisation, no labels needed. Pairs at or above ``threshold`` are linked,
+expectation maximisation, no labels needed. Before the model, exact identifiers link
+records outright: a customs id, a tax number, a phone (in E.164) that only one company
+holds — never records of two customs ids. Pairs at or above ``threshold`` are linked too,
 analysts' decisions are applied on top (a confirmed pair is linked, a split pair is cut
-apart, whatever the model says), and connected records form one entity. An entity that
-holds a customs identifier takes it as its id.
+apart, whatever the identifiers or the model say), and connected records form one entity.
+An entity that holds a customs identifier takes it as its id.
 
 Records are keyed by a hash of their source and fields, so a decision about a pair of
 records sticks across runs as long as those records exist.
@@ -29,6 +31,7 @@ from tamis import audit
 from tamis.intel.parties import address_key, name_key
 from tamis.intel.tables import entity_decisions, entity_links, entity_records
 from tamis.offences.tables import offence_parties
+from tamis.social.contacts import phones
 from tamis.store.load import bulk_insert
 
 col = pl.col
@@ -45,6 +48,15 @@ PARTIES: dict[str, dict[str, str]] = {
     "offences": {"customs_id": "customs_id", "name": "name", "address": "address"},
 }  # fmt: skip
 THRESHOLD = 0.5
+# identifiers that name one company, strongest first: a weaker one never links records
+# that carry two different values of a stronger one
+EXACT = ("customs_id", "tax_number", "phone")
+LINK_SCHEMA = {
+    "record_key_l": pl.String,
+    "record_key_r": pl.String,
+    "match_probability": pl.Float64,
+    "how": pl.String,
+}
 DECISIONS = ("confirm", "split")
 DECISION_SCHEMA = {
     "decision_id": pl.Int64,
@@ -151,6 +163,80 @@ def scored_pairs(records: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def e164(phone: str | None) -> str | None:
+    """A party's phone in E.164 ("0522334455" -> "+212522334455"), None if not a phone."""
+    found = phones(phone) if phone else []
+    return found[0].e164 if found else None
+
+
+def exact_groups(records: pl.DataFrame) -> pl.DataFrame:
+    """kind, value, record_key (a sorted list): the records sharing each exact identifier,
+    strongest kind first, phones compared in E.164."""
+    written = records["phone"].drop_nulls().unique().to_list()
+    frame = records.unique("record_key").with_columns(
+        col("phone").replace_strict(
+            {p: e164(p) for p in written}, default=None, return_dtype=pl.String
+        )
+    )
+    return pl.concat(
+        frame.drop_nulls(kind)
+        .group_by(value=kind)
+        .agg(col("record_key").sort())
+        .filter(col("record_key").list.len() > 1)
+        .sort("value")
+        .select(pl.lit(kind).alias("kind"), "value", "record_key")
+        for kind in EXACT
+    )
+
+
+class _Companies:
+    """Records joined into companies, each company knowing the customs ids and tax
+    numbers its records carry."""
+
+    def __init__(self, records: pl.DataFrame):
+        self.parent: dict[str, str] = {}
+        self.carries: dict[str, dict[str, set[str]]] = {}
+        for row in records.select("record_key", *EXACT[:-1]).iter_rows(named=True):
+            self.parent[row["record_key"]] = row["record_key"]
+            self.carries[row["record_key"]] = {k: {row[k]} - {None} for k in EXACT[:-1]}
+
+    def root(self, key: str) -> str:
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def join(self, keys: list[str], kind: str) -> bool:
+        """Join the companies of ``keys`` unless the joined company would carry two values
+        of an identifier stronger than ``kind``; whether they were joined."""
+        roots = {self.root(k) for k in keys}
+        carried = {k: set().union(*(self.carries[r][k] for r in roots)) for k in EXACT[:-1]}
+        if any(len(carried[k]) > 1 for k in EXACT[: EXACT.index(kind)]):
+            return False
+        first = self.root(keys[0])
+        for r in roots:
+            self.parent[r] = first
+        self.carries[first] = carried
+        return True
+
+
+def exact_links(records: pl.DataFrame) -> pl.DataFrame:
+    """record_key_l, record_key_r, match_probability (1.0), how ("exact:<identifier>"):
+    the records sharing a customs id, a tax number or a phone, each linked to the first
+    record of its group. A group links nothing if it would make one company of two customs
+    ids, or, for a phone, of two tax numbers (a broker's or a ring's shared phone)."""
+    companies = _Companies(records.unique("record_key"))
+    pairs = [
+        (keys[0], key, 1.0, f"exact:{kind}")
+        for kind, keys in exact_groups(records).select("kind", "record_key").iter_rows()
+        if companies.join(keys, kind)
+        for key in keys[1:]
+    ]
+    return pl.DataFrame(pairs, schema=LINK_SCHEMA, orient="row").unique(
+        ["record_key_l", "record_key_r"], keep="first", maintain_order=True
+    )
+
+
 def _ordered(left: pl.Expr, right: pl.Expr) -> list[pl.Expr]:
     return [
         pl.min_horizontal(left, right).alias("record_key_l"),
@@ -158,26 +244,36 @@ def _ordered(left: pl.Expr, right: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def links(pairs: pl.DataFrame, decisions: pl.DataFrame, threshold: float = THRESHOLD):
-    """The pairs that link records: the model's above ``threshold``, analysts' decisions
-    first (the latest decision about a pair wins)."""
+def links(
+    pairs: pl.DataFrame,
+    decisions: pl.DataFrame,
+    threshold: float = THRESHOLD,
+    exact: pl.DataFrame | None = None,
+):
+    """The pairs that link records: analysts' decisions first (the latest decision about a
+    pair wins), then the ``exact`` identifiers' links, then the model's pairs at or above
+    ``threshold``; and the pairs analysts split."""
     decided = (
         decisions.sort("decided_at")
         .select(*_ordered(col("record_key_l"), col("record_key_r")), "decision")
         .unique(["record_key_l", "record_key_r"], keep="last")
     )
-    model = pairs.select(*_ordered(col("record_key_l"), col("record_key_r")), "match_probability")
-    model = model.join(decided, on=["record_key_l", "record_key_r"], how="anti")
+    model = pairs.filter(col("match_probability") >= threshold).select(
+        "record_key_l", "record_key_r", "match_probability", pl.lit("splink").alias("how")
+    )
+    found = (
+        pl.concat([exact if exact is not None else pl.DataFrame(schema=LINK_SCHEMA), model])
+        .select(*_ordered(col("record_key_l"), col("record_key_r")), "match_probability", "how")
+        .unique(["record_key_l", "record_key_r"], keep="first", maintain_order=True)
+        .join(decided, on=["record_key_l", "record_key_r"], how="anti")
+    )
     confirmed = decided.filter(col("decision") == "confirm").select(
         "record_key_l",
         "record_key_r",
         pl.lit(1.0).alias("match_probability"),
         pl.lit("confirmed").alias("how"),
     )
-    linked = model.filter(col("match_probability") >= threshold).with_columns(
-        pl.lit("splink").alias("how")
-    )
-    return pl.concat([linked, confirmed]), decided.filter(col("decision") == "split")
+    return pl.concat([found, confirmed]), decided.filter(col("decision") == "split")
 
 
 def clusters(records: pl.DataFrame, linked: pl.DataFrame, split: pl.DataFrame) -> dict[str, int]:
@@ -233,6 +329,7 @@ class Resolution:
     records: int
     entities: int
     pairs_scored: int
+    linked_exactly: int
     linked_by_model: int
     confirmed: int
     split: int
@@ -274,7 +371,7 @@ def resolve(engine: Engine, threshold: float = THRESHOLD) -> Resolution:
     started = time.perf_counter()
     records = all_records(read_party_frames(engine))
     pairs = scored_pairs(records)
-    linked, split = links(pairs, read_decisions(engine), threshold)
+    linked, split = links(pairs, read_decisions(engine), threshold, exact_links(records))
     resolved = entity_ids(records, clusters(records, linked, split))
     now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
@@ -292,6 +389,7 @@ def resolve(engine: Engine, threshold: float = THRESHOLD) -> Resolution:
         records=records.height,
         entities=resolved["entity_id"].n_unique(),
         pairs_scored=pairs.height,
+        linked_exactly=linked.filter(col("how").str.starts_with("exact:")).height,
         linked_by_model=linked.filter(col("how") == "splink").height,
         confirmed=linked.filter(col("how") == "confirmed").height,
         split=split.height,
