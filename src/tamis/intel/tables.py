@@ -41,7 +41,7 @@ entity_links = Table(
     Column("record_key_l", String(64), primary_key=True),
     Column("record_key_r", String(64), primary_key=True),
     Column("match_probability", Float, nullable=False),
-    Column("how", String(16), nullable=False, comment="splink, confirmed or split"),
+    Column("how", String(16), nullable=False, comment="splink, confirmed, or exact:<identifier>"),
 )
 
 entity_decisions = Table(

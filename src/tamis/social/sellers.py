@@ -39,7 +39,7 @@ def read_posts(engine: Engine) -> pl.DataFrame:
         posts = pl.read_database(query, conn, infer_schema_length=None)
         images = pl.read_database(
             select(social_images.c.post_id, social_images.c.pdq).where(
-                social_images.c.pdq.is_not_null()
+                social_images.c.pdq.isnot(None)
             ),
             conn,
             schema_overrides={"post_id": pl.String, "pdq": pl.String},
@@ -153,10 +153,12 @@ def seller_table(posts: pl.DataFrame, why: dict[str, list[dict]]) -> pl.DataFram
         listed(col("author_name")).alias("names"),
         pl.len().alias("posts"),
         copies.sum().alias("copy_posts"),
-        listed(col("brands").filter(copies).flatten()).alias("brands"),
-        listed(col("phones").flatten()).alias("phones"),
-        listed(col("places").flatten()).alias("places"),
-        col("prices").flatten().min().alias("low_price"),
+        listed(
+            col("brands").filter(copies).list.explode(keep_nulls=False, empty_as_null=False)
+        ).alias("brands"),
+        listed(col("phones").list.explode(keep_nulls=False, empty_as_null=False)).alias("phones"),
+        listed(col("places").list.explode(keep_nulls=False, empty_as_null=False)).alias("places"),
+        col("prices").list.explode(keep_nulls=False, empty_as_null=False).min().alias("low_price"),
         col("posted_at").min().alias("first_post"),
         col("posted_at").max().alias("last_post"),
     )
