@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import ahocorasick
 from rapidfuzz import fuzz, process
 
-from tamis.social.normalise import normalise, skeleton_with_offsets
+from tamis.social.normalise import ONE_AS_L, normalise, skeleton_with_offsets
 
 # Aliases per brand: as posts write it in Latin letters, Arabic script and Arabizi.
 # Doubled and dropped letters are generated (see `alias_variants`), not listed.
@@ -34,11 +34,31 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
     "Hermès": ["hermes", "hermès", "هيرميس", "هرمس", "ارمس"],
     "Balenciaga": ["balenciaga", "balanciaga", "بالنسياغا", "بالنسياجا"],
     "Versace": ["versace", "versachi", "فيرساتشي", "فرساتشي"],
+    "Levi's": ["levis", "levi's", "levi", "ليفايس", "ليفيس", "ليفايز", "ليفاي"],
+    "Ray-Ban": ["rayban", "ray ban", "ray-ban", "rb", "راي بان", "رايبان", "ريبان"],
+    "L'Oreal": ["loreal", "l'oreal", "l oreal", "لوريال", "لوريل"],
+    "Philips": ["philips", "filips", "فيليبس", "فيلبس", "فيليپس"],
+    "Bosch": ["bosch", "boch", "بوش"],
+    "Nivea": ["nivea", "nivia", "نيفيا", "نيڤيا"],
+    "Sanofi": ["sanofi", "سانوفي"],
+    "Pfizer": ["pfizer", "fizer", "فايزر", "فايزير"],
+    "Michelin": ["michelin", "mishlan", "ميشلان", "ميشلين"],
+    "Xiaomi": ["xiaomi", "xiomi", "shaomi", "شاومي", "شياومي"],
+    "Lenovo": ["lenovo", "لينوفو"],
+    "Sony": ["sony", "سوني"],
+    "LG": ["lg", "ال جي", "إل جي"],
+    "HP": ["hp", "اتش بي", "إتش بي"],
+    "Nintendo": ["nintendo", "نينتندو"],
+    "Nescafe": ["nescafe", "nescafé", "نسكافيه", "نيسكافي"],
+    "Lego": ["lego", "ليغو", "ليجو"],
+    "Mattel": ["mattel", "matel", "ماتيل"],
+    "Casio": ["casio", "كاسيو"],
 }  # fmt: skip
 
 # Aliases that are also ordinary words (a fruit, an animal, a name, camels in Arabic)
 # count only with a product word nearby. A brand name here makes all its aliases so.
-DEFAULT_AMBIGUOUS = {"Apple", "Puma", "Zara", "lv", "هرمس", "ارمس"}
+DEFAULT_AMBIGUOUS = {"Apple", "Puma", "Zara", "lv", "هرمس", "ارمس", "rb", "lg", "hp", "بوش",
+                     "sony", "سوني", "levi", "casio"}  # fmt: skip
 
 # Things counterfeits are sold as, in the three scripts; Arabic prefixes (ال، و، ب...)
 # are stripped before looking a word up.
@@ -51,7 +71,7 @@ PRODUCT_WORDS = {
     "air", "max", "jordan", "yeezy", "stan", "superstar", "pointure",
     # bags and small leather
     "sac", "sacs", "bag", "bags", "sacoche", "pochette", "portefeuille", "wallet",
-    "ceinture", "belt", "شكاره", "صاك", "ساك", "بزطام", "مطيشه",
+    "ceinture", "belt", "شكاره", "صاك", "ساك", "بزطام", "مطيشه", "sak", "chkara", "shkara",
     # clothes
     "tshirt", "shirt", "maillot", "survetement", "jogging", "ensemble", "pull", "hoodie",
     "sweat", "veste", "jacket", "casquette", "cap", "polo", "chemise", "jean", "short",
@@ -60,7 +80,14 @@ PRODUCT_WORDS = {
     "montre", "montres", "watch", "watches", "ساعه", "سوايع", "iphone", "ipad",
     "airpods", "macbook", "galaxy", "phone", "telephone", "portable", "chargeur", "coque",
     "تليفون", "هاتف", "بورطابل", "parfum", "parfums", "perfume", "عطر", "عطور",
-    "lunettes", "sunglasses", "نظارات", "collection",
+    "lunettes", "sunglasses", "نظارات", "collection", "ndader", "nadader", "نضاضر", "نظاظر",
+    # electronics, appliances, toys, medicines, everyday goods
+    "pc", "ordinateur", "laptop", "tablette", "tablet", "tilifon", "tilifoun", "telefone",
+    "ecouteurs", "casque", "tv", "tele", "television", "frigo", "refrigerateur", "mixeur",
+    "blender", "robot", "lampe", "lampa", "lustre", "ampoule", "aspirateur", "machine",
+    "kora", "ballon", "ballons", "jouet", "jouets", "poupee", "lo3ba", "لعبه", "لعب", "كوره",
+    "pneu", "pneus", "roue", "dwa", "دواء", "دوا", "حبوب", "medicament", "creme", "shampooing",
+    "شامبو", "كريم", "cafe", "قهوه",
 }  # fmt: skip
 
 # Words that say "copy", in French, English, Arabic and Darija, in matching form.
@@ -198,9 +225,12 @@ class BrandMatcher:
         found: list[BrandMention] = []
         for start, end, alias, (brand, _) in self._aliases.find(norm):
             found.append(BrandMention(brand, alias, start, end, "exact"))
-        if skeleton != norm:
-            for start, end, alias, (brand, _) in self._aliases.find(skeleton):
-                start, end = offsets[start], offsets[end - 1] + 1
+        skeletons = [(skeleton, offsets)] if skeleton != norm else []
+        if "1" in norm or "|" in norm:
+            skeletons.append(_one_as_l(norm))
+        for text_form, where in skeletons:
+            for start, end, alias, (brand, _) in self._aliases.find(text_form):
+                start, end = where[start], where[end - 1] + 1
                 found.append(BrandMention(brand, alias, start, end, "skeleton"))
         for token in _TOKEN.finditer(norm):
             hit = self._fuzzy_match(token.group())
@@ -265,6 +295,11 @@ def _forms(text: str) -> tuple[str, str, list[int]]:
     one post share them."""
     norm = normalise(text)
     return norm, *skeleton_with_offsets(norm)
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_as_l(norm: str) -> tuple[str, list[int]]:
+    return skeleton_with_offsets(norm, ONE_AS_L)
 
 
 def _without_overlaps(mentions: list[BrandMention]) -> list[BrandMention]:

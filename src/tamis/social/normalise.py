@@ -106,9 +106,15 @@ def normalise(text: str) -> str:
     return " ".join(text.translate(_TABLE).split())
 
 
-LEET = {"1": "i", "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+LEET = {"1": "i", "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+# "1" and "|" stand for "l" as often as for "i" ("phi1ips", "chane1"): a second reading
+ONE_AS_L = LEET | {"1": "l", "|": "l"}
 _INNER_SEPARATORS = ".-_*·'’"
-_LETTER_RUN = re.compile(r"(?<![^\s#])(?:\w[.\-_*·]){1,}\w(?![^\s.,!?])|(?:(?<!\S)\w ){2,}\w(?!\S)")
+# Single letters joined by separators ("l.v", "N . i . k . e") or by spaces ("g u c c i",
+# "L V"): one word spelt out.
+_LETTER_RUN = re.compile(
+    r"(?<![^\s#])(?:\w ?[.\-_*·] ?){1,}\w(?![^\s.,!?])|(?:(?<!\S)\w ){1,}\w(?!\S)"
+)
 
 
 def latin_skeleton(text: str) -> str:
@@ -123,9 +129,9 @@ def latin_skeleton(text: str) -> str:
     return skeleton_with_offsets(normalise(text))[0]
 
 
-def skeleton_with_offsets(norm: str) -> tuple[str, list[int]]:
+def skeleton_with_offsets(norm: str, leet: dict[str, str] = LEET) -> tuple[str, list[int]]:
     """The skeleton of an already normalised text, and for each of its characters the
-    index of the character in `norm` it came from."""
+    index of the character in `norm` it came from; ``leet`` reads digits as letters."""
     words: list[tuple[str, list[int] | int]] = []  # a word and where its letters are
     last = 0
     for run in _LETTER_RUN.finditer(norm):
@@ -138,7 +144,7 @@ def skeleton_with_offsets(norm: str) -> tuple[str, list[int]]:
     pieces: list[str] = []
     offsets: list[int] = []
     for word, where in words:
-        skeleton, kept = _skeleton_word(word)
+        skeleton, kept = _skeleton_word(word, leet is ONE_AS_L)
         if not skeleton:
             continue
         if pieces:
@@ -155,7 +161,7 @@ _WORD = re.compile(r"\S+")
 
 
 @functools.lru_cache(maxsize=65536)
-def _skeleton_word(word: str) -> tuple[str, tuple[int, ...]]:
+def _skeleton_word(word: str, one_as_l: bool = False) -> tuple[str, tuple[int, ...]]:
     """A word's skeleton and the positions in the word of the characters it keeps."""
     if not any(c.isalpha() for c in word):
         return word, tuple(range(len(word)))  # prices, ratios, "1:1"
@@ -163,7 +169,10 @@ def _skeleton_word(word: str) -> tuple[str, tuple[int, ...]]:
     kept = [k for k, c in enumerate(word) if c not in _INNER_SEPARATORS]
     while kept and word[kept[0]] in "@#$":
         kept = kept[1:]
+    while kept and word[kept[-1]] in "!?,;:":  # a sentence's end, not a letter
+        kept = kept[:-1]
     letters = "".join(word[k] for k in kept)
-    if any(c.isalpha() for c in letters) and any(c in LEET for c in letters):
-        letters = "".join(LEET.get(c, c) for c in letters)
+    leet = ONE_AS_L if one_as_l else LEET
+    if any(c.isalpha() for c in letters) and any(c in leet for c in letters):
+        letters = "".join(leet.get(c, c) for c in letters)
     return letters, tuple(kept)
