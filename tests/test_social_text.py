@@ -105,7 +105,7 @@ def test_ordinary_words_are_not_brands(text):
 
 
 def test_ambiguous_brands_count_with_a_product():
-    assert brands("iphone 14 apple") == ["Apple"]
+    assert brands("chargeur apple original") == ["Apple"]
     assert brands("sbabet puma jdad") == ["Puma"]
     assert brands("zara robe été") == ["Zara"]
 

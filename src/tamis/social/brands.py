@@ -25,7 +25,7 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
     "Gucci": ["gucci", "guchi", "gutchi", "غوتشي", "قوتشي", "غوشي", "كوتشي", "گوتشي"],
     "Zara": ["zara", "زارا"],
     "Puma": ["puma", "pouma", "بوما"],
-    "Apple": ["apple", "ابل", "آبل"],
+    "Apple": ["apple", "ابل", "آبل", "iphone", "ايفون", "آيفون", "macbook", "airpods"],
     "Samsung": ["samsung", "samsong", "سامسونج", "سامسونغ", "سامسونك"],
     "Chanel": ["chanel", "شانيل", "شانل"],
     "Dior": ["dior", "christian dior", "ديور"],
@@ -57,8 +57,7 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
 
 # Aliases that are also ordinary words (a fruit, an animal, a name, camels in Arabic)
 # count only with a product word nearby. A brand name here makes all its aliases so.
-DEFAULT_AMBIGUOUS = {"Apple", "Puma", "Zara", "lv", "هرمس", "ارمس", "rb", "lg", "hp", "بوش",
-                     "sony", "سوني", "levi", "casio"}  # fmt: skip
+DEFAULT_AMBIGUOUS = {"Apple", "Puma", "Zara", "lv", "هرمس", "ارمس", "rb", "lg", "hp", "بوش"}
 
 # Things counterfeits are sold as, in the three scripts; Arabic prefixes (ال، و، ب...)
 # are stripped before looking a word up.

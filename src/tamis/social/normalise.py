@@ -106,7 +106,8 @@ def normalise(text: str) -> str:
     return " ".join(text.translate(_TABLE).split())
 
 
-LEET = {"1": "i", "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+LEET = {"1": "i", "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "9": "g", "@": "a", "$": "s",
+        "!": "i"}  # fmt: skip
 # "1" and "|" stand for "l" as often as for "i" ("phi1ips", "chane1"): a second reading
 ONE_AS_L = LEET | {"1": "l", "|": "l"}
 _INNER_SEPARATORS = ".-_*·'’"
@@ -167,7 +168,9 @@ def _skeleton_word(word: str, one_as_l: bool = False) -> tuple[str, tuple[int, .
         return word, tuple(range(len(word)))  # prices, ratios, "1:1"
     # separators inside a word go, and so do the marks of @handles and #tags
     kept = [k for k, c in enumerate(word) if c not in _INNER_SEPARATORS]
-    while kept and word[kept[0]] in "@#$":
+    while kept and word[kept[0]] in "#$" or (
+        kept and word[kept[0]] == "@" and not any(word[k] in LEET for k in kept[1:])
+    ):  # a handle's or a tag's mark, unless the word is leetspeak ("@DIDA$")
         kept = kept[1:]
     while kept and word[kept[-1]] in "!?,;:":  # a sentence's end, not a letter
         kept = kept[:-1]
