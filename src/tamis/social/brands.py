@@ -86,7 +86,10 @@ PRODUCT_WORDS = {
     "blender", "robot", "lampe", "lampa", "lustre", "ampoule", "aspirateur", "machine",
     "kora", "ballon", "ballons", "jouet", "jouets", "poupee", "lo3ba", "لعبه", "لعب", "كوره",
     "pneu", "pneus", "roue", "dwa", "دواء", "دوا", "حبوب", "medicament", "creme", "shampooing",
-    "شامبو", "كريم", "cafe", "قهوه",
+    "شامبو", "كريم", "cafe", "قهوه", "ثلاجه", "خلاط", "فريجيدير", "ماكينه", "مانيط", "كونسول",
+    "كره", "غساله", "تلفازه", "ثريا", "بيسي", "فرانات", "tlaja", "frigo", "console", "manette",
+    "ecran", "lave", "linge", "tlfaza", "tilfaza", "srawel", "serwal", "bolat", "l3ibat",
+    "espadrilles", "pantalon", "jeans",
 }  # fmt: skip
 
 # Words that say "copy", in French, English, Arabic and Darija, in matching form.
