@@ -23,7 +23,9 @@ import pdqhash
 from PIL import Image, ImageOps
 from sqlalchemy import Engine, select
 
+from tamis.social.tables import photo_hashes
 from tamis.store import files
+from tamis.store.load import dialect_insert
 from tamis.store.tables import attachments
 
 # Larger images are refused before decoding: a few bytes can declare a huge image.
@@ -190,16 +192,17 @@ def _is_image(content_type: str, filename: str) -> bool:
 def attachment_index(engine: Engine) -> ImageIndex:
     """Every image attached to a case, keyed by (case_id, attachment_id). One whose file
     is missing or altered on disk, undecodable or too plain to compare is left out, with
-    the reason in `skipped`."""
+    the reason in `skipped`. A photo's hashes are computed once and kept."""
     with engine.connect() as conn:
         rows = conn.execute(select(attachments).order_by(attachments.c.attachment_id)).all()
+        kept = {r.sha256: r for r in conn.execute(select(photo_hashes)).all()}
     index = ImageIndex()
     hashed: dict[str, ImageHash | str] = {}  # the same photo on several cases: hashed once
     for row in rows:
         if not _is_image(row.content_type, row.filename):
             continue
         if row.sha256 not in hashed:
-            hashed[row.sha256] = _reference(row.sha256)
+            hashed[row.sha256] = _reference(engine, row.sha256, kept.get(row.sha256))
         found = hashed[row.sha256]
         key = (row.case_id, row.attachment_id)
         if isinstance(found, str):
@@ -209,18 +212,29 @@ def attachment_index(engine: Engine) -> ImageIndex:
     return index
 
 
-def _reference(sha256: str) -> ImageHash | str:
-    """The hashes of a stored photo, or why it cannot be used."""
+def _reference(engine: Engine, sha256: str, kept) -> ImageHash | str:
+    """The hashes of a stored photo (kept ones once its file is checked), or why it
+    cannot be used."""
     path = files.path_of(sha256)
     if not path.is_file():
         return "its file is missing from storage"
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         return "the stored file was altered"
-    try:
-        image_hash = hash_reference(data)
-    except ImageError as error:
-        return str(error)
+    if kept is not None:
+        image_hash = ImageHash(kept.pdq, kept.quality, kept.phash, bytes(kept.variants))
+    else:
+        try:
+            image_hash = hash_reference(data)
+        except ImageError as error:
+            return str(error)
+        with engine.begin() as conn:  # two linkings may hash the same photo at once
+            conn.execute(
+                dialect_insert(conn, photo_hashes).on_conflict_do_nothing().values(
+                    sha256=sha256, pdq=image_hash.pdq, quality=image_hash.quality,
+                    phash=image_hash.phash, variants=image_hash.variants,
+                )
+            )  # fmt: skip
     if image_hash.quality < MIN_QUALITY:
         return f"too plain to compare (PDQ quality {image_hash.quality})"
     return image_hash

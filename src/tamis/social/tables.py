@@ -4,7 +4,7 @@ perceptual hashes, the sellers found across accounts, and their links to importe
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import Column, DateTime, Float, Index, Integer, LargeBinary, String, Table, Text
 
 from tamis.store.tables import metadata
 
@@ -79,3 +79,15 @@ social_links = Table(
     Column("linked_at", DateTime, nullable=False),
 )
 Index("ix_social_links_importer", social_links.c.importer_id)
+
+# A reference photo (a case attachment) is hashed with its crops and mirrors once: some
+# eighty PDQ computations, too slow to repeat at every linking.
+photo_hashes = Table(
+    "photo_hashes",
+    metadata,
+    Column("sha256", String(64), primary_key=True, comment="the photo file's checksum"),
+    Column("pdq", String(64), nullable=False),
+    Column("quality", Integer, nullable=False),
+    Column("phash", String(16), nullable=False),
+    Column("variants", LargeBinary, nullable=False, comment="PDQ hashes, 32 bytes each"),
+)

@@ -76,9 +76,24 @@ def upgrade() -> None:
         sa.Column("linked_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_social_links_importer", "social_links", ["importer_id"])
+    op.create_table(
+        "photo_hashes",
+        sa.Column("sha256", sa.String(length=64), primary_key=True),
+        sa.Column("pdq", sa.String(length=64), nullable=False),
+        sa.Column("quality", sa.Integer(), nullable=False),
+        sa.Column("phash", sa.String(length=16), nullable=False),
+        sa.Column("variants", sa.LargeBinary(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    tables = ("social_links", "social_sellers", "social_accounts", "social_images", "social_posts")
+    tables = (
+        "photo_hashes",
+        "social_links",
+        "social_sellers",
+        "social_accounts",
+        "social_images",
+        "social_posts",
+    )
     for table in tables:
         op.drop_table(table)
