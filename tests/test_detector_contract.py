@@ -1,6 +1,6 @@
 """Every registered detector through the same checks, on a store holding what each needs
 (a small synthetic year, its other sources, value references, a model, a network, a
-watchlist, transit movements, offences, trade documents). A detector is checked here by
+watchlist, transit movements, offences, trade documents, social-media sellers). A detector is checked here by
 being in ``tamis.detectors.registry``."""
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from tamis.learn.train import train_from_store
 from tamis.offences.records import Identities, open_from_inspection
 from tamis.reasons import parse, render
 from tamis.route import load_routing
+from tamis.social.evaluation import load as load_posts
+from tamis.social.synthetic import write_posts
 from tamis.store.read import read_outcomes
 from tamis.transit import synthetic as transit_synthetic
 from tamis.valuation import database as valuation
@@ -62,6 +64,7 @@ def built(tmp_path_factory):
     transit_synthetic.load(engine, moved, datetime(2026, 1, 1))
     documented = year.items["declaration_id"].unique(maintain_order=True).head(30).to_list()
     synthetic_documents(engine, documented, seed=7)  # one invoice falsified, one overdue
+    load_posts(engine, write_posts(year, folder / "posts", 11, 300))  # sellers, links
     context = store_context(engine, load_routing())
     detectors = {d.name: d.from_store(engine, context) for d in DETECTORS}
     profile = load_profile("canonical")
