@@ -1,7 +1,7 @@
 """Every registered detector through the same checks, on a store holding what each needs
 (a small synthetic year, its other sources, value references, a model, a network, a
-watchlist, transit movements, offences, trade documents, social-media sellers). A detector is checked here by
-being in ``tamis.detectors.registry``."""
+watchlist, transit movements, offences, trade documents, social-media sellers). A detector
+is checked here by being in ``tamis.detectors.registry``."""
 
 from __future__ import annotations
 
@@ -64,7 +64,9 @@ def built(tmp_path_factory):
     transit_synthetic.load(engine, moved, datetime(2026, 1, 1))
     documented = year.items["declaration_id"].unique(maintain_order=True).head(30).to_list()
     synthetic_documents(engine, documented, seed=7)  # one invoice falsified, one overdue
-    load_posts(engine, write_posts(year, folder / "posts", 11, 300))  # sellers, links
+    with pytest.MonkeyPatch.context() as patch:  # case photos in this store's folder
+        patch.setenv("TAMIS_ATTACHMENTS_DIR", str(folder / "attachments"))
+        load_posts(engine, write_posts(year, folder / "posts", 11, 300))  # sellers, links
     context = store_context(engine, load_routing())
     detectors = {d.name: d.from_store(engine, context) for d in DETECTORS}
     profile = load_profile("canonical")

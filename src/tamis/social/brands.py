@@ -87,7 +87,7 @@ PRODUCT_WORDS = {
     "kora", "ballon", "ballons", "jouet", "jouets", "poupee", "lo3ba", "لعبه", "لعب", "كوره",
     "pneu", "pneus", "roue", "dwa", "دواء", "دوا", "حبوب", "medicament", "creme", "shampooing",
     "شامبو", "كريم", "cafe", "قهوه", "ثلاجه", "خلاط", "فريجيدير", "ماكينه", "مانيط", "كونسول",
-    "كره", "غساله", "تلفازه", "ثريا", "بيسي", "فرانات", "tlaja", "frigo", "console", "manette",
+    "كره", "غساله", "تلفازه", "ثريا", "بيسي", "فرانات", "tlaja", "console", "manette",
     "ecran", "lave", "linge", "tlfaza", "tilfaza", "srawel", "serwal", "bolat", "l3ibat",
     "espadrilles", "pantalon", "jeans",
 }  # fmt: skip

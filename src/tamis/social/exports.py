@@ -98,29 +98,33 @@ def _open(path: Path):
     return gzip.open(path, "rb") if is_gzipped(path) else path.open("rb")
 
 
-def _json_records(path: Path) -> Iterator[tuple[int, dict | Malformed]]:
-    """(row, record or why it is not one): lines of JSON Lines, or the posts of one JSON
-    document (a file starting with ``[``, or one object spread over several lines)."""
+def _document(path: Path) -> list | None:
+    """The posts of a file holding one JSON document; None for JSON Lines (whose first line
+    is a whole value, or which does not parse as one document)."""
     with _open(path) as handle:
-        head = handle.read(64).lstrip()
-    document = head.startswith(b"[")
-    if not document:
-        with _open(path) as handle:
-            first = handle.readline()
+        first = handle.readline()
+    if not first.lstrip().startswith(b"["):
         try:
             json.loads(first)
+            return None
         except ValueError:
-            document = first.strip().startswith(b"{")
-    if document:
-        try:
-            with _open(path) as handle:
-                posts = posts_of(json.load(handle))
-        except (ValueError, UnicodeDecodeError) as error:
+            pass
+    try:
+        with _open(path) as handle:
+            return posts_of(json.load(handle))
+    except (ValueError, UnicodeDecodeError) as error:
+        if first.lstrip().startswith(b"["):
             raise SourceError(f"{path}: not a JSON document: {error}") from None
-        for row, post in enumerate(posts, start=1):
-            if not isinstance(post, dict):
-                post = Malformed(row, str(post), "not an object")
-            yield row, post
+        return None
+
+
+def _json_records(path: Path) -> Iterator[tuple[int, dict | Malformed]]:
+    """(row, record or why it is not one): the posts of one JSON document (a file starting
+    with ``[``, or one object spread over several lines), else lines of JSON Lines."""
+    document = _document(path)
+    if document is not None:
+        for row, post in enumerate(document, start=1):
+            yield row, _object(post, row, str(post))
         return
     with _open(path) as handle:
         for row, line in enumerate(handle, start=1):
@@ -134,12 +138,11 @@ def _json_records(path: Path) -> Iterator[tuple[int, dict | Malformed]]:
             except ValueError as error:
                 yield row, Malformed(row, line.decode("utf-8", "replace"), f"not JSON: {error}")
                 continue
-            yield (
-                row,
-                record
-                if isinstance(record, dict)
-                else Malformed(row, line.decode(), "not an object"),
-            )
+            yield row, _object(record, row, line.decode())
+
+
+def _object(record, row: int, text: str) -> dict | Malformed:
+    return record if isinstance(record, dict) else Malformed(row, text, "not an object")
 
 
 def _frame(rows: list[dict], profile: Profile) -> pl.DataFrame:

@@ -73,7 +73,8 @@ def directory(engine: Engine) -> Directory:
         importers = pl.read_database(
             select(declarations.c.importer_id, declarations.c.importer_name,
                    declarations.c.importer_address).distinct(),
-            conn, infer_schema_length=None,
+            conn, schema_overrides=dict.fromkeys(
+                ("importer_id", "importer_name", "importer_address"), pl.String),
         )  # fmt: skip
         case_importer = dict(
             conn.execute(

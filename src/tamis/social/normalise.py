@@ -168,8 +168,10 @@ def _skeleton_word(word: str, one_as_l: bool = False) -> tuple[str, tuple[int, .
         return word, tuple(range(len(word)))  # prices, ratios, "1:1"
     # separators inside a word go, and so do the marks of @handles and #tags
     kept = [k for k, c in enumerate(word) if c not in _INNER_SEPARATORS]
-    while kept and word[kept[0]] in "#$" or (
-        kept and word[kept[0]] == "@" and not any(word[k] in LEET for k in kept[1:])
+    while (
+        kept
+        and word[kept[0]] in "#$"
+        or (kept and word[kept[0]] == "@" and not any(word[k] in LEET for k in kept[1:]))
     ):  # a handle's or a tag's mark, unless the word is leetspeak ("@DIDA$")
         kept = kept[1:]
     while kept and word[kept[-1]] in "!?,;:":  # a sentence's end, not a letter
