@@ -403,7 +403,11 @@ def demo_command(
     from tamis.transit.cli import synth_command as transit_synth_command
 
     transit_synth_command(movements=400, seed=7, out=workdir / "seals.csv", as_json=False)
-    console.rule("13. The dashboard")
+    console.rule("13. Social media: sellers of copies linked to importers")
+    from tamis.social.cli import demo_command as social_demo_command
+
+    social_demo_command(workdir=workdir, declarations=declarations, as_json=False)
+    console.rule("14. The dashboard")
     console.print(f"Dashboard: http://{host}:{port}/")
     if password:
         console.print(f"demo login: {DEMO_ADMIN} / {password}")

@@ -120,9 +120,11 @@ def copy_leads(engine: Engine, chapters: dict[str, set[str]]) -> pl.DataFrame:
     best: dict[tuple[str, str], tuple[float, str]] = {}
     for importer, seller, score, evidence, accounts, brands, low_price, copy_posts in links:
         steps = json.loads(evidence)
+        handle = json.loads(accounts)[0]  # "platform:account"
         for brand in json.loads(brands):
             said = reason(
-                "social.copies", seller=seller, account=json.loads(accounts)[0], brand=brand,
+                "social.copies", seller=seller, platform=handle.split(":", 1)[0],
+                account=handle.split(":", 1)[-1], brand=brand,
                 posts=copy_posts, price=low_price, importer=importer, **_evidence_figures(steps),
             )  # fmt: skip
             for chapter in sorted(chapters.get(brand.casefold(), ())):

@@ -186,3 +186,67 @@ def synth_command(
     year = synth.generate(declarations, seed, start=date(2025, 1, 1), days=365)
     files = {k: str(v) for k, v in asdict(write_posts(year, out, seed, posts)).items()}
     print_json(files) if as_json else print_mapping("Synthetic posts", files, console)
+
+
+@app.command("demo")
+def demo_command(
+    workdir: Annotated[Path, typer.Option(help="Where `tamis demo` wrote its year.")] = Path(
+        "demo"
+    ),
+    declarations: Annotated[int, typer.Option(min=100)] = 20_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Synthetic exports of posts planted on the demo year's importers: photos of seized
+    goods on cases, the exports read, sellers linked to importers, and a declaration of a
+    linked importer routed with its social-media reason."""
+    from datetime import date
+
+    import polars as pl
+    from sqlalchemy import select
+
+    from tamis import synth
+    from tamis.assess import assess_file, assessor_from_store
+    from tamis.reasons import render_all
+    from tamis.social.evaluation import load
+    from tamis.social.synthetic import write_posts
+    from tamis.social.tables import social_links
+
+    engine = _engine()
+    year = synth.generate(declarations, 7, start=date(2025, 1, 1), days=365)
+    files = write_posts(year, workdir / "posts", 7)
+    with progress_bar("posts: photos on cases, exports, sellers, links") as update:
+        summaries, refreshed = load(engine, files, update)
+    read = {f.posts.profile: f.as_dict() for f in summaries}
+    with engine.connect() as conn:
+        linked = set(conn.execute(select(social_links.c.importer_id)).scalars())
+    items = workdir / "year.parquet"
+    chosen = pl.read_parquet(items).filter(pl.col("importer_id").is_in(sorted(linked)))
+    shown = None
+    if chosen.height:
+        subset, decided = (
+            workdir / "social_declarations.parquet",
+            workdir / "social_decided.parquet",
+        )
+        chosen.write_parquet(subset)
+        assess_file(subset, "canonical", assessor_from_store(engine), decided)
+        said = pl.read_parquet(decided).filter(
+            pl.col("reasons").list.eval(pl.element().str.contains('"social.copies"')).list.any()
+        )
+        if said.height:
+            row = said.sort("score", descending=True).row(0, named=True)
+            shown = {"declaration_id": row["declaration_id"], "channel": row["channel"],
+                     "reasons": render_all(row["reasons"], "en")}  # fmt: skip
+    result = {"read": read, **refreshed, "declaration": shown}
+    if as_json:
+        print_json(result)
+        return
+    for profile, summary in read.items():
+        print_mapping(f"Read ({profile})", {k: summary[k] for k in
+                      ("received", "accepted", "rejected", "images")}, console)  # fmt: skip
+    print_mapping("Sellers and links", refreshed, console)
+    sellers_command(brand=None, linked=True, limit=5, as_json=False)
+    if shown:
+        console.print(f"Declaration {shown['declaration_id']} → {shown['channel']}:")
+        for said_once in shown["reasons"]:
+            console.print(f"  • {said_once}")
+    console.print("See a seller with: tamis social seller S-…  (or the dashboard's Social media)")
