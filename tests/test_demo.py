@@ -46,6 +46,7 @@ def test_the_demo_runs_the_whole_flow_and_prints_a_working_login(tmp_path, monke
     assert "A falsified invoice caught: document" in result.output  # documents, log, witness
     assert re.search(r"│ witnessed by +│ es\.customs\.example/witness +│", result.output)
     assert re.search(r"│ offline proof of entry 0 +│ verified +│", result.output)
+    assert "social media: seller @" in result.output  # a declaration routed with its lead
     assert by_status["paid"] > 0 and by_status["settled"] > 0 and by_status["in_court"] == 1
     again = CliRunner().invoke(
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--declarations", "1500"]

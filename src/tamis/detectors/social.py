@@ -5,6 +5,12 @@ A brand's chapters are those of its Nice classes in the trademark register (``NI
 and those under which the store's items of the brand were declared. The score grows with
 the link's evidence but stays a lead (``CEILING``): routing never sends a declaration red on
 it alone (``leads`` in the routing configuration).
+
+Prices say more: the seller's lowest price is set against the brand's band (what its
+authorised importers declare a unit at, 10th to 90th percentile) and, item by item, against
+the unit value the importer declares — goods sold online at ``RESALE_RATIO`` times or more
+their declared value a unit are likely under-valued (``RESALE_BONUS`` on the score). Only
+goods counted in units are compared: a price a piece says nothing of a value a kilogram.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from sqlalchemy import Engine, select
 
 from tamis.detectors.base import Detector, ItemRows, StoreContext, signals_for
 from tamis.detectors.crosscheck.few import signals_plain
-from tamis.reasons import reason
+from tamis.reasons import reason, reason_expr
 from tamis.social.tables import social_links, social_sellers
 
 col = pl.col
@@ -30,6 +36,9 @@ NICE_CHAPTERS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 CEILING = 0.5
 SCALE = 4.0  # link score at which the lead weighs 1 - 1/e of the ceiling
+COUNTED = ("U", "NAR", "PCE", "PR", "2U")  # quantity units that count pieces
+RESALE_RATIO = 3.0
+RESALE_BONUS = 0.15
 
 
 class SocialDetector(Detector):
@@ -39,14 +48,16 @@ class SocialDetector(Detector):
     default_weight = 0.6
 
     def __init__(self, leads: pl.DataFrame):
-        self.leads = leads  # importer_id, chapter, score, reason: one per importer and chapter
+        # importer_id, chapter, score, reason, price: one per importer and chapter
+        self.leads = leads
 
     @classmethod
     def from_store(cls, engine: Engine, context: StoreContext) -> SocialDetector | None:
         with engine.connect() as conn:
             if conn.execute(select(social_links.c.seller_id).limit(1)).first() is None:
                 return None
-        leads = copy_leads(engine, brand_chapters(engine, context.items))
+        items = context.items
+        leads = copy_leads(engine, brand_chapters(engine, items), price_bands(engine, items))
         return None if leads.is_empty() else cls(leads)
 
     def fit(self, history: pl.DataFrame) -> Self:
@@ -54,32 +65,31 @@ class SocialDetector(Detector):
         return self
 
     def _found(self, items: pl.DataFrame) -> pl.DataFrame:
-        return (
-            items.select("declaration_id", "importer_id", chapter=col("hs_code").str.slice(0, 2))
-            .unique()
-            .join(self.leads, on=["importer_id", "chapter"])
-            .select("declaration_id", "score", "reason",
-                    pl.lit(None, pl.Float64).alias("revenue_at_stake"))
+        unit_value = pl.when(col("quantity_unit").is_in(COUNTED) & (col("quantity") > 0)).then(
+            col("customs_value").cast(pl.Float64) / col("quantity").cast(pl.Float64)
+        )
+        matched = items.select(
+            "declaration_id", "importer_id", "item_number",
+            chapter=col("hs_code").str.slice(0, 2), unit_value=unit_value,
+        ).join(self.leads, on=["importer_id", "chapter"])  # fmt: skip
+        resold = col("price") >= RESALE_RATIO * col("unit_value")
+        resale = matched.filter(resold.fill_null(False)).select(
+            "declaration_id",
+            (col("score") + RESALE_BONUS).clip(0.0, CEILING + RESALE_BONUS).alias("score"),
+            reason_expr("social.resale", item=col("item_number"), price=col("price"),
+                        unit_value=col("unit_value").round(2),
+                        ratio=(col("price") / col("unit_value")).round(1)).alias("reason"),
         )  # fmt: skip
+        lead = matched.select("declaration_id", "score", "reason")
+        return pl.concat([lead, resale]).with_columns(
+            pl.lit(None, pl.Float64).alias("revenue_at_stake")
+        )
 
     def assess(self, batch: pl.DataFrame) -> pl.DataFrame:
         return signals_for(batch, self._found(batch))
 
-    def plain(self) -> dict[tuple[str, str], list[tuple]]:
-        if getattr(self, "plain_", None) is None:
-            self.plain_ = {}
-            for importer, chapter, score, said in self.leads.iter_rows():
-                self.plain_.setdefault((importer, chapter), []).append((score, said))
-        return self.plain_
-
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
-        leads = self.plain()
-        found = [
-            (row["declaration_id"], score, said, None)
-            for row in items.rows
-            for score, said in leads.get((row["importer_id"], (row["hs_code"] or "")[:2]), ())
-        ]
-        return signals_plain(items.rows, found)
+        return signals_plain(items.rows, self._found(items.frame).iter_rows())
 
 
 def brand_chapters(engine: Engine, items: pl.DataFrame) -> dict[str, set[str]]:
@@ -105,9 +115,34 @@ def lead_score(link_score: float) -> float:
     return round(CEILING * (1 - math.exp(-link_score / SCALE)), 4)
 
 
-def copy_leads(engine: Engine, chapters: dict[str, set[str]]) -> pl.DataFrame:
-    """importer_id, chapter, score, reason: per importer and HS chapter of a brand one of
-    its linked sellers advertises copies of, the strongest link's lead."""
+def price_bands(engine: Engine, items: pl.DataFrame) -> dict[str, tuple[float, float]]:
+    """Brand (folded) -> the 10th and 90th percentiles of the unit values its authorised
+    importers (the trademark register's distributors) declare, goods counted in units."""
+    from tamis.intel.ingest import read_source, stored_sources
+
+    needed = {"brand", "importer_id", "customs_value", "quantity", "quantity_unit"}
+    if "trademarks" not in stored_sources(engine) or not needed <= set(items.columns):
+        return {}
+    register = read_source(engine, "trademarks").select(
+        col("brand").str.to_lowercase(), col("distributor_id").alias("importer_id")
+    )
+    declared = items.filter(col("quantity_unit").is_in(COUNTED) & (col("quantity") > 0)).select(
+        col("brand").str.to_lowercase(), "importer_id",
+        (col("customs_value").cast(pl.Float64) / col("quantity").cast(pl.Float64)).alias("uv"),
+    )  # fmt: skip
+    bands = (
+        declared.join(register.unique(), on=["brand", "importer_id"])
+        .group_by("brand")
+        .agg(col("uv").quantile(0.1).alias("low"), col("uv").quantile(0.9).alias("high"))
+    )
+    return {b: (round(lo, 2), round(hi, 2)) for b, lo, hi in bands.iter_rows()}
+
+
+def copy_leads(
+    engine: Engine, chapters: dict[str, set[str]], bands: dict[str, tuple[float, float]]
+) -> pl.DataFrame:
+    """importer_id, chapter, score, reason, price: per importer and HS chapter of a brand
+    one of its linked sellers advertises copies of, the strongest link's lead."""
     s, k = social_sellers.c, social_links.c
     query = (
         select(k.importer_id, k.seller_id, k.score, k.evidence, s.accounts, s.brands,
@@ -117,22 +152,26 @@ def copy_leads(engine: Engine, chapters: dict[str, set[str]]) -> pl.DataFrame:
     )  # fmt: skip
     with engine.connect() as conn:
         links = conn.execute(query).all()
-    best: dict[tuple[str, str], tuple[float, str]] = {}
+    best: dict[tuple[str, str], tuple[float, str, float | None]] = {}
     for importer, seller, score, evidence, accounts, brands, low_price, copy_posts in links:
         steps = json.loads(evidence)
         handle = json.loads(accounts)[0]  # "platform:account"
         for brand in json.loads(brands):
+            low, high = bands.get(brand.casefold(), (None, None))
+            below = low is not None and low_price is not None and low_price < low
             said = reason(
                 "social.copies", seller=seller, platform=handle.split(":", 1)[0],
                 account=handle.split(":", 1)[-1], brand=brand,
-                posts=copy_posts, price=low_price, importer=importer, **_evidence_figures(steps),
+                posts=copy_posts, price=low_price, importer=importer, band_low=below and low,
+                band_high=below and high, **_evidence_figures(steps),
             )  # fmt: skip
             for chapter in sorted(chapters.get(brand.casefold(), ())):
                 if (importer, chapter) not in best or best[(importer, chapter)][0] < score:
-                    best[(importer, chapter)] = (score, said)
-    rows = [(i, c, lead_score(score), said) for (i, c), (score, said) in sorted(best.items())]
+                    best[(importer, chapter)] = (score, said, low_price)
+    rows = [(i, c, lead_score(score), said, price)
+            for (i, c), (score, said, price) in sorted(best.items())]  # fmt: skip
     schema = {"importer_id": pl.String, "chapter": pl.String, "score": pl.Float64,
-              "reason": pl.String}  # fmt: skip
+              "reason": pl.String, "price": pl.Float64}  # fmt: skip
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 

@@ -128,28 +128,47 @@ def _random_rate(config: RandomSelection) -> pl.Expr:
     return rate
 
 
-def _score_channel(thresholds: dict[str, float]) -> pl.Expr:
+def _score_channel(thresholds: dict[str, float], score: str = "score") -> pl.Expr:
     channel = pl.lit("green")
     for name in CHANNELS[1:]:
         if name in thresholds:
             channel = (
-                pl.when(pl.col("score") >= thresholds[name]).then(pl.lit(name)).otherwise(channel)
+                pl.when(pl.col(score) >= thresholds[name]).then(pl.lit(name)).otherwise(channel)
             )
     return channel
 
 
-def _lead_capped(channel: pl.Expr, config: RoutingConfig, names: tuple[str, ...]) -> pl.Expr:
-    """``channel``, no higher than the leads' cap where only lead detectors scored."""
+def _lead_capped(config: RoutingConfig, names: tuple[str, ...]) -> pl.Expr:
+    """The score's channel, of which lead detectors raise a declaration at most to their
+    cap: above it, the channel the other detectors' score gives, if higher."""
+    channel = _score_channel(config.floors)
     cap = config.lead_cap(names)
     if cap is None:
         return channel
-    scored = [(n, pl.col(f"{n}__score").fill_null(0.0) > 0) for n in names]
-    only_leads = pl.any_horizontal(f for n, f in scored if n in config.leads)
-    others = [f for n, f in scored if n not in config.leads]
-    if others:
-        only_leads = only_leads & ~pl.any_horizontal(others)
-    over = only_leads & (_rank(channel) > RANK[cap])
-    return pl.when(over).then(pl.lit(cap)).otherwise(channel)
+    without = _rank(_score_channel(config.floors, "__score_without_leads"))
+    capped = pl.max_horizontal(pl.lit(RANK[cap]), without)
+    over = _rank(channel) > RANK[cap]
+    return (
+        pl.when(over)
+        .then(capped.replace_strict(dict(enumerate(CHANNELS)), return_dtype=pl.String))
+        .otherwise(channel)
+    )
+
+
+def _not_fraud_logs(config: RoutingConfig, names: tuple[str, ...]) -> list[pl.Expr]:
+    """ln(1 - risk) of each term: the learnt combination's, then each detector it does not
+    know, weighted."""
+    logs, combiner = [], config.combiner
+    if combiner is not None:
+        logs.append(combiner.log_not_fraud(names))
+    for name in names:
+        if combiner is None or name not in combiner.terms:
+            logs.append((1 - config.weight(name) * pl.col(f"{name}__score").fill_null(0.0)).log())
+    return logs
+
+
+def _risk(logs: list[pl.Expr]) -> pl.Expr:
+    return (1 - pl.sum_horizontal(logs).exp()).clip(0.0, 1.0).round(6) if logs else pl.lit(0.0)
 
 
 def _rank(column: str | pl.Expr) -> pl.Expr:
@@ -162,14 +181,9 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
     """Routing's expressions in three dependent steps, built once per configuration and set
     of detectors: building them costs more than running them on one lodged declaration."""
     config = RoutingConfig.model_validate_json(config_json)
-    structs, reasons, scores, revenues, forced = [], [], [], [], []
-    combiner = config.combiner
-    if combiner is not None:
-        scores.append(combiner.log_not_fraud(names))
+    structs, reasons, revenues, forced = [], [], [], []
     for name in names:
         s, r = pl.col(f"{name}__score").fill_null(0.0), pl.col(f"{name}__reasons")
-        if combiner is None or name not in combiner.terms:
-            scores.append((1 - config.weight(name) * s).log())
         reasons.append(r.fill_null(pl.lit([], pl.List(pl.String))))
         revenues.append(pl.col(f"{name}__revenue_at_stake"))
         f = pl.col(f"{name}__forced_channel")
@@ -184,10 +198,10 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
                 forced_channel=pl.col(f"{name}__forced_channel"),
             ).alias(name)
         )
+    others = tuple(n for n in names if n not in config.leads)
     combined = [
-        (1 - pl.sum_horizontal(scores).exp()).clip(0.0, 1.0).round(6).alias("score")
-        if scores
-        else pl.lit(0.0).alias("score"),
+        _risk(_not_fraud_logs(config, names)).alias("score"),
+        _risk(_not_fraud_logs(config, others)).alias("__score_without_leads"),
         (pl.concat_list(reasons) if reasons else pl.lit([], pl.List(pl.String))).alias("reasons"),
         (pl.max_horizontal(revenues) if revenues else pl.lit(None, pl.Float64)).alias(
             "revenue_at_stake"
@@ -203,7 +217,7 @@ def _steps(config_json: str, names: tuple[str, ...]) -> tuple[list[pl.Expr], ...
         .replace_strict(channel_names, default=None, return_dtype=pl.String)
         .alias("forced_channel"),
         (pl.col("random_draw") < pl.col("random_rate")).alias("random_selected"),
-        _lead_capped(_score_channel(config.floors), config, names).alias("score_channel"),
+        _lead_capped(config, names).alias("score_channel"),
     ]
     channel = [
         pl.max_horizontal(

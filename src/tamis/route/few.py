@@ -104,12 +104,9 @@ def _forced_kinds(signals: dict[str, dict[str, dict]], declaration_id: str) -> t
 
 
 def _decide(header: dict, signals: dict[str, dict], config: RoutingConfig) -> dict:
-    logs, reasons, revenues, forced, structs = [], [], [], [-1], {}
-    combiner = config.combiner
+    reasons, revenues, forced, structs = [], [], [-1], {}
     for name, signal in signals.items():
         score = 0.0 if signal["score"] is None else signal["score"]
-        if combiner is None or name not in combiner.terms:
-            logs.append(_ln(1 - config.weight(name) * score))
         reasons += signal["reasons"] or []
         if signal["revenue_at_stake"] is not None:
             revenues.append(signal["revenue_at_stake"])
@@ -121,10 +118,7 @@ def _decide(header: dict, signals: dict[str, dict], config: RoutingConfig) -> di
             "revenue_at_stake": signal["revenue_at_stake"],
             "forced_channel": signal["forced_channel"],
         }
-    if combiner is not None:
-        scores = {name: s["score"] for name, s in structs.items()}
-        logs.insert(0, combiner.log_not_fraud_of(scores, max(revenues) if revenues else None))
-    score = _round(min(max(1 - math.exp(sum(logs)), 0.0), 1.0), 6) if logs else 0.0
+    score = _risk(structs, config)
     return {
         "declaration_id": header["declaration_id"],
         "score": score,
@@ -134,7 +128,7 @@ def _decide(header: dict, signals: dict[str, dict], config: RoutingConfig) -> di
         "__forced": max(forced),
         "signals": json.dumps(structs, ensure_ascii=False, separators=(",", ":")),
         "random_rate": _random_rate(config.random, header),
-        "score_channel": _lead_capped(_score_channel(score, config.floors), structs, config),
+        "score_channel": _lead_capped(score, structs, config),
     }
 
 
@@ -175,13 +169,31 @@ def _score_channel(score: float, thresholds: dict[str, float]) -> str:
     return channel
 
 
-def _lead_capped(channel: str, structs: dict[str, dict], config: RoutingConfig) -> str:
+def _risk(structs: dict[str, dict], config: RoutingConfig) -> float:
+    """``route._risk`` of one declaration's detectors (``structs``)."""
+    logs, combiner = [], config.combiner
+    scores = {name: s["score"] for name, s in structs.items()}
+    revenues = [
+        s["revenue_at_stake"] for s in structs.values() if s["revenue_at_stake"] is not None
+    ]
+    revenue = max(revenues) if revenues else None
+    if combiner is not None:
+        logs.append(combiner.log_not_fraud_of(scores, revenue))
+    for name, score in scores.items():
+        if combiner is None or name not in combiner.terms:
+            logs.append(_ln(1 - config.weight(name) * score))
+    return _round(min(max(1 - math.exp(sum(logs)), 0.0), 1.0), 6) if logs else 0.0
+
+
+def _lead_capped(score: float, structs: dict, config: RoutingConfig) -> str:
     """``route._lead_capped`` of one declaration."""
+    channel = _score_channel(score, config.floors)
     cap = config.lead_cap(tuple(structs))
-    scored = {name for name, s in structs.items() if s["score"] > 0}
-    if cap is None or not scored & set(config.leads) or scored - set(config.leads):
+    if cap is None or RANK[channel] <= RANK[cap]:
         return channel
-    return cap if RANK[channel] > RANK[cap] else channel
+    others = {n: s for n, s in structs.items() if n not in config.leads}
+    without = _score_channel(_risk(others, config), config.floors)
+    return max(cap, without, key=RANK.__getitem__)
 
 
 def _random_reason(row: dict, header: dict) -> str | None:

@@ -213,7 +213,7 @@ def demo_command(
 
     engine = _engine()
     year = synth.generate(declarations, 7, start=date(2025, 1, 1), days=365)
-    files = write_posts(year, workdir / "posts", 7)
+    files = write_posts(year, workdir / "posts", 7, posts=max(300, min(3000, declarations // 5)))
     with progress_bar("posts: photos on cases, exports, sellers, links") as update:
         summaries, refreshed = load(engine, files, update)
     read = {f.posts.profile: f.as_dict() for f in summaries}

@@ -20,7 +20,7 @@ from tamis.cases.cases import open_case
 from tamis.social.exports import PostSummary, ingest_posts
 from tamis.social.links import refresh
 from tamis.social.tables import social_accounts, social_links, social_posts
-from tamis.store.tables import declarations
+from tamis.store.tables import attachments, declarations
 
 
 def truth_lines(path: Path) -> tuple[list[dict], list[dict]]:
@@ -34,9 +34,14 @@ def attach_photos(engine: Engine, files, actor: str = "synthetic") -> int:
     """A case on a declaration of each importer a photo is about, with the photo attached;
     the number of photos attached."""
     _, photos = truth_lines(files.truth)
+    with engine.connect() as conn:  # a second load attaches nothing twice
+        done = set(conn.execute(select(attachments.c.filename)).scalars())
     attached = 0
     for photo in photos:
-        for importer in photo.get("importers") or [photo["importer"]]:
+        if photo["photo"] in done:
+            continue
+        done.add(photo["photo"])
+        for importer in sorted(set(photo.get("importers") or [photo["importer"]])):
             with engine.connect() as conn:
                 declaration = conn.execute(
                     select(declarations.c.declaration_id)
