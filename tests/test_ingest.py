@@ -119,6 +119,18 @@ def test_ingesting_twice_adds_nothing(store, tmp_path):
     assert quarantined(store).height == len(BAD)
 
 
+def test_one_file_ingested_twice_at_once_is_stored_once(store, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = write_csv(tmp_path / "mixed.csv", GOOD + list(BAD))
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: ingest(path, "canonical", store), range(2)))
+    for run in runs:
+        assert run.received == run.accepted + run.rejected
+    assert sum(run.inserted for run in runs) == count(store, items) == 3
+    assert quarantined(store).height == len(BAD)
+
+
 def test_a_declaration_with_one_bad_item_is_rejected_whole(store, tmp_path):
     lines = [
         "D1,2025-03-01,CASA-PORT,IMP1,1,640399,CN,10,1,USD,1,a",

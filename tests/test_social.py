@@ -303,3 +303,24 @@ def test_sellers_and_links_are_rebuilt_the_same_way(linked):
         after = conn.execute(select(social_links).order_by("seller_id", "importer_id")).all()
     assert again["links"] == first["links"] and _count(engine, social_sellers) == first["sellers"]
     assert [r[:3] for r in before] == [r[:3] for r in after]
+
+
+def test_two_analysts_loading_the_same_export_at_once_store_each_post_once(store, posts):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda _: ingest_posts(posts.facebook, store).posts, range(2)))
+    for s in done:
+        assert s.received == s.accepted + s.rejected
+    assert sum(s.inserted for s in done) == _count(store, social_posts) == done[0].accepted
+
+
+def test_two_refreshes_at_once_leave_one_consistent_set_of_links(store, posts):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tamis.social.links import refresh
+
+    ingest_posts(posts.zeeschuimer, store)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: refresh(store), range(2)))
+    assert results[0]["sellers"] == results[1]["sellers"] == _count(store, social_sellers)

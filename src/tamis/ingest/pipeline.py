@@ -36,7 +36,7 @@ from tamis.ingest.readers import (
 )
 from tamis.settings import settings
 from tamis.store import changes
-from tamis.store.load import Loaded, load_batch, open_staging, to_storage
+from tamis.store.load import Loaded, dialect_insert, load_batch, open_staging, to_storage
 from tamis.store.tables import sources
 
 Progress = Callable[[int, int | None], None]
@@ -299,20 +299,14 @@ def ingest(
 
 
 def _register_source(conn, source_id: str, path: Path, profile: str) -> None:
+    """The source known to the store; two ingests of one file at once register it once."""
     now = audit.now()
-    known = conn.execute(sources.select().where(sources.c.source_id == source_id)).first()
-    if known:
-        conn.execute(
-            sources.update().where(sources.c.source_id == source_id).values(last_ingested_at=now)
-        )
-    else:
-        conn.execute(
-            sources.insert().values(
-                source_id=source_id,
-                path=str(path),
-                profile=profile,
-                first_ingested_at=now,
-                last_ingested_at=now,
-                completed=0,
-            )
-        )
+    conn.execute(
+        dialect_insert(conn, sources)
+        .values(source_id=source_id, path=str(path), profile=profile, first_ingested_at=now,
+                last_ingested_at=now, completed=0)
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+    conn.execute(
+        sources.update().where(sources.c.source_id == source_id).values(last_ingested_at=now)
+    )

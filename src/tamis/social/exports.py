@@ -32,7 +32,7 @@ from tamis.ingest.readers import ROW, Malformed, RawBatch, SourceError, is_gzipp
 from tamis.settings import settings
 from tamis.social.analyse import matcher_for, read_post
 from tamis.social.tables import social_images, social_posts
-from tamis.store.load import bulk_insert, open_table_staging
+from tamis.store.load import insert_new, open_table_staging
 
 RECORD = "social_posts"
 MAX_TEXT = 100_000  # characters: far beyond any platform's caption, short of a dumped file
@@ -306,10 +306,10 @@ def _target(engine: Engine, images_folder: Path | None, images: Images) -> Targe
             )  # fmt: skip
             if post["image"]:
                 image_rows.append(_image_row(post["post_id"], post["image"], images_folder, images))
-        for table, rows in ((social_posts, posts), (social_images, image_rows)):
-            if rows:
-                bulk_insert(conn, table.name, pl.DataFrame(rows, infer_schema_length=None))
-        return Stored(len(posts), accepted.height - len(posts), checked.rejected.clear())
+        # another ingest of the same posts may be storing them now: theirs stand
+        inserted = insert_new(conn, social_posts, pl.DataFrame(posts, infer_schema_length=None))
+        insert_new(conn, social_images, pl.DataFrame(image_rows, infer_schema_length=None))
+        return Stored(inserted, accepted.height - inserted, checked.rejected.clear())
 
     return Target(
         RECORD,

@@ -23,14 +23,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
 from tamis import audit
 from tamis.intel.parties import address_key, name_key
 from tamis.social.contacts import phones
 from tamis.social.sellers import read_posts
 from tamis.social.tables import social_accounts, social_links
-from tamis.store.load import bulk_insert
+from tamis.store.load import replace_all
 from tamis.store.tables import attachments, cases, declarations
 
 col = pl.col
@@ -196,9 +196,7 @@ def link_sellers(engine: Engine, actor: str = "system") -> Linked:
                                      evidence=json.dumps(steps, ensure_ascii=False),
                                      linked_at=now))  # fmt: skip
     with engine.begin() as conn:
-        conn.execute(delete(social_links))
-        if rows:
-            bulk_insert(conn, social_links.name, pl.DataFrame(rows, infer_schema_length=None))
+        replace_all(conn, social_links, pl.DataFrame(rows, infer_schema_length=None))
         audit.record(conn, actor, "social.link", "social", "links", None, {"links": len(rows)})
     sellers = posts["seller_id"].n_unique() if "seller_id" in posts.columns else 0
     return Linked(sellers, len(rows), round(time.perf_counter() - started, 2))

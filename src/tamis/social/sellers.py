@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
 from tamis import audit
 from tamis.social.normalise import normalise
 from tamis.social.tables import social_accounts, social_images, social_posts, social_sellers
-from tamis.store.load import bulk_insert
+from tamis.store.load import replace_all
 
 col = pl.col
 MAX_SHARED = 3  # accounts beyond which a phone, text or photo is common
@@ -183,19 +183,18 @@ def find_sellers(engine: Engine, posts: pl.DataFrame | None = None) -> Grouped:
     posts = read_posts(engine) if posts is None else posts
     if posts.is_empty():
         with engine.begin() as conn:
-            conn.execute(delete(social_sellers))
+            for table in (social_sellers, social_accounts):
+                replace_all(conn, table, pl.DataFrame())
         return Grouped(0, 0, 0)
     seller_of, why = group_accounts(posts)
     posts = posts.with_columns(
         col("handle").replace_strict(seller_of, return_dtype=pl.String).alias("seller_id")
     )
     sellers = seller_table(posts, why)
+    accounts = pl.DataFrame({"handle": list(seller_of), "seller_id": list(seller_of.values())})
     with engine.begin() as conn:
-        conn.execute(delete(social_sellers))
-        bulk_insert(conn, social_sellers.name, sellers)
-        conn.execute(delete(social_accounts))
-        accounts = pl.DataFrame({"handle": list(seller_of), "seller_id": list(seller_of.values())})
-        bulk_insert(conn, social_accounts.name, accounts)
+        replace_all(conn, social_sellers, sellers)
+        replace_all(conn, social_accounts, accounts)
         audit.record(conn, "system", "social.sellers", "social", "sellers", None,
                      {"posts": posts.height, "sellers": sellers.height})  # fmt: skip
     return Grouped(posts.height, len(seller_of), sellers.height)

@@ -132,6 +132,16 @@ def dialect_insert(conn: Connection, table: Table):
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
+def replace_all(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    """Replace every row of a derived table (sellers, links...): two runs at once end with
+    one run's rows, the later, never a mix nor a clash of keys."""
+    if conn.dialect.name == "postgresql":  # SQLite writers already wait for each other
+        conn.execute(text(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE"))
+    conn.execute(table.delete())
+    if not frame.is_empty():
+        bulk_insert(conn, table.name, frame)
+
+
 def insert_new(conn: Connection, table: Table, frame: pl.DataFrame, fresh: bool = False) -> int:
     """Insert the rows whose key is not stored yet; the number inserted. ``fresh``: the
     caller knows no key is stored, so the rows go straight in."""
@@ -210,10 +220,27 @@ def clashing(conn: Connection, frame: pl.DataFrame, source_id: str) -> pl.DataFr
     )
 
 
+LOAD_LOCK = 0x7A315  # the advisory lock batches of declarations are loaded under
+
+
+def one_at_a_time(conn: Connection, source_id: str) -> None:
+    """Two loads at once take turns, each batch's transaction whole, so that the second sees
+    what the first stored: PostgreSQL by an advisory lock, SQLite by writing first (its
+    write lock is then held from the start of the transaction)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK})
+    else:
+        conn.execute(
+            text("UPDATE sources SET completed = completed WHERE source_id = :id"),
+            {"id": source_id},
+        )
+
+
 def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_at) -> Loaded:
     """Insert a batch (staging columns), setting aside rows that clash with stored ones."""
     if frame.is_empty():
         return Loaded(0, 0, 0, pl.DataFrame(schema=CLASH_SCHEMA))
+    one_at_a_time(conn, source_id)
     fresh = not any_stored(conn, frame["declaration_id"])
     clashes = pl.DataFrame(schema=CLASH_SCHEMA) if fresh else clashing(conn, frame, source_id)
     frame = frame.filter(~pl.col("source_row").is_in(clashes["source_row"].implode()))
