@@ -94,7 +94,8 @@ def upload_export(
                     raise HTTPException(413, f"export larger than {MAX_BYTES // 2**20} MiB")
                 out.write(chunk)
         summary = ingest_posts(path, engine, profile)
-    return summary.as_dict() | {"refreshed": refresh(engine, user.username)}
+    purged = views.purge(engine, user.username)
+    return summary.as_dict() | {"purged": purged, "refreshed": refresh(engine, user.username)}
 
 
 @router.post("/purge")
