@@ -43,6 +43,11 @@ class Field:
         return self.level == "declaration"
 
 
+def record_field(name: str, kind: Kind, meaning: str, required: bool = False) -> Field:
+    """A field of a source other than declarations: one record per row."""
+    return Field(name, kind, meaning, required, level="record")
+
+
 def _h(name: str, kind: Kind, wco: str, required: bool = False, choices=()) -> Field:
     return Field(name, kind, wco, required, "declaration", tuple(choices))
 

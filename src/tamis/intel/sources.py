@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tamis.declarations import Field, Kind
-
-
-def _f(name: str, kind: Kind, meaning: str, required: bool = False) -> Field:
-    return Field(name, kind, meaning, required, level="record")
+from tamis.declarations import record_field as _f
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import polars as pl
 from sqlalchemy import Connection, Engine, select
 
-from tamis.declarations import Field, Kind
+from tamis.declarations import Kind, record_field
 from tamis.ingest.checks import REJECTED_SCHEMA, Checked, check_records, describe, with_records
 from tamis.ingest.pipeline import Progress, Stored, Summary, Target, ingest
 from tamis.ingest.profiles import Profile
@@ -40,19 +40,15 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 PLATFORMS = ("tiktok", "instagram", "facebook", "x", "youtube", "telegram", "other")
 
 
-def _f(name: str, kind: Kind, meaning: str, required: bool = False) -> Field:
-    return Field(name, kind, meaning, required, level="record")
-
-
 POST_FIELDS = (
-    _f("post_id", Kind.TEXT, "the platform's identifier of the post", True),
-    _f("platform", Kind.TEXT, "tiktok, instagram, facebook…", True),
-    _f("account", Kind.TEXT, "the seller's handle", True),
-    _f("author_name", Kind.TEXT, "the account's display name"),
-    _f("text", Kind.TEXT, "the post's text (caption, description)", True),
-    _f("posted_at", Kind.DATETIME, "when it was posted"),
-    _f("url", Kind.TEXT, "the post's address"),
-    _f("image", Kind.TEXT, "the post's image: a file name or address"),
+    record_field("post_id", Kind.TEXT, "the platform's identifier of the post", True),
+    record_field("platform", Kind.TEXT, "tiktok, instagram, facebook…", True),
+    record_field("account", Kind.TEXT, "the seller's handle", True),
+    record_field("author_name", Kind.TEXT, "the account's display name"),
+    record_field("text", Kind.TEXT, "the post's text (caption, description)", True),
+    record_field("posted_at", Kind.DATETIME, "when it was posted"),
+    record_field("url", Kind.TEXT, "the post's address"),
+    record_field("image", Kind.TEXT, "the post's image: a file name or address"),
 )
 PROFILES = {  # shipped profile -> what tells its files apart
     "social_zeeschuimer": "NDJSON of Zeeschuimer/4CAT (TikTok, Instagram)",
