@@ -99,6 +99,13 @@ ROUTES = {
     "GET /api/credentials/issuer": READERS | {"partner"},
     "GET /api/credentials/status/{list_id}": READERS | {"partner"},
     "POST /api/credentials/{credential_id}/revoke": TARGETERS,
+    "GET /api/social/sellers": TARGETERS,
+    "GET /api/social/sellers/{seller_id}": TARGETERS,
+    "GET /api/social/importers/{importer_id}/sellers": TARGETERS,
+    "POST /api/social/sellers/{seller_id}/case": TARGETERS,
+    "POST /api/social/sellers/{seller_id}/watchlist": TARGETERS,
+    "POST /api/social/exports": TARGETERS,
+    "POST /api/social/purge": {"admin"},
 }
 
 

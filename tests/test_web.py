@@ -20,6 +20,7 @@ from tamis.store.tables import decisions, inspection_outcomes
 from tamis.web import cases as case_pages
 from tamis.web import declaration, learning, routes, rules
 from tamis.web import offences as offence_pages
+from tamis.web import social as social_pages
 from tamis.web import transit as transit_pages
 from tests.conftest import PASSWORD
 from tests.stores import assessed_store
@@ -28,6 +29,7 @@ ROLES = [role.value for role in users.Role]
 READERS = {"admin", "analyst", "inspector", "supervisor", "auditor"}
 FIELD = {"admin", "analyst", "inspector", "supervisor"}
 SUPERVISORS = {"admin", "supervisor"}
+TARGETERS = {"admin", "analyst"}
 # Every page and the roles that may use it (the API's groups): a new page must be added here.
 PAGES = {
     "GET /": set(ROLES),
@@ -35,12 +37,13 @@ PAGES = {
     "GET /declarations": READERS,
     "GET /declarations/{declaration_id}": READERS,
     "GET /declarations/{declaration_id}/items/{item_number}/reference.png": READERS,
+    "GET /importers/{importer_id}": READERS,
     "GET /cases": READERS,
     "GET /cases/{case_id}": READERS,
     "POST /cases/{case_id}/result": FIELD,
     "POST /cases/{case_id}/status": FIELD,
     "POST /cases/{case_id}/notes": FIELD,
-    "POST /cases/{case_id}/assign": {"admin", "analyst"},
+    "POST /cases/{case_id}/assign": TARGETERS,
     "GET /rules": READERS,
     "GET /rules/diff": READERS,
     "GET /rules/edit": {"admin"},
@@ -62,6 +65,10 @@ PAGES = {
     "POST /declarations/{declaration_id}/documents": FIELD,
     "POST /declarations/{declaration_id}/document-requests": FIELD,
     "POST /declarations/{declaration_id}/remote-decision": FIELD,
+    "GET /social": TARGETERS,
+    "GET /social/sellers/{seller_id}": TARGETERS,
+    "POST /social/sellers/{seller_id}/case": TARGETERS,
+    "POST /social/sellers/{seller_id}/watchlist": TARGETERS,
     "POST /logout": set(ROLES),
 }
 OPEN = {"GET /login", "POST /login", "GET /lang/{language}"}  # no session needed
@@ -76,6 +83,7 @@ def page_operations() -> set[str]:
         learning.router,
         transit_pages.router,
         offence_pages.router,
+        social_pages.router,
     )
     return {f"{m} {r.path}" for router in routers for r in router.routes for m in r.methods}
 
@@ -118,6 +126,8 @@ def test_every_page_redirects_strangers_to_login_and_checks_the_role(anonymous, 
         "mrn": "26MA00000000000000",
         "offence_id": "999999",  # none: the page answers 404
         "party": "IMP000001",
+        "importer_id": "IMP000001",
+        "seller_id": "S-0000000000",  # none: the page answers 404
     }
 
     def sessions() -> dict[str, tuple[str, str]]:
@@ -360,6 +370,8 @@ def test_the_scoreboard_names_every_detector_in_the_page_language(anonymous, sto
         "/rules?version=99999999999999999999",
         "/rules?saved=99999999999999999999",
         "/rules/diff?old=1&new=99999999999999999999",
+        "/social?offset=99999999999999999999",
+        "/social/sellers/S-NOT-A-SELLER",
     ],
 )
 def test_an_id_beyond_what_the_store_holds_is_refused_not_a_server_error(anonymous, url):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tamis.api.auth import READERS
+from tamis.api.auth import READERS, TARGETERS
 
 NAV = (
     ("/scoreboard", "nav.scoreboard", READERS),
@@ -11,4 +11,5 @@ NAV = (
     ("/models", "nav.models", READERS),
     ("/transit", "nav.transit", READERS),
     ("/offences", "nav.offences", READERS),
+    ("/social", "nav.social", TARGETERS),
 )

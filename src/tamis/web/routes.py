@@ -29,7 +29,7 @@ from tamis.api.deps import Store
 from tamis.offences import reporting as offence_reporting
 from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.users import User
-from tamis.web import cases, charts, declaration, learning, offences, rules, transit
+from tamis.web import cases, charts, declaration, learning, offences, rules, social, transit
 from tamis.web.i18n import COOKIE as LANGUAGE_COOKIE
 from tamis.web.i18n import LANGUAGES, Translator, language_of
 from tamis.web.nav import NAV
@@ -308,6 +308,7 @@ def mount(app: FastAPI) -> None:
         learning.router,
         transit.router,
         offences.router,
+        social.router,
     )
     for pages in pages_of:
         app.include_router(pages)
