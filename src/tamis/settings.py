@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     api_docs: bool = False  # /docs and /redoc, whose pages load scripts from a CDN
     attachments_dir: str = "attachments"
     social_retention_days: int = 365  # posts not kept for a case are purged after this
+    # failed logins before more are refused for a minute, per account and per address;
+    # where they are counted (memory:// per process, or redis://host:6379 shared)
+    login_failures_per_minute: int = 5
+    login_address_failures_per_minute: int = 30
+    rate_limit_storage: str = "memory://"
     # the documents' transparency log: its name, and the private keys of the log and of our
     # witness (files; made on first use in keys_dir when not named, never shipped)
     log_origin: str | None = None  # default: <country>.customs.example/tamis-log

@@ -28,6 +28,7 @@ from tamis.api.lodgement import (
     to_items,
     unreadable,
 )
+from tamis.api.throttle import LoginThrottle
 from tamis.assess import (
     assessor_from_store,
     current_channel,
@@ -321,6 +322,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     app.state.engine = open_store(database_url)
     app.state.assessor = None
+    app.state.login_throttle = LoginThrottle()
 
     @app.get("/health")
     def health() -> dict:

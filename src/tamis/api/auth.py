@@ -14,9 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
 from tamis import users
 from tamis.api.deps import Store, engine_of
+from tamis.api.throttle import LoginThrottled
 from tamis.users import Role, User
 
 COOKIE = "tamis_session"
@@ -101,9 +103,29 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     )
 
 
-@router.post("/login", response_model=SessionOut, responses={401: {"description": "refused"}})
+def checked_login(request: Request, engine: Engine, username: str, password: str) -> User | None:
+    """The user, None for a wrong password (counted); too many failures: 429."""
+    throttle = request.app.state.login_throttle
+    address = request.client.host if request.client else None
+    try:
+        throttle.check(engine, username, address)
+    except LoginThrottled as refused:
+        raise HTTPException(
+            429, str(refused), headers={"Retry-After": str(refused.retry_after)}
+        ) from None
+    user = users.authenticate(engine, username, password)
+    if user is None:
+        throttle.failed(engine, username, address)
+    return user
+
+
+@router.post(
+    "/login",
+    response_model=SessionOut,
+    responses={401: {"description": "refused"}, 429: {"description": "too many failures"}},
+)
 def login(body: Login, request: Request, response: Response, engine: Store) -> SessionOut:
-    user = users.authenticate(engine, body.username, body.password)
+    user = checked_login(request, engine, body.username, body.password)
     if user is None:
         raise HTTPException(401, "wrong username or password, or the user is disabled")
     token, expires_at = users.open_session(engine, user)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import (
     http_exception_handler,
@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tamis import users
-from tamis.api.auth import EVERYONE, READERS, session_token, set_session_cookie
+from tamis.api.auth import (
+    EVERYONE,
+    READERS,
+    checked_login,
+    session_token,
+    set_session_cookie,
+)
 from tamis.api.deps import Store
 from tamis.offences import reporting as offence_reporting
 from tamis.scoreboard.figures import Period, choices, scoreboard
@@ -85,7 +91,13 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form()] = "/",
 ):
-    user = users.authenticate(engine, username, password)
+    try:
+        user = checked_login(request, engine, username, password)
+    except HTTPException as refused:  # too many failures
+        page = render(request, "login.html", status_code=refused.status_code,
+                      next=local(next), throttled=True, username=username)  # fmt: skip
+        page.headers.update(refused.headers or {})
+        return page
     if user is None:
         return render(
             request,
