@@ -43,7 +43,7 @@ def sellers(anonymous, store_url, tmp_path):
 
 
 def _newest_post_says(engine, seller_id: str, text: str) -> None:
-    newest = views.seller(engine, seller_id, "test", posts=1)["posts"][0]["post_id"]
+    newest = views.seller(engine, seller_id, "test", posts=1)["recent_posts"][0]["post_id"]
     with engine.begin() as conn:
         conn.execute(update(social_posts).where(social_posts.c.post_id == newest).values(text=text))
 

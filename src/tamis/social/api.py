@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, UploadFile
 
 from tamis.api.auth import ADMINS, TARGETERS
 from tamis.api.deps import Offset, Store
@@ -69,9 +69,13 @@ def case_from_seller(engine: Store, user: Analyst, seller_id: SellerId) -> dict:
 
 
 @router.post("/sellers/{seller_id}/watchlist", status_code=201)
-def watchlist_from_seller(engine: Store, user: Analyst, seller_id: SellerId) -> dict:
+def watchlist_from_seller(
+    request: Request, engine: Store, user: Analyst, seller_id: SellerId
+) -> dict:
     """Watch the seller's linked importers for its brands' goods."""
-    return views.watchlist_from_seller(engine, seller_id, user.username)
+    made = views.watchlist_from_seller(engine, seller_id, user.username)
+    request.app.state.assessor = None  # the next lodgement uses the lists as they are now
+    return made
 
 
 @router.post("/exports", status_code=201)

@@ -123,6 +123,7 @@ def _evidence(seller_posts: pl.DataFrame, found: Directory) -> dict[str, list[di
                 "kind": "phone", "value": phone, "weight": _shared(WEIGHTS["phone"], len(holders)),
                 "found_in": where, "shared_by": len(holders),
                 "posts": posts_with(col("phones").list.contains(phone)),
+                "post_count": seller_posts.filter(col("phones").list.contains(phone)).height,
             })  # fmt: skip
     names = seller_posts.select(name_key(col("author_name")).alias("n"))["n"].drop_nulls()
     for name in names.unique().sort():
@@ -162,10 +163,12 @@ def _photo_steps(seller_posts: pl.DataFrame, found: Directory, steps) -> None:
                 if weight > step["weight"]:
                     step |= {"value": f"case {case_id}", "weight": weight,
                              "shared_by": len(by_importer)}  # fmt: skip
-                if post_id not in step["posts"] and len(step["posts"]) < MAX_POSTS_SHOWN:
-                    step["posts"].append(post_id)
+                if post_id not in step.setdefault("counted", set()):
+                    step["counted"].add(post_id)
+                    if len(step["posts"]) < MAX_POSTS_SHOWN:
+                        step["posts"].append(post_id)
     for importer, step in best.items():
-        steps[importer].append(step)
+        steps[importer].append(step | {"post_count": len(step.pop("counted"))})
 
 
 @dataclass

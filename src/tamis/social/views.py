@@ -66,7 +66,8 @@ def list_sellers(
 
 
 def seller(engine: Engine, seller_id: str, actor: str, posts: int = 200) -> dict:
-    """One seller: its accounts, posts (newest first), links to importers with evidence."""
+    """One seller: its accounts, its ``recent_posts`` (newest first, at most ``posts``),
+    links to importers with evidence."""
     with engine.begin() as conn:
         row = conn.execute(
             select(social_sellers).where(social_sellers.c.seller_id == seller_id)
@@ -87,7 +88,7 @@ def seller(engine: Engine, seller_id: str, actor: str, posts: int = 200) -> dict
         ).all()  # fmt: skip
         _viewed(conn, actor, "seller", seller_id, len(shown))
     return _seller(row) | {
-        "posts": [
+        "recent_posts": [
             dict(r._mapping) | {k: json.loads(r._mapping[k]) for k in
                                 ("brands", "copy_words", "prices", "phones", "places")}
             for r in shown

@@ -19,7 +19,6 @@ from tamis.api.deps import Offset, Store
 from tamis.cases import watchlists
 from tamis.social import views
 from tamis.social.api import SellerId
-from tamis.social.links import MAX_POSTS_SHOWN
 from tamis.social.tables import social_sellers
 from tamis.store.tables import MAX_ID
 from tamis.users import User
@@ -42,10 +41,8 @@ def evidence_said(evidence: list[dict], t: Translator) -> list[str]:
         words = [t(f"social.evidence.{step['kind']}", value=value, found_in=step.get("found_in"))]
         if step.get("shared_by", 1) > 1:
             words.append(t("social.evidence.shared", count=step["shared_by"]))
-        if posts := step.get("posts"):
-            # links keep a few posts of each step: as many as that means at least so many
-            more = len(posts) >= MAX_POSTS_SHOWN
-            words.append(t(f"social.evidence.posts{'_or_more' if more else ''}", count=len(posts)))
+        if count := step.get("post_count"):
+            words.append(t("social.evidence.posts", count=count))
         lines.append(
             t("social.evidence.weighed", said=", ".join(words), weight=t.number(step["weight"], 1))
         )
