@@ -118,9 +118,10 @@ def test_every_refused_lodgement_is_quarantined_with_its_reason(client):
     (garbled,) = kept["not json"]
     assert garbled["value"] == "{not json" and garbled["reason"] == "json invalid"
     assert "POST /api/declarations by admin-user" == garbled["source_path"]
-    # without the right to lodge, nothing is written on anyone's behalf
+    # without the right to lodge, nothing is written on anyone's behalf; without credentials
+    # the body is not even read
     del client.headers["Authorization"]
-    assert client.post("/api/declarations", content=b"{x", headers=AS_JSON).status_code == 422
+    assert client.post("/api/declarations", content=b"{x", headers=AS_JSON).status_code == 401
     partner = login(client, "partner") | AS_JSON
     assert client.post("/api/declarations", content=b"{y", headers=partner).status_code == 422
     assert quarantined(engine, "api:").height == 2 + 1 + 1 + 1

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     login_failures_per_minute: int = 5
     login_address_failures_per_minute: int = 30
     rate_limit_storage: str = "memory://"
+    max_body_bytes: int = 8 * 1024 * 1024  # a request's body, file uploads apart (50 MiB)
     # the documents' transparency log: its name, and the private keys of the log and of our
     # witness (files; made on first use in keys_dir when not named, never shipped)
     log_origin: str | None = None  # default: <country>.customs.example/tamis-log

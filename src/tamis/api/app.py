@@ -18,7 +18,15 @@ from sqlalchemy.exc import IntegrityError
 
 from tamis import audit, rulesets
 from tamis.api import auth
-from tamis.api.auth import ADMINS, AUDITORS, FIELD, READERS, SUPERVISORS, TARGETERS
+from tamis.api.auth import (
+    ADMINS,
+    AUDITORS,
+    FIELD,
+    READERS,
+    SUPERVISORS,
+    TARGETERS,
+    CredentialsFirst,
+)
 from tamis.api.deps import MAX_ID, Language, engine_of
 from tamis.api.lodgement import (
     DeclarationIn,
@@ -319,7 +327,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
+        max_body_size=settings().max_body_bytes,
     )
+    app.add_middleware(CredentialsFirst)
     app.state.engine = open_store(database_url)
     app.state.assessor = None
     app.state.login_throttle = LoginThrottle()

@@ -149,3 +149,37 @@ def logout(
 @router.get("/me", response_model=UserOut)
 def me(user: Annotated[User, Depends(EVERYONE)]) -> UserOut:
     return UserOut(username=user.username, role=user.role, partner=user.partner)
+
+
+# A write carries credentials, or its body is never read: a stranger cannot spool 200 MiB
+# to disk to hear "not authenticated".
+OPEN_WRITES = ("/api/auth/login",)  # sent before there are credentials to send
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class CredentialsFirst:
+    """ASGI middleware: 401 for a write to the API without an ``Authorization`` header or a
+    session cookie, answered before its body is read (whether they are valid is checked
+    later; the dashboard's forms answer their own way, within the body limit)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and _anonymous_write(scope):
+            body = b'{"detail":"not authenticated"}'
+            await send({"type": "http.response.start", "status": 401, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+                (b"www-authenticate", b"Bearer"), (b"connection", b"close")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _anonymous_write(scope) -> bool:
+    path = scope["path"]
+    if scope["method"] not in WRITES or not path.startswith("/api/") or path in OPEN_WRITES:
+        return False
+    headers = dict(scope["headers"])
+    cookies = headers.get(b"cookie", b"")
+    return b"authorization" not in headers and COOKIE.encode() + b"=" not in cookies

@@ -16,6 +16,7 @@ from tamis.api.deps import MAX_ID, Offset, RecordId, Store
 from tamis.cases import assistance, attachments, cases, post_clearance, watchlists
 from tamis.cases.results import InspectionIn, record_inspection, record_result
 from tamis.importers import importer_history
+from tamis.store.files import UPLOAD_BODY_BYTES
 from tamis.users import Role, User
 
 Reader = Annotated[User, Depends(READERS)]
@@ -126,7 +127,7 @@ def add_note(engine: Store, user: OwnCase, case_id: RecordId, body: NoteIn) -> d
     return _then_show(engine, case_id, cases.add_note, engine, case_id, body.text, user.username)
 
 
-@router.post("/cases/{case_id}/attachments", status_code=201)
+@router.post("/cases/{case_id}/attachments", status_code=201, max_body_size=UPLOAD_BODY_BYTES)
 def attach(engine: Store, user: OwnCase, case_id: RecordId, file: UploadFile) -> dict:
     """A photo of the goods or a document: stored on disk by checksum, not in SQL."""
     return attachments.store_attachment(

@@ -21,6 +21,7 @@ from tamis.api.deps import MAX_ID, RecordId, Store
 from tamis.documents import credentials, log, read, records
 from tamis.documents.tables import DOC_TYPES
 from tamis.roles import Role
+from tamis.store.files import UPLOAD_BODY_BYTES
 from tamis.users import User
 
 Reader = Annotated[User, Depends(READERS)]
@@ -46,7 +47,9 @@ def refusals() -> Iterator[None]:
 router = APIRouter(prefix="/api", tags=["documents"], dependencies=[Depends(refusals)])
 
 
-@router.post("/declarations/{declaration_id}/documents", status_code=201)
+@router.post(
+    "/declarations/{declaration_id}/documents", status_code=201, max_body_size=UPLOAD_BODY_BYTES
+)
 def upload(
     engine: Store,
     user: Officer,

@@ -17,7 +17,7 @@ from tamis.ingest import ProfileError, SourceError
 from tamis.social import views
 from tamis.social.exports import PROFILES, ingest_posts
 from tamis.social.links import refresh
-from tamis.store.files import MAX_BYTES
+from tamis.store.files import MAX_BYTES, UPLOAD_BODY_BYTES
 from tamis.users import User
 
 Analyst = Annotated[User, Depends(TARGETERS)]
@@ -78,7 +78,7 @@ def watchlist_from_seller(
     return made
 
 
-@router.post("/exports", status_code=201)
+@router.post("/exports", status_code=201, max_body_size=UPLOAD_BODY_BYTES)
 def upload_export(
     engine: Store,
     user: Analyst,

@@ -30,13 +30,19 @@ SAME_PHOTO = 24  # PDQ bits apart, at most, for two posts' images to be one phot
 BANDS = 8  # of the 256 bits, for finding photos a few bits apart without comparing all
 
 
+POST_SCHEMA = dict.fromkeys(
+    ("post_id", "platform", "account", "author_name", "text", "brands", "copy_words", "prices",
+     "phones", "places"), pl.String,
+) | {"posted_at": pl.Datetime("us"), "case_id": pl.Int64}  # fmt: skip
+
+
 def read_posts(engine: Engine) -> pl.DataFrame:
     """Every stored post with what was read in it (lists decoded) and its images' hashes."""
     p = social_posts.c
     query = select(p.post_id, p.platform, p.account, p.author_name, p.text, p.posted_at,
                    p.brands, p.copy_words, p.prices, p.phones, p.places, p.case_id)  # fmt: skip
     with engine.connect() as conn:
-        posts = pl.read_database(query, conn, infer_schema_length=None)
+        posts = pl.read_database(query, conn, schema_overrides=POST_SCHEMA)
         images = pl.read_database(
             select(social_images.c.post_id, social_images.c.pdq).where(
                 social_images.c.pdq.isnot(None)

@@ -13,6 +13,7 @@ from typing import BinaryIO, Literal
 from tamis.settings import settings
 
 MAX_BYTES = 50 * 1024 * 1024
+UPLOAD_BODY_BYTES = MAX_BYTES + 1024 * 1024  # a file and its form, as a request's body
 CHUNK = 1024 * 1024
 State = Literal["intact", "altered", "missing"]
 

@@ -22,6 +22,7 @@ from tamis.importers import importer_history
 from tamis.learn.model import contributions
 from tamis.scoreboard.figures import latest_declarations
 from tamis.social.views import importer_sellers
+from tamis.store.files import UPLOAD_BODY_BYTES
 from tamis.store.read import read_items
 from tamis.store.tables import declarations
 from tamis.valuation import database
@@ -161,7 +162,11 @@ def _then_back(request: Request, engine, user, declaration_id: str, step: str, f
     return RedirectResponse(f"/declarations/{quote(declaration_id, safe='')}#documents", 303)
 
 
-@router.post("/declarations/{declaration_id}/documents", dependencies=[Depends(check_csrf)])
+@router.post(
+    "/declarations/{declaration_id}/documents",
+    dependencies=[Depends(check_csrf)],
+    max_body_size=UPLOAD_BODY_BYTES,
+)
 def upload(
     request: Request, engine: Store, user: Officer, declaration_id: DeclarationId,
     file: UploadFile, doc_type: Short = "", issuer: Short = "", item_numbers: Short = "",
