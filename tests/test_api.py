@@ -389,3 +389,13 @@ def test_the_interactive_docs_load_nothing_from_elsewhere_unless_asked(store_url
     monkeypatch.setenv("TAMIS_API_DOCS", "true")
     asked = TestClient(create_app(store_url))
     assert asked.get("/docs").status_code == 200
+
+
+def test_an_implausible_figure_is_refused_with_its_reason(client):
+    huge = DECLARATION | {
+        "declaration_id": "D-API-HUGE",
+        "items": [DECLARATION["items"][0] | {"duty_rate": 1e308}, DECLARATION["items"][1]],
+    }
+    answer = client.post("/api/declarations", json=huge)
+    assert answer.status_code == 422
+    assert "implausibly large value" in answer.text and "duty_rate" in answer.text

@@ -33,6 +33,7 @@ BAD = {
     "D9,2025-03-02,TANGER-MED,IMP9,1,640399,CN,ten,1,USD,1,x": "not a number",
     "D10,2025-03-02,TANGER-MED,IMP10,1,640399,CN,10": "malformed line",
     "D11,2025-03-02,TANGER-MED,IMP11,1,640399,CN,10,1,USD,1,sh\x00oes": "contains a NUL character",
+    "D12,2025-03-02,TANGER-MED,IMP12,1,640399,CN,10,1,USD,1e300,x": "implausibly large value",
 }
 
 

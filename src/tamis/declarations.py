@@ -29,6 +29,9 @@ class Kind(StrEnum):
     BOOLEAN = "boolean"
 
 
+DECIMAL_LIMIT = 1e12  # no quantity, mass or rate of a real declaration comes near
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -37,10 +40,18 @@ class Field:
     required: bool = False
     level: str = "item"  # "declaration" (header) or "item"
     choices: tuple[str, ...] = ()  # the only values a code may take, when it is closed
+    maximum: float | None = None  # beyond it a number is refused as implausible
 
     @property
     def is_header(self) -> bool:
         return self.level == "declaration"
+
+    @property
+    def bound(self) -> float | None:
+        """The largest plausible magnitude of a number: the field's own, else a trillion."""
+        if self.kind not in (Kind.DECIMAL, Kind.SIGNED):
+            return None
+        return DECIMAL_LIMIT if self.maximum is None else self.maximum
 
 
 def record_field(name: str, kind: Kind, meaning: str, required: bool = False) -> Field:
@@ -52,8 +63,8 @@ def _h(name: str, kind: Kind, wco: str, required: bool = False, choices=()) -> F
     return Field(name, kind, wco, required, "declaration", tuple(choices))
 
 
-def _i(name: str, kind: Kind, wco: str, required: bool = False) -> Field:
-    return Field(name, kind, wco, required, "item")
+def _i(name: str, kind: Kind, wco: str, required: bool = False, maximum=None) -> Field:
+    return Field(name, kind, wco, required, "item", maximum=maximum)
 
 
 DECLARATION_FIELDS: tuple[Field, ...] = (
@@ -86,15 +97,15 @@ ITEM_FIELDS: tuple[Field, ...] = (
     _i("origin_country", Kind.COUNTRY, "G010 Origin/CountryCode", True),
     _i("origin_proof", Kind.CODE, "national: origin certificate indicator"),
     _i("preference_code", Kind.CODE, "G018 DutyTaxFee/TariffPreference (tax type)"),
-    _i("quantity", Kind.DECIMAL, "G023 GoodsMeasure/TariffQuantity"),
+    _i("quantity", Kind.DECIMAL, "G023 GoodsMeasure/TariffQuantity", maximum=1e9),
     _i("quantity_unit", Kind.CODE, "G024 GoodsMeasure/TariffQuantity unitCode"),
-    _i("gross_mass_kg", Kind.DECIMAL, "G040 GoodsMeasure/GrossMassMeasure (kg)"),
-    _i("net_mass_kg", Kind.DECIMAL, "G041 GoodsMeasure/NetNetWeightMeasure (kg)"),
+    _i("gross_mass_kg", Kind.DECIMAL, "G040 GoodsMeasure/GrossMassMeasure (kg)", maximum=1e9),
+    _i("net_mass_kg", Kind.DECIMAL, "G041 GoodsMeasure/NetNetWeightMeasure (kg)", maximum=1e9),
     _i("invoice_amount", Kind.MONEY, "G046 CustomsValuation/ItemChargeAmount (invoice)"),
     _i("invoice_currency", Kind.CURRENCY, "G047 ItemChargeAmount currencyID"),
     _i("customs_value", Kind.MONEY, "G045 CustomsValueAmount (national currency)", True),
-    _i("duty_rate", Kind.DECIMAL, "G057 DutyTaxFee/Rate (customs duty, %)"),
-    _i("vat_rate", Kind.DECIMAL, "G057 DutyTaxFee/Rate (VAT and other taxes, %)"),
+    _i("duty_rate", Kind.DECIMAL, "G057 DutyTaxFee/Rate (customs duty, %)", maximum=1000),
+    _i("vat_rate", Kind.DECIMAL, "G057 DutyTaxFee/Rate (VAT and other taxes, %)", maximum=100),
     _i("duty_amount", Kind.MONEY, "G063 DutyTaxFee/Payment/PaymentAmount (duty)"),
     _i("tax_amount", Kind.MONEY, "G063 DutyTaxFee/Payment/PaymentAmount (VAT, taxes)"),
 )

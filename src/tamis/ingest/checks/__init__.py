@@ -44,6 +44,8 @@ EXPECTED = {
     "not a number": "expected a number",
     "negative value": "expected a value of 0 or more",
     "implausibly large amount": "expected an amount under 10^15",
+    "implausibly large value": "beyond the field's bound: rates in % up to 1,000 (VAT 100), "
+    "quantities and masses up to 10^9, other figures up to 10^12",
     "not a whole number": "expected a whole number of 1 or more",
     "unparseable date": "expected a date such as 2025-03-31 or 2025-03-31 14:05:00",
     "implausible date": "expected a year between 1950 and 2100",
@@ -157,6 +159,9 @@ def _parse(
         reason = reason.then(pl.lit("negative value"))
         if kind is Kind.MONEY:
             reason = reason.when(huge).then(pl.lit("implausibly large amount"))
+        elif field.bound is not None:
+            too_large = present & (number.abs() > field.bound)
+            reason = reason.when(too_large).then(pl.lit("implausibly large value"))
         return value, reason
     if kind is Kind.DATETIME:
         formats = fm.formats or sample_formats(sample, DATETIME_FORMATS)

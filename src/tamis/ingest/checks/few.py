@@ -75,6 +75,8 @@ def _value(field: Field, fm: FieldMap, text: str):
         if number.startswith("-") and float(number) < 0 and kind is not Kind.SIGNED:
             raise Unsure
         if kind is not Kind.MONEY:
+            if abs(float(number)) > field.bound:
+                raise Unsure  # the full checks word the refusal
             return float(number)
         if abs(float(number)) >= MONEY_LIMIT:  # as the full checks compare it: as a float
             raise Unsure
