@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tamis.ingest import ProfileError, SourceError, ingest, load_profile, quarantined
+from tamis.store.summary import store_summary
 from tamis.store.tables import declarations, inspection_outcomes, items
 
 HEADER = (
@@ -173,10 +174,13 @@ def test_an_interrupted_run_leaves_whole_batches_and_a_rerun_completes_it(store,
     stored = count(store, items)
     assert 0 < stored < 100
     assert count(store, declarations) == stored
+    (unfinished,) = store_summary(store)["ingests_not_completed"]  # `tamis status` says so
+    assert unfinished.startswith(str(path))
 
     summary = ingest(path, "canonical", store, batch_rows=10)
     assert (summary.received, summary.accepted, summary.inserted) == (100, 100, 100 - stored)
     assert count(store, items) == 100
+    assert store_summary(store)["ingests_not_completed"] == []
 
 
 def test_a_stored_declaration_deep_in_a_batch_is_still_found(store, tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 """What the store holds, in a few figures a person can check at a glance: declarations,
 the other sources (manifests, payments, trademarks, tax returns), resolved entities and
-the importers scored by the last network build."""
+the importers scored by the last network build, and the ingests that did not complete."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def store_summary(engine: Engine) -> dict:
                 inspection_outcomes.c.result
             )
         ).all()
+        unfinished = conn.execute(
+            select(sources.c.path, sources.c.profile, sources.c.last_ingested_at)
+            .where(sources.c.completed == 0)
+            .order_by(sources.c.last_ingested_at)
+        ).all()
         by_reason = conn.execute(
             select(quarantine.c.reason, func.count())
             .group_by(quarantine.c.reason)
@@ -54,4 +59,8 @@ def store_summary(engine: Engine) -> dict:
             "declarations_by_office": dict(by_office),
             "inspection_outcomes": dict(by_result),
             "quarantined": dict(by_reason),
+            # interrupted (or running now): ingesting the same file again completes them
+            "ingests_not_completed": [
+                f"{path} ({profile}, {at:%Y-%m-%d %H:%M})" for path, profile, at in unfinished
+            ],
         }
