@@ -40,3 +40,26 @@ def test_a_file_larger_than_the_json_limit_may_still_be_uploaded(anonymous):
     answer = anonymous.post("/api/social/exports", files=files, headers=headers)
     assert answer.status_code == 201, answer.text
     assert answer.json()["accepted"] == 1
+
+
+def test_an_upload_with_the_session_cookie_needs_the_pages_token(anonymous, tmp_path):
+    from tests.test_web import browser_login
+
+    anonymous.follow_redirects = False
+    token = browser_login(anonymous, "analyst")
+    files = {"file": ("posts.jsonl", b'{"post_id": "1", "platform": "x", "account": "a", '
+                      b'"text": "t"}\n', "application/x-ndjson")}  # fmt: skip
+    assert anonymous.post("/api/social/exports", files=files).status_code == 403
+    sent = anonymous.post("/api/social/exports", files=files, headers={"X-CSRF-Token": token})
+    assert sent.status_code == 201, sent.text
+
+
+def test_a_file_is_kept_as_its_name_says_not_as_its_sender_says(client):
+    from tamis.cases.cases import open_case
+
+    case_id = open_case(client.app.state.engine, "a suspicion", "admin")
+    page = {"file": ("photo.png", b"<script>alert(1)</script>", "text/html")}
+    kept = client.post(f"/api/cases/{case_id}/attachments", files=page).json()
+    assert kept["content_type"] == "image/png"
+    served = client.get(f"/api/attachments/{kept['attachment_id']}")
+    assert "text/html" not in served.headers["content-type"]

@@ -253,7 +253,9 @@ def test_the_result_form_names_each_problem_then_records_and_the_scoreboard_move
     after = scoreboard(engine, period)["totals"]
     assert after["revenue_recovered_minor"] == before["revenue_recovered_minor"] + 123456
     # the scoreboard's fraud notices are the offences recorded: one is opened from the result
-    opened = anonymous.post(f"/api/offences/from-inspection/{case['declaration_id']}")
+    url = f"/api/offences/from-inspection/{case['declaration_id']}"
+    assert anonymous.post(url).status_code == 403  # the session cookie alone changes nothing
+    opened = anonymous.post(url, headers={"X-CSRF-Token": token})
     assert opened.status_code == 201, opened.text
     noticed = scoreboard(engine, period)["totals"]
     assert noticed["fraud_notices"] == before["fraud_notices"] + 1

@@ -8,6 +8,8 @@ credentials answer 401, a role not named answers 403.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Annotated
 
@@ -31,12 +33,33 @@ def session_token(
     return credentials.credentials if credentials else request.cookies.get(COOKIE)
 
 
+CSRF_HEADER = "x-csrf-token"
+
+
+def csrf_token(session: str | None) -> str:
+    """What a page of this session sends back with a change: forms in a field, scripts in
+    the ``X-CSRF-Token`` header."""
+    if not session:
+        return ""
+    return hmac.new(session.encode(), b"tamis-csrf", hashlib.sha256).hexdigest()
+
+
 # Dependencies that do no I/O are coroutines: FastAPI runs plain functions in its thread
 # pool, and every hop there costs a lodgement milliseconds when the cores are busy.
 async def _token(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> str | None:
-    return session_token(request, credentials)
+    token = session_token(request, credentials)
+    if credentials is None and token and _is_api_write(request):
+        # a browser sends its cookie to any page that asks: a change needs this page's token
+        given = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(given, csrf_token(token)):
+            raise HTTPException(403, "a change made with the session cookie needs X-CSRF-Token")
+    return token
+
+
+def _is_api_write(request: Request) -> bool:
+    return request.method in WRITES and request.url.path.startswith("/api/")
 
 
 def signed_in(request: Request, token: str | None) -> User | None:

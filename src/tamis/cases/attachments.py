@@ -36,7 +36,7 @@ def store_attachment(
     values = dict(
         case_id=case_id,
         filename=filename,
-        content_type=content_type,
+        content_type=files.content_type_of(filename),  # what was sent is not trusted
         size=size,
         sha256=sha256,
         uploaded_by=actor,
@@ -44,7 +44,8 @@ def store_attachment(
     )
     with engine.begin() as conn:
         attachment_id = conn.execute(attachments.insert().values(**values)).inserted_primary_key[0]
-        audit.record(conn, actor, "case.attach", "case", case_id, None, values)
+        audit.record(conn, actor, "case.attach", "case", case_id, None,
+                     values | {"sent_as": content_type[:128]})  # fmt: skip
     return values | {"attachment_id": attachment_id}
 
 

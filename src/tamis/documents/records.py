@@ -110,14 +110,16 @@ def add_document(
         entry = log.register(conn, bytes.fromhex(sha256), doc_type, declaration_id)
         values = dict(
             declaration_id=declaration_id, item_numbers=kept_items, doc_type=doc_type,
-            issuer=issuer[:256], filename=filename[:256], content_type=content_type[:128],
+            issuer=issuer[:256], filename=filename[:256],
+            content_type=files.content_type_of(filename),  # what was sent is not trusted
             size=size, sha256=sha256, salt=entry.salt.hex(), log_index=entry.index,
             uploaded_by=actor, uploaded_at=entry.at,
         )  # fmt: skip
         document_id = conn.execute(documents.insert().values(**values)).inserted_primary_key[0]
         answered = _answer(conn, declaration_id, doc_type, document_id, request_id)
         audit.record(conn, actor, "document.add", "declaration", declaration_id, None,
-                     values | {"document_id": document_id, "answers": answered})  # fmt: skip
+                     values | {"document_id": document_id, "answers": answered,
+                               "sent_as": content_type[:128]})  # fmt: skip
     return values | {"document_id": document_id, "answers": answered}
 
 

@@ -7,7 +7,6 @@ SameSite=Strict cookie, a page of another site can neither read nor forge it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from pathlib import Path
 from typing import Annotated
@@ -15,20 +14,13 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
-from tamis.api.auth import READERS, Allow, session_token
+from tamis.api.auth import CSRF_HEADER, READERS, Allow, csrf_token, session_token
 from tamis.users import User
 from tamis.web.i18n import Translator, language_of
 from tamis.web.nav import NAV
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
-
-
-def csrf_token(session: str | None) -> str:
-    if not session:
-        return ""
-    return hmac.new(session.encode(), b"tamis-csrf", hashlib.sha256).hexdigest()
 
 
 def render(
