@@ -319,3 +319,11 @@ def test_rows_of_bytes_foreign_to_the_encoding_are_quarantined_not_the_file(stor
     kept = quarantined(store).filter(pl.col("source_row") == 4).row(0, named=True)
     assert "'description': bytes that are not utf-8" in kept["detail"]
     assert kept["value"].endswith("chaussures \ufffdt\ufffd")  # marks where the bytes were
+
+
+def test_a_field_of_megabytes_is_quarantined_and_the_rest_stored(store, tmp_path):
+    huge = "D20,2025-03-02,TANGER-MED,IMP20,1,640399,CN,10,1,USD,1," + "x" * 5_000_000
+    path = write_csv(tmp_path / "huge.csv", [GOOD[0], huge, GOOD[2]])
+    summary = ingest(path, "canonical", store)
+    assert (summary.received, summary.accepted, summary.rejected) == (3, 2, 1)
+    assert dict(summary.rejected_by_reason) == {"text too long": 1}

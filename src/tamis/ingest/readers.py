@@ -104,7 +104,10 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
         reader = pa_csv.open_csv(
             pa.input_stream(str(path), compression="gzip" if is_gzipped(path) else None),
             read_options=pa_csv.ReadOptions(
-                encoding=encoding, use_threads=False, block_size=1 << 20
+                # a row longer than a block refuses the whole file: blocks hold 64 MiB rows
+                encoding=encoding,
+                use_threads=False,
+                block_size=1 << 26,
             ),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(

@@ -35,7 +35,6 @@ from tamis.social.tables import social_images, social_posts
 from tamis.store.load import insert_new, open_table_staging
 
 RECORD = "social_posts"
-MAX_TEXT = 100_000  # characters: far beyond any platform's caption, short of a dumped file
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 PLATFORMS = ("tiktok", "instagram", "facebook", "x", "youtube", "telegram", "other")
 
@@ -188,45 +187,24 @@ def post_batches(
 # --- checking ----------------------------------------------------------------------------
 
 
-def _refused(raw: pl.DataFrame, where: pl.Expr, field_name: str, value: pl.Expr, reason: str):
-    where = where.fill_null(False)
-    hit = raw.filter(where)
-    rejected = hit.select(
+def check_posts(raw: pl.DataFrame, profile: Profile) -> Checked:
+    """The profile's conversions and required fields (a text of at most 100,000
+    characters), and no field a strict profile does not read."""
+    if "__unknown" not in raw.columns:
+        return check_records(raw, POST_FIELDS, profile, ("post_id",))
+    unknown = pl.col("__unknown").is_not_null()
+    refused = raw.filter(unknown)
+    checked = check_records(raw.filter(~unknown).drop("__unknown"), POST_FIELDS, profile,
+                            ("post_id",))  # fmt: skip
+    said = refused.select(
         ROW,
         pl.lit(None, pl.String).alias("record_key"),
-        pl.lit(field_name).alias("field"),
-        value.cast(pl.String).alias("value"),
-        pl.lit(reason).alias("reason"),
+        pl.lit("record").alias("field"),
+        pl.col("__unknown").alias("value"),
+        pl.lit("unknown field").alias("reason"),
     )
-    return raw.filter(~where), rejected
-
-
-def check_posts(raw: pl.DataFrame, profile: Profile) -> Checked:
-    """The profile's conversions and required fields, then: no field a strict profile does
-    not read, no text beyond ``MAX_TEXT`` characters."""
-    parts = []
-    if "__unknown" in raw.columns:
-        raw, unknown = _refused(
-            raw, pl.col("__unknown").is_not_null(), "record", pl.col("__unknown"), "unknown field"
-        )
-        parts.append(unknown)
-        raw = raw.drop("__unknown")
-    text = profile.fields.get("text")
-    column = next((c for c in (text.columns if text else ()) if c in raw.columns), None)
-    if column:
-        long = pl.col(column).str.len_chars() > MAX_TEXT
-        raw, too_long = _refused(
-            raw, long, "text", pl.format("{} characters", pl.col(column).str.len_chars()),
-            "text too long",
-        )  # fmt: skip
-        parts.append(too_long)
-    checked = check_records(raw, POST_FIELDS, profile, ("post_id",))
-    if parts:
-        extra = with_records(describe(pl.concat(parts)), raw.clear()).cast(REJECTED_SCHEMA)
-        extra = extra.with_columns(pl.lit(None, pl.String).alias("record"))
-        rejected = pl.concat([checked.rejected.cast(REJECTED_SCHEMA), extra]).sort(ROW)
-        return Checked(checked.accepted, rejected)
-    return checked
+    rejected = with_records(describe(said), refused.drop("__unknown")).cast(REJECTED_SCHEMA)
+    return Checked(checked.accepted, pl.concat([checked.rejected, rejected]).sort(ROW))
 
 
 # --- storing -----------------------------------------------------------------------------

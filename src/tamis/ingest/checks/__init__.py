@@ -61,6 +61,7 @@ EXPECTED = {
 
 ERR = "__err_"
 CODE_LENGTH = 64  # the store's column width for codes and identifiers
+TEXT_LENGTH = 100_000  # characters: beyond any description or post, short of a dumped file
 RAW = "__raw_"
 
 
@@ -192,7 +193,8 @@ def _parse(
     if kind is Kind.CODE:
         too_long = present & (text.str.len_chars() > CODE_LENGTH)
         return text.str.to_uppercase(), pl.when(too_long).then(pl.lit("code too long"))
-    return text, pl.lit(None, dtype=pl.String)
+    too_long = present & (text.str.len_chars() > TEXT_LENGTH)
+    return text, pl.when(too_long).then(pl.lit("text too long"))
 
 
 DTYPES = {

@@ -28,6 +28,7 @@ from tamis.ingest.checks import (
     OUTCOME_OWN_FIELDS,
     OUTCOME_PREFIX,
     REJECTED_SCHEMA,
+    TEXT_LENGTH,
     Checked,
     check_all,
     source_column,
@@ -88,6 +89,8 @@ def _value(field: Field, fm: FieldMap, text: str):
         if not 1950 <= value.year <= 2100:
             raise Unsure
         return value
+    if kind is Kind.TEXT and len(text) > TEXT_LENGTH:
+        raise Unsure  # the full checks word the refusal
     if not text.isascii() and kind is not Kind.TEXT and kind is not Kind.BOOLEAN:
         raise Unsure
     if kind is Kind.HS_CODE:
