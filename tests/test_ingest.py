@@ -327,3 +327,16 @@ def test_a_field_of_megabytes_is_quarantined_and_the_rest_stored(store, tmp_path
     summary = ingest(path, "canonical", store)
     assert (summary.received, summary.accepted, summary.rejected) == (3, 2, 1)
     assert dict(summary.rejected_by_reason) == {"text too long": 1}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_a_row_without_a_declaration_id_is_quarantined_not_lost(store, tmp_path, suffix):
+    nameless = ",2025-03-01 10:00:00,CASA-PORT,IMP1,1,6403990000,CN,10,1,USD,1,shoes"
+    path = write_csv(tmp_path / "nameless.csv", [GOOD[0], nameless, GOOD[2]])
+    if suffix != ".csv":
+        frame = pl.read_csv(path, infer_schema_length=0)
+        path = path.with_suffix(suffix)
+        frame.write_ndjson(path) if suffix == ".jsonl" else frame.write_parquet(path)
+    summary = ingest(path, "canonical", store)
+    assert (summary.received, summary.accepted, summary.rejected) == (3, 2, 1)
+    assert dict(summary.rejected_by_reason) == {"missing required field": 1}

@@ -116,7 +116,8 @@ def _split_last_declaration(frame: pl.DataFrame, column: str | None):
     if column is None or frame.is_empty():
         return frame, None
     last = frame[column][-1]
-    tail = frame[column] == last if last is not None else frame[column].is_null()
+    # a row without an id is no declaration's tail, and is kept (it is refused later)
+    tail = (frame[column] == last).fill_null(False) if last is not None else frame[column].is_null()
     if tail.all():
         return frame, None
     return frame.filter(~tail), frame.filter(tail)
