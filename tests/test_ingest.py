@@ -340,3 +340,16 @@ def test_a_row_without_a_declaration_id_is_quarantined_not_lost(store, tmp_path,
     summary = ingest(path, "canonical", store)
     assert (summary.received, summary.accepted, summary.rejected) == (3, 2, 1)
     assert dict(summary.rejected_by_reason) == {"missing required field": 1}
+
+
+def test_a_file_refused_whole_still_answers_json(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tamis.cli import app
+
+    monkeypatch.setenv("TAMIS_DATABASE_URL", f"sqlite:///{tmp_path / 'tamis.db'}")
+    broken = tmp_path / "cut.csv.gz"
+    broken.write_bytes(gzip.compress(b"declaration_id,office\nD1,CASA\n" * 100)[:40])
+    result = CliRunner().invoke(app, ["ingest", str(broken), "--profile", "canonical", "--json"])
+    assert result.exit_code == 2
+    assert "error" in json.loads(result.stdout)

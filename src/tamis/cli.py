@@ -75,7 +75,7 @@ def ingest_command(
         with progress_bar(f"ingest {path.name}") as update:
             summary = ingest(path, profile, engine, batch_rows=batch_rows, progress=update)
     except (ProfileError, SourceError) as error:
-        fail(str(error))
+        fail(str(error), as_json)
     except KeyboardInterrupt:
         errors.print("interrupted: whole batches are stored; run the same command to complete")
         raise typer.Exit(130) from None

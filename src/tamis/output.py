@@ -13,8 +13,11 @@ from rich.table import Table
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 
-def fail(message: str) -> None:
-    """A user's error on stderr, naming what was expected; exit status 2."""
+def fail(message: str, as_json: bool = False) -> None:
+    """A user's error on stderr, naming what was expected; exit status 2. Under ``--json``
+    the error is also the JSON document on stdout, so that a script always reads one."""
+    if as_json:
+        print_json({"error": message})
     Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(2)
 

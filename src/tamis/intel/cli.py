@@ -42,7 +42,7 @@ def ingest_command(
         with progress_bar(f"ingest {path.name}") as update:
             summary = ingest_source(path, source, engine, profile, progress=update)
     except (ProfileError, SourceError) as error:
-        fail(str(error))
+        fail(str(error), as_json)
     result = {"source_kind": source, **summary.as_dict()}
     if as_json:
         print_json(result)

@@ -54,7 +54,7 @@ def ingest_command(
             with progress_bar(f"ingest {path.name}") as update:
                 results.append(ingest_posts(path, engine, profile, images, progress=update))
         except (ProfileError, SourceError) as error:
-            fail(str(error))
+            fail(str(error), as_json)
     purged = purge(engine, actor())
     with progress_bar("sellers and links") as update:
         update(0, None)
