@@ -147,7 +147,7 @@ def checked_ahead(
     batches: Iterator[tuple[pl.DataFrame, RawBatch]],
     profile: Profile,
     check: Callable[[pl.DataFrame, Profile], Checked] = check,
-) -> Iterator[tuple[pl.DataFrame, RawBatch, Checked]]:
+) -> Iterator[tuple[pl.DataFrame, RawBatch, Checked | None]]:
     """Read and check the next batches in a worker thread while the caller stores the
     current one (Polars and Arrow release the interpreter lock while they work)."""
     ready: queue.Queue = queue.Queue(maxsize=2)
@@ -158,7 +158,7 @@ def checked_ahead(
             for frame, batch in batches:
                 if stop.is_set():
                     return
-                ready.put((frame, batch, check(frame, profile)))
+                ready.put((frame, batch, check(frame, profile) if frame.height else None))
             ready.put(None)
         except BaseException as error:  # handed to the caller, raised there
             ready.put(error)
@@ -261,13 +261,16 @@ def ingest(
             _register_source(conn, source_id, path, profile.name)
             target.open_staging(conn)
 
-        def process(frame: pl.DataFrame, batch: RawBatch, checked: Checked) -> None:
+        def process(frame: pl.DataFrame, batch: RawBatch, checked: Checked | None) -> None:
             with conn.begin():
-                loaded = target.store(conn, checked, frame, source_id, quarantined_at)
+                if checked is None:  # no record read: malformed lines at most
+                    loaded, refused = Stored(0, 0, pl.DataFrame(schema=REJECTED_SCHEMA)), []
+                else:
+                    loaded = target.store(conn, checked, frame, source_id, quarantined_at)
+                    refused = [checked.rejected, loaded.rejected]
                 rejected = pl.concat(
-                    [checked.rejected, loaded.rejected, malformed_rejects(batch)],
-                    how="vertical_relaxed",
-                )
+                    [*refused, malformed_rejects(batch)], how="vertical_relaxed"
+                ).cast(REJECTED_SCHEMA)
                 keep(conn, rejected.iter_rows(named=True), source_id, str(path), quarantined_at)
             summary.received += frame.height + len(batch.malformed)
             summary.rejected += rejected.height

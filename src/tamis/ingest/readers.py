@@ -92,6 +92,9 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
         raise SourceError(f"{path}: cannot read: {error}") from None
     if not header:
         raise SourceError(f"{path}: empty file, expected a header line with column names")
+    if not _decodes(path, encoding):
+        yield from _csv_batches_of_foreign_bytes(path, delimiter, encoding, batch_rows)
+        return
     bad: dict[int, Malformed] = {}
 
     def on_invalid(row: pa_csv.InvalidRow) -> str:
@@ -152,6 +155,66 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
     yield final
 
 
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file reads in its encoding (else the Arrow reader cannot even
+    report the rows that do not: their text fails it)."""
+    try:
+        with _open_text(path, encoding, newline="") as handle:
+            while handle.read(1 << 22):
+                pass
+    except UnicodeDecodeError:
+        return False
+    except (EOFError, OSError):
+        pass  # a broken compressed file: the Arrow reader says where
+    return True
+
+
+def _csv_batches_of_foreign_bytes(
+    path: Path, delimiter: str, encoding: str, batch_rows: int
+) -> Iterator[RawBatch]:
+    """A CSV file with bytes foreign to its encoding, read by Python's reader: rows holding
+    such bytes or the wrong number of values are malformed, the others read as they are."""
+
+    def shown(value: str) -> str:
+        return value.encode(encoding, "surrogateescape").decode(encoding, "replace")
+
+    def foreign(value: str) -> bool:
+        return any("\udc80" <= c <= "\udcff" for c in value)
+
+    with _open_text(path, encoding, newline="", errors="surrogateescape") as handle:
+        records = csv.reader(handle, delimiter=delimiter)
+        header = [shown(name) for name in next(records)]
+        rows: list[list[str | None]] = []
+        numbers: list[int] = []
+        malformed: list[Malformed] = []
+        for number, record in enumerate(records, start=1):
+            text = shown(delimiter.join(record))[:2000]
+            if len(record) != len(header):
+                reason = f"expected {len(header)} columns, found {len(record)}"
+                malformed.append(Malformed(number, text, reason))
+            elif any(foreign(v) for v in record):
+                where = header[next(i for i, v in enumerate(record) if foreign(v))]
+                reason = (
+                    f"{where!r}: bytes that are not {encoding}; set source.encoding in the profile"
+                )
+                malformed.append(Malformed(number, text, reason))
+            else:
+                rows.append([v if v != "" else None for v in record])
+                numbers.append(number)
+            if len(rows) + len(malformed) >= batch_rows:
+                yield _text_batch(header, rows, numbers, malformed, delimiter)
+                rows, numbers, malformed = [], [], []
+        yield _text_batch(header, rows, numbers, malformed, delimiter)
+
+
+def _text_batch(header, rows, numbers, malformed, delimiter: str) -> RawBatch:
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(header, pl.String), orient="row")
+    frame, swallowed = _unclosed_quotes(
+        frame.with_columns(pl.Series(ROW, numbers, dtype=pl.Int64)), delimiter
+    )
+    return RawBatch(frame, sorted(malformed + swallowed, key=lambda m: m.row))
+
+
 def _decoded(
     raw: pl.DataFrame, rows: list[int], encoding: str, delimiter: str
 ) -> tuple[pl.DataFrame, list[Malformed]]:
@@ -169,8 +232,7 @@ def _decoded(
         except UnicodeDecodeError:
             where = next(c for c, v in zip(columns, cells, strict=True) if _foreign(v))
             text = delimiter.join((v or b"").decode("utf-8", errors="replace") for v in cells)
-            reason = f"{where!r}: bytes that are not {encoding}; set source.encoding in the profile"
-            malformed.append(Malformed(rows[index], text, reason))
+            malformed.append(Malformed(rows[index], text, _not_in(encoding, where)))
             kept.append(None)
     frame = pl.DataFrame(
         [row for row in kept if row is not None],
@@ -178,6 +240,10 @@ def _decoded(
         orient="row",
     ).with_columns(pl.Series(ROW, [r for r, row in zip(rows, kept, strict=True) if row], pl.Int64))
     return frame, malformed
+
+
+def _not_in(encoding: str, column: str) -> str:
+    return f"{column!r}: bytes that are not {encoding}; set source.encoding in the profile"
 
 
 def _foreign(value: bytes | None) -> bool:
