@@ -56,8 +56,9 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
 }  # fmt: skip
 
 # Aliases that are also ordinary words (a fruit, an animal, a name, camels in Arabic)
-# count only with a product word nearby. A brand name here makes all its aliases so.
-DEFAULT_AMBIGUOUS = {"Apple", "Puma", "Zara", "lv", "هرمس", "ارمس", "rb", "lg", "hp", "بوش"}
+# count only with a product word nearby: each such spelling is listed, not its brand.
+DEFAULT_AMBIGUOUS = {"apple", "ابل", "آبل", "puma", "pouma", "بوما", "zara", "زارا", "lv", "هرمس",
+                     "ارمس", "rb", "lg", "hp", "بوش"}  # fmt: skip
 
 # Things counterfeits are sold as, in the three scripts; Arabic prefixes (ال، و، ب...)
 # are stripped before looking a word up.
@@ -89,7 +90,7 @@ PRODUCT_WORDS = {
     "شامبو", "كريم", "cafe", "قهوه", "ثلاجه", "خلاط", "فريجيدير", "ماكينه", "مانيط", "كونسول",
     "كره", "غساله", "تلفازه", "ثريا", "بيسي", "فرانات", "tlaja", "console", "manette",
     "ecran", "lave", "linge", "tlfaza", "tilfaza", "srawel", "serwal", "bolat", "l3ibat",
-    "espadrilles", "pantalon", "jeans",
+    "espadrilles", "pantalon", "jeans", "machina", "robo", "روبو", "حاسوب", "تلفزيون", "قطع",
 }  # fmt: skip
 
 # Words that say "copy", in French, English, Arabic and Darija, in matching form.
@@ -133,8 +134,11 @@ def alias_variants(alias: str) -> set[str]:
     doubled, a doubled letter single (long aliases only, short ones would hit words)."""
     base = normalise(alias)
     variants = {base, base.replace(" ", "")}
-    if not base.isascii() or len(base) < 4:
+    if not base.isascii():
         return variants
+    if len(base) < 4:  # initials: a doubled letter only ("LLG", "HPP"), never a dropped one
+        return variants | {base[: i + 1] + c + base[i + 1 :] for i, c in enumerate(base)
+                           if c.isalpha()} - NOT_BRANDS  # fmt: skip
     for i, c in enumerate(base):
         if c.isalpha():
             variants.add(base[: i + 1] + c + base[i + 1 :])
@@ -184,7 +188,7 @@ class BrandMatcher:
     """Finds brands and copy wording in posts.
 
     `brands` maps a brand (as the trademark register holds it) to its aliases;
-    `ambiguous` names brands or single aliases that are also ordinary words and count
+    `ambiguous` names the aliases that are also ordinary words and count
     only with one of `product_words` within `PRODUCT_WINDOW` tokens.
     """
 
@@ -203,11 +207,7 @@ class BrandMatcher:
         self._aliases = _Phrases(aliases)
         ambiguous = DEFAULT_AMBIGUOUS if ambiguous is None else ambiguous
         folded = {normalise(a) for a in ambiguous}
-        self._ambiguous = {
-            variant
-            for variant, (brand, name) in aliases.items()
-            if normalise(brand) in folded or name in folded
-        }
+        self._ambiguous = {variant for variant, (brand, name) in aliases.items() if name in folded}
         self._products = {normalise(w) for w in (product_words or PRODUCT_WORDS)}
         self._products_as_written = self._products | {
             prefix + w for w in self._products if _arabic(w) for prefix in ARABIC_PREFIXES

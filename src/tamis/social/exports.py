@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -216,6 +220,15 @@ class Images:
     refused: int = 0
     refused_by_reason: Counter = field(default_factory=Counter)
 
+    def count(self, hashed: dict | None) -> None:
+        if hashed is None:
+            return
+        if "error" in hashed:
+            self.refused += 1
+            self.refused_by_reason[hashed["error"].split(":")[0]] += 1
+        else:
+            self.hashed += 1
+
 
 def _image_name(written: str) -> str:
     """The file name an export gives an image: the last part of its path or address, so
@@ -224,35 +237,41 @@ def _image_name(written: str) -> str:
     return PurePosixPath(path.replace("\\", "/")).name
 
 
-def _image_row(post_id: str, written: str, folder: Path | None, images: Images) -> dict:
+def _hashed(path: Path | None) -> dict:
+    """The image's hashes, or why there are none."""
     from tamis.social.images import ImageError, hash_image
 
-    row = dict(post_id=post_id, position=0, name=written[:2000], pdq=None, quality=None,
-               phash=None, error=None)  # fmt: skip
-    if folder is None:
-        return row
-    path = folder / _image_name(written)
     try:
-        if not path.is_file():
+        if path is None or not path.is_file():
             raise ImageError("not among the export's images")
         if path.stat().st_size > MAX_IMAGE_BYTES:
             raise ImageError(f"larger than {MAX_IMAGE_BYTES // 2**20} MiB")
         found = hash_image(path.read_bytes())
     except ImageError as error:
-        images.refused += 1
-        images.refused_by_reason[str(error).split(":")[0]] += 1
-        return row | {"error": str(error)}
-    images.hashed += 1
-    return row | {"pdq": found.pdq, "quality": found.quality, "phash": found.phash}
+        return {"error": str(error)}
+    return {"pdq": found.pdq, "quality": found.quality, "phash": found.phash}
 
 
-def _target(engine: Engine, images_folder: Path | None, images: Images) -> Target:
-    from tamis.intel.ingest import read_source, stored_sources
+_matcher = None  # the brand matcher of this process (each worker builds its own)
 
-    brands = read_source(engine, "trademarks")["brand"] if "trademarks" in stored_sources(
-        engine
-    ) else []  # fmt: skip
-    matcher = matcher_for(brands)
+
+def _start(brands: list[str]) -> None:
+    global _matcher
+    _matcher = matcher_for(brands)
+
+
+def _read(text_and_image: tuple[str, Path | None]) -> tuple[dict, dict | None]:
+    """A post's reading and, when its image is among the export's, the image's hashes."""
+    text, image = text_and_image
+    return asdict(read_post(text, _matcher)), None if image is None else _hashed(image)
+
+
+def _image_path(written: str | None, folder: Path | None) -> Path | None:
+    return folder / _image_name(written) if written and folder is not None else None
+
+
+def _target(engine: Engine, images_folder: Path | None, images: Images, mapped) -> Target:
+    """``mapped``: ``map`` of ``_read``, here or in worker processes."""
 
     def store(conn: Connection, checked: Checked, frame: pl.DataFrame, source_id: str,
               at: datetime) -> Stored:  # fmt: skip
@@ -269,9 +288,10 @@ def _target(engine: Engine, images_folder: Path | None, images: Images) -> Targe
                     social_posts.c.post_id.in_(ids[chunk : chunk + 1000]))
             ).scalars()
         }  # fmt: skip
+        new = accepted.filter(~pl.col("post_id").is_in(list(stored))).to_dicts()
+        readings = mapped(_read, [(p["text"], _image_path(p["image"], images_folder)) for p in new])
         posts, image_rows = [], []
-        for post in accepted.filter(~pl.col("post_id").is_in(list(stored))).iter_rows(named=True):
-            reading = asdict(read_post(post["text"], matcher))
+        for post, (reading, hashed) in zip(new, readings, strict=True):
             posts.append(
                 {name: post[name] for name in ("post_id", "platform", "account", "author_name",
                                                "text", "posted_at", "url")}
@@ -279,7 +299,10 @@ def _target(engine: Engine, images_folder: Path | None, images: Images) -> Targe
                 | dict(source_id=source_id, source_row=post[ROW], ingested_at=at)
             )  # fmt: skip
             if post["image"]:
-                image_rows.append(_image_row(post["post_id"], post["image"], images_folder, images))
+                image_rows.append(dict(post_id=post["post_id"], position=0,
+                                       name=post["image"][:2000], pdq=None, quality=None,
+                                       phash=None, error=None) | (hashed or {}))  # fmt: skip
+                images.count(hashed)
         # another ingest of the same posts may be storing them now: theirs stand
         inserted = insert_new(conn, social_posts, pl.DataFrame(posts, infer_schema_length=None))
         insert_new(conn, social_images, pl.DataFrame(image_rows, infer_schema_length=None))
@@ -305,6 +328,22 @@ class PostSummary:
             "refused_by_reason": dict(self.images.refused_by_reason.most_common())
         }
         return self.posts.as_dict() | {"images": images}
+
+
+PARALLEL_FROM = 4 * 1024 * 1024  # bytes of export: smaller ones are read before workers start
+
+
+@contextmanager
+def _readers(path: Path, brands: list[str]):
+    """``map`` reading posts: in worker processes, one per core, for a large export."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or path.stat().st_size < PARALLEL_FROM:
+        _start(brands)
+        yield lambda f, items: list(map(f, items))
+        return
+    context = multiprocessing.get_context("spawn")  # the ingest runs threads: no fork
+    with ProcessPoolExecutor(cores, context, initializer=_start, initargs=(brands,)) as pool:
+        yield lambda f, items: list(pool.map(f, items, chunksize=64))
 
 
 def guess_profile(path: Path) -> str:
@@ -341,12 +380,12 @@ def ingest_posts(
     if folder is not None and not folder.is_dir():
         raise SourceError(f"{folder}: no such folder of images")
     counted = Images()
-    summary = ingest(
-        path,
-        profile or guess_profile(path),
-        engine,
-        batch_rows,
-        progress,
-        _target(engine, folder, counted),
-    )
+    from tamis.intel.ingest import read_source, stored_sources
+
+    brands = []
+    if "trademarks" in stored_sources(engine):
+        brands = read_source(engine, "trademarks")["brand"].unique().sort().to_list()
+    with _readers(path, brands) as mapped:
+        summary = ingest(path, profile or guess_profile(path), engine, batch_rows, progress,
+                         _target(engine, folder, counted, mapped))  # fmt: skip
     return PostSummary(summary, counted)

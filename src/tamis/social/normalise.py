@@ -170,9 +170,9 @@ def _skeleton_word(word: str, one_as_l: bool = False) -> tuple[str, tuple[int, .
     kept = [k for k, c in enumerate(word) if c not in _INNER_SEPARATORS]
     while (
         kept
-        and word[kept[0]] in "#$"
-        or (kept and word[kept[0]] == "@" and not any(word[k] in LEET for k in kept[1:]))
-    ):  # a handle's or a tag's mark, unless the word is leetspeak ("@DIDA$")
+        and word[kept[0]] == "#"
+        or (kept and word[kept[0]] in "@$" and not any(word[k] in LEET for k in kept[1:]))
+    ):  # a handle's or a tag's mark, unless the word is leetspeak ("@DIDA$", "$0ny")
         kept = kept[1:]
     while kept and word[kept[-1]] in "!?,;:":  # a sentence's end, not a letter
         kept = kept[:-1]
