@@ -54,12 +54,21 @@ def test_an_upload_with_the_session_cookie_needs_the_pages_token(anonymous, tmp_
     assert sent.status_code == 201, sent.text
 
 
-def test_a_file_is_kept_as_its_name_says_not_as_its_sender_says(client):
+def test_a_file_is_kept_as_what_its_bytes_are_not_as_its_sender_says(client):
     from tamis.cases.cases import open_case
 
     case_id = open_case(client.app.state.engine, "a suspicion", "admin")
     page = {"file": ("photo.png", b"<script>alert(1)</script>", "text/html")}
     kept = client.post(f"/api/cases/{case_id}/attachments", files=page).json()
-    assert kept["content_type"] == "image/png"
+    assert kept["content_type"] == "application/octet-stream"  # neither HTML nor a PNG
     served = client.get(f"/api/attachments/{kept['attachment_id']}")
     assert "text/html" not in served.headers["content-type"]
+
+
+def test_a_photo_without_an_extension_is_known_by_its_bytes(client):
+    from tamis.cases.cases import open_case
+
+    case_id = open_case(client.app.state.engine, "a suspicion", "admin")
+    photo = {"file": ("IMG_0002", b"\x89PNG\r\n\x1a\n" + bytes(32), "application/octet-stream")}
+    kept = client.post(f"/api/cases/{case_id}/attachments", files=photo).json()
+    assert kept["content_type"] == "image/png"

@@ -36,7 +36,7 @@ def store_attachment(
     values = dict(
         case_id=case_id,
         filename=filename,
-        content_type=files.content_type_of(filename),  # what was sent is not trusted
+        content_type=files.content_type_of(sha256, filename),  # what was sent is not trusted
         size=size,
         sha256=sha256,
         uploaded_by=actor,

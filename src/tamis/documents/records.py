@@ -111,7 +111,7 @@ def add_document(
         values = dict(
             declaration_id=declaration_id, item_numbers=kept_items, doc_type=doc_type,
             issuer=issuer[:256], filename=filename[:256],
-            content_type=files.content_type_of(filename),  # what was sent is not trusted
+            content_type=files.content_type_of(sha256, filename),  # what was sent is not trusted
             size=size, sha256=sha256, salt=entry.salt.hex(), log_index=entry.index,
             uploaded_by=actor, uploaded_at=entry.at,
         )  # fmt: skip

@@ -22,10 +22,13 @@ class FileTooLarge(ValueError):
     pass
 
 
-# What a kept file is served as, by its name's extension; anything else is bytes to download.
+# What a kept file is served as: by its first bytes for images and PDF, else by its name's
+# extension among these; anything else is bytes to download.
+MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"GIF8", "image/gif"),
+    (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"), (b"%PDF-", "application/pdf"),
+)  # fmt: skip
 SAFE_TYPES = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
-    ".webp": "image/webp", ".tif": "image/tiff", ".tiff": "image/tiff", ".pdf": "application/pdf",
     ".txt": "text/plain", ".csv": "text/csv", ".xml": "application/xml",
     ".json": "application/json",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -33,11 +36,15 @@ SAFE_TYPES = {
 }  # fmt: skip
 
 
-def content_type_of(filename: str) -> str:
-    """The type a file is kept and served as: from its extension among ``SAFE_TYPES``,
-    never as the sender said (a page sent as "text/html" would run in the reader's
-    browser)."""
-    return SAFE_TYPES.get(Path(filename).suffix.lower(), "application/octet-stream")
+def content_type_of(sha256: str, filename: str) -> str:
+    """The type a kept file is stored and served as, never what its sender said (a page
+    sent as "text/html" would run in the reader's browser)."""
+    with path_of(sha256).open("rb") as handle:
+        head = handle.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    sniffed = next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+    return sniffed or SAFE_TYPES.get(Path(filename).suffix.lower(), "application/octet-stream")
 
 
 def folder() -> Path:
