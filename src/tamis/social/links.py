@@ -27,7 +27,6 @@ from sqlalchemy import Engine, select
 
 from tamis import audit
 from tamis.intel.parties import address_key, name_key
-from tamis.social.contacts import phones
 from tamis.social.sellers import read_posts
 from tamis.social.tables import social_accounts, social_links
 from tamis.store.load import replace_all
@@ -50,14 +49,9 @@ class Directory:
     case_importer: dict[int, str]
 
 
-def _e164(written: str | None) -> str | None:
-    found = phones(written or "")
-    return found[0].e164 if found else None
-
-
 def directory(engine: Engine) -> Directory:
     from tamis.intel.ingest import read_source, stored_sources
-    from tamis.intel.resolve import attribute
+    from tamis.intel.resolve import attribute, e164
     from tamis.social.images import attachment_index
 
     by_phone: dict[str, dict[str, str]] = defaultdict(dict)
@@ -67,8 +61,8 @@ def directory(engine: Engine) -> Directory:
         for phone, importer, tax_number, name in returns.select(
             "phone", "importer_id", "tax_number", "company_name"
         ).iter_rows():
-            if e164 := _e164(phone):
-                by_phone[e164][importer] = f"tax return {tax_number} ({name})"
+            if number := e164(phone):
+                by_phone[number][importer] = f"tax return {tax_number} ({name})"
     with engine.connect() as conn:
         importers = pl.read_database(
             select(declarations.c.importer_id, declarations.c.importer_name,
