@@ -1,27 +1,42 @@
-"""Languages of the dashboard: one message catalogue per language (``messages/*.yaml``),
-chosen by the ``tamis_lang`` cookie, else the browser's Accept-Language; French first."""
+"""Languages of the dashboard: message catalogues per language (``messages/{language}.yaml``
+and one per area, ``messages/{area}.{language}.yaml``), chosen by the ``tamis_lang`` cookie,
+else the browser's Accept-Language; French first. Numbers, amounts and dates are written
+the language's way by Babel (CLDR)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
 import yaml
+from babel import dates, numbers
 from fastapi import Request
 
 from tamis.channels import NAMES
 from tamis.reasons import LANGUAGES
+from tamis.settings import settings
 
 COOKIE = "tamis_lang"
 MESSAGES = Path(__file__).parent / "messages"
+# The locale whose conventions each language writes with: 1 234,56 and 07/12/2026 in French.
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
-    """The language's messages, the channels' names among them (``channel.red``)."""
-    with open(MESSAGES / f"{language}.yaml", encoding="utf-8") as handle:
-        messages = yaml.safe_load(handle)
-    return {f"channel.{c}": name for c, name in NAMES.get(language, {}).items()} | messages
+    """The language's messages, the channels' names among them (``channel.red``); a key
+    given by two files is an error (one would silently hide the other)."""
+    messages = {f"channel.{c}": name for c, name in NAMES.get(language, {}).items()}
+    files = [MESSAGES / f"{language}.yaml", *sorted(MESSAGES.glob(f"*.{language}.yaml"))]
+    for path in files:
+        with open(path, encoding="utf-8") as handle:
+            part = yaml.safe_load(handle) or {}
+        twice = sorted(set(part) & set(messages))
+        if twice:
+            raise ValueError(f"{path.name}: message keys already given elsewhere: {twice}")
+        messages |= part
+    return messages
 
 
 def language_of(request: Request) -> str:
@@ -81,20 +96,48 @@ class Translator:
 
         return render(stored, self.language)
 
+    @property
+    def locale(self) -> str:
+        return LOCALES.get(self.language, self.language)
+
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:
             return "—"
-        text = f"{value:,.{digits}f}"
-        if self.language == "fr":
-            text = text.replace(",", "\u202f").replace(".", ",")
-        return text
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return numbers.format_decimal(value, pattern, locale=self.locale)
 
     def money(self, minor: int | None) -> str:
+        """An amount in whole units, for figures over many declarations."""
         return "—" if minor is None else self.number(minor / 100)
 
     def amount(self, minor: int | None) -> str:
         """To the cent, as a ledger says it (``money`` rounds to whole units)."""
         return "—" if minor is None else self.number(minor / 100, 2)
 
+    def currency(self, minor: int | None, code: str | None = None) -> str:
+        """To the cent with the currency named (the national one unless said):
+        ``12 345,67 MAD``."""
+        if minor is None:
+            return "—"
+        return f"{self.amount(minor)}\u00a0{code or settings().national_currency}"
+
     def percent(self, share: float | None) -> str:
         return "—" if share is None else f"{self.number(100 * share, 1)}\u00a0%"
+
+    def date(self, value: date | datetime | str | None) -> str:
+        """A day as the language writes it: 07/12/2026 in French and in British English."""
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return dates.format_date(value, "dd/MM/yyyy", locale=self.locale)
+
+    def datetime(self, value: datetime | str | None) -> str:
+        """A moment to the minute: 07/12/2026 14:05."""
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            return self.date(value)
+        return f"{self.date(value)} {value:%H:%M}"
