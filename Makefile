@@ -6,7 +6,7 @@ PYTHON ?= python3
 
 .PHONY: install browser demo test lint bench clean
 
-install: $(STAMP) browser
+install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The browser tests drive Debian's Chromium (no browser download): installed once, if missing.
+# Only the browser tests need a browser: Debian's Chromium alone (no recommended packages,
+# no browser download), installed once when missing; sudo only for a user who is not root.
 browser:
 	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
 
 demo: install
 	$(BIN)/tamis demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install

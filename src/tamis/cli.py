@@ -280,19 +280,16 @@ def serve_command(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Serve the dashboard (/), the API (under /api) and /health."""
-    import gc
+    import threading
 
     import uvicorn
 
-    from tamis.api.app import create_app
-    from tamis.assess import assessor_from_store
+    from tamis.api.app import create_app, ready_assessor
 
     app = create_app()
-    # the first lodgement waits not
-    app.state.assessor = assessor_from_store(app.state.engine).ready_for_lodgement()
-    # What start-up built lives as long as the server: kept out of the collector's full
-    # sweeps, which would otherwise pause a request to walk it all.
-    gc.freeze()
+    # Answer first: the assessor's models load beside the server (seconds), so the first page
+    # waits not for them, and the first lodgement only if it comes before they are loaded.
+    threading.Thread(target=ready_assessor, args=(app,), name="warm-up", daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -75,10 +76,18 @@ Admin = Annotated[User, Depends(ADMINS)]
 
 
 def assessor_of(request: Request):
-    state = request.app.state
-    if state.assessor is None:
-        state.assessor = assessor_from_store(state.engine).ready_for_lodgement()
-        gc.freeze()  # the assessor's long-lived objects: no full collection walks them again
+    return ready_assessor(request.app)
+
+
+def ready_assessor(app: FastAPI):
+    """The assessor lodgements use, built when first needed and again after a change of rules
+    or lists. One build at a time: a lodgement that comes while ``tamis serve`` warms up waits
+    for that build instead of starting its own."""
+    state = app.state
+    with state.assessor_built:
+        if state.assessor is None:
+            state.assessor = assessor_from_store(state.engine).ready_for_lodgement()
+            gc.freeze()  # the assessor's long-lived objects: no full collection walks them again
     return state.assessor
 
 
@@ -332,6 +341,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(CredentialsFirst)
     app.state.engine = open_store(database_url)
     app.state.assessor = None
+    app.state.assessor_built = threading.Lock()
     app.state.login_throttle = LoginThrottle()
 
     @app.get("/health")

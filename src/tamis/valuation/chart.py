@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+from typing import Protocol
 
 import matplotlib
 
@@ -12,7 +13,7 @@ matplotlib.use("Agg")  # no display: files and HTTP responses only
 
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator  # noqa: E402
 
 from tamis.valuation.report import hs_label, origin_label  # noqa: E402
 
@@ -20,39 +21,99 @@ from tamis.valuation.report import hs_label, origin_label  # noqa: E402
 _drawing = threading.Lock()
 
 
+class Words(Protocol):
+    """What the chart needs of a page's translator (``tamis.web.i18n.Translator``)."""
+
+    language: str
+
+    def __call__(self, key: str, **values) -> str: ...
+
+    def number(self, value: float, digits: int = 0) -> str: ...
+
+
+class English:
+    """The chart's words without a page: in English, numbers as Python writes them (the CLI's
+    and the API's charts)."""
+
+    language = "en"
+    WORDS = {
+        "valuechart.interquartile": "interquartile range",
+        "valuechart.median": "reference median",
+        "valuechart.declared": "declared",
+        "valuechart.axis": "unit value, {currency}/{basis} (log scale)",
+        "valuechart.items": "items",
+        "valuechart.title": "HS {hs} from {origin} — {source}, level {level}",
+        "valuechart.count": ", n={n}",
+        "valuechart.source.history": "history",
+        "valuechart.guardrail": "risk indicator only: never a minimum or substitute value",
+    }
+
+    def __call__(self, key: str, **values) -> str:
+        return self.WORDS[key].format(**values)
+
+    def number(self, value: float, digits: int = 0) -> str:
+        return f"{value:,.{digits}f}"
+
+
 def reference_chart(
-    reference: dict, distribution: pl.DataFrame | None, declared: float | None, currency: str
+    reference: dict,
+    distribution: pl.DataFrame | None,
+    declared: float | None,
+    currency: str,
+    t: Words | None = None,
 ) -> bytes:
     """PNG bytes: the histogram of unit values behind ``reference`` (when it has one, e.g.
-    not for an analyst reference), its median and interquartile range, and ``declared``."""
+    not for an analyst reference), its median and interquartile range, and ``declared``;
+    its words and numbers in ``t``'s language (English without one)."""
     with _drawing:
-        return _draw(reference, distribution, declared, currency)
+        return _draw(reference, distribution, declared, currency, t or English())
 
 
-def _draw(reference, distribution, declared, currency) -> bytes:
+class _LogTicks(LogFormatter):
+    """Matplotlib's choice of which ticks of a log axis to label, each written ``t``'s way
+    with as many decimals as a value under 1 needs (0,05), none above."""
+
+    def __init__(self, t: Words, **options) -> None:
+        super().__init__(**options)
+        self.t = t
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        digits = 0 if x >= 1 or x <= 0 else min(6, -math.floor(math.log10(x)))
+        return self.t.number(x, digits)
+
+
+def _draw(reference, distribution, declared, currency, t: Words) -> bytes:
     figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
     if distribution is not None and distribution.height:
         values = [math.exp(v) for v in distribution["v"]]
         axes.bar(values, distribution["items"], width=[v * 0.02 for v in values], color="#8da0cb")
     if reference.get("q1_uv") and reference.get("q3_uv"):
         axes.axvspan(reference["q1_uv"], reference["q3_uv"], color="#8da0cb", alpha=0.25,
-                     label="interquartile range")  # fmt: skip
-    axes.axvline(reference["median_uv"], color="#1b3a6b", label="reference median")
+                     label=t("valuechart.interquartile"))  # fmt: skip
+    axes.axvline(reference["median_uv"], color="#1b3a6b", label=t("valuechart.median"))
     if declared is not None:
-        axes.axvline(declared, color="#d62728", linestyle="--", linewidth=2, label="declared")
+        axes.axvline(declared, color="#d62728", linestyle="--", linewidth=2,
+                     label=t("valuechart.declared"))  # fmt: skip
     axes.set_xscale("log")
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
-    axes.set_xlabel(f"unit value, {currency}/{reference['basis']} (log scale)")
-    axes.set_ylabel("items")
-    n = f", n={reference['n']:,}" if reference.get("n") else ""
-    axes.set_title(
-        f"HS {hs_label(reference['hs_code'])} from {origin_label(reference['origin'])}"
-        f" — {reference['source']}, level {reference['level']}{n}",
-        fontsize=10,
+    axes.xaxis.set_major_formatter(_LogTicks(t))
+    axes.xaxis.set_minor_formatter(_LogTicks(t, labelOnlyBase=False))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # items are counted whole
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda y, _: t.number(y)))
+    axes.set_xlabel(t("valuechart.axis", currency=currency, basis=reference["basis"]))
+    axes.set_ylabel(t("valuechart.items"))
+    source = reference["source"]
+    title = t(
+        "valuechart.title",
+        hs=hs_label(reference["hs_code"]),
+        origin=origin_label(reference["origin"], t.language),
+        source=t("valuechart.source.history") if source == "history" else source,
+        level=reference["level"],
     )
+    if reference.get("n"):
+        title += t("valuechart.count", n=t.number(reference["n"]))
+    axes.set_title(title, fontsize=10)
     axes.legend(fontsize=8)
-    figure.text(0.01, 0.01, "risk indicator only: never a minimum or substitute value",
-                fontsize=7, color="grey")  # fmt: skip
+    figure.text(0.01, 0.01, t("valuechart.guardrail"), fontsize=7, color="grey")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -11,7 +11,9 @@ marked superseded, so that logged uses still point at what was used).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -25,7 +27,6 @@ from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
 from tamis.store.tables import declarations, inspection_outcomes, items, sources
 from tamis.valuation import reference as ref
-from tamis.valuation.chart import reference_chart
 from tamis.valuation.tables import value_histogram, value_reference_uses, value_references
 
 Progress = Callable[[int, int | None], None]
@@ -260,9 +261,35 @@ def distribution(engine: Engine, reference: dict) -> pl.DataFrame:
     return frame.select((pl.col("bin") * ref.BIN_WIDTH).alias("v"), "items").sort("v")
 
 
-def chart(engine: Engine, report: dict) -> bytes:
-    """PNG of a ``reference_report``: the reference's distribution and the declared value."""
+# Charts drawn lately, by what they show: drawing one takes a second or more, and a
+# declaration's page asks for the same few again and again.
+CHARTS_KEPT = 512
+_charts: OrderedDict[tuple, bytes] = OrderedDict()
+_charts_lock = threading.Lock()
+
+
+def chart(engine: Engine, report: dict, t=None) -> bytes:
+    """PNG of a ``reference_report``: the reference's distribution and the declared value,
+    its words and numbers in the language of ``t`` (a page's ``Translator``; English
+    without). The last ``CHARTS_KEPT`` drawn are kept, by store, reference (all its figures:
+    a rebuilt one is another), declared value to three significant digits (the same line
+    on a log axis) and language."""
+    from tamis.valuation.chart import reference_chart  # matplotlib: only once a chart is asked
+
     r = report["reference"]
-    bins = distribution(engine, r) if r["source"] == "history" else None
     declared = report.get("assessment", {}).get("declared_uv")
-    return reference_chart(r, bins, declared, report["currency"])
+    if declared is not None:
+        declared = float(f"{declared:.3g}")
+    language = t.language if t is not None else None
+    key = (str(engine.url), tuple(sorted(r.items())), declared, report["currency"], language)
+    with _charts_lock:
+        if key in _charts:
+            _charts.move_to_end(key)
+            return _charts[key]
+    bins = distribution(engine, r) if r["source"] == "history" else None
+    png = reference_chart(r, bins, declared, report["currency"], t)
+    with _charts_lock:
+        _charts[key] = png
+        while len(_charts) > CHARTS_KEPT:
+            _charts.popitem(last=False)
+    return png

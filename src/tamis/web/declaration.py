@@ -6,6 +6,7 @@ An importer's page is its latest declaration's, at that history."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 from urllib.parse import quote
 
@@ -210,11 +211,24 @@ def decide(
 
 
 @router.get("/declarations/{declaration_id}/items/{item_number}/reference.png")
-def reference_chart(engine: Store, user: Reader, declaration_id: str, item_number: int):
+def reference_chart(
+    request: Request, engine: Store, user: Reader, declaration_id: str, item_number: int
+):
+    """The item's value chart in the page's language; drawn once and kept (the store's
+    ``database.chart``), and kept by the browser for an hour or until it changes (ETag)."""
     _, items = _declaration(engine, declaration_id)
     report = _references(engine, items.filter(pl.col("item_number") == item_number)).get(
         item_number
     )
     if report is None:
         raise HTTPException(404, f"no value reference for item {item_number}")
-    return Response(database.chart(engine, report), media_type="image/png")
+    png = database.chart(engine, report, Translator(language_of(request)))
+    etag = f'"{hashlib.blake2b(png, digest_size=12).hexdigest()}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, max-age=3600",
+        "Vary": "Cookie, Accept-Language",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(png, media_type="image/png", headers=headers)
