@@ -325,7 +325,7 @@ def test_pages_name_every_detector_and_say_reasons_in_the_reader_language(anonym
     english = html.unescape(
         anonymous.get(f"/declarations/{declaration_id}", headers={"accept-language": "en"}).text
     )
-    said = "sélection aléatoire : tirage 0.0123 sous le taux 0.05 pour le bureau CASA-PORT"
+    said = "sélection aléatoire : tirage 0,0123 sous le taux 0,05 pour le bureau CASA-PORT"
     assert said in french
     assert "random selection: draw 0.0123 under rate 0.05 for office CASA-PORT" in english
     for page in (french, english):  # a reason stored as words reads as it was written
@@ -333,7 +333,7 @@ def test_pages_name_every_detector_and_say_reasons_in_the_reader_language(anonym
     for d in DETECTORS:
         assert d.label("fr") in french and d.label("en") in english
     assert "manifestes" in french and "déclarations fiscales" in french
-    assert "taux d'infraction importer 40% sur 12 contrôles passés" in french
+    assert "taux d'infraction importateur 40\u00a0% sur 12 contrôles passés" in french
     assert "importer hit rate 40% over 12 past inspections" in english
     case_id = cases.open_case(engine, "tip-off from the port", "analyst", declaration_id)
     case = html.unescape(anonymous.get(f"/cases/{case_id}").text)
@@ -361,7 +361,7 @@ def test_the_scoreboard_names_every_detector_in_the_page_language(anonymous, sto
         assert control in table and "detector." not in page.text
         for name in named:
             if name != "random control":
-                assert f"<td>{registry.label(name, language)}</td>" in table
+                assert f">{registry.label(name, language)}</a></td>" in table
 
 
 @pytest.mark.parametrize(

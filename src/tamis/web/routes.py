@@ -7,9 +7,10 @@ page, a role not allowed gets 403 (and the page's link is not shown to it).
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -19,6 +20,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +36,7 @@ from tamis.api.auth import (
 from tamis.api.deps import Store
 from tamis.offences import reporting as offence_reporting
 from tamis.scoreboard.figures import Period, choices, scoreboard
+from tamis.settings import settings
 from tamis.users import User
 from tamis.web import cases, charts, declaration, learning, offences, rules, social, transit
 from tamis.web.i18n import COOKIE as LANGUAGE_COOKIE
@@ -141,10 +144,10 @@ def scoreboard_page(
     last: Annotated[str | None, Query(alias="to", pattern=MONTH)] = None,
 ):
     offered = choices(engine)
-    months = offered["months"]
-    last = last or (months[-1] if months else None)
-    first = first or (months[max(len(months) - 12, 0)] if months else None)
-    board, offence_figures = None, []
+    default = offered["default"]
+    first = first or (default.first if default else None)
+    last = last or (default.last if default else None)
+    board, offence_figures, period = None, [], None
     if first and last:
         period = Period(*sorted((first, last)))
         board = scoreboard(engine, period, office or None)
@@ -166,28 +169,41 @@ def scoreboard_page(
         first=first,
         last=last,
         charts=drawn,
+        listed=lambda **filters: declarations_listed(period, office, **filters),
+        currency=settings().national_currency,
     )
+
+
+def declarations_listed(period: Period, office: str | None, /, **filters: str) -> str:
+    """The declarations list showing what a scoreboard row counts: lodged in ``period``
+    (its days, both included), at ``office`` when one is chosen, with ``filters`` (a row's
+    own office among them)."""
+    scope = {"office": office} if office else {}
+    scope |= {"from": f"{period.start}", "to": f"{period.end - timedelta(days=1)}"}
+    return f"/declarations?{urlencode(scope | filters)}"
 
 
 def _collected_chart(rows: list[dict], t: Translator):
     """What offences' payments brought in, per month (and currency), over the offices."""
-    collected: dict[str, int] = {}
+    collected: dict[tuple[str, str], int] = {}
     for row in rows:
-        key = f"{row['month']} ({row['currency']})"
+        key = (row["month"], row["currency"])
         collected[key] = collected.get(key, 0) + row["collected_minor"]
     return charts.horizontal_bars(
-        [(month, minor / 100) for month, minor in sorted(collected.items())],
+        [(f"{t.month(month)} ({currency})", minor / 100)
+         for (month, currency), minor in sorted(collected.items())],
         t("scoreboard.offences.collected_per_month"),
         t.number,
         lambda v: charts.COLOURS["bar"],
-    )
+    )  # fmt: skip
 
 
 def _scoreboard_charts(board: dict, t: Translator) -> dict:
+    """The scoreboard's charts in the page's language; a chart with nothing to draw is None
+    (the page says there is no data instead of showing an empty frame)."""
     over_time = board["over_time"]
-    fmt = "%Y-%m-%d" if board["bucket"] == "week" else "%Y-%m"
     buckets = sorted(set(over_time["bucket"]))
-    labels = [b.strftime(fmt) for b in buckets]
+    labels = [t.day(b) if board["bucket"] == "week" else t.month(b) for b in buckets]
     series = {}
     for channel in ("green", "blue", "yellow", "orange", "red"):
         counts = dict(
@@ -198,29 +214,22 @@ def _scoreboard_charts(board: dict, t: Translator) -> dict:
         if counts:
             series[channel] = [counts.get(b, 0) for b in buckets]
     names = {c: t(f"channel.{c}") for c in series}
-    rate = lambda rows, key, label: [  # noqa: E731
-        (label(r[key]), r["hit_rate"]) for r in rows if r["hit_rate"] is not None
-    ]
-    green_red = lambda v: charts.COLOURS["bar"]  # noqa: E731
+
+    def hit_rates(rows: list[dict], key: str, label) -> Markup | None:
+        rates = [(label(r[key]), r["hit_rate"]) for r in rows if r["hit_rate"] is not None]
+        if not rates:
+            return None
+        return charts.horizontal_bars(
+            rates, t("scoreboard.hit_rate"), t.percent, lambda v: charts.COLOURS["bar"]
+        )
+
+    title = t("scoreboard.over_time", bucket=t(f"scoreboard.{board['bucket']}"))
     return {
-        "over_time": charts.stacked_bars(
-            labels,
-            series,
-            t("scoreboard.over_time", bucket=t(f"scoreboard.{board['bucket']}")),
-            names,
-        ),
-        "channels": charts.horizontal_bars(
-            rate(board["channels"], "channel", lambda c: t(f"channel.{c}")),
-            t("scoreboard.hit_rate"),
-            t.percent,
-            green_red,
-        ),
-        "detectors": charts.horizontal_bars(
-            rate(board["detectors"], "detector", t.detector),
-            t("scoreboard.hit_rate"),
-            t.percent,
-            green_red,
-        ),
+        "over_time": charts.stacked_bars(labels, series, title, names, t.number)
+        if buckets
+        else None,
+        "channels": hit_rates(board["channels"], "channel", lambda c: t(f"channel.{c}")),
+        "detectors": hit_rates(board["detectors"], "detector", t.detector),
     }
 
 
