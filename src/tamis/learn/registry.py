@@ -102,23 +102,39 @@ def list_models(engine: Engine, kind: str = KIND) -> list[dict]:
         return [dict(r._mapping, metrics=json.loads(r.metrics)) for r in rows]
 
 
-def promote(engine: Engine, version: int, kind: str = KIND) -> None:
-    """Make ``version`` the active model of its kind."""
+def promote(
+    engine: Engine,
+    version: int,
+    kind: str = KIND,
+    actor: str | None = None,
+    reason: str | None = None,
+    action: str = "model.promote",
+) -> None:
+    """Make ``version`` the active model of its kind; with an ``actor``, the change and its
+    ``reason`` are in the audit trail."""
     with engine.begin() as conn:
         found = select(models.c.version).where(models.c.version == version, models.c.kind == kind)
         if not conn.execute(found).first():
             raise RegistryError(
                 f"model version {version}: no such model of kind {kind} (see `tamis learn models`)"
             )
+        was = conn.execute(
+            select(models.c.version).where(models.c.active == 1, models.c.kind == kind)
+        ).scalar()
         conn.execute(update(models).where(models.c.kind == kind).values(active=0))
         conn.execute(
             update(models)
             .where(models.c.version == version)
             .values(active=1, promoted_at=audit.now())
         )
+        if actor is not None:
+            audit.record(conn, actor, action, "model", version, {"kind": kind, "active": was},
+                         {"kind": kind, "active": version, "reason": reason})  # fmt: skip
 
 
-def rollback(engine: Engine, kind: str = KIND) -> int:
+def rollback(
+    engine: Engine, kind: str = KIND, actor: str | None = None, reason: str | None = None
+) -> int:
     """Re-activate the model of ``kind`` promoted before the active one; its version."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -129,7 +145,7 @@ def rollback(engine: Engine, kind: str = KIND) -> int:
     previous = [v for v, active in rows if not active]
     if not previous:
         raise RegistryError("no earlier promoted model to roll back to")
-    promote(engine, previous[0], kind)
+    promote(engine, previous[0], kind, actor, reason, "model.rollback")
     return previous[0]
 
 
@@ -145,9 +161,11 @@ def active_row(engine: Engine, kind: str) -> dict | None:
 def active(engine: Engine) -> tuple[int, FraudModel, dict] | None:
     """(version, model without history, its registry row) of the active model, or None."""
     row = active_row(engine, KIND)
-    if row is None:
-        return None
-    model = FraudModel.from_text(
+    return None if row is None else (row["version"], model_of(row), row)
+
+
+def model_of(row: dict) -> FraudModel:
+    """The fraud model of a registry row, without history."""
+    return FraudModel.from_text(
         row["booster"], json.loads(row["categories"]), json.loads(row["params"])
     )
-    return row["version"], model, row

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from tamis.learn import registry
 from tamis.learn.data import read_labelled_store
@@ -15,6 +15,7 @@ from tamis.learn.metrics import targeting_metrics
 from tamis.learn.model import FraudModel
 from tamis.learn.ranking import batch_priority
 from tamis.store.read import read_items
+from tamis.store.tables import declarations
 
 HOLDOUT = 0.2  # latest share of lodgement days held out to measure a new model
 
@@ -57,16 +58,35 @@ def train_from_store(
     return registry.save(engine, model, labelled, metrics, comment), metrics
 
 
+# PSI reports computed in this process, per (store, model version, recent window): drift
+# moves by the week, so a report is kept for the day of the latest lodgement.
+_DRIFT: dict[tuple, dict[str, float]] = {}
+_DRIFT_KEPT = 16
+
+
 def store_drift(engine: Engine, weeks: int = 4) -> dict[str, float]:
-    """PSI between the active model's training window and the last ``weeks`` of lodgements."""
-    found = registry.active(engine)
-    if found is None:
+    """PSI between the active model's training window and the ``weeks`` up to the day of
+    the latest lodgement (whole days)."""
+    row = registry.active_row(engine, registry.KIND)
+    if row is None:
         raise ValueError("no active model: train one with `tamis learn train`")
-    _, model, row = found
-    model = model.with_history(read_labelled_store(engine))
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(declarations.c.lodged_at))).scalar()
+    if latest is None:
+        raise ValueError("no declarations in the store to compare with the training window")
+    end = datetime.combine(latest.date() + timedelta(days=1), datetime.min.time())
+    key = (str(engine.url), row["version"], end, weeks)
+    if key not in _DRIFT:
+        while len(_DRIFT) >= _DRIFT_KEPT:
+            _DRIFT.pop(next(iter(_DRIFT)))
+        _DRIFT[key] = _drift(engine, row, end - timedelta(weeks=weeks), end)
+    return _DRIFT[key]
+
+
+def _drift(engine: Engine, row: dict, since: datetime, until: datetime) -> dict[str, float]:
+    model = registry.model_of(row).with_history(read_labelled_store(engine))
     reference = read_items(engine, row["trained_from"], row["trained_until"] + timedelta(days=1))
-    latest = read_items(engine, since=row["trained_from"])["lodged_at"].max()
-    recent = read_items(engine, since=latest - timedelta(weeks=weeks))
+    recent = read_items(engine, since, until)
 
     def scored(items: pl.DataFrame) -> pl.DataFrame:
         feats = model.features(items)
