@@ -8,11 +8,13 @@ exist without the other.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Select, func, or_, select
 
 from tamis.store.tables import audit_trail
 
@@ -78,8 +80,78 @@ def entries(
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:
-        rows = [dict(row._mapping) for row in conn.execute(query)]
-    for row in rows:
-        for key in ("before", "after"):
-            row[key] = None if row[key] is None else json.loads(row[key])
-    return rows
+        return [_decoded(row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which entries to see: each filter given narrows them. ``action`` is an action
+    (``user.add``) or a family of them (``user``); the period is of whole days, both
+    included."""
+
+    actor: str | None = None
+    action: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    first: date | None = None
+    last: date | None = None
+
+    def where(self, query: Select) -> Select:
+        for column, value in (
+            (audit_trail.c.actor, self.actor),
+            (audit_trail.c.entity, self.entity),
+            (audit_trail.c.entity_id, self.entity_id),
+        ):
+            if value:
+                query = query.where(column == value)
+        if self.action:
+            query = query.where(
+                or_(
+                    audit_trail.c.action == self.action,
+                    audit_trail.c.action.startswith(self.action + ".", autoescape=True),
+                )
+            )
+        if self.first:
+            query = query.where(
+                audit_trail.c.at >= datetime.combine(self.first, datetime.min.time())
+            )
+        if self.last:
+            day_after = datetime.combine(self.last + timedelta(days=1), datetime.min.time())
+            query = query.where(audit_trail.c.at < day_after)
+        return query
+
+
+def _decoded(row) -> dict:
+    entry = dict(row._mapping)
+    for key in ("before", "after"):
+        entry[key] = None if entry[key] is None else json.loads(entry[key])
+    return entry
+
+
+def count(engine: Engine, filters: Filters) -> int:
+    with engine.connect() as conn:
+        return conn.execute(filters.where(select(func.count()).select_from(audit_trail))).scalar()
+
+
+def newest(engine: Engine, filters: Filters, offset: int = 0, limit: int = 50) -> list[dict]:
+    """A page of the entries the filters select, newest first."""
+    query = filters.where(select(audit_trail)).order_by(audit_trail.c.entry_id.desc())
+    with engine.connect() as conn:
+        rows = conn.execute(query.offset(offset).limit(limit)).all()
+    return [_decoded(row) for row in rows]
+
+
+def every(engine: Engine, filters: Filters, chunk: int = 1000) -> Iterator[dict]:
+    """All the entries the filters select, newest first, read ``chunk`` at a time (each
+    chunk after the last entry of the one before): an export of millions streams."""
+    before = None
+    while True:
+        query = filters.where(select(audit_trail))
+        if before is not None:
+            query = query.where(audit_trail.c.entry_id < before)
+        with engine.connect() as conn:
+            rows = conn.execute(query.order_by(audit_trail.c.entry_id.desc()).limit(chunk)).all()
+        yield from (_decoded(row) for row in rows)
+        if len(rows) < chunk:
+            return
+        before = rows[-1].entry_id
