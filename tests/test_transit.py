@@ -327,9 +327,9 @@ def test_a_holder_whose_goods_vanished_in_transit_is_flagged_on_its_declarations
     assert flagged["score"] == pytest.approx(2 / 3)  # two movements, both overdue, one enquiry
     said = render(flagged["reasons"][0], "fr")
     assert said.startswith("antécédents de transit : 2 des 2 mouvement(s) de transit de IMP001")
-    assert "en alerte (enquiry, overdue)" in said
+    assert "en alerte (enquête ouverte, délai dépassé)" in said
     assert render(flagged["reasons"][0]).endswith(
-        f"alerted (enquiry, overdue), the last {vanished_last}"
+        f"alerted (enquiry opened, overdue), the last {vanished_last}"
     )
 
 

@@ -7,7 +7,9 @@ A stored reason that is not such an object (decisions made before codes existed,
 text) reads as it was written.
 
 Templates fill ``{field}`` or ``{field:spec}``; a spec is a Python format spec or one of
-``FORMATS`` (``figure``, ``hs``, ``origin``, ``month``, ``channel``). ``[...]`` is said only
+``FORMATS`` (``figure``, ``hs``, ``origin``, ``month``, ``date``, ``channel``, ``terms``: words
+of a figure, e.g. alert kinds, said through the ``term.*`` wordings). Numbers are written the
+language's way (12 345,6 in French). ``[...]`` is said only
 when every field inside it has a value (not null, not false); a field whose value is itself
 a reason (an object with a code) is said with that reason's template. ``\\[`` and ``\\]``
 are literal.
@@ -23,11 +25,15 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from babel import dates
 
 from tamis.channels import channel_name
 from tamis.regions import REGION_NAMES
 
 LANGUAGES = ("fr", "en")  # the first is the default where nobody says
+# The locale whose conventions each language writes with: 1 234,56 and 07/12/2026 in French.
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+NARROW_SPACE = "\u202f"  # CLDR's French thousands separator
 CATALOGUE = Path(__file__).parent / "data" / "reasons"
 
 
@@ -93,11 +99,34 @@ def render_all(stored: Iterable[str], language: str = "en") -> list[str]:
     return [render(r, language) for r in stored]
 
 
-def figure(x: float) -> str:
+def figure(x: float, language: str = "en") -> str:
     """A unit value or amount with the digits a person needs."""
     if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
+        said = f"{x:,.0f}"
+    else:
+        said = f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
+    return localised(said, language)
+
+
+def localised(number: str, language: str) -> str:
+    """A number Python formatted (1,234.5, 12%) as ``language`` writes it."""
+    if language != "fr":
+        return number
+    swapped = number.translate({ord(","): NARROW_SPACE, ord("."): ","})
+    return swapped.replace("%", "\u00a0%")
+
+
+def term(word: str, language: str) -> str:
+    """A word a figure holds (an alert kind, a feature's name) in ``language``, through its
+    ``term.<word>`` wording; a word without one as it is."""
+    wording = templates().get(f"term.{word}")
+    return word if wording is None else wording.get(language) or wording["en"]
+
+
+def _terms(value, language: str) -> str:
+    words = value if isinstance(value, list) else str(value).split(" × ")
+    joined = ", " if isinstance(value, list) else " × "
+    return joined.join(term(str(w), language) for w in words)
 
 
 def hs_label(code: str) -> str:
@@ -111,20 +140,33 @@ def origin_label(origin: str, language: str = "en") -> str:
     return f"{REGION_NAMES[origin]} ({origin})" if origin in REGION_NAMES else origin
 
 
-def _month(value) -> str:
-    value = date.fromisoformat(value[:10]) if isinstance(value, str) else value
-    return f"{value:%Y-%m}"
+def _day(value) -> date:
+    if isinstance(value, str):
+        return date.fromisoformat(value if len(value) > 7 else f"{value}-01")
+    return value
+
+
+def _month(value, language: str) -> str:
+    return dates.format_date(_day(value), "MMM y", locale=LOCALES.get(language, language))
+
+
+def _date(value, language: str) -> str:
+    return dates.format_date(_day(value[:10] if isinstance(value, str) else value),
+                             "dd/MM/yyyy", locale=LOCALES.get(language, language))  # fmt: skip
 
 
 FORMATS = {
-    "figure": lambda v, lang: figure(v),
+    "figure": lambda v, lang: figure(v, lang),
     "hs": lambda v, lang: hs_label(v),
     "origin": origin_label,
-    "month": lambda v, lang: _month(v),
+    "month": _month,
+    "date": _date,
     "channel": channel_name,
+    "terms": _terms,
 }
 _SEGMENT = re.compile(r"(?<!\\)\[((?:[^\[\]]|\\\[|\\\])*?)(?<!\\)\]")
 _FIELD = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?(%|×)?")
 
 
 def _fill(template: str, figures: dict, language: str) -> str:
@@ -146,6 +188,10 @@ def _fill(template: str, figures: dict, language: str) -> str:
             return "—"
         if spec in FORMATS:
             return FORMATS[spec](value, language)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return localised(format(value, spec) if spec else str(value), language)
+        if isinstance(value, str) and not spec and _NUMBER.fullmatch(value):
+            return localised(value, language)  # a figure stored already written: 0.41, 40%
         if isinstance(value, datetime | date) or spec == "":
             return format(value, spec) if spec else _plain(value)
         return format(value, spec)

@@ -54,14 +54,34 @@ def _months(engine: Engine) -> list[str]:
     return months
 
 
+DEFAULT_MONTHS = 12
+
+
+def _latest_inspected_month(engine: Engine) -> str | None:
+    """The latest month with an inspection result: the default period ends there, not at a
+    month holding only today's few declarations, which nothing can be said about yet."""
+    d = scoreboard_days
+    with engine.connect() as conn:
+        day = conn.execute(select(func.max(d.c.day)).where(d.c.inspected > 0)).scalar()
+    return None if day is None else f"{day:%Y-%m}"
+
+
 def choices(engine: Engine) -> dict:
-    """Offices and months there is anything for: what the filters offer."""
+    """Offices and months there is anything for: what the filters offer, and the period
+    shown when none is asked for (the ``DEFAULT_MONTHS`` up to the latest inspected one)."""
     catch_up(engine)
     with engine.connect() as conn:
         offices = conn.execute(
             select(scoreboard_days.c.office).distinct().order_by(scoreboard_days.c.office)
         ).scalars()
-        return {"offices": list(offices), "months": _months(engine)}
+        offices = list(offices)
+    months = _months(engine)
+    default = None
+    if months:
+        last = _latest_inspected_month(engine) or months[-1]
+        first = months[max(months.index(last) - DEFAULT_MONTHS + 1, 0)]
+        default = Period(first, last)
+    return {"offices": offices, "months": months, "default": default}
 
 
 def _sums(engine: Engine, table: Table, by: list[str], where, order=None, limit=None):

@@ -22,16 +22,22 @@ def _svg(width: int, height: int, body: list[str], title: str) -> Markup:
 
 
 def stacked_bars(
-    labels: Sequence[str], series: dict[str, Sequence[int]], title: str, names: dict[str, str]
+    labels: Sequence[str],
+    series: dict[str, Sequence[int]],
+    title: str,
+    names: dict[str, str],
+    shown: Callable[[float], str],
 ) -> Markup:
-    """One bar per label, stacked by series (e.g. channels), with a legend."""
+    """One bar per label, stacked by series (e.g. channels), with a legend; ``shown`` writes
+    a count the page's way."""
     width, height, left, bottom, top = 760, 260, 48, 40, 28
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     peak = max(totals, default=0) or 1
     step = (width - left - 8) / max(len(labels), 1)
     scale = (height - bottom - top) / peak
     body = [
-        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" class="axis">{peak:,}</text>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" class="axis">'
+        f"{escape(shown(peak))}</text>",
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 8}" y2="{height - bottom}" '
         'class="axis-line"/>',
     ]
@@ -45,7 +51,8 @@ def stacked_bars(
             body.append(
                 f'<rect x="{left + i * step + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" '
                 f'height="{h:.1f}" fill="{COLOURS.get(name, COLOURS["bar"])}">'
-                f"<title>{escape(label)} — {escape(names.get(name, name))}: {values[i]:,}</title>"
+                f"<title>{escape(label)} — {escape(names.get(name, name))}: "
+                f"{escape(shown(values[i]))}</title>"
                 "</rect>"
             )
         if len(labels) <= 16 or i % max(len(labels) // 12, 1) == 0:

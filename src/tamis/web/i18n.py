@@ -14,13 +14,11 @@ from babel import dates, numbers
 from fastapi import Request
 
 from tamis.channels import NAMES
-from tamis.reasons import LANGUAGES
+from tamis.reasons import LANGUAGES, LOCALES
 from tamis.settings import settings
 
 COOKIE = "tamis_lang"
 MESSAGES = Path(__file__).parent / "messages"
-# The locale whose conventions each language writes with: 1 234,56 and 07/12/2026 in French.
-LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
 @cache
@@ -131,6 +129,16 @@ class Translator:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         return dates.format_date(value, "dd/MM/yyyy", locale=self.locale)
+
+    def month(self, value: date | str) -> str:
+        """A month as an axis or a list names it: « déc. 2026 », "Dec 2026"."""
+        if isinstance(value, str):
+            value = date.fromisoformat(f"{value[:7]}-01")
+        return dates.format_date(value, "MMM y", locale=self.locale)
+
+    def day(self, value: date) -> str:
+        """A day within a period, shortly: « 7 déc. », "7 Dec"."""
+        return dates.format_date(value, "d MMM", locale=self.locale)
 
     def datetime(self, value: datetime | str | None) -> str:
         """A moment to the minute: 07/12/2026 14:05."""

@@ -10,11 +10,28 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from tamis.api.auth import READERS
 from tamis.api.deps import Store
 from tamis.transit import read
+from tamis.web.i18n import Translator, language_of
 from tamis.web.render import as_page, render
 
 router = APIRouter(include_in_schema=False)
 Reader = as_page(READERS)
 STATES = ("declared", "released", "arrived", "discrepancies", "controlled", "written_off")
+
+
+def detail_said(detail: dict, t: Translator) -> list[str]:
+    """The figures behind an alert, each named in the page's language and written its way
+    (a figure the catalogue does not name keeps its stored name)."""
+    said = []
+    for key, value in detail.items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            value = t.number(value, 0 if float(value).is_integer() else 2)
+        elif key.endswith("_at") and isinstance(value, str):
+            value = t.datetime(value)
+        name = f"transit.detail.{key}"
+        said.append(t(name, value=value) if name in t.messages else f"{key}: {value}")
+    return said
 
 
 @router.get("/transit")
@@ -46,4 +63,9 @@ def movement_page(
     found = read.movement(engine, mrn)
     if found is None:
         raise HTTPException(404, f"mrn {mrn}: no such movement")
-    return render(request, "transit_movement.html", user, m=found, track=track_svg(engine, found))
+    t = Translator(language_of(request))
+    alerts = [a | {"said": detail_said(a["detail"], t)} for a in found["alerts"]]
+    return render(
+        request, "transit_movement.html", user, m=found, alerts=alerts,
+        track=track_svg(engine, found),
+    )  # fmt: skip
