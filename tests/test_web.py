@@ -18,6 +18,7 @@ from tamis.reasons import reason, render
 from tamis.scoreboard.figures import Period, scoreboard
 from tamis.store.tables import decisions, inspection_outcomes
 from tamis.web import cases as case_pages
+from tamis.web import importer as importer_pages
 from tamis.web import declaration, learning, routes, rules
 from tamis.web import offences as offence_pages
 from tamis.web import social as social_pages
@@ -78,6 +79,7 @@ def page_operations() -> set[str]:
     routers = (
         routes.router,
         declaration.router,
+        importer_pages.router,
         case_pages.router,
         rules.router,
         learning.router,

@@ -36,6 +36,7 @@ class User:
     username: str
     role: Role
     partner: str | None = None
+    office: str | None = None  # where an inspector works: the unassigned cases they may take
 
 
 MIN_PASSWORD_SCORE = 3  # zxcvbn's "safely unguessable" against an offline attack on a slow hash
@@ -53,7 +54,7 @@ def _check_password(password: str, username: str) -> None:
 
 
 def _user(row) -> User:
-    return User(row.user_id, row.username, Role(row.role), row.partner)
+    return User(row.user_id, row.username, Role(row.role), row.partner, row.office)
 
 
 def add_user(
@@ -63,6 +64,7 @@ def add_user(
     password: str,
     actor: str,
     partner: str | None = None,
+    office: str | None = None,
 ) -> User:
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise UserError(f"username {username!r}: 1 to 64 printable characters, no space")
@@ -76,7 +78,9 @@ def add_user(
         )
     _check_password(password, username)
     now = audit.now()
-    values = dict(username=username, role=role.value, partner=partner, active=1)
+    values = dict(
+        username=username, role=role.value, partner=partner, office=_office(office), active=1
+    )
     with engine.begin() as conn:
         if conn.execute(select(users.c.user_id).where(users.c.username == username)).first():
             raise UserError(f"username {username!r} is taken")
@@ -86,7 +90,7 @@ def add_user(
             )
         ).inserted_primary_key[0]
         audit.record(conn, actor, "user.add", "user", username, None, values)
-    return User(user_id, username, role, partner)
+    return User(user_id, username, role, partner, values["office"])
 
 
 def _change(engine: Engine, username: str, actor: str, action: str, **values) -> None:
@@ -121,6 +125,20 @@ def reset_password(engine: Engine, username: str, password: str, actor: str) -> 
         password_hash=_hasher.hash(password),
         password_set_at=audit.now(),
     )
+
+
+def _office(office: str | None) -> str | None:
+    """An office code as stored: trimmed (as the declarations spell it); empty is none."""
+    office = (office or "").strip()
+    if len(office) > 64 or not office.isprintable():
+        raise UserError(f"office {office!r}: an office code of at most 64 printable characters")
+    return office or None
+
+
+def set_office(engine: Engine, username: str, office: str | None, actor: str) -> None:
+    """Place the user at an office (None: at none); an inspector takes the unassigned cases
+    of their office."""
+    _change(engine, username, actor, "user.office", office=_office(office))
 
 
 def list_users(engine: Engine) -> list[dict]:
@@ -165,7 +183,7 @@ def open_session(engine: Engine, user: User) -> tuple[str, datetime]:
 
 # Built once: every API request asks it, and building it costs more than running it.
 SESSION_USER = (
-    select(users.c.user_id, users.c.username, users.c.role, users.c.partner)
+    select(users.c.user_id, users.c.username, users.c.role, users.c.partner, users.c.office)
     .join(sessions, sessions.c.user_id == users.c.user_id)
     .where(
         sessions.c.token_hash == bindparam("token_hash"),

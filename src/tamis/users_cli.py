@@ -55,12 +55,19 @@ def add(
     role: Annotated[str, typer.Option(help=f"One of {', '.join(Role)}.")],
     password_stdin: PasswordStdin = False,
     partner: Annotated[str | None, typer.Option(help="A partner's administration.")] = None,
+    office: Annotated[
+        str | None, typer.Option(help="The office the user works at (an inspector's cases).")
+    ] = None,
 ) -> None:
     """Create a user."""
     from tamis import users
 
     password = _password(password_stdin)
-    _run(lambda engine, *, actor: users.add_user(engine, username, role, password, actor, partner))
+    _run(
+        lambda engine, *, actor: users.add_user(
+            engine, username, role, password, actor, partner, office
+        )
+    )
     console.print(f"user {username} added with role {role}")
 
 
@@ -102,12 +109,13 @@ def list_command(
     if as_json:
         print_json(rows)
         return
-    table = Table("username", "role", "partner", "active", "created")
+    table = Table("username", "role", "partner", "office", "active", "created")
     for row in rows:
         table.add_row(
             row["username"],
             row["role"],
             row["partner"] or "",
+            row["office"] or "",
             "yes" if row["active"] else "no",
             f"{row['created_at']:%Y-%m-%d %H:%M}",
         )

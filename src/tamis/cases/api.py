@@ -28,10 +28,14 @@ Correspondent = Annotated[
 
 
 def own_case(engine: Store, user: FieldOfficer, case_id: RecordId) -> User:
-    """An officer acting on a case: an inspector only on theirs (or one nobody holds)."""
-    other = cases.acts_for_another(engine, case_id, user.username, user.role)
-    if other:
-        raise HTTPException(403, f"case {case_id} is assigned to {other}, not to {user.username}")
+    """An officer acting on a case: an inspector only on theirs, or on an unassigned one of
+    their office."""
+    try:
+        refused = cases.not_theirs(engine, case_id, user)
+    except cases.CaseNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    if refused:
+        raise HTTPException(403, refused)
     return user
 
 
@@ -70,7 +74,11 @@ class Assignment(BaseModel):
 
 
 class StatusIn(BaseModel):
+    """A move (open, in_inspection); ``closed`` closes the case without inspection, and
+    needs ``reason``: a case closes otherwise through its inspection result."""
+
     status: cases.Status
+    reason: str | None = Field(None, max_length=2000, description="why closed without inspection")
 
 
 class NoteIn(BaseModel):
@@ -117,7 +125,7 @@ def assign(engine: Store, user: Targeter, case_id: RecordId, body: Assignment) -
 def set_status(engine: Store, user: OwnCase, case_id: RecordId, body: StatusIn) -> dict:
     def move() -> None:
         with engine.begin() as conn:
-            cases.set_status(conn, case_id, body.status, user.username)
+            cases.set_status(conn, case_id, body.status, user.username, body.reason)
 
     return _then_show(engine, case_id, move)
 

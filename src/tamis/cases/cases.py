@@ -12,7 +12,15 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from tamis import audit
 from tamis.reasons import render_all
 from tamis.store.load import bulk_insert
-from tamis.store.tables import attachments, case_notes, cases, inspection_outcomes, users
+from tamis.store.tables import (
+    attachments,
+    case_notes,
+    cases,
+    declarations,
+    inspection_outcomes,
+    users,
+)
+from tamis.users import User
 
 OPENING_CHANNELS = ("red", "orange")
 SELECTIVITY = "selectivity"  # the actor that opens cases from decisions
@@ -24,16 +32,23 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
+# The plain moves. A case closes only through its inspection result (``results``) or, with
+# the reason said, as closed without inspection: never by a click that loses the result.
 MOVES = {
-    Status.OPEN: {Status.IN_INSPECTION, Status.CLOSED},
-    Status.IN_INSPECTION: {Status.OPEN, Status.CLOSED},
+    Status.OPEN: {Status.IN_INSPECTION},
+    Status.IN_INSPECTION: {Status.OPEN},
     Status.CLOSED: {Status.OPEN},
 }
+CLOSING = (Status.OPEN, Status.IN_INSPECTION)
 ASSIGNABLE_ROLES = ("admin", "analyst", "inspector", "supervisor")
 
 
 class CaseError(ValueError):
     """A case cannot change as asked; the message says why."""
+
+
+class ClosingRefused(CaseError):
+    """A plain close, or one without inspection whose reason is not said."""
 
 
 class CaseNotFound(LookupError):
@@ -237,14 +252,24 @@ def _case(row) -> dict:
     return case
 
 
-def acts_for_another(engine: Engine, case_id: int, username: str, role: str) -> str | None:
-    """Who else the case is assigned to, when ``username`` is an inspector and it is not
-    theirs (inspectors act on their own cases and on those nobody holds yet)."""
-    if role != "inspector":
+def not_theirs(engine: Engine, case_id: int, user: User) -> str | None:
+    """Why ``user`` may not act on the case, None when they may. An inspector acts on the
+    cases assigned to them and on the unassigned cases of their office, never on another's;
+    the other officers on any case."""
+    if user.role != "inspector":
         return None
     with engine.connect() as conn:
-        assignee = _row(conn, case_id).assignee
-    return assignee if assignee not in (None, username) else None
+        case = _row(conn, case_id)
+    if case.assignee == user.username:
+        return None
+    if case.assignee is not None:
+        return f"case {case_id} is assigned to {case.assignee}, not to {user.username}"
+    if user.office is not None and case.office == user.office:
+        return None
+    return (
+        f"case {case_id} is unassigned at office {case.office or 'none'}: "
+        f"{user.username} takes the unassigned cases of office {user.office or 'none'}"
+    )
 
 
 def _row(conn: Connection, case_id: int):
@@ -252,6 +277,33 @@ def _row(conn: Connection, case_id: int):
     if row is None:
         raise CaseNotFound(f"no case {case_id}")
     return row
+
+
+def of_declaration(conn: Connection, declaration_id: str) -> list[dict]:
+    """The declaration's cases (case_id, status, assignee), newest first."""
+    query = (
+        select(cases.c.case_id, cases.c.status, cases.c.assignee)
+        .where(cases.c.declaration_id == declaration_id)
+        .order_by(cases.c.case_id.desc())
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def of_importer(conn: Connection, importer_id: str, limit: int = 20) -> tuple[dict, list[dict]]:
+    """The importer's cases: how many per status, and the latest ``limit`` (newest first)."""
+    theirs = cases.c.declaration_id.in_(
+        select(declarations.c.declaration_id).where(declarations.c.importer_id == importer_id)
+    )
+    counted = select(cases.c.status, func.count()).where(theirs).group_by(cases.c.status)
+    by_status = {status: n for status, n in conn.execute(counted)}
+    latest = conn.execute(
+        select(cases.c.case_id, cases.c.declaration_id, cases.c.status, cases.c.assignee,
+               cases.c.opened_at, cases.c.closure_reason)
+        .where(theirs)
+        .order_by(cases.c.case_id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    return by_status, [dict(r._mapping) for r in latest]
 
 
 def _of_case(conn: Connection, table, case_id: int, order) -> list[dict]:
@@ -288,17 +340,52 @@ def assign(engine: Engine, case_id: int, assignee: str, actor: str) -> None:
         _change(conn, case_id, actor, "case.assign", assignee=assignee)
 
 
-def set_status(conn: Connection, case_id: int, status: str, actor: str) -> None:
-    """Move the case along: open → in_inspection → closed (and reopen)."""
+def set_status(
+    conn: Connection, case_id: int, status: str, actor: str, reason: str | None = None
+) -> None:
+    """Move the case: open ⇄ in_inspection, or reopen it. ``closed`` closes it without
+    inspection and needs ``reason``; a case closes otherwise only through its result."""
     try:
         status = Status(status)
     except ValueError:
         raise CaseError(f"status {status!r}: expected one of {[s.value for s in Status]}") from None
+    if status is Status.CLOSED:
+        close_without_inspection(conn, case_id, reason, actor)
+        return
     current = Status(_row(conn, case_id).status)
     if status not in MOVES[current]:
         raise CaseError(f"case {case_id} is {current}: it cannot become {status}")
-    closed_at = audit.now() if status is Status.CLOSED else None
-    _change(conn, case_id, actor, "case.status", status=status.value, closed_at=closed_at)
+    reopened = {"closure_reason": None} if current is Status.CLOSED else {}
+    _change(conn, case_id, actor, "case.status", status=status.value, closed_at=None, **reopened)
+
+
+def _closable(conn: Connection, case_id: int) -> None:
+    current = Status(_row(conn, case_id).status)
+    if current not in CLOSING:
+        raise CaseError(f"case {case_id} is {current}: reopen it first")
+
+
+def close_with_result(conn: Connection, case_id: int, actor: str) -> None:
+    """Close the case on the inspection result just recorded (``results``)."""
+    _closable(conn, case_id)
+    _change(conn, case_id, actor, "case.status", status=Status.CLOSED.value, closed_at=audit.now())
+
+
+def close_without_inspection(
+    conn: Connection, case_id: int, reason: str | None, actor: str
+) -> None:
+    """Close the case with no inspection result, saying why (kept, audited, shown)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClosingRefused(
+            f"reason: case {case_id} closes through its inspection result; to close it "
+            "without inspection, say why"
+        )
+    _closable(conn, case_id)
+    _change(
+        conn, case_id, actor, "case.close_without_inspection",
+        status=Status.CLOSED.value, closed_at=audit.now(), closure_reason=reason,
+    )  # fmt: skip
 
 
 def add_note(engine: Engine, case_id: int, text: str, author: str) -> int:

@@ -6,18 +6,24 @@ enters the importer's history at once.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import polars as pl
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import Connection, Engine, select
+from pydantic_core import PydanticCustomError
+from sqlalchemy import Connection, Engine, or_, select
 
 from tamis import audit
-from tamis.cases.cases import CaseError, Status, _row, set_status
+from tamis.cases.cases import CaseError, Status, _row, close_with_result
 from tamis.declarations import FraudType, InspectionResult
 from tamis.ingest.checks import COUNTRIES
 from tamis.inspections import record_outcomes
-from tamis.store.tables import MAX_ID, declarations, items
+from tamis.store.tables import MAX_ID, declarations, inspection_outcomes, items
+
+# A time typed in a page has no zone and is read as UTC: one typed in the zone furthest
+# ahead of UTC (+14:00) is still not in the future.
+AHEAD_OF_UTC = timedelta(hours=14)
 
 
 class InspectionIn(BaseModel):
@@ -41,6 +47,16 @@ class InspectionIn(BaseModel):
         if value is not None and value.upper() not in COUNTRIES:
             raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code")
         return value and value.upper()
+
+    @field_validator("inspected_at")
+    @classmethod
+    def _not_future(cls, value):
+        if value is not None and value > audit.now() + AHEAD_OF_UTC:
+            raise PydanticCustomError(
+                "future_date", "an inspection cannot be dated in the future ({when})",
+                {"when": value.isoformat(sep=" ", timespec="minutes")},
+            )  # fmt: skip
+        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> InspectionIn:
@@ -99,10 +115,56 @@ def record_result(engine: Engine, case_id: int, found: InspectionIn, inspector: 
         if case.status == Status.CLOSED:
             raise CaseError(f"case {case_id} is closed: reopen it first")
         _store(conn, case.declaration_id, found, inspector, case_id)
-        set_status(conn, case_id, Status.CLOSED, inspector)
+        close_with_result(conn, case_id, inspector)
 
 
 def record_inspection(engine: Engine, declaration_id: str, found: InspectionIn, inspector: str):
     """A result on a declaration without a case (e.g. a random or yellow-channel check)."""
     with engine.begin() as conn:
         _store(conn, declaration_id, found, inspector, None)
+
+
+CORRECTED = ("corrected_customs_value_minor", "corrected_hs_code", "corrected_origin")
+
+
+def corrections(conn: Connection, declaration_id: str) -> list[dict]:
+    """The results on the declaration that corrected its value, HS code or origin, each
+    beside what was declared (of its item, or of the whole declaration: values summed) and
+    with its effect on revenue: the value added and the revenue recovered (minor units)."""
+    o = inspection_outcomes.c
+    found = conn.execute(
+        select(inspection_outcomes)
+        .where(o.declaration_id == declaration_id)
+        .where(or_(*(o[c].is_not(None) for c in CORRECTED)))
+        .order_by(o.outcome_id)
+    ).all()
+    if not found:
+        return []
+    declared = conn.execute(
+        select(items.c.item_number, items.c.hs_code, items.c.origin_country,
+               items.c.customs_value_minor)
+        .where(items.c.declaration_id == declaration_id)
+        .order_by(items.c.item_number)
+    ).all()  # fmt: skip
+    return [_correction(row._mapping, declared) for row in found]
+
+
+def _correction(result, declared) -> dict:
+    covered = [i for i in declared if result["item_number"] in (None, i.item_number)]
+    value = sum(i.customs_value_minor or 0 for i in covered) if covered else None
+    corrected = result["corrected_customs_value_minor"]
+    return {
+        "outcome_id": result["outcome_id"],
+        "case_id": result["case_id"],
+        "item_number": result["item_number"],
+        "inspected_at": result["inspected_at"],
+        "inspector": result["inspector"],
+        "declared_value_minor": value,
+        "corrected_value_minor": corrected,
+        "value_added_minor": None if None in (corrected, value) else corrected - value,
+        "declared_hs_code": ", ".join(dict.fromkeys(i.hs_code for i in covered)),
+        "corrected_hs_code": result["corrected_hs_code"],
+        "declared_origin": ", ".join(dict.fromkeys(i.origin_country for i in covered)),
+        "corrected_origin": result["corrected_origin"],
+        "revenue_recovered_minor": result["revenue_recovered_minor"],
+    }

@@ -198,6 +198,7 @@ users = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
     Column("partner", String(64), nullable=True, comment="the administration a partner is"),
+    Column("office", String(64), nullable=True, comment="the customs office the user works at"),
     Column("password_hash", Text, nullable=False),
     Column("active", Integer, nullable=False),
     Column("created_at", DateTime, nullable=False),
@@ -243,6 +244,7 @@ cases = Table(
     Column("opened_by", String(128), nullable=False),
     Column("opened_at", DateTime, nullable=False),
     Column("closed_at", DateTime, nullable=True),
+    Column("closure_reason", Text, nullable=True, comment="closed without inspection: why"),
     Index("ix_cases_queue", "office", "status"),
     Index("ix_cases_declaration_id", "declaration_id"),
 )

@@ -1,8 +1,8 @@
 """The declaration page: its data, channel, score, every reason, the model's feature
 contributions, each item's value reference with the declared price marked, the importer's
-history (with, for analysts, the social-media sellers linked to it), and its trade documents
-with the forms that add one, ask the declarant for one and release or inspect at a distance.
-An importer's page is its latest declaration's, at that history."""
+history (with, for analysts, the social-media sellers linked to it), its cases and what
+their inspections corrected, and its trade documents with the forms that add one, ask the
+declarant for one and release or inspect at a distance."""
 
 from __future__ import annotations
 
@@ -13,63 +13,37 @@ from urllib.parse import quote
 import polars as pl
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from tamis.api.auth import FIELD, READERS, TARGETERS
 from tamis.api.deps import Store
 from tamis.assess import current_channel, latest_decision
+from tamis.cases import cases
+from tamis.cases.results import corrections
 from tamis.documents import records
 from tamis.importers import importer_history
 from tamis.learn.model import contributions
 from tamis.scoreboard.figures import latest_declarations
-from tamis.social.views import importer_sellers
 from tamis.store.files import UPLOAD_BODY_BYTES
 from tamis.store.read import read_items
-from tamis.store.tables import declarations
 from tamis.valuation import database
 from tamis.valuation import reference as ref
 from tamis.valuation.report import reference_report
 from tamis.web import charts
 from tamis.web.documents import documents_of, due_at
 from tamis.web.i18n import Translator, language_of
+from tamis.web.importer import linked_sellers
 from tamis.web.render import as_page, check_csrf, render
-from tamis.web.social import evidence_said
 
 router = APIRouter(include_in_schema=False)
 Reader = as_page(READERS)
 Officer = as_page(FIELD)
 DeclarationId = Annotated[str, Path(min_length=1, max_length=64)]
-ImporterId = Annotated[str, Path(min_length=1, max_length=64)]
 Short = Annotated[str, Form(max_length=256)]
 
 
 @router.get("/declarations")
 def find(user: Reader, id: Annotated[str, Query(min_length=1, max_length=64)]):
     return RedirectResponse(f"/declarations/{quote(id.strip().upper(), safe='')}", 303)
-
-
-@router.get("/importers/{importer_id}")
-def importer_page(engine: Store, user: Reader, importer_id: ImporterId):
-    latest = (
-        select(declarations.c.declaration_id)
-        .where(declarations.c.importer_id == importer_id)
-        .order_by(declarations.c.lodged_at.desc())
-        .limit(1)
-    )
-    with engine.connect() as conn:
-        declaration_id = conn.execute(latest).scalar()
-    if declaration_id is None:
-        raise HTTPException(404, f"no declaration from importer {importer_id!r}")
-    return RedirectResponse(f"/declarations/{quote(declaration_id, safe='')}#importer", 303)
-
-
-def _sellers(engine, user, importer_id: str | None, t: Translator) -> list[dict]:
-    """Sellers linked to the importer, for those who may see the social-media source only
-    (a view is audited when there is one to show)."""
-    if not importer_id or user.role not in TARGETERS.roles:
-        return []
-    found = importer_sellers(engine, importer_id, user.username)
-    return [s | {"said": evidence_said(s["evidence"], t)} for s in found]
 
 
 def _references(engine, items: pl.DataFrame) -> dict[int, dict]:
@@ -138,14 +112,24 @@ def _page(request: Request, engine, user, declaration_id: str, status_code: int 
         references=_references(engine, items),
         importer=importer_history(engine, header["importer_id"]) if header else None,
         latest=latest_declarations(engine, header["importer_id"]) if header else [],
-        sellers=_sellers(engine, user, header.get("importer_id"), t),
+        sellers=linked_sellers(engine, user, header.get("importer_id"), t),
         TARGETERS=TARGETERS,
         documents=documents_of(engine, declaration_id, header.get("importer_id")),
         FIELD=FIELD,
+        **_cases_and_corrections(engine, declaration_id),
         failed=said.get("failed"),
         problem=said.get("problem"),
         form=said.get("form", {}),
     )
+
+
+def _cases_and_corrections(engine, declaration_id: str) -> dict:
+    """The declaration's cases and what their inspections corrected."""
+    with engine.connect() as conn:
+        return {
+            "declaration_cases": cases.of_declaration(conn, declaration_id),
+            "corrections": corrections(conn, declaration_id),
+        }
 
 
 def _then_back(request: Request, engine, user, declaration_id: str, step: str, form: dict, take):

@@ -38,7 +38,17 @@ from tamis.offences import reporting as offence_reporting
 from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.settings import settings
 from tamis.users import User
-from tamis.web import cases, charts, declaration, learning, offences, rules, social, transit
+from tamis.web import (
+    cases,
+    charts,
+    declaration,
+    importer,
+    learning,
+    offences,
+    rules,
+    social,
+    transit,
+)
 from tamis.web.i18n import COOKIE as LANGUAGE_COOKIE
 from tamis.web.i18n import LANGUAGES, Translator, language_of
 from tamis.web.nav import NAV
@@ -324,6 +334,7 @@ def mount(app: FastAPI) -> None:
     pages_of = (
         router,
         declaration.router,
+        importer.router,
         cases.router,
         rules.router,
         learning.router,
