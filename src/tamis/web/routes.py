@@ -45,6 +45,7 @@ from tamis.web import (
     importer,
     learning,
     offences,
+    problems,
     rules,
     social,
     transit,
@@ -282,16 +283,13 @@ async def page_validation_errors(request: Request, error: RequestValidationError
     if request.url.path.startswith(NOT_DASHBOARD):
         return JSONResponse({"detail": said_back(error.errors())}, status_code=422)
     t = Translator(language_of(request))
-    detail = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
-    )
     return render(
         request,
         "error.html",
         _optional_user(request),
         status_code=422,
         message=t("error.422"),
-        detail=detail,
+        detail=problems.said(error.errors(), t),
     )
 
 
