@@ -23,6 +23,7 @@ from tamis.offences.read import offence_of_declaration
 from tamis.store.tables import declarations, users
 from tamis.users import User
 from tamis.web.i18n import Translator, language_of, typed
+from tamis.web.problems import validation_problems
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -106,22 +107,6 @@ def case_page(request: Request, engine: Store, user: Reader, case_id: RecordId):
     return _case_page(request, engine, user, case_id)
 
 
-def validation_problems(error: ValidationError, t: Translator) -> list[tuple[str, str]]:
-    """(field, what is wrong) for each problem, the field empty when it is the whole form's;
-    in the page's language where the catalogue words it, else as the validator said it."""
-    problems = []
-    for e in error.errors():
-        field = str(e["loc"][0]) if e["loc"] else ""
-        context = {k: str(v) for k, v in (e.get("ctx") or {}).items()}
-        for key in (f"invalid.{field}.{e['type']}", f"invalid.{e['type']}"):
-            if key in t.messages:
-                problems.append((field, t(key, **context)))
-                break
-        else:
-            problems.append((field, e["msg"].removeprefix("Value error, ")))
-    return problems
-
-
 def _typed(form: dict[str, str]) -> dict[str, str]:
     """Amounts as people type them: '1 234,56' is 1234.56."""
     return {k: typed(v) if k in MONEY_FIELDS else v for k, v in form.items() if v}
@@ -134,7 +119,7 @@ async def result(request: Request, engine: Store, user: OwnCasePage, case_id: Re
         found = InspectionIn.model_validate(_typed(form))
         record_result(engine, case_id, found, user.username)
     except ValidationError as error:
-        problems = validation_problems(error, Translator(language_of(request)))
+        problems = validation_problems(error.errors(), Translator(language_of(request)))
         return _case_page(request, engine, user, case_id, 422, form=form, errors=problems)
     except cases.CaseError as error:
         return _case_page(request, engine, user, case_id, 409, form=form, problem=str(error))

@@ -23,8 +23,8 @@ from tamis.offences.schedule import Base, settlement_bounds
 from tamis.offences.settlement import JudgmentIn, PaymentIn, SettlementIn
 from tamis.offences.tables import offence_parties, offences
 from tamis.users import User
-from tamis.web.cases import validation_problems
 from tamis.web.i18n import Translator, language_of, typed
+from tamis.web.problems import validation_problems
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -166,7 +166,7 @@ def _step(
     try:
         take()
     except ValidationError as error:
-        problems = validation_problems(error, Translator(language_of(request)))
+        problems = validation_problems(error.errors(), Translator(language_of(request)))
         return _offence_page(request, engine, user, offence_id, 422, errors=problems, **said)
     except OffenceNotFound as error:
         raise HTTPException(404, str(error)) from None
