@@ -53,6 +53,20 @@ def _check_password(password: str, username: str) -> None:
         raise UserError(f"password: {why.rstrip('.')}; a few unrelated words make a good one")
 
 
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise UserError(f"role {role!r}: expected one of {[r.value for r in Role]}") from None
+
+
+def _check_partner(role: Role, partner: str | None) -> None:
+    if (role is Role.PARTNER) != bool(partner):
+        raise UserError(
+            "partner: a partner user, and only a partner user, names its administration"
+        )
+
+
 def _user(row) -> User:
     return User(row.user_id, row.username, Role(row.role), row.partner, row.office)
 
@@ -68,14 +82,8 @@ def add_user(
 ) -> User:
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise UserError(f"username {username!r}: 1 to 64 printable characters, no space")
-    try:
-        role = Role(role)
-    except ValueError:
-        raise UserError(f"role {role!r}: expected one of {[r.value for r in Role]}") from None
-    if (role is Role.PARTNER) != bool(partner):
-        raise UserError(
-            "partner: a partner user, and only a partner user, names its administration"
-        )
+    role = _role(role)
+    _check_partner(role, partner)
     _check_password(password, username)
     now = audit.now()
     values = dict(
@@ -139,6 +147,37 @@ def set_office(engine: Engine, username: str, office: str | None, actor: str) ->
     """Place the user at an office (None: at none); an inspector takes the unassigned cases
     of their office."""
     _change(engine, username, actor, "user.office", office=_office(office))
+
+
+def _stored(engine: Engine, username: str):
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.username == username)).first()
+    if row is None:
+        raise UserError(f"no user {username!r}")
+    return row
+
+
+def set_role(
+    engine: Engine, username: str, role: str, actor: str, partner: str | None = None
+) -> None:
+    """Give the user another role; a partner user names its administration (``partner``,
+    else the one it has), any other role has none."""
+    role = _role(role)
+    if role is Role.PARTNER:
+        partner = partner or _stored(engine, username).partner
+    else:
+        partner = None
+    _check_partner(role, partner)
+    _change(engine, username, actor, "user.role", role=role.value, partner=partner)
+
+
+def set_partner(engine: Engine, username: str, partner: str, actor: str) -> None:
+    """Name the administration a partner user works for."""
+    partner = partner.strip()
+    if not partner or len(partner) > 64:
+        raise UserError("partner: 1 to 64 characters naming the partner administration")
+    _check_partner(Role(_stored(engine, username).role), partner)
+    _change(engine, username, actor, "user.partner", partner=partner)
 
 
 def list_users(engine: Engine) -> list[dict]:
