@@ -1,7 +1,10 @@
 """End to end in a real browser (Debian's Chromium, driven by Playwright): the demo's store
 served by ``tamis serve``; log in, read the scoreboard, open a red declaration and its
-reasons, record an inspection result, see the scoreboard change. Every page is
-screenshotted into test-artifacts/ and must load nothing from another site.
+reasons, record an inspection result, see the scoreboard change; the work screens (lists,
+a case, an importer, the administration). Every page is screenshotted into test-artifacts/
+(at 1400 px and at a phone's 390 px), must load nothing from another site, must not scroll
+sideways on the phone, and must show axe-core no serious or critical accessibility
+violation.
 
 Outside CI a missing Chromium skips these tests; in CI (CI=true) it fails them.
 """
@@ -14,6 +17,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -33,7 +37,7 @@ def _browser_or_skip():
     except ImportError as error:
         missing = f"playwright is not installed: {error}"
     if missing is None and not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        missing = f"no Chromium at {CHROMIUM} (make install installs Debian's package)"
+        missing = f"no Chromium at {CHROMIUM} (make test installs Debian's package)"
     if missing:
         if os.environ.get("CI") == "true":
             pytest.fail(f"the browser tests must run in CI: {missing}")
@@ -42,6 +46,9 @@ def _browser_or_skip():
 
 
 DEMO_YEAR = 5000  # declarations
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1400, "height": 1000}
+GRAVE = ("serious", "critical")  # axe-core's impacts that fail a page
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +93,14 @@ class Visit:
 
     def __init__(self, browser, base: str, locale: str = "fr-FR") -> None:
         self.base = base
-        self.page = browser.new_page(locale=locale, viewport={"width": 1400, "height": 1000})
+        self.page = browser.new_page(locale=locale, viewport=DESK)
         self.requests: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
+        self.problems: list[str] = []  # every page's, said together at the end of a test
 
     def shot(self, name: str) -> None:
         """Screenshot, after checking that no asset of the page comes from elsewhere and
-        that every image loaded."""
+        that every image loaded; then the page's accessibility and its width on a phone."""
         deadline = time.monotonic() + 30  # (wait_for_function would need CSP's unsafe-eval)
         while not self.page.evaluate("() => [...document.images].every(i => i.complete)"):
             assert time.monotonic() < deadline, f"{name}: images still loading after 30 s"
@@ -108,6 +116,40 @@ class Visit:
         outside = [a for a in assets + self.requests if not a.startswith((self.base, "data:"))]
         assert not outside, f"{name}: assets from another site: {outside}"
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        self.examine(name)
+
+    def examine(self, name: str) -> None:
+        """axe-core's serious and critical violations on the page, and whether it scrolls
+        sideways at 390 px (with the elements that stick out); kept in ``problems``."""
+        from axe_playwright_python.sync_playwright import Axe  # axe-core ships inside
+
+        for violation in Axe().run(self.page).response["violations"]:
+            if violation["impact"] in GRAVE:
+                where = [" ".join(map(str, n["target"])) for n in violation["nodes"]][:6]
+                self.problems.append(f"{name}: {violation['id']} ({violation['impact']}) {where}")
+        self.page.set_viewport_size(PHONE)
+        try:
+            width = self.page.evaluate("() => document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wide = self.page.eval_on_selector_all(
+                    "body *",
+                    """(nodes, limit) => nodes
+                        .filter(n => n.getBoundingClientRect().right > limit)
+                        .filter(n => !n.parentElement
+                            || n.parentElement.getBoundingClientRect().right <= limit)
+                        .slice(0, 6)
+                        .map(n => n.tagName.toLowerCase() + (n.id ? "#" + n.id : "")
+                            + (n.className && n.className.baseVal === undefined
+                               ? "." + n.className.split(" ").join(".") : ""))""",
+                    PHONE["width"],
+                )
+                self.problems.append(f"{name}: {width} px wide on a 390 px phone, by {wide}")
+            self.page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
+        finally:
+            self.page.set_viewport_size(DESK)
+
+    def assert_no_problems(self) -> None:
+        assert not self.problems, "\n".join(self.problems)
 
     def figure(self, kpi: str) -> int:
         return int(re.sub(r"\D", "", self.page.inner_text(f"#kpi-{kpi}")))
@@ -188,16 +230,58 @@ def test_log_in_read_the_scoreboard_and_a_red_declaration_record_a_result(demo):
     page.click("header a.lang")
     assert page.inner_text("h1") == "Models"
     tab.shot("models-en")
+    tab.assert_no_problems()
+
+
+def log_in(tab: Visit, password: str, then: str) -> None:
+    tab.page.goto(f"{tab.base}/login?next={quote(then, safe='/')}")
+    tab.page.fill("input[name=username]", "admin")
+    tab.page.fill("input[name=password]", password)
+    tab.page.click("main form button")
 
 
 def test_a_lodged_declaration_shows_the_models_feature_contributions(demo):
     base, password, browser = demo
     tab = Visit(browser, base, locale="en-GB")
-    tab.page.goto(f"{base}/login?next=/declarations/{DECLARATION['declaration_id']}")
-    tab.page.fill("input[name=username]", "admin")
-    tab.page.fill("input[name=password]", password)
-    tab.page.click("main form button")
+    log_in(tab, password, f"/declarations/{DECLARATION['declaration_id']}")
     assert tab.page.inner_text("h1").startswith(f"Declaration {DECLARATION['declaration_id']}")
     assert tab.page.locator("svg.chart").count() == 2  # detectors, feature contributions
     assert tab.page.locator("svg.chart title", has_text="Feature contributions").count() == 1
     tab.shot("declaration-lodged")
+    tab.assert_no_problems()
+
+
+def test_the_work_screens_are_accessible_and_fit_a_phone(demo):
+    """Lists, a case, an importer and the administration, in French: each that this version
+    has (a 404 is skipped) passes axe-core and does not scroll sideways at 390 px."""
+    base, password, browser = demo
+    tab = Visit(browser, base)
+    page = tab.page
+    log_in(tab, password, "/cases")
+    lodged = f"/declarations/{DECLARATION['declaration_id']}"
+    screens = {
+        "declarations-red": "/declarations?channel=red",
+        "cases-open": "/cases?status=open",
+        "case": linked(page, f"{base}/cases?status=open", "main a[href^='/cases/']"),
+        "importer": linked(page, base + lodged, "main a[href^='/importers/']"),
+        "admin-users": "/admin/users",
+        "admin-audit": "/admin/audit",
+        "search": f"/search?q={DECLARATION['declaration_id']}",
+    }
+    visited = []
+    for name, path in screens.items():
+        answer = page.goto(base + path) if path else None
+        if answer is None or answer.status == 404:
+            continue
+        assert answer.status == 200, f"{name}: {path} answered {answer.status}"
+        tab.shot(f"screen-{name}")
+        visited.append(name)
+    assert {"cases-open", "case"} <= set(visited), visited
+    tab.assert_no_problems()
+
+
+def linked(page, url: str, selector: str) -> str | None:
+    """Where the first link of a page that ``selector`` finds goes, if it has one."""
+    page.goto(url)
+    link = page.locator(selector).first
+    return link.get_attribute("href") if link.count() else None
