@@ -19,6 +19,7 @@ from tamis.scoreboard.figures import Period, scoreboard
 from tamis.store.tables import decisions, inspection_outcomes
 from tamis.web import cases as case_pages
 from tamis.web import importer as importer_pages
+from tamis.web import lists as list_pages
 from tamis.web import declaration, learning, routes, rules
 from tamis.web import offences as offence_pages
 from tamis.web import social as social_pages
@@ -36,6 +37,7 @@ PAGES = {
     "GET /": set(ROLES),
     "GET /scoreboard": READERS,
     "GET /declarations": READERS,
+    "GET /search": READERS,
     "GET /declarations/{declaration_id}": READERS,
     "GET /declarations/{declaration_id}/items/{item_number}/reference.png": READERS,
     "GET /importers/{importer_id}": READERS,
@@ -81,6 +83,7 @@ def page_operations() -> set[str]:
         declaration.router,
         importer_pages.router,
         case_pages.router,
+        list_pages.router,
         rules.router,
         learning.router,
         transit_pages.router,

@@ -75,6 +75,8 @@ declarations = Table(
     *provenance(),
     Index("ix_declarations_lodged_at", "lodged_at"),
     Index("ix_declarations_importer_id", "importer_id"),
+    Index("ix_declarations_office_lodged", "office", "lodged_at"),
+    Index("ix_declarations_declarant_id", "declarant_id"),
 )
 
 items = Table(
@@ -361,6 +363,7 @@ scoreboard_declarations = Table(
     Column("hits", Integer, nullable=False, comment="1: an inspection found it non-compliant"),
     Column("revenue_recovered_minor", BigInteger, nullable=False),
     Column("fraud_notices", Integer, nullable=False),
+    Index("ix_scoreboard_declarations_channel", "channel", "day"),
 )
 
 

@@ -48,23 +48,6 @@ def _assignees(engine) -> list[str]:
         return list(conn.execute(query.order_by(users.c.username)).scalars())
 
 
-@router.get("/cases")
-def queue_page(
-    request: Request,
-    engine: Store,
-    user: Reader,
-    office: str | None = None,
-    status: cases.Status | None = cases.Status.OPEN,
-    mine: bool = False,
-):
-    rows = cases.queue(engine, office or None, status, user.username if mine else None, limit=200)
-    return render(
-        request, "cases.html", user, cases=rows, counts=cases.counts(engine),
-        office=office or "", status=status.value if status else "", mine=mine,
-        statuses=[s.value for s in cases.Status],
-    )  # fmt: skip
-
-
 def _minor(amount: float | None) -> int | None:
     return None if amount is None else round(amount * 100)
 

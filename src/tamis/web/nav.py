@@ -6,6 +6,7 @@ from tamis.api.auth import READERS, TARGETERS
 
 NAV = (
     ("/scoreboard", "nav.scoreboard", READERS),
+    ("/declarations", "nav.declarations", READERS),
     ("/cases", "nav.cases", READERS),
     ("/rules", "nav.rules", READERS),
     ("/models", "nav.models", READERS),

@@ -44,6 +44,7 @@ from tamis.web import (
     declaration,
     importer,
     learning,
+    lists,
     offences,
     problems,
     rules,
@@ -331,6 +332,7 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     pages_of = (
         router,
+        lists.router,  # before declaration's: /declarations is the list
         declaration.router,
         importer.router,
         cases.router,
