@@ -113,9 +113,9 @@ def test_an_unknown_importer_is_a_not_found_page_in_the_reader_language(anonymou
     browser_login(anonymous, "auditor")
     french = anonymous.get("/importers/IMP-NOBODY")
     assert french.status_code == 404
-    assert "Aucune déclaration de l'importateur IMP-NOBODY" in html.unescape(french.text)
+    assert "Aucune déclaration de cet importateur" in html.unescape(french.text)
     english = anonymous.get("/importers/IMP-NOBODY", headers={"accept-language": "en"})
-    assert english.status_code == 404 and "No declaration from importer IMP-NOBODY" in english.text
+    assert english.status_code == 404 and "No declaration from this importer" in english.text
     hostile = anonymous.get("/importers/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert hostile.status_code == 404 and "<script>alert(1)" not in hostile.text
     assert anonymous.get("/importers/" + "X" * 65).status_code == 422

@@ -141,10 +141,10 @@ def _profile(engine, importer_id: str) -> dict:
 
 @router.get("/importers/{importer_id}")
 def importer_page(request: Request, engine: Store, user: Reader, importer_id: ImporterId):
-    t = Translator(language_of(request))
     history = importer_history(engine, importer_id)
     if history is None:
-        raise HTTPException(404, t("importer.not_found", id=importer_id))
+        raise HTTPException(404, "importer.not_found")  # said in the page's language
+    t = Translator(language_of(request))
     return render(
         request, "importer.html", user, importer_id=importer_id, history=history,
         offences=offence_listing(engine, party=importer_id, limit=LATEST),
