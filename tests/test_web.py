@@ -18,9 +18,9 @@ from tamis.reasons import reason, render
 from tamis.scoreboard.figures import Period, scoreboard
 from tamis.store.tables import decisions, inspection_outcomes
 from tamis.web import cases as case_pages
+from tamis.web import declaration, learning, routes, rules
 from tamis.web import importer as importer_pages
 from tamis.web import lists as list_pages
-from tamis.web import declaration, learning, routes, rules
 from tamis.web import offences as offence_pages
 from tamis.web import social as social_pages
 from tamis.web import transit as transit_pages
@@ -139,6 +139,8 @@ def test_every_page_redirects_strangers_to_login_and_checks_the_role(anonymous, 
         return {r: (browser_login(anonymous, r), anonymous.cookies["tamis_session"]) for r in ROLES}
 
     logged_in = sessions()
+    # an inspector acts on the cases assigned to them (or unassigned at their office)
+    cases.assign(anonymous.app.state.engine, case_id, "inspector-web", "test")
     for operation, allowed in PAGES.items():
         method, path = operation.split()
         url = re.sub(r"\{([^}]+)\}", lambda m: values[m[1]], path)
@@ -227,6 +229,7 @@ def test_the_result_form_names_each_problem_then_records_and_the_scoreboard_move
     engine = anonymous.app.state.engine
     token = browser_login(anonymous, "inspector")
     case = cases.queue(engine, status="open")[0]
+    cases.assign(engine, case["case_id"], "inspector-web", "test")
     url = f"/cases/{case['case_id']}/result"
     period = Period("2025-01", "2025-03")
     before = scoreboard(engine, period)["totals"]
