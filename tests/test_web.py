@@ -17,6 +17,7 @@ from tamis.detectors.registry import DETECTORS
 from tamis.reasons import reason, render
 from tamis.scoreboard.figures import Period, scoreboard
 from tamis.store.tables import decisions, inspection_outcomes
+from tamis.web import admin as admin_pages
 from tamis.web import cases as case_pages
 from tamis.web import declaration, learning, routes, rules
 from tamis.web import importer as importer_pages
@@ -72,6 +73,18 @@ PAGES = {
     "GET /social/sellers/{seller_id}": TARGETERS,
     "POST /social/sellers/{seller_id}/case": TARGETERS,
     "POST /social/sellers/{seller_id}/watchlist": TARGETERS,
+    "GET /admin": {"admin", "auditor"},
+    "GET /admin/users": {"admin"},
+    "POST /admin/users": {"admin"},
+    "POST /admin/users/disable": {"admin"},
+    "POST /admin/users/enable": {"admin"},
+    "POST /admin/users/password": {"admin"},
+    "POST /admin/users/role": {"admin"},
+    "POST /admin/users/partner": {"admin"},
+    "POST /admin/users/office": {"admin"},
+    "GET /admin/audit": {"admin", "auditor"},
+    "POST /models/promote": {"admin"},
+    "POST /models/rollback": {"admin"},
     "POST /logout": set(ROLES),
 }
 OPEN = {"GET /login", "POST /login", "GET /lang/{language}"}  # no session needed
@@ -89,6 +102,7 @@ def page_operations() -> set[str]:
         transit_pages.router,
         offence_pages.router,
         social_pages.router,
+        admin_pages.router,
     )
     return {f"{m} {r.path}" for router in routers for r in router.routes for m in r.methods}
 

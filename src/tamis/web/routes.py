@@ -39,6 +39,7 @@ from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.settings import settings
 from tamis.users import User
 from tamis.web import (
+    admin,
     cases,
     charts,
     declaration,
@@ -341,6 +342,7 @@ def mount(app: FastAPI) -> None:
         transit.router,
         offences.router,
         social.router,
+        admin.router,
     )
     for pages in pages_of:
         app.include_router(pages)
