@@ -15,11 +15,11 @@ from html import unescape
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from tamis.cases import cases
 from tamis.store.tables import cases as case_table
-from tamis.store.tables import decisions, declarations, items
+from tamis.store.tables import channel_changes, decisions, declarations, items
 from tests.stores import assessed_store
 from tests.test_web import browser_login
 
@@ -159,6 +159,26 @@ def test_sorting_orders_the_whole_selection(app, truth):
     assert importers == sorted(importers)
     refused = app.get("/declarations?sort=declaration_id%3B+drop+table+cases")
     assert refused.status_code == 422 and "Sort: " in unescape(refused.text)
+
+
+def test_declarations_never_assessed_come_last_by_score_page_after_page(app, truth):
+    engine = app.app.state.engine
+    never = sorted(r["declaration_id"] for r in truth[:3])
+    with engine.begin() as conn:
+        for table in (channel_changes, decisions):
+            conn.execute(delete(table).where(table.c.declaration_id.in_(never)))
+    for order in ("desc", "asc"):
+        url = f"/declarations?sort=score&order={order}&size=7"
+        walked = []
+        while url:
+            page = app.get(url).text
+            walked += DECLARATION_LINK.findall(page)
+            following = re.search(r'rel="next" href="([^"]+)"', page)
+            url = unescape(following[1]) if following else None
+        assert len(walked) == 300 and set(walked) == {r["declaration_id"] for r in truth}
+        assert sorted(walked[-3:]) == never, order
+        assert listed(app, f"/declarations?sort=score&order={order}") == walked
+    assert shown_total(app.get("/declarations?sort=score&page=43&size=7").text) == 300
 
 
 def test_a_view_is_its_url(app, truth):

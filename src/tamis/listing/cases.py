@@ -110,7 +110,7 @@ def cases_page(
     catch_up(engine)
     with engine.connect() as conn:
         query = selected(filters, sort, descending)
-        rows, total = paged(conn, query, _counted_query(filters), number, size)
+        rows, total = paged(conn, [query], _counted_query(filters), number, size)
     return Page(_shown(rows), total, number, size)
 
 
@@ -120,5 +120,5 @@ def all_cases(
     """Every filtered case in order, streamed from the cursor a chunk at a time."""
     catch_up(engine)
     with engine.connect() as conn:
-        for chunk in streamed(conn, selected(filters, sort, descending)):
+        for chunk in streamed(conn, [selected(filters, sort, descending)]):
             yield from _shown(chunk)

@@ -33,9 +33,17 @@ LATEST_DECISION = (
     .correlate(d)
     .scalar_subquery()
 )
-SORTS: dict[str, ColumnElement] = {
+SCORE = (  # the latest decision's score, from the index alone
+    select(_later.c.score)
+    .where(_later.c.declaration_id == d.c.declaration_id)
+    .order_by(_later.c.decision_id.desc())
+    .limit(1)
+    .correlate(d)
+    .scalar_subquery()
+)
+SORTS: dict[str, ColumnElement | None] = {
     "lodged": d.c.lodged_at,
-    "score": dc.c.score,
+    "score": None,  # see _by_score
     "channel": case(RANK, value=s.c.channel),  # least to most control, not alphabetical
     "importer": d.c.importer_id,
 }
@@ -68,7 +76,7 @@ def _flagged_by(detector: str) -> ColumnElement:
     return listed.like(f"%,{escaped},%", escape="\\")
 
 
-def _conditions(f: DeclarationFilters) -> list[ColumnElement]:
+def _conditions(f: DeclarationFilters, score: ColumnElement = SCORE) -> list[ColumnElement]:
     on_declaration = [
         (f.office, lambda v: d.c.office == v),
         (f.lodged_from, lambda v: d.c.lodged_at >= datetime.combine(v, time())),
@@ -79,32 +87,76 @@ def _conditions(f: DeclarationFilters) -> list[ColumnElement]:
             select(items.c.declaration_id).where(code_range(items.c.hs_code, v)))),
         (f.channel, lambda v: s.c.channel == v),
         (f.detector, _flagged_by),
-        (f.score_min, lambda v: dc.c.score >= v),
-        (f.score_max, lambda v: dc.c.score <= v),
+        (f.score_min, lambda v: score >= v),
+        (f.score_max, lambda v: score <= v),
     ]  # fmt: skip
     return [condition(value) for value, condition in on_declaration if value is not None]
 
 
-def selected(filters: DeclarationFilters, sort: str = "lodged", descending: bool = True) -> Select:
-    """The query of the filtered declarations with what a list shows of each, in order."""
+def _state_read(filters: DeclarationFilters) -> bool:
+    return filters.channel is not None or filters.detector is not None
+
+
+def _matching(filters: DeclarationFilters) -> Select:
+    """The ids of the filtered declarations, joined only to what the filters read: a total
+    of a million declarations with no filter counts one table."""
+    joined = d.join(s, s.c.declaration_id == d.c.declaration_id) if _state_read(filters) else d
+    return select(d.c.declaration_id).select_from(joined).where(*_conditions(filters))
+
+
+def _by_score(filters: DeclarationFilters, descending: bool) -> list[Select]:
+    """Declarations by their latest decision's score, then those never assessed: the
+    decisions' score index read in order, so that a page of the highest scores of a
+    million needs no sort of a million (the order a page of others is read in)."""
+    latest = (
+        select(func.max(_later.c.decision_id))
+        .where(_later.c.declaration_id == dc.c.declaration_id)
+        .correlate(dc)
+        .scalar_subquery()
+    )
+    joined = dc.join(d, d.c.declaration_id == dc.c.declaration_id)
+    if _state_read(filters):
+        joined = joined.join(s, s.c.declaration_id == d.c.declaration_id)
+    scored = (
+        select(dc.c.declaration_id)
+        .select_from(joined)
+        .where(dc.c.decision_id == latest, *_conditions(filters, dc.c.score))
+    )
+    never = _matching(filters).where(
+        ~select(_later.c.decision_id).where(_later.c.declaration_id == d.c.declaration_id).exists()
+    )
+    return [
+        ordered(scored, dc.c.score, dc.c.declaration_id, descending),
+        never.order_by(d.c.declaration_id.desc() if descending else d.c.declaration_id),
+    ]
+
+
+def selected(
+    filters: DeclarationFilters, sort: str = "lodged", descending: bool = True
+) -> list[Select]:
+    """The ids of the filtered declarations in order, as queries whose rows follow one
+    another: only what the filters and the sort read is joined; what a list shows of each
+    is read for the page's rows alone."""
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r}: one of {', '.join(SORTS)}")
+    if sort == "score":
+        return _by_score(filters, descending)
+    query = _matching(filters)
+    if sort == "channel" and not _state_read(filters):
+        query = query.outerjoin(s, s.c.declaration_id == d.c.declaration_id)
+    return [ordered(query, SORTS[sort], d.c.declaration_id, descending)]
+
+
+def _shown_of(conn, ids: list[str]) -> list[dict]:
+    """What a list shows of these declarations, in their order."""
+    if not ids:
+        return []
     joined = d.outerjoin(s, s.c.declaration_id == d.c.declaration_id).outerjoin(
         dc, dc.c.decision_id == LATEST_DECISION
     )
-    query = select(*COLUMNS).select_from(joined).where(*_conditions(filters))
-    return ordered(query, SORTS[sort], d.c.declaration_id, descending)
-
-
-def _counted_query(filters: DeclarationFilters) -> Select:
-    """The same selection joined only to what its filters read: a total of a million
-    declarations with no filter counts one table."""
-    joined = d
-    if filters.channel is not None or filters.detector is not None:
-        joined = joined.join(s, s.c.declaration_id == d.c.declaration_id)
-    if filters.score_min is not None or filters.score_max is not None:
-        joined = joined.join(dc, dc.c.decision_id == LATEST_DECISION)
-    return select(d.c.declaration_id).select_from(joined).where(*_conditions(filters))
+    query = select(*COLUMNS).select_from(joined).where(d.c.declaration_id.in_(ids))
+    read = {r.declaration_id: dict(r._mapping) for r in conn.execute(query)}
+    return _shown([read[i] for i in ids], conn)
 
 
 def _shown(rows: list[dict], conn) -> list[dict]:
@@ -137,10 +189,11 @@ def declarations_page(
 ) -> Page:
     """Page ``number`` (from 1) of the filtered declarations and how many there are."""
     catch_up(engine)
-    query = selected(filters, sort, descending)
     with engine.connect() as conn:
-        rows, total = paged(conn, query, _counted_query(filters), number, size)
-        return Page(_shown(rows, conn), total, number, size)
+        keys, total = paged(
+            conn, selected(filters, sort, descending), _matching(filters), number, size
+        )
+        return Page(_shown_of(conn, [k["declaration_id"] for k in keys]), total, number, size)
 
 
 def all_declarations(
@@ -148,10 +201,9 @@ def all_declarations(
 ) -> Iterator[dict]:
     """Every filtered declaration in order, read from the cursor ``EXPORT_CHUNK`` at a time."""
     catch_up(engine)
-    query = selected(filters, sort, descending)
     with engine.connect() as conn:
-        for chunk in streamed(conn, query):
-            yield from _shown(chunk, conn)
+        for chunk in streamed(conn, selected(filters, sort, descending)):
+            yield from _shown_of(conn, [k["declaration_id"] for k in chunk])
 
 
 EXPORTED: Sequence[str] = (

@@ -3,7 +3,7 @@ asked for, the sort keys a list allows, an HS code or chapter as an index range.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,29 +39,43 @@ class Page:
 
 def ordered(query: Select, key: ColumnElement, tie: ColumnElement, descending: bool) -> Select:
     """Sorted on ``key`` (empty values last whatever the direction), then ``tie`` for a
-    stable order across pages."""
+    stable order across pages. A key that cannot be empty is sorted plainly: "NULLS LAST"
+    on it would keep PostgreSQL from reading its index backwards."""
+    nullable = getattr(key, "nullable", True)
     if descending:
-        return query.order_by(key.desc().nulls_last(), tie.desc())
-    return query.order_by(key.asc().nulls_last(), tie.asc())
+        return query.order_by(key.desc().nulls_last() if nullable else key.desc(), tie.desc())
+    return query.order_by(key.asc().nulls_last() if nullable else key.asc(), tie.asc())
+
+
+def _count(conn: Connection, query: Select) -> int:
+    return conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
 
 
 def paged(
-    conn: Connection, query: Select, counting: Select, number: int, size: int
+    conn: Connection, parts: Sequence[Select], counting: Select, number: int, size: int
 ) -> tuple[list[dict], int]:
-    """The rows of page ``number`` of ``query`` and the total, counted by ``counting`` (the
-    same selection joined to no more than its filters need)."""
-    total = conn.execute(select(func.count()).select_from(counting.subquery())).scalar()
-    offset = (number - 1) * size
+    """The rows of page ``number`` of ``parts`` (queries whose rows follow one another) and
+    the total, counted by ``counting`` (the same selection joined to no more than its
+    filters need). A part is counted only when a page starts beyond its end."""
+    total = _count(conn, counting)
+    offset, rows = (number - 1) * size, []
     if offset >= total:
-        return [], total
-    return [dict(r._mapping) for r in conn.execute(query.limit(size).offset(offset))], total
+        return rows, total
+    for part in parts:
+        got = [dict(r._mapping) for r in conn.execute(part.limit(size - len(rows)).offset(offset))]
+        rows += got
+        if len(rows) == size:
+            break
+        offset = 0 if got else offset - _count(conn, part)
+    return rows, total
 
 
-def streamed(conn: Connection, query: Select) -> Iterator[list[dict]]:
-    """Every row of ``query``, ``EXPORT_CHUNK`` at a time from the cursor."""
-    result = conn.execution_options(stream_results=True, yield_per=EXPORT_CHUNK).execute(query)
-    for chunk in result.partitions():
-        yield [dict(r._mapping) for r in chunk]
+def streamed(conn: Connection, parts: Sequence[Select]) -> Iterator[list[dict]]:
+    """Every row of ``parts`` in turn, ``EXPORT_CHUNK`` at a time from the cursor."""
+    for part in parts:
+        result = conn.execution_options(stream_results=True, yield_per=EXPORT_CHUNK).execute(part)
+        for chunk in result.partitions():
+            yield [dict(r._mapping) for r in chunk]
 
 
 def code_range(column: ColumnElement, prefix: str) -> ColumnElement:

@@ -167,6 +167,7 @@ decisions = Table(
     # A declaration's latest decision straight from the index, whatever the planner's
     # statistics say (PostgreSQL would otherwise walk the primary key backwards).
     Index("ix_decisions_declaration_latest", "declaration_id", "decision_id"),
+    Index("ix_decisions_score", "score", "declaration_id"),  # lists by score
 )
 
 capacity_locks = Table(

@@ -1,5 +1,6 @@
 """list indexes: declarations by office and lodgement, by declarant; the scoreboard's row
-of each declaration by current channel and day (the declarations list's filters)
+of each declaration by current channel and day; decisions by score (the declarations
+list's filters and sorting)
 
 Revision ID: 0018
 Revises: 0017
@@ -19,9 +20,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_scoreboard_declarations_channel", "scoreboard_declarations", ["channel", "day"]
     )
+    op.create_index("ix_decisions_score", "decisions", ["score", "declaration_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decisions_score", "decisions")
     op.drop_index("ix_scoreboard_declarations_channel", "scoreboard_declarations")
     op.drop_index("ix_declarations_declarant_id", "declarations")
     op.drop_index("ix_declarations_office_lodged", "declarations")
