@@ -68,6 +68,14 @@ def typed(amount: str) -> str:
     return amount.replace(",", ".")
 
 
+def typed_day(day: str) -> str:
+    """A day as people type it: '30/06/2026' is 2026-06-30 (ISO days pass as they are)."""
+    parts = day.strip().split("/")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return f"{parts[2]:0>4}-{parts[1]:0>2}-{parts[0]:0>2}"
+    return day
+
+
 class Translator:
     """``t("key", name=value)``: the message in the language, its {placeholders} filled;
     numbers written the language's way."""

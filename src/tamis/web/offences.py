@@ -23,7 +23,7 @@ from tamis.offences.schedule import Base, settlement_bounds
 from tamis.offences.settlement import JudgmentIn, PaymentIn, SettlementIn
 from tamis.offences.tables import offence_parties, offences
 from tamis.users import User
-from tamis.web.i18n import Translator, language_of, typed
+from tamis.web.i18n import Translator, language_of, typed, typed_day
 from tamis.web.problems import validation_problems
 from tamis.web.render import as_page, check_csrf, render
 
@@ -53,7 +53,9 @@ def filled(form: dict[str, str]) -> dict[str, str]:
 def plan(text: str) -> list[dict]:
     """Instalments as typed, one a line: its due day, then its amount."""
     lines = (line.split(maxsplit=1) for line in text.splitlines() if line.strip())
-    return [{"due_on": due, "amount": typed(rest[0]) if rest else ""} for due, *rest in lines]
+    return [
+        {"due_on": typed_day(due), "amount": typed(rest[0]) if rest else ""} for due, *rest in lines
+    ]
 
 
 def _figure(t: Translator, text: str | Decimal) -> str:

@@ -256,15 +256,24 @@ async def page_errors(request: Request, error: StarletteHTTPException) -> Respon
         return RedirectResponse(f"/login?next={quote(target)}", 303)
     t = Translator(language_of(request))
     key = "error.csrf" if error.detail == "csrf" else f"error.{error.status_code}"
-    message = t(key) if key in t.messages else str(error.detail)
     return render(
         request,
         "error.html",
         _optional_user(request),
         status_code=error.status_code,
-        message=message,
-        detail=None if error.detail in ("csrf", "Not Found") else error.detail,
+        message=t(key) if key in t.messages else t("error.other"),
+        detail=_detail_said(error.detail, t),
     )
+
+
+def _detail_said(detail, t: Translator) -> str | None:
+    """What an error says beyond its status, in the page's language: a catalogue key's
+    words; the API's own words (English, its clients are programs) on English pages only."""
+    if not isinstance(detail, str) or detail in ("csrf", "Not Found"):
+        return None
+    if detail in t.messages:
+        return t(detail)
+    return detail if t.language == "en" else None
 
 
 ECHO = 200  # characters of a refused value said back: a 5 MiB id is not answered whole
