@@ -48,6 +48,8 @@ def test_an_admin_adds_a_user_and_finds_the_change_in_the_audit_trail(web):
     row = re.search(r"<tr><td>nadia</td>.*?</tr>", page, re.S)[0]
     assert "inspecteur" in row and "MA-CASA" in row and date.today().strftime("%d/%m/%Y") in row
     assert STRONG not in page
+    add_form = re.search(r'<form[^>]*id="add-user".*?</form>', page, re.S)[0]
+    assert " selected" not in add_form  # no role is chosen for the administrator
     found = web.get("/admin/audit", params={"actor": "admin-web", "action": "user"}).text
     assert "user.add" in found and "nadia" in found and "MA-CASA" in found
     assert "1 entrée (" in found
@@ -76,6 +78,8 @@ def test_a_refused_user_says_why_naming_the_field_and_keeps_what_was_typed(web):
     assert weak.status_code == 422 and "Password: too easy to guess" in weak.text
     partner = add(web, token, username="karim", role="partner", password=STRONG)
     assert partner.status_code == 422 and "Partner administration: a partner user" in partner.text
+    unchosen = add(web, token, username="karim", role="", password=STRONG)
+    assert unchosen.status_code == 422 and "Role: choose one of the roles offered." in unchosen.text
     taken = add(web, token, username="admin-web", role="analyst", password=STRONG)
     assert "User name: this name is already taken." in taken.text
     assert "karim" not in {u["username"] for u in users.list_users(web.app.state.engine)}

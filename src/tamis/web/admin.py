@@ -134,12 +134,13 @@ def add_user(
     request: Request,
     engine: Store,
     user: Admin,
-    username: Name,
-    role: Name,
-    password: Password,
+    username: Name = "",
+    role: Name = "",
+    password: Password = "",
     partner: Name = "",
     office: Name = "",
 ):
+    """Add a user; an empty field is refused on the form, like a wrong one."""
     username, partner, office = username.strip(), partner.strip(), office.strip()
     try:
         users.add_user(engine, username, role, password, user.username, partner or None, office)
