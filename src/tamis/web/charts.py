@@ -51,7 +51,7 @@ def stacked_bars(
             body.append(
                 f'<rect x="{left + i * step + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" '
                 f'height="{h:.1f}" fill="{COLOURS.get(name, COLOURS["bar"])}">'
-                f"<title>{escape(label)} — {escape(names.get(name, name))}: "
+                f"<title>{escape(label)} — {escape(names.get(name, name))} — "
                 f"{escape(shown(values[i]))}</title>"
                 "</rect>"
             )
