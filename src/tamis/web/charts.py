@@ -73,10 +73,11 @@ def stacked_bars(
 def horizontal_bars(
     rows: Sequence[tuple[str, float]],
     title: str,
-    shown: Callable[[float], str] = lambda v: f"{v:.2f}",
+    shown: Callable[[float], str],
     colour: Callable[[float], str] = lambda v: COLOURS["up"] if v >= 0 else COLOURS["down"],
 ) -> Markup:
-    """One bar per (label, value); negative values go left of the axis."""
+    """One bar per (label, value); negative values go left of the axis; ``shown`` writes a
+    value the page's way."""
     width, bar, gap, label_width = 760, 18, 6, 330
     height = max(len(rows), 1) * (bar + gap) + 8
     span = max((abs(v) for _, v in rows), default=0) or 1

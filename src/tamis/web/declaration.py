@@ -104,9 +104,12 @@ def _page(request: Request, engine, user, declaration_id: str, status_code: int 
         detectors_chart=charts.horizontal_bars(
             [(t.detector(n), s.get("score") or 0.0) for n, s in signals.items()],
             t("declaration.detectors"),
+            lambda v: t.number(v, 2),
             colour=lambda v: charts.COLOURS["bar"],
         ),
-        contributions_chart=charts.horizontal_bars(contributed, t("declaration.contributions"))
+        contributions_chart=charts.horizontal_bars(
+            contributed, t("declaration.contributions"), lambda v: t.signed(v, 2)
+        )
         if contributed
         else None,
         references=_references(engine, items),

@@ -112,6 +112,10 @@ class Translator:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return numbers.format_decimal(value, pattern, locale=self.locale)
 
+    def signed(self, value: float, digits: int = 0) -> str:
+        """A change, its sign always written: +0,31 and −0,12."""
+        return ("+" if value >= 0 else "−") + self.number(abs(value), digits)
+
     def money(self, minor: int | None) -> str:
         """An amount in whole units, for figures over many declarations."""
         return "—" if minor is None else self.number(minor / 100)
