@@ -205,3 +205,19 @@ def test_no_page_shows_the_other_language_or_a_raw_key(anonymous, pages, languag
         if found:
             problems[url] = found
     assert not problems, problems
+
+
+def test_refused_values_are_said_in_the_page_language(anonymous, tmp_path):
+    anonymous.follow_redirects = False
+    browser_login(anonymous, "analyst")
+    french = anonymous.get("/scoreboard?from=2025-13&to=2025-01")
+    assert french.status_code == 422
+    said = html.unescape(french.text)
+    assert "La demande contient des valeurs incorrectes." in said
+    assert "Du : un mois est attendu (AAAA-MM)" in said and "String should" not in said
+    rules = html.unescape(anonymous.get("/rules?version=abc").text)
+    assert "Version : un nombre entier est attendu" in rules
+    english = anonymous.get("/rules?version=abc", headers={"accept-language": "en"})
+    assert "Version: a whole number is expected" in html.unescape(english.text)
+    missing = html.unescape(anonymous.get("/transit/26MA00000000000000").text)
+    assert "Page ou enregistrement introuvable." in missing and "no such movement" not in missing
