@@ -52,6 +52,7 @@ def test_an_admin_adds_a_user_and_finds_the_change_in_the_audit_trail(web):
     assert " selected" not in add_form  # no role is chosen for the administrator
     found = web.get("/admin/audit", params={"actor": "admin-web", "action": "user"}).text
     assert "user.add" in found and "nadia" in found and "MA-CASA" in found
+    assert re.search(r"<td>office</td><td[^>]*></td><td[^>]*>MA-CASA</td>", found)
     assert "1 entrée (" in found
     assert "session.open" not in found  # the admin's own login is another action
     hostile = add(web, token, username="<b>x</b>", role="analyst", password=STRONG)

@@ -252,8 +252,9 @@ def changes(entry: dict) -> list[tuple[str, str, str]]:
     """An entry's before and after as (field, before, after) in words: each field of either,
     a value that is not text written as JSON."""
     before, after = entry["before"], entry["after"]
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        return [("", _shown(before), _shown(after))] if before or after else []
+    if not isinstance(before, dict | None) or not isinstance(after, dict | None):
+        return [("", _shown(before), _shown(after))]
+    before, after = before or {}, after or {}
     keys = list(dict.fromkeys([*before, *after]))
     return [(k, _shown(before.get(k)), _shown(after.get(k))) for k in keys]
 
