@@ -149,6 +149,14 @@ def rollback(
     return previous[0]
 
 
+def active_version(engine: Engine, kind: str = KIND) -> int | None:
+    """The version of the active model of ``kind`` (without reading the model), or None."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(models.c.version).where(models.c.active == 1, models.c.kind == kind)
+        ).scalar()
+
+
 def active_row(engine: Engine, kind: str) -> dict | None:
     """The registry row of the active model of ``kind``, or None."""
     with engine.connect() as conn:

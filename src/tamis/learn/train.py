@@ -69,18 +69,19 @@ DRIFT_SAMPLE = 50_000
 def store_drift(engine: Engine, weeks: int = 4) -> dict[str, float]:
     """PSI between the active model's training window and the ``weeks`` up to the day of
     the latest lodgement (whole days)."""
-    row = registry.active_row(engine, registry.KIND)
-    if row is None:
+    version = registry.active_version(engine)
+    if version is None:
         raise ValueError("no active model: train one with `tamis learn train`")
     with engine.connect() as conn:
         latest = conn.execute(select(func.max(declarations.c.lodged_at))).scalar()
     if latest is None:
         raise ValueError("no declarations in the store to compare with the training window")
     end = datetime.combine(latest.date() + timedelta(days=1), datetime.min.time())
-    key = (str(engine.url), row["version"], end, weeks)
+    key = (str(engine.url), version, end, weeks)
     if key not in _DRIFT:
         while len(_DRIFT) >= _DRIFT_KEPT:
             _DRIFT.pop(next(iter(_DRIFT)))
+        row = registry.active_row(engine, registry.KIND)
         _DRIFT[key] = _drift(engine, row, end - timedelta(weeks=weeks), end)
     return _DRIFT[key]
 
