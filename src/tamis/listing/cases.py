@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Engine, Select, case, select
 
 from tamis.channels import RANK
-from tamis.listing.page import PAGE_SIZE, Page, code_range, ordered, paged, streamed
+from tamis.listing.page import PAGE_SIZE, Page, code_range, count_of, ordered, paged, streamed
 from tamis.scoreboard.update import NOT_ASSESSED, catch_up
 from tamis.store.tables import cases, declarations, items, scoreboard_declarations
 
@@ -110,7 +110,8 @@ def cases_page(
     catch_up(engine)
     with engine.connect() as conn:
         query = selected(filters, sort, descending)
-        rows, total = paged(conn, [query], _counted_query(filters), number, size)
+        total = conn.execute(count_of(_counted_query(filters))).scalar()
+        rows = paged(conn, [query], total, number, size)
     return Page(_shown(rows), total, number, size)
 
 

@@ -18,12 +18,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Engine, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Engine, Select, exists, func, literal, or_, select
 
 from tamis.channels import RANK
-from tamis.listing.page import PAGE_SIZE, Page, code_range, ordered, paged, streamed
+from tamis.listing.page import PAGE_SIZE, Page, code_range, count_of, ordered, paged, streamed
 from tamis.scoreboard.update import NOT_ASSESSED, catch_up
-from tamis.store.tables import cases, decisions, declarations, items, scoreboard_declarations
+from tamis.store.tables import (
+    cases,
+    decisions,
+    declarations,
+    items,
+    scoreboard_days,
+    scoreboard_declarations,
+    scoreboard_detectors,
+)
 
 d, s, dc = declarations, scoreboard_declarations, decisions
 _later = decisions.alias("later")
@@ -33,7 +41,7 @@ LATEST_DECISION = (
     .correlate(d)
     .scalar_subquery()
 )
-SCORE = (  # the latest decision's score, from the index alone
+SCORE = (  # the latest decision's score
     select(_later.c.score)
     .where(_later.c.declaration_id == d.c.declaration_id)
     .order_by(_later.c.decision_id.desc())
@@ -41,12 +49,14 @@ SCORE = (  # the latest decision's score, from the index alone
     .correlate(d)
     .scalar_subquery()
 )
-SORTS: dict[str, ColumnElement | None] = {
-    "lodged": d.c.lodged_at,
-    "score": None,  # see _by_score
-    "channel": case(RANK, value=s.c.channel),  # least to most control, not alphabetical
-    "importer": d.c.importer_id,
-}
+CHANNEL = (  # the current channel, read for one declaration at a time
+    select(s.c.channel).where(s.c.declaration_id == d.c.declaration_id).correlate(d)
+).scalar_subquery()
+SORTS = ("lodged", "score", "channel", "importer")
+ORDERED_BY = {"lodged": d.c.lodged_at, "importer": d.c.importer_id}
+# A selection of at most this many is gathered whole then sorted; a larger one is walked
+# in the sort's order, each declaration checked, until the page is full.
+GATHERED = 500
 COLUMNS = (
     d.c.declaration_id, d.c.lodged_at, d.c.office, d.c.importer_id, d.c.importer_name,
     d.c.declarant_id, s.c.channel, dc.c.score, dc.c.revenue_at_stake_minor,
@@ -68,6 +78,11 @@ class DeclarationFilters:
     score_min: float | None = None
     score_max: float | None = None
 
+    @property
+    def by_state(self) -> bool:
+        """Whether the scoreboard's row of a declaration is read (channel, detectors)."""
+        return self.channel is not None or self.detector is not None
+
 
 def _flagged_by(detector: str) -> ColumnElement:
     """The detector is one of the comma-separated names of ``flagged``."""
@@ -76,38 +91,96 @@ def _flagged_by(detector: str) -> ColumnElement:
     return listed.like(f"%,{escaped},%", escape="\\")
 
 
-def _conditions(f: DeclarationFilters, score: ColumnElement = SCORE) -> list[ColumnElement]:
+def _classified(hs: str, walk: bool) -> ColumnElement:
+    """An item of the declaration is classified under ``hs``: checked for the declaration
+    (walking), or the declaration among those the HS code index gives (gathering)."""
+    under = code_range(items.c.hs_code, hs)
+    if walk:
+        return exists().where(items.c.declaration_id == d.c.declaration_id, under)
+    return d.c.declaration_id.in_(select(items.c.declaration_id).where(under))
+
+
+def _conditions(
+    f: DeclarationFilters,
+    score: ColumnElement = SCORE,
+    walk: bool = False,
+    walked: ColumnElement | None = None,
+) -> list[ColumnElement]:
+    """The filters as conditions. Walking, each declaration met in the order of the
+    ``walked`` column (or index) is checked: the HS code and the scoreboard's row are read
+    for it, and no other column's index may be chosen instead (without statistics, SQLite
+    would take an office's 300,000 declarations and sort them). Gathering, the items under
+    an HS code are a set and the scoreboard's rows are joined (see ``_matching``)."""
+
+    # the office and lodgement index walks an office's declarations by date
+    indexed = {walked, d.c.office} if walked is d.c.lodged_at else {walked}
+
+    def checked(column: ColumnElement) -> ColumnElement:
+        kept = any(column is c for c in indexed)
+        return func.coalesce(column, column) if walk and not kept else column
+
+    day_after = lambda v: datetime.combine(v + timedelta(days=1), time())  # noqa: E731
     on_declaration = [
-        (f.office, lambda v: d.c.office == v),
-        (f.lodged_from, lambda v: d.c.lodged_at >= datetime.combine(v, time())),
-        (f.lodged_to, lambda v: d.c.lodged_at < datetime.combine(v + timedelta(days=1), time())),
-        (f.importer, lambda v: d.c.importer_id == v),
-        (f.declarant, lambda v: d.c.declarant_id == v),
-        (f.hs, lambda v: d.c.declaration_id.in_(
-            select(items.c.declaration_id).where(code_range(items.c.hs_code, v)))),
-        (f.channel, lambda v: s.c.channel == v),
-        (f.detector, _flagged_by),
+        (f.office, lambda v: checked(d.c.office) == v),
+        (f.lodged_from, lambda v: checked(d.c.lodged_at) >= datetime.combine(v, time())),
+        (f.lodged_to, lambda v: checked(d.c.lodged_at) < day_after(v)),
+        (f.importer, lambda v: checked(d.c.importer_id) == v),
+        (f.declarant, lambda v: checked(d.c.declarant_id) == v),
+        (f.hs, lambda v: _classified(v, walk)),
+        (f.channel, lambda v: (CHANNEL if walk else s.c.channel) == v),
+        (f.detector, lambda v: exists().where(
+            s.c.declaration_id == d.c.declaration_id, _flagged_by(v)
+        ) if walk else _flagged_by(v)),
         (f.score_min, lambda v: score >= v),
         (f.score_max, lambda v: score <= v),
     ]  # fmt: skip
     return [condition(value) for value, condition in on_declaration if value is not None]
 
 
-def _state_read(filters: DeclarationFilters) -> bool:
-    return filters.channel is not None or filters.detector is not None
-
-
-def _matching(filters: DeclarationFilters) -> Select:
+def _matching(
+    filters: DeclarationFilters, walk: bool = False, walked: ColumnElement | None = None
+) -> Select:
     """The ids of the filtered declarations, joined only to what the filters read: a total
     of a million declarations with no filter counts one table."""
-    joined = d.join(s, s.c.declaration_id == d.c.declaration_id) if _state_read(filters) else d
-    return select(d.c.declaration_id).select_from(joined).where(*_conditions(filters))
+    joined = d
+    if filters.by_state and not walk:
+        joined = d.join(s, s.c.declaration_id == d.c.declaration_id)
+    conditions = _conditions(filters, walk=walk, walked=walked)
+    return select(d.c.declaration_id).select_from(joined).where(*conditions)
 
 
-def _by_score(filters: DeclarationFilters, descending: bool) -> list[Select]:
+def _total(filters: DeclarationFilters) -> Select:
+    """How many declarations the filters select, as a query. Filtered by channel or by
+    detector, and otherwise at most by office and period, the scoreboard's sums per office,
+    day and channel (or detector) answer it: they count the same rows of the scoreboard the
+    list reads (brought up to date first), a few thousand sums instead of a million rows."""
+    f = filters
+    if any(v is not None for v in (f.importer, f.declarant, f.hs, f.score_min, f.score_max)):
+        return count_of(_matching(f))
+    if f.channel is not None and f.detector is None:
+        sums, measure, kept = (
+            scoreboard_days,
+            "declarations",
+            scoreboard_days.c.channel == f.channel,
+        )
+    elif f.detector is not None and f.channel is None:
+        sums, measure = scoreboard_detectors, "flagged"
+        kept = scoreboard_detectors.c.detector == f.detector
+    else:
+        return count_of(_matching(f))
+    chosen = [
+        (f.office, lambda v: sums.c.office == v),
+        (f.lodged_from, lambda v: sums.c.day >= v),
+        (f.lodged_to, lambda v: sums.c.day <= v),
+    ]
+    where = [kept, *(condition(v) for v, condition in chosen if v is not None)]
+    return select(func.sum(sums.c[measure])).where(*where)
+
+
+def _by_score(filters: DeclarationFilters, descending: bool, walk: bool) -> list[Select]:
     """Declarations by their latest decision's score, then those never assessed: the
     decisions' score index read in order, so that a page of the highest scores of a
-    million needs no sort of a million (the order a page of others is read in)."""
+    million needs no sort of a million."""
     latest = (
         select(func.max(_later.c.decision_id))
         .where(_later.c.declaration_id == dc.c.declaration_id)
@@ -115,14 +188,14 @@ def _by_score(filters: DeclarationFilters, descending: bool) -> list[Select]:
         .scalar_subquery()
     )
     joined = dc.join(d, d.c.declaration_id == dc.c.declaration_id)
-    if _state_read(filters):
+    if filters.by_state and not walk:
         joined = joined.join(s, s.c.declaration_id == d.c.declaration_id)
     scored = (
         select(dc.c.declaration_id)
         .select_from(joined)
-        .where(dc.c.decision_id == latest, *_conditions(filters, dc.c.score))
+        .where(dc.c.decision_id == latest, *_conditions(filters, dc.c.score, walk, dc.c.score))
     )
-    never = _matching(filters).where(
+    never = _matching(filters, walk, d.c.declaration_id).where(
         ~select(_later.c.decision_id).where(_later.c.declaration_id == d.c.declaration_id).exists()
     )
     return [
@@ -131,20 +204,42 @@ def _by_score(filters: DeclarationFilters, descending: bool) -> list[Select]:
     ]
 
 
+def _by_channel(filters: DeclarationFilters, descending: bool, walk: bool) -> list[Select]:
+    """One part per channel, most control first (or last), then the declarations never
+    assessed; each in the order of their ids, the primary key's."""
+    channels = sorted(RANK, key=RANK.get, reverse=descending)
+    if filters.channel is not None:
+        channels = [filters.channel]
+    tie = d.c.declaration_id.desc() if descending else d.c.declaration_id
+    matching = _matching(filters, walk, d.c.declaration_id)
+    parts = [matching.where(CHANNEL == c).order_by(tie) for c in channels]
+    if filters.channel is None:
+        unassessed = or_(CHANNEL.is_(None), CHANNEL == NOT_ASSESSED)
+        parts.append(matching.where(unassessed).order_by(tie))
+    return parts
+
+
+def _walks(filters: DeclarationFilters, total: int) -> bool:
+    """Whether a page is found by walking the sort's order rather than gathering the
+    selection: not for a few declarations, nor for one importer's or declarant's (their
+    indexes give a few thousand at most)."""
+    return total > GATHERED and filters.importer is None and filters.declarant is None
+
+
 def selected(
-    filters: DeclarationFilters, sort: str = "lodged", descending: bool = True
+    filters: DeclarationFilters, sort: str = "lodged", descending: bool = True, walk: bool = True
 ) -> list[Select]:
     """The ids of the filtered declarations in order, as queries whose rows follow one
-    another: only what the filters and the sort read is joined; what a list shows of each
-    is read for the page's rows alone."""
+    another (``walk``: see ``GATHERED``); what a list shows of each is read for the page's
+    rows alone."""
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r}: one of {', '.join(SORTS)}")
     if sort == "score":
-        return _by_score(filters, descending)
-    query = _matching(filters)
-    if sort == "channel" and not _state_read(filters):
-        query = query.outerjoin(s, s.c.declaration_id == d.c.declaration_id)
-    return [ordered(query, SORTS[sort], d.c.declaration_id, descending)]
+        return _by_score(filters, descending, walk)
+    if sort == "channel":
+        return _by_channel(filters, descending, walk)
+    key = ORDERED_BY[sort]
+    return [ordered(_matching(filters, walk, key), key, d.c.declaration_id, descending)]
 
 
 def _shown_of(conn, ids: list[str]) -> list[dict]:
@@ -190,9 +285,9 @@ def declarations_page(
     """Page ``number`` (from 1) of the filtered declarations and how many there are."""
     catch_up(engine)
     with engine.connect() as conn:
-        keys, total = paged(
-            conn, selected(filters, sort, descending), _matching(filters), number, size
-        )
+        total = conn.execute(_total(filters)).scalar() or 0
+        parts = selected(filters, sort, descending, _walks(filters, total))
+        keys = paged(conn, parts, total, number, size)
         return Page(_shown_of(conn, [k["declaration_id"] for k in keys]), total, number, size)
 
 
@@ -202,7 +297,8 @@ def all_declarations(
     """Every filtered declaration in order, read from the cursor ``EXPORT_CHUNK`` at a time."""
     catch_up(engine)
     with engine.connect() as conn:
-        for chunk in streamed(conn, selected(filters, sort, descending)):
+        walk = _walks(filters, conn.execute(_total(filters)).scalar() or 0)
+        for chunk in streamed(conn, selected(filters, sort, descending, walk)):
             yield from _shown_of(conn, [k["declaration_id"] for k in chunk])
 
 

@@ -47,27 +47,26 @@ def ordered(query: Select, key: ColumnElement, tie: ColumnElement, descending: b
     return query.order_by(key.asc().nulls_last() if nullable else key.asc(), tie.asc())
 
 
-def _count(conn: Connection, query: Select) -> int:
-    return conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
+def count_of(query: Select) -> Select:
+    """How many rows ``query`` selects, as a query."""
+    return select(func.count()).select_from(query.order_by(None).subquery())
 
 
 def paged(
-    conn: Connection, parts: Sequence[Select], counting: Select, number: int, size: int
-) -> tuple[list[dict], int]:
-    """The rows of page ``number`` of ``parts`` (queries whose rows follow one another) and
-    the total, counted by ``counting`` (the same selection joined to no more than its
-    filters need). A part is counted only when a page starts beyond its end."""
-    total = _count(conn, counting)
+    conn: Connection, parts: Sequence[Select], total: int, number: int, size: int
+) -> list[dict]:
+    """The rows of page ``number`` of ``parts`` (queries whose rows follow one another) out
+    of ``total``. A part is counted only when a page starts beyond it."""
     offset, rows = (number - 1) * size, []
     if offset >= total:
-        return rows, total
+        return rows
     for part in parts:
         got = [dict(r._mapping) for r in conn.execute(part.limit(size - len(rows)).offset(offset))]
         rows += got
         if len(rows) == size:
             break
-        offset = 0 if got else offset - _count(conn, part)
-    return rows, total
+        offset = 0 if got else offset - conn.execute(count_of(part)).scalar()
+    return rows
 
 
 def streamed(conn: Connection, parts: Sequence[Select]) -> Iterator[list[dict]]:

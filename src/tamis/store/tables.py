@@ -90,7 +90,7 @@ items = Table(
     ),
     *(field_column(f, primary_key=f.name == "item_number") for f in ITEM_FIELDS),
     *provenance(),
-    Index("ix_items_hs_code", "hs_code"),
+    Index("ix_items_hs_code_declaration", "hs_code", "declaration_id"),  # covering: lists
 )
 
 inspection_outcomes = Table(
@@ -364,7 +364,6 @@ scoreboard_declarations = Table(
     Column("hits", Integer, nullable=False, comment="1: an inspection found it non-compliant"),
     Column("revenue_recovered_minor", BigInteger, nullable=False),
     Column("fraud_notices", Integer, nullable=False),
-    Index("ix_scoreboard_declarations_channel", "channel", "day"),
 )
 
 
