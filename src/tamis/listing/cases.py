@@ -68,28 +68,35 @@ def _conditions(f: CaseFilters) -> list[ColumnElement]:
     return [condition(value) for value, condition in on_case if value is not None]
 
 
-def selected(filters: CaseFilters, sort: str = "score", descending: bool = True) -> Select:
-    """The query of the filtered cases with what the queue shows of each, in order."""
-    if sort not in SORTS:
-        raise ValueError(f"sort {sort!r}: one of {', '.join(SORTS)}")
-    joined = c.outerjoin(d, d.c.declaration_id == c.c.declaration_id).outerjoin(
-        s, s.c.declaration_id == c.c.declaration_id
-    )
-    query = select(*COLUMNS).select_from(joined).where(*_conditions(filters))
-    return ordered(query, SORTS[sort], c.c.case_id, descending)
-
-
-def _counted_query(filters: CaseFilters) -> Select:
-    """The same selection joined only to what its filters read."""
+def _matching(filters: CaseFilters, sort: str | None = None) -> Select:
+    """The ids of the filtered cases, joined only to what the filters (and the sort) read."""
     joined = c
-    if filters.importer is not None:
-        joined = joined.join(d, d.c.declaration_id == c.c.declaration_id)
-    if filters.channel is not None:
-        joined = joined.join(s, s.c.declaration_id == c.c.declaration_id)
+    if filters.importer is not None or sort == "importer":
+        joined = joined.outerjoin(d, d.c.declaration_id == c.c.declaration_id)
+    if filters.channel is not None or sort == "channel":
+        joined = joined.outerjoin(s, s.c.declaration_id == c.c.declaration_id)
     return select(c.c.case_id).select_from(joined).where(*_conditions(filters))
 
 
-def _shown(rows: list[dict]) -> list[dict]:
+def selected(filters: CaseFilters, sort: str = "score", descending: bool = True) -> Select:
+    """The ids of the filtered cases in order; what the queue shows of each is read for
+    the page's rows alone."""
+    if sort not in SORTS:
+        raise ValueError(f"sort {sort!r}: one of {', '.join(SORTS)}")
+    return ordered(_matching(filters, sort), SORTS[sort], c.c.case_id, descending)
+
+
+def _shown_of(conn, ids: list[int]) -> list[dict]:
+    """What the queue shows of these cases, in their order: the channel left empty when
+    not assessed, money in units."""
+    if not ids:
+        return []
+    joined = c.outerjoin(d, d.c.declaration_id == c.c.declaration_id).outerjoin(
+        s, s.c.declaration_id == c.c.declaration_id
+    )
+    query = select(*COLUMNS).select_from(joined).where(c.c.case_id.in_(ids))
+    read = {r.case_id: dict(r._mapping) for r in conn.execute(query)}
+    rows = [read[i] for i in ids]
     for row in rows:
         if row["channel"] == NOT_ASSESSED:
             row["channel"] = None
@@ -109,10 +116,9 @@ def cases_page(
     """Page ``number`` (from 1) of the filtered cases and how many there are."""
     catch_up(engine)
     with engine.connect() as conn:
-        query = selected(filters, sort, descending)
-        total = conn.execute(count_of(_counted_query(filters))).scalar()
-        rows = paged(conn, [query], total, number, size)
-    return Page(_shown(rows), total, number, size)
+        total = conn.execute(count_of(_matching(filters))).scalar()
+        keys = paged(conn, [selected(filters, sort, descending)], total, number, size)
+        return Page(_shown_of(conn, [k["case_id"] for k in keys]), total, number, size)
 
 
 def all_cases(
@@ -122,4 +128,4 @@ def all_cases(
     catch_up(engine)
     with engine.connect() as conn:
         for chunk in streamed(conn, [selected(filters, sort, descending)]):
-            yield from _shown(chunk)
+            yield from _shown_of(conn, [k["case_id"] for k in chunk])
