@@ -62,8 +62,9 @@ def train_from_store(
 # moves by the week, so a report is kept for the day of the latest lodgement.
 _DRIFT: dict[tuple, dict[str, float]] = {}
 _DRIFT_KEPT = 16
-# Items of each window scored for drift: deciles of 50,000 values are as good as of all.
-DRIFT_SAMPLE = 50_000
+# Items of each window scored for drift (scoring is most of its cost): on the demo, a
+# sample of 20,000 moves no PSI by more than 0.02 from that of every item (10,000: 0.05).
+DRIFT_SAMPLE = 20_000
 
 
 def store_drift(engine: Engine, weeks: int = 4) -> dict[str, float]:
