@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -207,14 +208,29 @@ def load_analyst(engine: Engine, path: str, source: str) -> int:
     return refs.height
 
 
+# The references in force as last read, by engine: thousands of rows that a declaration's
+# page and each of its charts need, and that change only when a build or an analyst's
+# load adds or supersedes some (which changes how many are in force, or the newest id).
+_in_force: weakref.WeakKeyDictionary[Engine, tuple[tuple, pl.DataFrame]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def current_references(engine: Engine) -> pl.DataFrame:
-    """Every reference in force, ``REFERENCE_SCHEMA``."""
-    query = select(*(value_references.c[c] for c in ref.REFERENCE_SCHEMA)).where(
-        value_references.c.superseded_at.is_(None)
-    )
+    """Every reference in force, ``REFERENCE_SCHEMA``; read again only when they changed."""
+    v = value_references.c
+    in_force = v.superseded_at.is_(None)
+    query = select(*(v[c] for c in ref.REFERENCE_SCHEMA)).where(in_force)
+    version = select(func.count(), func.max(v.reference_id), func.max(v.built_at)).where(in_force)
     with engine.connect() as conn:
+        mark = tuple(conn.execute(version).one())
+        kept = _in_force.get(engine)
+        if kept is not None and kept[0] == mark:
+            return kept[1]
         rows = conn.execute(query).all()
-    return pl.DataFrame(rows, schema=ref.REFERENCE_SCHEMA, orient="row")
+    frame = pl.DataFrame(rows, schema=ref.REFERENCE_SCHEMA, orient="row")
+    _in_force[engine] = (mark, frame)
+    return frame
 
 
 # --- uses and lookups ------------------------------------------------------------------------
