@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 from fastapi import Request
 
 from tamis.channels import NAMES
@@ -132,7 +132,13 @@ class Translator:
         return f"{self.amount(minor)}\u00a0{code or settings().national_currency}"
 
     def percent(self, share: float | None) -> str:
-        return "—" if share is None else f"{self.number(100 * share, 1)}\u00a0%"
+        """A share to a tenth of a percent: « 12,3 % » in French, "12.3%" in English."""
+        if share is None:
+            return "—"
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern
+        return numbers.format_percent(
+            share, pattern.replace("#,##0", "#,##0.0"), locale=self.locale
+        )
 
     def date(self, value: date | datetime | str | None) -> str:
         """A day as the language writes it: 07/12/2026 in French and in British English."""
