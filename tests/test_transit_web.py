@@ -8,6 +8,7 @@ from datetime import datetime
 from tamis.transit import synthetic
 from tamis.transit.seals import ingest_positions
 from tests.test_web import browser_login
+from tests.test_web_language import RAW_FIELD, visible
 
 
 def test_a_diverted_movement_shows_on_the_transit_pages(anonymous, tmp_path):
@@ -30,7 +31,10 @@ def test_a_diverted_movement_shows_on_the_transit_pages(anonymous, tmp_path):
     assert diverted in released and "apuré" not in released.split("transit-movements")[1]
     one = anonymous.get(f"/transit/{diverted}").text
     assert "<svg" in one and 'class="positions"' in one
-    assert 'class="alert"' in one and "<title>off_route" in one
+    assert 'class="alert"' in one and "<title>hors itinéraire " in one
+    assert "<title>corridor de transit</title>" in one and "km de l&#39;itinéraire" in one
+    shown = visible(one)
+    assert not RAW_FIELD.findall(shown) and "distance_km" not in shown and "{" not in shown
     assert "IE015 — déclaration de transit" in one and "hors itinéraire" in one
     assert "Risque au départ" in one and "de droits et taxes en jeu" in one
     assert anonymous.get("/transit/26MA00000000000000").status_code == 404

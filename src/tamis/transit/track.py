@@ -4,6 +4,7 @@ corridor, the positions its seal reported, the offices and the alerts raised on 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from markupsafe import Markup, escape
 from sqlalchemy import Engine, select
@@ -14,9 +15,15 @@ from tamis.transit.tables import transit_positions
 WIDTH, HEIGHT, MARGIN = 640, 420, 24
 
 
-def track_svg(engine: Engine, movement: dict) -> Markup:
+def track_svg(
+    engine: Engine,
+    movement: dict,
+    alert_said: Callable[[dict], str] = lambda a: f"{a['kind']} {a['at']:%Y-%m-%d %H:%M}",
+    corridor_said: str = "corridor",
+) -> Markup:
     """The SVG of ``movement`` (as ``tamis.transit.read.movement`` gives it); an empty
-    string when there is nothing to draw (no corridor, no position)."""
+    string when there is nothing to draw (no corridor, no position). ``alert_said`` and
+    ``corridor_said`` name an alert and the corridor in the reader's language."""
     with engine.connect() as conn:
         fixes = conn.execute(
             select(transit_positions.c.lon, transit_positions.c.lat)
@@ -32,7 +39,7 @@ def track_svg(engine: Engine, movement: dict) -> Markup:
         if o in roads.offices
     ]
     marks = [
-        (a["detail"]["lon"], a["detail"]["lat"], f"{a['kind']} {a['at']:%Y-%m-%d %H:%M}")
+        (a["detail"]["lon"], a["detail"]["lat"], alert_said(a))
         for a in movement["alerts"]
         if "lon" in a["detail"] and "lat" in a["detail"]
     ]
@@ -48,7 +55,8 @@ def track_svg(engine: Engine, movement: dict) -> Markup:
         line = _points(xy, path)
         parts.append(
             f'<polyline points="{line}" fill="none" stroke="#c9d8e8" stroke-width="14" '
-            'stroke-linejoin="round" stroke-linecap="round"><title>corridor</title></polyline>'
+            'stroke-linejoin="round" stroke-linecap="round">'
+            f"<title>{escape(corridor_said)}</title></polyline>"
         )
         parts.append(
             f'<polyline points="{line}" fill="none" stroke="#8aa" stroke-dasharray="4 3"/>'

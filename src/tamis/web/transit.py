@@ -67,5 +67,8 @@ def movement_page(
     alerts = [a | {"said": detail_said(a["detail"], t)} for a in found["alerts"]]
     return render(
         request, "transit_movement.html", user, m=found, alerts=alerts,
-        track=track_svg(engine, found),
+        track=track_svg(
+            engine, found, lambda a: f"{t('transit.alert.' + a['kind'])} {t.datetime(a['at'])}",
+            t("transit.corridor"),
+        ),
     )  # fmt: skip
