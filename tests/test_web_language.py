@@ -14,12 +14,14 @@ import yaml
 
 from tamis import reasons
 from tamis.cases import cases
+from tamis.cases.results import InspectionIn, record_result
 from tamis.channels import CHANNELS
 from tamis.offences.read import Status
 from tamis.users import Role
 from tamis.web import i18n
 from tamis.web.i18n import LANGUAGES, Translator, catalogue
 from tamis.web.transit import STATES
+from tests.conftest import login
 from tests.stores import assessed_store
 from tests.test_web import browser_login, page_operations
 
@@ -131,12 +133,13 @@ def pages(anonymous, tmp_path) -> list[str]:
     anonymous.follow_redirects = False
     red = decided.filter(decided["channel"] == "red").row(0, named=True)
     case_id = cases.queue(anonymous.app.state.engine)[0]["case_id"]
+    offence = _an_offence(anonymous)
     values = {
         "declaration_id": red["declaration_id"],
         "case_id": str(case_id),
         "importer_id": "IMP000001",
-        "party": "IMP000001",  # no offence: the error page, in the page's language
-        "offence_id": "999999",
+        "party": offence["parties"][0]["customs_id"],
+        "offence_id": str(offence["offence_id"]),
         "mrn": "26MA00000000000000",
         "seller_id": "S-0000000000",
         "item_number": "1",
@@ -149,12 +152,30 @@ def pages(anonymous, tmp_path) -> list[str]:
         names = re.findall(r"\{(\w+)\}", path)
         found.append(path.format(**{n: values.get(n, "X") for n in names}))
     assert {"/scoreboard", "/rules", "/transit", "/offences", "/social"} <= set(found)
-    return [*found, "/scoreboard?from=2025-01&to=2025-03", "/rules/diff?old=1&new=1"]
+    missing = ["/offences/999999", "/offenders/NOBODY"]  # error pages, in the page's language
+    return [*found, *missing, "/scoreboard?from=2025-01&to=2025-03", "/rules/diff?old=1&new=1"]
+
+
+def _an_offence(client) -> dict:
+    """An offence opened from a non-compliant inspection result (one is recorded on an open
+    case when the simulated inspections found none), with its parties."""
+    engine = client.app.state.engine
+    case = cases.queue(engine, status=cases.Status.OPEN)[0]
+    found = InspectionIn(result="non_compliant", fraud_type="valuation", revenue_recovered=1234)
+    record_result(engine, case["case_id"], found, "admin")
+    url = f"/api/offences/from-inspection/{case['declaration_id']}"
+    opened = client.post(url, headers=login(client, "admin"))
+    assert opened.status_code == 201, opened.text
+    return opened.json()
 
 
 def visible(page: str) -> str:
     """The text a reader sees (and the words of titles and labels), without the markup."""
     page = re.sub(r"<(script|style|textarea)\b.*?</\1>", " ", page, flags=re.S)  # code, typed
+    # the audit trail's changes name a stored record's fields as stored; a text as people
+    # (or the record opening it) wrote it is in its own language
+    page = re.sub(r'<table class="changes">.*?</table>', " ", page, flags=re.S)
+    page = re.sub(r'<dd class="typed">.*?</dd>', " ", page, flags=re.S)
     said = re.findall(r'(?:title|placeholder|aria-label|alt)="([^"]*)"', page)
     return html.unescape(re.sub(r"<[^>]+>", " ", page) + " " + " ".join(said))
 
