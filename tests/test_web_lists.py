@@ -44,10 +44,12 @@ def signed_in(client, role: str):
 
 
 @pytest.fixture(params=["gathered", "walked"])
-def mode(request, monkeypatch):
+def mode(request, monkeypatch, store_url):
     """Pages found by gathering the selection then sorting it, or by walking the sort's
-    order (what a large selection does): the same rows either way."""
+    order (what a large selection does on SQLite): the same rows either way."""
     walked = request.param == "walked"
+    if walked and store_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL always gathers: its planner has statistics")
     monkeypatch.setattr(declaration_list, "GATHERED", 0 if walked else 10**9)
     return request.param
 

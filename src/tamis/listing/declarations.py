@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Engine, Select, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, exists, func, literal, or_, select
 
 from tamis.channels import RANK
 from tamis.listing.page import PAGE_SIZE, Page, code_range, count_of, ordered, paged, streamed
@@ -54,8 +54,8 @@ CHANNEL = (  # the current channel, read for one declaration at a time
 ).scalar_subquery()
 SORTS = ("lodged", "score", "channel", "importer")
 ORDERED_BY = {"lodged": d.c.lodged_at, "importer": d.c.importer_id}
-# A selection of at most this many is gathered whole then sorted; a larger one is walked
-# in the sort's order, each declaration checked, until the page is full.
+# On SQLite, a selection of at most this many is gathered whole then sorted; a larger one
+# is walked in the sort's order, each declaration checked, until the page is full.
 GATHERED = 500
 COLUMNS = (
     d.c.declaration_id, d.c.lodged_at, d.c.office, d.c.importer_id, d.c.importer_name,
@@ -155,7 +155,9 @@ def _total(filters: DeclarationFilters) -> Select:
     day and channel (or detector) answer it: they count the same rows of the scoreboard the
     list reads (brought up to date first), a few thousand sums instead of a million rows."""
     f = filters
-    if any(v is not None for v in (f.importer, f.declarant, f.hs, f.score_min, f.score_max)):
+    if f.score_min is not None or f.score_max is not None:  # never-assessed ones are out
+        return count_of(_scored(f))
+    if any(v is not None for v in (f.importer, f.declarant, f.hs)):
         return count_of(_matching(f))
     if f.channel is not None and f.detector is None:
         sums, measure, kept = (
@@ -177,10 +179,9 @@ def _total(filters: DeclarationFilters) -> Select:
     return select(func.sum(sums.c[measure])).where(*where)
 
 
-def _by_score(filters: DeclarationFilters, descending: bool, walk: bool) -> list[Select]:
-    """Declarations by their latest decision's score, then those never assessed: the
-    decisions' score index read in order, so that a page of the highest scores of a
-    million needs no sort of a million."""
+def _scored(filters: DeclarationFilters, walk: bool = False) -> Select:
+    """The ids of the filtered declarations that were assessed, read from their latest
+    decisions (the score index answers a score range, or walks the scores in order)."""
     latest = (
         select(func.max(_later.c.decision_id))
         .where(_later.c.declaration_id == dc.c.declaration_id)
@@ -190,16 +191,23 @@ def _by_score(filters: DeclarationFilters, descending: bool, walk: bool) -> list
     joined = dc.join(d, d.c.declaration_id == dc.c.declaration_id)
     if filters.by_state and not walk:
         joined = joined.join(s, s.c.declaration_id == d.c.declaration_id)
-    scored = (
+    conditions = _conditions(filters, dc.c.score, walk, dc.c.score)
+    return (
         select(dc.c.declaration_id)
         .select_from(joined)
-        .where(dc.c.decision_id == latest, *_conditions(filters, dc.c.score, walk, dc.c.score))
+        .where(dc.c.decision_id == latest, *conditions)
     )
+
+
+def _by_score(filters: DeclarationFilters, descending: bool, walk: bool) -> list[Select]:
+    """Declarations by their latest decision's score, then those never assessed: the
+    decisions' score index read in order, so that a page of the highest scores of a
+    million needs no sort of a million."""
     never = _matching(filters, walk, d.c.declaration_id).where(
         ~select(_later.c.decision_id).where(_later.c.declaration_id == d.c.declaration_id).exists()
     )
     return [
-        ordered(scored, dc.c.score, dc.c.declaration_id, descending),
+        ordered(_scored(filters, walk), dc.c.score, dc.c.declaration_id, descending),
         never.order_by(d.c.declaration_id.desc() if descending else d.c.declaration_id),
     ]
 
@@ -219,11 +227,14 @@ def _by_channel(filters: DeclarationFilters, descending: bool, walk: bool) -> li
     return parts
 
 
-def _walks(filters: DeclarationFilters, total: int) -> bool:
+def _walks(conn: Connection, filters: DeclarationFilters, total: int) -> bool:
     """Whether a page is found by walking the sort's order rather than gathering the
-    selection: not for a few declarations, nor for one importer's or declarant's (their
-    indexes give a few thousand at most)."""
-    return total > GATHERED and filters.importer is None and filters.declarant is None
+    selection: on SQLite, which plans without statistics, for a large selection that is
+    not one importer's or declarant's (their indexes give a few thousand at most).
+    PostgreSQL's planner chooses from its statistics, given the gathering query."""
+    if conn.dialect.name != "sqlite" or filters.importer or filters.declarant:
+        return False
+    return total > GATHERED
 
 
 def selected(
@@ -286,7 +297,7 @@ def declarations_page(
     catch_up(engine)
     with engine.connect() as conn:
         total = conn.execute(_total(filters)).scalar() or 0
-        parts = selected(filters, sort, descending, _walks(filters, total))
+        parts = selected(filters, sort, descending, _walks(conn, filters, total))
         keys = paged(conn, parts, total, number, size)
         return Page(_shown_of(conn, [k["declaration_id"] for k in keys]), total, number, size)
 
@@ -297,7 +308,7 @@ def all_declarations(
     """Every filtered declaration in order, read from the cursor ``EXPORT_CHUNK`` at a time."""
     catch_up(engine)
     with engine.connect() as conn:
-        walk = _walks(filters, conn.execute(_total(filters)).scalar() or 0)
+        walk = _walks(conn, filters, conn.execute(_total(filters)).scalar() or 0)
         for chunk in streamed(conn, selected(filters, sort, descending, walk)):
             yield from _shown_of(conn, [k["declaration_id"] for k in chunk])
 
