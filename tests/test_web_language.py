@@ -104,6 +104,8 @@ def test_numbers_dates_and_months_are_written_the_language_way():
     assert english.currency(1234567, "EUR") == "12,345.67\u00a0EUR"
     assert french.date("2026-12-07") == english.date("2026-12-07") == "07/12/2026"
     assert french.month("2026-12") == "déc. 2026" and english.month("2026-12") == "Dec 2026"
+    assert french.percent(0.1234) == "12,3\u00a0%" and english.percent(0.1234) == "12.3%"
+    assert i18n.typed_day("30/06/2026") == i18n.typed_day("2026-06-30") == "2026-06-30"
     stored = reasons.reason("anomaly.value", value=1234567.8, z=3.25)
     assert reasons.render(stored, "fr") == "valeur en douane 1\u202f234\u202f568 (z +3,2)"
     assert reasons.render(stored, "en") == "customs value 1,234,568 (z +3.2)"
