@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from tamis import audit
 from tamis.cli import app
 from tamis.inspections import record_outcomes, simulated_results
 from tamis.learn import combiner
@@ -98,15 +99,32 @@ def test_routing_combinations_are_learnt_listed_promoted_and_rolled_back(inspect
     assert first.exit_code == 0, first.output
     version = json.loads(first.output)["version"]
     assert version is not None and combiner.active(inspected).version == version
-    refused = runner.invoke(app, ["learn", "rollback", "--kind", "routing"])
+    refused = runner.invoke(
+        app, ["learn", "rollback", "--kind", "routing", "--reason", "back to the earlier weights"]
+    )
     assert refused.exit_code != 0 and "no earlier promoted model" in refused.output
     second = json.loads(runner.invoke(app, ["learn", "routing", "--json"]).output)["version"]
-    assert runner.invoke(app, ["learn", "promote", str(second), "--kind", "routing"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["learn", "promote", str(second), "--kind", "routing", "--reason", "refitted"]
+        ).exit_code
+        == 0
+    )
     listed = runner.invoke(app, ["learn", "models", "--kind", "routing"]).output
     assert f"* {second}:" in listed and f"  {version}:" in listed
-    assert runner.invoke(app, ["learn", "rollback", "--kind", "routing"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app,
+            ["learn", "rollback", "--kind", "routing", "--reason", "back to the earlier weights"],
+        ).exit_code
+        == 0
+    )
     assert combiner.active(inspected).version == version
-    fraud_only = runner.invoke(app, ["learn", "promote", str(version)])
+    said = [e for e in audit.entries(inspected) if e["action"] == "model.rollback"]
+    assert said and "back to the earlier weights" in json.dumps(said[-1], default=str)
+    unsaid = runner.invoke(app, ["learn", "rollback", "--kind", "routing", "--reason", " "])
+    assert unsaid.exit_code != 0 and "--reason" in unsaid.output
+    fraud_only = runner.invoke(app, ["learn", "promote", str(version), "--reason", "a test"])
     assert fraud_only.exit_code != 0  # a routing combination is not a fraud model
 
 

@@ -152,27 +152,40 @@ def models_command(as_json: Json = False, kind: Kind = "fraud_lightgbm") -> None
     console.print(table)
 
 
+Reason = Annotated[
+    str, typer.Option("--reason", help="Why: kept with the change in the audit trail.")
+]
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip():
+        _fail("--reason: say why the active model changes (it is kept in the audit trail)")
+    return reason.strip()
+
+
 @app.command("promote")
-def promote_command(version: int, kind: Kind = "fraud_lightgbm") -> None:
+def promote_command(version: int, reason: Reason, kind: Kind = "fraud_lightgbm") -> None:
     """Make VERSION the active model of its kind."""
+    from tamis.audit import command_line_actor
     from tamis.learn.registry import RegistryError, promote
     from tamis.store import open_store
 
     try:
-        promote(open_store(), version, kind)
+        promote(open_store(), version, kind, command_line_actor(), _reason(reason))
     except RegistryError as error:
         _fail(str(error))
     console.print(f"model version {version} is active")
 
 
 @app.command("rollback")
-def rollback_command(kind: Kind = "fraud_lightgbm") -> None:
+def rollback_command(reason: Reason, kind: Kind = "fraud_lightgbm") -> None:
     """Re-activate the model of a kind that was active before the current one."""
+    from tamis.audit import command_line_actor
     from tamis.learn.registry import RegistryError, rollback
     from tamis.store import open_store
 
     try:
-        version = rollback(open_store(), kind)
+        version = rollback(open_store(), kind, command_line_actor(), _reason(reason))
     except RegistryError as error:
         _fail(str(error))
     console.print(f"rolled back: model version {version} is active")
