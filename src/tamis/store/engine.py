@@ -33,7 +33,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_store_engine(url: str | None = None, **kwargs) -> Engine:
-    engine = create_engine(normalise_url(url or settings().database_url), **kwargs)
+    url = normalise_url(url or settings().database_url)
+    if url.startswith("postgresql"):
+        # PostgreSQL's JIT compiles a plan for ~100 ms: more than a page's whole query costs
+        kwargs.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
+    engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -11,7 +11,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 import polars as pl
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from tamis.api.auth import FIELD, READERS, TARGETERS
@@ -39,11 +39,6 @@ Reader = as_page(READERS)
 Officer = as_page(FIELD)
 DeclarationId = Annotated[str, Path(min_length=1, max_length=64)]
 Short = Annotated[str, Form(max_length=256)]
-
-
-@router.get("/declarations")
-def find(user: Reader, id: Annotated[str, Query(min_length=1, max_length=64)]):
-    return RedirectResponse(f"/declarations/{quote(id.strip().upper(), safe='')}", 303)
 
 
 def _references(engine, items: pl.DataFrame) -> dict[int, dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tamis.api.auth import READERS, TARGETERS
+from tamis.api.auth import AUDITORS, READERS, TARGETERS
 
 NAV = (
     ("/scoreboard", "nav.scoreboard", READERS),
@@ -13,4 +13,5 @@ NAV = (
     ("/transit", "nav.transit", READERS),
     ("/offences", "nav.offences", READERS),
     ("/social", "nav.social", TARGETERS),
+    ("/admin", "nav.admin", AUDITORS),
 )
