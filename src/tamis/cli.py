@@ -281,16 +281,25 @@ def serve_command(
 ) -> None:
     """Serve the dashboard (/), the API (under /api) and /health."""
     import threading
+    import time
 
     import uvicorn
 
     from tamis.api.app import create_app, ready_assessor
 
     app = create_app()
-    # Answer first: the assessor's models load beside the server (seconds), so the first page
-    # waits not for them, and the first lodgement only if it comes before they are loaded.
-    threading.Thread(target=ready_assessor, args=(app,), name="warm-up", daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+    def warm_up() -> None:
+        """Answer first: the assessor's models load once the server listens (seconds on a
+        small store, minutes on a large one), so no page waits for them, and a lodgement
+        only if it comes before they are loaded."""
+        while not (server.started or server.should_exit):
+            time.sleep(0.05)
+        ready_assessor(app)
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    server.run()
 
 
 @db_app.command("upgrade")
