@@ -230,6 +230,9 @@ audit_trail = Table(
     Column("before", Text, nullable=True, comment="JSON"),
     Column("after", Text, nullable=True, comment="JSON"),
     Index("ix_audit_trail_entity", "entity", "entity_id"),
+    Index("ix_audit_trail_actor", "actor", "at"),
+    Index("ix_audit_trail_action", "action", "at"),
+    Index("ix_audit_trail_at", "at"),
 )
 
 cases = Table(
