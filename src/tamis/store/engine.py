@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, column, create_engine, event, inspect, select, table
+from sqlalchemy.engine import make_url
 
 from tamis.settings import settings
 
@@ -33,10 +34,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_store_engine(url: str | None = None, **kwargs) -> Engine:
-    url = normalise_url(url or settings().database_url)
-    if url.startswith("postgresql"):
+    url = make_url(normalise_url(url or settings().database_url))
+    if url.get_backend_name() == "postgresql":
         # PostgreSQL's JIT compiles a plan for ~100 ms: more than a page's whole query costs
-        kwargs.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
+        options = " ".join(filter(None, (url.query.get("options"), "-c jit=off")))
+        url = url.update_query_dict({"options": options})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
