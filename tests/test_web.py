@@ -41,6 +41,7 @@ PAGES = {
     "GET /search": READERS,
     "GET /declarations/{declaration_id}": READERS,
     "GET /declarations/{declaration_id}/items/{item_number}/reference.png": READERS,
+    "GET /declarations/{declaration_id}/items/{item_number}/reference.svg": READERS,
     "GET /importers/{importer_id}": READERS,
     "GET /cases": READERS,
     "GET /cases/{case_id}": READERS,

@@ -22,12 +22,15 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import lleaves
 import numpy as np
 
 from tamis.settings import settings
+
+if TYPE_CHECKING:  # LightGBM is imported where a model is trained or read
+    import lightgbm as lgb
 
 COMPILE_FROM = 100_000  # rows: compiling costs what LightGBM takes on some 400,000
 CHUNK = 65_536  # rows converted to float64 and scored per task

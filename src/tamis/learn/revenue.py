@@ -12,10 +12,14 @@ is no model and the prediction is the duty at stake.
 
 from __future__ import annotations
 
-import lightgbm as lgb
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from tamis.learn import compiled
+
+if TYPE_CHECKING:  # LightGBM is imported where a model is trained
+    import lightgbm as lgb
 
 # the P(fraud) model's parameters (``tamis.learn.model``) with these changes
 OBJECTIVE: dict = dict(objective="regression", min_data_in_leaf=20, learning_rate=0.2)
@@ -36,6 +40,8 @@ def fit(
     offset = np.log1p(duty[frauds])
     if np.abs(target - offset).max() < TOLERANCE:
         return None  # revenue is the duty at stake: predicted for free, without trees
+    import lightgbm as lgb
+
     data = lgb.Dataset(x[frauds], target, init_score=offset)
     return lgb.train(params | OBJECTIVE, data, num_boost_round=N_ROUNDS)
 

@@ -74,7 +74,14 @@ declarations = Table(
     *(field_column(f, primary_key=f.name == "declaration_id") for f in DECLARATION_FIELDS),
     *provenance(),
     Index("ix_declarations_lodged_at", "lodged_at"),
-    Index("ix_declarations_importer_id", "importer_id"),
+    # covering: an importer's history and latest declarations are read from the index alone
+    Index(
+        "ix_declarations_importer_lodged",
+        "importer_id",
+        "lodged_at",
+        "declaration_id",
+        "importer_name",
+    ),
     Index("ix_declarations_office_lodged", "office", "lodged_at"),
     Index("ix_declarations_declarant_id", "declarant_id"),
 )

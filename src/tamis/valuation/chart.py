@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import math
 import threading
-from typing import Protocol
 
 import matplotlib
 
@@ -15,20 +14,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator  # noqa: E402
 
-from tamis.valuation.report import hs_label, origin_label  # noqa: E402
+from tamis.valuation.svg import Words, caption, tick_label  # noqa: E402
 
 # pyplot and its mathtext parser are not thread-safe; the web server draws from threads.
 _drawing = threading.Lock()
-
-
-class Words(Protocol):
-    """What the chart needs of a page's translator (``tamis.web.i18n.Translator``)."""
-
-    language: str
-
-    def __call__(self, key: str, **values) -> str: ...
-
-    def number(self, value: float, digits: int = 0) -> str: ...
 
 
 class English:
@@ -71,15 +60,14 @@ def reference_chart(
 
 class _LogTicks(LogFormatter):
     """Matplotlib's choice of which ticks of a log axis to label, each written ``t``'s way
-    with as many decimals as a value under 1 needs (0,05), none above."""
+    with the decimals it has (0,05)."""
 
     def __init__(self, t: Words, **options) -> None:
         super().__init__(**options)
         self.t = t
 
     def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
-        digits = 0 if x >= 1 or x <= 0 else min(6, -math.floor(math.log10(x)))
-        return self.t.number(x, digits)
+        return tick_label(x, self.t)
 
 
 def _draw(reference, distribution, declared, currency, t: Words) -> bytes:
@@ -101,17 +89,7 @@ def _draw(reference, distribution, declared, currency, t: Words) -> bytes:
     axes.yaxis.set_major_formatter(FuncFormatter(lambda y, _: t.number(y)))
     axes.set_xlabel(t("valuechart.axis", currency=currency, basis=reference["basis"]))
     axes.set_ylabel(t("valuechart.items"))
-    source = reference["source"]
-    title = t(
-        "valuechart.title",
-        hs=hs_label(reference["hs_code"]),
-        origin=origin_label(reference["origin"], t.language),
-        source=t("valuechart.source.history") if source == "history" else source,
-        level=reference["level"],
-    )
-    if reference.get("n"):
-        title += t("valuechart.count", n=t.number(reference["n"]))
-    axes.set_title(title, fontsize=10)
+    axes.set_title(caption(reference, t), fontsize=10)
     axes.legend(fontsize=8)
     figure.text(0.01, 0.01, t("valuechart.guardrail"), fontsize=7, color="grey")
     figure.tight_layout()

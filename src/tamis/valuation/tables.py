@@ -70,4 +70,6 @@ value_histogram = Table(
     Column("built_at", DateTime, nullable=False),
     Index("ix_value_histogram_month", "month"),
     Index("ix_value_histogram_cell", "hs_code", "origin", "basis"),
+    # covering: a value chart reads its reference's bins from the index alone
+    Index("ix_value_histogram_chart", "basis", "hs_code", "origin", "month", "bin", "items"),
 )

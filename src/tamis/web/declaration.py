@@ -32,6 +32,7 @@ from tamis.web import charts
 from tamis.web.documents import documents_of, due_at
 from tamis.web.i18n import Translator, language_of
 from tamis.web.importer import linked_sellers
+from tamis.web.problems import refusal
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -135,10 +136,12 @@ def _then_back(request: Request, engine, user, declaration_id: str, step: str, f
     try:
         take()
     except records.DocumentError as error:
-        said = {"failed": step, "form": form, "problem": str(error)}
+        problem = refusal(error, Translator(language_of(request)))
+        said = {"failed": step, "form": form, "problem": problem}
         return _page(request, engine, user, declaration_id, 409, **said)
     except ValueError as error:  # a due time that is not one
-        said = {"failed": step, "form": form, "problem": f"{step}: {error}"}
+        problem = refusal(error, Translator(language_of(request)))
+        said = {"failed": step, "form": form, "problem": problem}
         return _page(request, engine, user, declaration_id, 422, **said)
     except LookupError as error:
         raise HTTPException(404, str(error)) from None
@@ -192,20 +195,19 @@ def decide(
     )  # fmt: skip
 
 
-@router.get("/declarations/{declaration_id}/items/{item_number}/reference.png")
-def reference_chart(
-    request: Request, engine: Store, user: Reader, declaration_id: str, item_number: int
-):
-    """The item's value chart in the page's language; drawn once and kept (the store's
-    ``database.chart``), and kept by the browser for an hour or until it changes (ETag)."""
+def _item_report(engine, declaration_id: str, item_number: int) -> dict:
+    """The value report of the declaration's item; 404 when it has no reference."""
     _, items = _declaration(engine, declaration_id)
-    report = _references(engine, items.filter(pl.col("item_number") == item_number)).get(
-        item_number
-    )
+    item = items.filter(pl.col("item_number") == item_number)
+    report = _references(engine, item).get(item_number)
     if report is None:
         raise HTTPException(404, f"no value reference for item {item_number}")
-    png = database.chart(engine, report, Translator(language_of(request)))
-    etag = f'"{hashlib.blake2b(png, digest_size=12).hexdigest()}"'
+    return report
+
+
+def _kept_by_browser(request: Request, body: bytes, media_type: str) -> Response:
+    """``body``, kept by the browser for an hour or until it changes (ETag)."""
+    etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
     headers = {
         "ETag": etag,
         "Cache-Control": "private, max-age=3600",
@@ -213,4 +215,25 @@ def reference_chart(
     }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return Response(png, media_type="image/png", headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@router.get("/declarations/{declaration_id}/items/{item_number}/reference.svg")
+def reference_svg(
+    request: Request, engine: Store, user: Reader, declaration_id: str, item_number: int
+):
+    """The item's value chart in the page's language, drawn from its reference's data."""
+    report = _item_report(engine, declaration_id, item_number)
+    svg = database.svg_chart(engine, report, Translator(language_of(request)))
+    return _kept_by_browser(request, str(svg).encode(), "image/svg+xml")
+
+
+@router.get("/declarations/{declaration_id}/items/{item_number}/reference.png")
+def reference_chart(
+    request: Request, engine: Store, user: Reader, declaration_id: str, item_number: int
+):
+    """The same chart drawn by matplotlib, for addresses kept from before the SVG; drawn
+    once and kept (the store's ``database.chart``)."""
+    report = _item_report(engine, declaration_id, item_number)
+    png = database.chart(engine, report, Translator(language_of(request)))
+    return _kept_by_browser(request, png, "image/png")
