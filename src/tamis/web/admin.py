@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
+from pydantic import BeforeValidator
 
 from tamis import audit, users
 from tamis.api.auth import ADMINS, AUDITORS
@@ -235,6 +236,8 @@ def change_office(request: Request, engine: Store, user: Admin, username: Name, 
 # The audit trail.
 
 Text = Annotated[str, Query(max_length=128)]
+# The filter form sends its empty date fields too: an empty date is no filter.
+Day = Annotated[date | None, BeforeValidator(lambda given: given or None)]
 
 
 def _filters(actor: str, action: str, entity: str, entity_id: str, first, last):
@@ -276,8 +279,8 @@ def audit_page(
     action: Text = "",
     entity: Text = "",
     entity_id: Text = "",
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[Day, Query(alias="from")] = None,
+    last: Annotated[Day, Query(alias="to")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     export: Annotated[str | None, Query(pattern="^(csv|xlsx)$")] = None,
 ):
