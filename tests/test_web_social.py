@@ -15,6 +15,7 @@ from tamis.social import views
 from tamis.social.evaluation import load
 from tamis.social.synthetic import write_posts
 from tamis.social.tables import social_posts
+from tests.conftest import login
 from tests.intel_store import loaded_store
 from tests.test_web import browser_login
 
@@ -104,7 +105,15 @@ def test_a_case_or_a_watchlist_is_opened_from_a_seller(anonymous, sellers):
     refused = anonymous.post(f"/social/sellers/{unlinked}/watchlist", data={"csrf_token": token})
     assert refused.status_code == 409
     assert "La liste de surveillance n&#39;a pas été ouverte" in refused.text
-    assert "linked to no importer" in refused.text
+    assert f"le vendeur {unlinked} n’est lié à aucun importateur" in html.unescape(refused.text)
+    anonymous.cookies.set("tamis_lang", "en")
+    english = anonymous.post(f"/social/sellers/{unlinked}/watchlist", data={"csrf_token": token})
+    assert f"seller {unlinked} is linked to no importer" in english.text
+    anonymous.cookies.delete("tamis_lang")
+    api = anonymous.post(
+        f"/api/social/sellers/{unlinked}/watchlist", headers=login(anonymous, "analyst")
+    )
+    assert f"seller {unlinked} is linked to no importer: nothing to watch" in api.text
 
 
 def test_other_roles_neither_open_the_source_nor_see_an_importer_sellers(anonymous, sellers):

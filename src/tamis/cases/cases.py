@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from tamis import audit
 from tamis.reasons import render_all
+from tamis.refusals import Refusal
 from tamis.store.load import bulk_insert
 from tamis.store.tables import (
     attachments,
@@ -43,7 +44,7 @@ CLOSING = (Status.OPEN, Status.IN_INSPECTION)
 ASSIGNABLE_ROLES = ("admin", "analyst", "inspector", "supervisor")
 
 
-class CaseError(ValueError):
+class CaseError(Refusal):
     """A case cannot change as asked; the message says why."""
 
 
@@ -336,7 +337,12 @@ def assign(engine: Engine, case_id: int, assignee: str, actor: str) -> None:
             select(users.c.role).where(users.c.username == assignee, users.c.active == 1)
         ).scalar()
         if role not in ASSIGNABLE_ROLES:
-            raise CaseError(f"assignee {assignee!r}: not an active inspector, analyst or admin")
+            raise CaseError(
+                f"assignee {assignee!r}: not an active inspector, analyst or admin",
+                "case.assignee_unknown",
+                field="assignee",
+                assignee=assignee,
+            )
         _change(conn, case_id, actor, "case.assign", assignee=assignee)
 
 
@@ -348,13 +354,25 @@ def set_status(
     try:
         status = Status(status)
     except ValueError:
-        raise CaseError(f"status {status!r}: expected one of {[s.value for s in Status]}") from None
+        raise CaseError(
+            f"status {status!r}: expected one of {[s.value for s in Status]}",
+            "case.status_unknown",
+            field="status",
+            status=status,
+            expected=list(Status),
+        ) from None
     if status is Status.CLOSED:
         close_without_inspection(conn, case_id, reason, actor)
         return
     current = Status(_row(conn, case_id).status)
     if status not in MOVES[current]:
-        raise CaseError(f"case {case_id} is {current}: it cannot become {status}")
+        raise CaseError(
+            f"case {case_id} is {current}: it cannot become {status}",
+            "case.cannot_become",
+            case_id=case_id,
+            current=current,
+            status=status,
+        )
     reopened = {"closure_reason": None} if current is Status.CLOSED else {}
     _change(conn, case_id, actor, "case.status", status=status.value, closed_at=None, **reopened)
 
@@ -362,7 +380,12 @@ def set_status(
 def _closable(conn: Connection, case_id: int) -> None:
     current = Status(_row(conn, case_id).status)
     if current not in CLOSING:
-        raise CaseError(f"case {case_id} is {current}: reopen it first")
+        raise CaseError(
+            f"case {case_id} is {current}: reopen it first",
+            "case.reopen_first",
+            case_id=case_id,
+            current=current,
+        )
 
 
 def close_with_result(conn: Connection, case_id: int, actor: str) -> None:
@@ -390,7 +413,7 @@ def close_without_inspection(
 
 def add_note(engine: Engine, case_id: int, text: str, author: str) -> int:
     if not text.strip():
-        raise CaseError("text: a note cannot be empty")
+        raise CaseError("text: a note cannot be empty", "case.note_empty", field="text")
     with engine.begin() as conn:
         _row(conn, case_id)
         values = dict(case_id=case_id, author=author, written_at=audit.now(), text=text)

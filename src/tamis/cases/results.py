@@ -19,6 +19,7 @@ from tamis.cases.cases import CaseError, Status, _row, close_with_result
 from tamis.declarations import FraudType, InspectionResult
 from tamis.ingest.checks import COUNTRIES
 from tamis.inspections import record_outcomes
+from tamis.refusals import Refusal
 from tamis.store.tables import MAX_ID, declarations, inspection_outcomes, items
 
 # A time typed in a page has no zone and is read as UTC: one typed in the zone furthest
@@ -61,9 +62,17 @@ class InspectionIn(BaseModel):
     @model_validator(mode="after")
     def _coherent(self) -> InspectionIn:
         if self.result is InspectionResult.NON_COMPLIANT and self.fraud_type is None:
-            raise ValueError("fraud_type: a non-compliant result needs the fraud type")
+            raise Refusal(
+                "fraud_type: a non-compliant result needs the fraud type",
+                "inspection.fraud_type_needed",
+                field="fraud_type",
+            )
         if self.result is InspectionResult.COMPLIANT and self.fraud_type is not None:
-            raise ValueError("fraud_type: a compliant result has no fraud type")
+            raise Refusal(
+                "fraud_type: a compliant result has no fraud type",
+                "inspection.fraud_type_unwanted",
+                field="fraud_type",
+            )
         return self
 
 
@@ -86,7 +95,13 @@ def _check_target(conn: Connection, declaration_id: str, item_number: int | None
         ).first()
         is None
     ):
-        raise CaseError(f"item_number: declaration {declaration_id} has no item {item_number}")
+        raise CaseError(
+            f"item_number: declaration {declaration_id} has no item {item_number}",
+            "inspection.no_item",
+            field="item_number",
+            declaration_id=declaration_id,
+            item_number=item_number,
+        )
 
 
 def _store(conn: Connection, declaration_id: str, found: InspectionIn, inspector: str, case_id):
@@ -111,9 +126,18 @@ def record_result(engine: Engine, case_id: int, found: InspectionIn, inspector: 
     with engine.begin() as conn:
         case = _row(conn, case_id)
         if case.declaration_id is None:
-            raise CaseError(f"case {case_id} has no declaration to record a result on")
+            raise CaseError(
+                f"case {case_id} has no declaration to record a result on",
+                "case.no_declaration",
+                case_id=case_id,
+            )
         if case.status == Status.CLOSED:
-            raise CaseError(f"case {case_id} is closed: reopen it first")
+            raise CaseError(
+                f"case {case_id} is closed: reopen it first",
+                "case.reopen_first",
+                case_id=case_id,
+                current=Status.CLOSED,
+            )
         _store(conn, case.declaration_id, found, inspector, case_id)
         close_with_result(conn, case_id, inspector)
 

@@ -27,6 +27,7 @@ from tamis.documents.read import (
     document,
 )
 from tamis.documents.tables import DOC_TYPES, document_requests, documents, remote_decisions
+from tamis.refusals import Refusal
 from tamis.store import files
 from tamis.store.tables import declarations, items
 
@@ -35,7 +36,7 @@ DUE = timedelta(days=2)  # a request's default time to answer
 Decision = Literal["release", "inspect"]
 
 
-class DocumentError(ValueError):
+class DocumentError(Refusal):
     """A document, request or decision refused; the message names the record and field."""
 
 
@@ -53,7 +54,13 @@ def _declaration(conn: Connection, declaration_id: str) -> None:
 
 def _doc_type(doc_type: str) -> str:
     if doc_type not in DOC_TYPES:
-        raise DocumentError(f"doc_type {doc_type!r}: one of {', '.join(DOC_TYPES)}")
+        raise DocumentError(
+            f"doc_type {doc_type!r}: one of {', '.join(DOC_TYPES)}",
+            "document.type_unknown",
+            field="doc_type",
+            doc_type=doc_type,
+            expected=list(DOC_TYPES),
+        )
     return doc_type
 
 
@@ -65,7 +72,12 @@ def _item_numbers(conn: Connection, declaration_id: str, given: str | list[int] 
     try:
         numbers = sorted({int(str(p).strip()) for p in parts})
     except ValueError:
-        raise DocumentError(f"item_numbers {given!r}: item numbers separated by commas") from None
+        raise DocumentError(
+            f"item_numbers {given!r}: item numbers separated by commas",
+            "document.item_numbers",
+            field="item_numbers",
+            given=given,
+        ) from None
     known = set(
         conn.execute(
             select(items.c.item_number).where(items.c.declaration_id == declaration_id)
@@ -75,7 +87,11 @@ def _item_numbers(conn: Connection, declaration_id: str, given: str | list[int] 
     if unknown:
         raise DocumentError(
             f"declaration {declaration_id}: no item {', '.join(map(str, unknown))} "
-            f"(item_numbers; it has {len(known)} item(s))"
+            f"(item_numbers; it has {len(known)} item(s))",
+            "document.no_item",
+            field="item_numbers",
+            unknown=unknown,
+            count=len(known),
         )
     return ",".join(map(str, numbers))
 
@@ -98,14 +114,18 @@ def add_document(
     _doc_type(doc_type)
     issuer = issuer.strip()
     if not issuer:
-        raise DocumentError("issuer: empty (who issued the document?)")
+        raise DocumentError(
+            "issuer: empty (who issued the document?)", "document.issuer_missing", field="issuer"
+        )
     with engine.connect() as conn:
         _declaration(conn, declaration_id)
         kept_items = _item_numbers(conn, declaration_id, item_numbers)
     try:
         sha256, size = files.keep(content, filename)
     except files.FileTooLarge as error:
-        raise DocumentError(str(error)) from None
+        raise DocumentError(
+            str(error), "document.too_large", field="file", megabytes=files.MAX_BYTES // 2**20
+        ) from None
     with engine.begin() as conn:
         entry = log.register(conn, bytes.fromhex(sha256), doc_type, declaration_id)
         values = dict(
@@ -178,7 +198,12 @@ def request_document(
     now = audit.naive_utc(asked_at) or audit.now()
     due_at = audit.naive_utc(due_at) or now + DUE
     if due_at <= now:
-        raise DocumentError(f"due_at {due_at:%Y-%m-%d %H:%M}: not after it was asked")
+        raise DocumentError(
+            f"due_at {due_at:%Y-%m-%d %H:%M}: not after it was asked",
+            "document.due_past",
+            field="due_at",
+            due_at=due_at,
+        )
     values = dict(
         declaration_id=declaration_id, doc_type=doc_type, note=note or None, asked_by=actor,
         asked_at=now, due_at=due_at, answered_by_document_id=None, status=REQUESTED,
@@ -223,7 +248,12 @@ def decide_remotely(
     distance. A release is refused while a requested document has not arrived or any of the
     declaration's documents fails its check, and when there is no document to check."""
     if decision not in ("release", "inspect"):
-        raise DocumentError(f"decision {decision!r}: release, or inspect")
+        raise DocumentError(
+            f"decision {decision!r}: release, or inspect",
+            "document.decision_unknown",
+            field="decision",
+            decision=decision,
+        )
     d = documents.c
     with engine.begin() as conn:
         _declaration(conn, declaration_id)
@@ -253,18 +283,28 @@ def _releasable(conn: Connection, declaration_id: str) -> None:
     if missing is not None:
         raise DocumentError(
             f"declaration {declaration_id}: not released, the {missing.doc_type} requested "
-            f"(request {missing.request_id}, due {missing.due_at:%Y-%m-%d %H:%M}) has not arrived"
+            f"(request {missing.request_id}, due {missing.due_at:%Y-%m-%d %H:%M}) has not arrived",
+            "document.release_awaits",
+            doc_type=missing.doc_type,
+            due_at=missing.due_at,
         )
     rows = conn.execute(
         select(documents).where(d.declaration_id == declaration_id).order_by(d.document_id)
     ).all()
     if not rows:
         raise DocumentError(
-            f"declaration {declaration_id}: not released, it has no document to check at a distance"
+            f"declaration {declaration_id}: not released, it has no document to check at a "
+            "distance",
+            "document.release_nothing",
         )
     failed = next((c for c in check_rows(conn, rows) if not c.ok), None)
     if failed is not None:
-        raise DocumentError(f"declaration {declaration_id}: not released, {failed.detail}")
+        raise DocumentError(
+            f"declaration {declaration_id}: not released, {failed.detail}",
+            "document.release_failed",
+            document_id=failed.document_id,
+            verdict=failed.verdict,
+        )
 
 
 def proof(engine: Engine, document_id: int) -> dict:

@@ -11,11 +11,12 @@ from sqlalchemy import Connection, Engine, func, select
 
 from tamis.offences.schedule import Version, version_from_json
 from tamis.offences.tables import offence_declarations, offence_parties, offence_schedules, offences
+from tamis.refusals import Refusal
 
 CENT = Decimal("0.01")
 
 
-class OffenceError(ValueError):
+class OffenceError(Refusal):
     """An offence cannot be recorded or changed as asked; the message says why."""
 
 

@@ -29,6 +29,7 @@ from tamis.offences.read import (
 )
 from tamis.offences.schedule import settlement_bounds
 from tamis.offences.tables import instalments, offences, payments, settlements
+from tamis.refusals import Refusal
 
 PAYABLE = (Status.SETTLED, Status.JUDGED)
 BEFORE_COURT = (Status.OPEN, Status.SETTLEMENT_PROPOSED, Status.SETTLEMENT_APPROVED)
@@ -51,16 +52,26 @@ class SettlementIn(BaseModel):
         if self.instalments:
             total = sum(i.amount for i in self.instalments)
             if total != self.amount:
-                raise ValueError(f"instalments: they add up to {total}, not to {self.amount}")
+                raise Refusal(
+                    f"instalments: they add up to {total}, not to {self.amount}",
+                    "offence.instalments_total",
+                    field="instalments",
+                    total=total,
+                    amount=self.amount,
+                )
             days = [i.due_on for i in self.instalments]
             if days != sorted(days) or len(set(days)) != len(days):
-                raise ValueError("instalments: due dates must come one after the other")
+                raise Refusal(
+                    "instalments: due dates must come one after the other",
+                    "offence.instalments_order",
+                    field="instalments",
+                )
         return self
 
 
 def _past(day: date) -> date:
     if day > audit.now().date():
-        raise ValueError(f"{day} is in the future")
+        raise Refusal(f"{day} is in the future", "date.future", day=day)
     return day
 
 
@@ -97,7 +108,11 @@ def _expect(offence: dict, allowed: tuple[Status, ...], doing: str) -> None:
     if offence["status"] not in allowed:
         raise OffenceError(
             f"offence {offence['number']} is {offence['status']}: it cannot {doing} "
-            f"(only when {', '.join(allowed)})"
+            f"(only when {', '.join(allowed)})",
+            "offence.not_now",
+            number=offence["number"],
+            status=Status(offence["status"]),
+            allowed=list(allowed),
         )
 
 
@@ -134,14 +149,26 @@ def propose(engine: Engine, ref, said: SettlementIn, actor: str) -> dict:
         if not low <= said.amount <= high:
             raise OffenceError(
                 f"amount: {said.amount} is outside the schedule's bounds for class "
-                f"{offence_class.code}: from {low} to {high} {offence['currency']}"
+                f"{offence_class.code}: from {low} to {high} {offence['currency']}",
+                "offence.out_of_bounds",
+                field="amount",
+                amount=said.amount,
+                low=low,
+                high=high,
+                currency=offence["currency"],
+                class_code=offence_class.code,
             )
         plan = said.instalments or [
             InstalmentIn(due_on=audit.now().date() + timedelta(days=DEFAULT_DUE_DAYS),
                          amount=said.amount)
         ]  # fmt: skip
         if plan[0].due_on < offence["offence_date"]:
-            raise OffenceError("instalments: the first one is due before the facts")
+            raise OffenceError(
+                "instalments: the first one is due before the facts",
+                "offence.instalment_before_facts",
+                field="instalments",
+                day=offence["offence_date"],
+            )
         now = audit.now()
         conn.execute(
             settlements.insert().values(
@@ -170,7 +197,10 @@ def decide(engine: Engine, ref, approve: bool, actor: str, note: str | None = No
         if proposal.proposed_by == actor:
             raise OffenceError(
                 f"offence {offence['number']}: {actor} proposed this settlement and cannot "
-                "also decide it"
+                "also decide it",
+                "offence.own_proposal",
+                number=offence["number"],
+                actor=actor,
             )
         conn.execute(
             update(settlements)
@@ -203,7 +233,7 @@ def accept(engine: Engine, ref, actor: str) -> dict:
 def refer_to_court(engine: Engine, ref, court: str, actor: str) -> dict:
     """Send the offence to the courts (no settlement, or the offender refused it)."""
     if not court.strip():
-        raise OffenceError("court: name the court")
+        raise OffenceError("court: name the court", "offence.court_missing", field="court")
     with engine.begin() as conn:
         offence = _locked(conn, ref)
         _expect(offence, BEFORE_COURT, "go to court")
@@ -225,7 +255,12 @@ def record_judgment(engine: Engine, ref, said: JudgmentIn, actor: str) -> dict:
         offence = _locked(conn, ref)
         _expect(offence, (Status.IN_COURT,), "be judged")
         if said.judged_on < offence["offence_date"]:
-            raise OffenceError("judged_on: before the facts")
+            raise OffenceError(
+                "judged_on: before the facts",
+                "offence.before_facts",
+                field="judged_on",
+                day=offence["offence_date"],
+            )
         due = minor(said.amount)
         if due:
             due_on = said.due_on or said.judged_on + timedelta(days=DEFAULT_DUE_DAYS)
@@ -250,22 +285,43 @@ def pay(engine: Engine, ref, said: PaymentIn, actor: str) -> dict:
             if earlier.amount_minor != minor(said.amount) or earlier.paid_on != said.paid_on:
                 raise OffenceError(
                     f"reference: receipt {said.reference} is already recorded on offence "
-                    f"{offence['number']} for {amount(earlier.amount_minor)} on {earlier.paid_on}"
+                    f"{offence['number']} for {amount(earlier.amount_minor)} on {earlier.paid_on}",
+                    "offence.receipt_recorded",
+                    field="reference",
+                    reference=said.reference,
+                    number=offence["number"],
+                    amount=amount(earlier.amount_minor),
+                    currency=offence["currency"],
+                    day=earlier.paid_on,
                 )
             return read_offence(conn, offence["offence_id"]) | {"duplicate": True}
         if offence["status"] in ENDED:
             raise OffenceError(
-                f"offence {offence['number']} is {offence['status']}: no payment is due on it"
+                f"offence {offence['number']} is {offence['status']}: no payment is due on it",
+                "offence.nothing_due",
+                number=offence["number"],
+                status=Status(offence["status"]),
             )
         _expect(offence, PAYABLE, "take a payment")
         left = offence["due_minor"] - offence["paid_minor"]
         if minor(said.amount) > left:
             raise OffenceError(
                 f"amount: {said.amount} is more than the {amount(left)} {offence['currency']} "
-                f"left to pay on offence {offence['number']}"
+                f"left to pay on offence {offence['number']}",
+                "offence.more_than_due",
+                field="amount",
+                amount=said.amount,
+                left=amount(left),
+                currency=offence["currency"],
+                number=offence["number"],
             )
         if said.paid_on < offence["offence_date"]:
-            raise OffenceError("paid_on: before the facts")
+            raise OffenceError(
+                "paid_on: before the facts",
+                "offence.before_facts",
+                field="paid_on",
+                day=offence["offence_date"],
+            )
         conn.execute(
             payments.insert().values(offence_id=offence["offence_id"], reference=said.reference,
                                      paid_on=said.paid_on, amount_minor=minor(said.amount),
@@ -346,5 +402,7 @@ def alerts(engine: Engine, today: date) -> list[dict]:
                          "number": row.number, "office": row.office,
                          "on": row.due_on, "days_left": (row.due_on - today).days,
                          "instalment": row.n,
-                         "unpaid": str(amount(owed[row.number] - row.paid_minor))})  # fmt: skip
+                         "unpaid": str(amount(owed[row.number] - row.paid_minor)),
+                         "unpaid_minor": owed[row.number] - row.paid_minor,
+                         "currency": row.currency})  # fmt: skip
     return said

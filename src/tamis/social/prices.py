@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from tamis.social.contacts import clean
 
+CURRENCY = "MAD"  # every price found is said in dirhams
 # How posts write the dirham, and the ryal (rial, ريال): a twentieth of a dirham,
 # still how prices are said in much of Morocco.
 DIRHAM_WORDS = (
@@ -81,5 +82,5 @@ def prices(text: str) -> list[Price]:
     result = []
     for start, end, amount in sorted(found):
         first, last = where[start], where[end - 1] + 1
-        result.append(Price(amount, "MAD", text[first:last], first, last))
+        result.append(Price(amount, CURRENCY, text[first:last], first, last))
     return result

@@ -16,6 +16,7 @@ from tamis import audit
 from tamis.cases.cases import open_case
 from tamis.cases.watchlists import WatchlistIn, create
 from tamis.detectors.social import brand_chapters
+from tamis.refusals import Refusal
 from tamis.settings import settings
 from tamis.social.tables import (
     social_accounts,
@@ -148,7 +149,11 @@ def watchlist_from_seller(engine: Engine, seller_id: str, actor: str) -> dict:
     found = seller(engine, seller_id, actor, posts=0)
     importers = [link["importer_id"] for link in found["links"]]
     if not importers:
-        raise ValueError(f"seller {seller_id} is linked to no importer: nothing to watch")
+        raise Refusal(
+            f"seller {seller_id} is linked to no importer: nothing to watch",
+            "social.no_importer",
+            seller_id=seller_id,
+        )
     chapters = brand_chapters(engine, read_items(engine).select("brand", "hs_code"))
     prefixes = sorted({c for b in found["brands"] for c in chapters.get(b.casefold(), ())})
     watch = WatchlistIn(

@@ -23,7 +23,7 @@ from tamis.offences.read import offence_of_declaration
 from tamis.store.tables import declarations, users
 from tamis.users import User
 from tamis.web.i18n import Translator, language_of, typed
-from tamis.web.problems import validation_problems
+from tamis.web.problems import refusal, validation_problems
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -98,26 +98,30 @@ def _typed(form: dict[str, str]) -> dict[str, str]:
 @router.post("/cases/{case_id}/result", dependencies=[Depends(check_csrf)])
 async def result(request: Request, engine: Store, user: OwnCasePage, case_id: RecordId):
     form = {k: v.strip() for k, v in (await request.form()).items() if k in RESULT_FIELDS}
+    t = Translator(language_of(request))
     try:
         found = InspectionIn.model_validate(_typed(form))
         record_result(engine, case_id, found, user.username)
     except ValidationError as error:
-        problems = validation_problems(error.errors(), Translator(language_of(request)))
+        problems = validation_problems(error.errors(), t)
         return _case_page(request, engine, user, case_id, 422, form=form, errors=problems)
     except cases.CaseError as error:
-        return _case_page(request, engine, user, case_id, 409, form=form, problem=str(error))
+        problem = refusal(error, t)
+        return _case_page(request, engine, user, case_id, 409, form=form, problem=problem)
     return RedirectResponse(f"/cases/{case_id}", 303)
 
 
 def _then_back(engine, request: Request, user: User, case_id: int, change, **said) -> object:
     """Back to the case, or the case again saying why not (``said``: the form that failed)."""
+    t = Translator(language_of(request))
     try:
         change()
     except cases.ClosingRefused:
-        problem = Translator(language_of(request))("cases.close_needs_reason")
-        return _case_page(request, engine, user, case_id, 409, problem=problem, **said)
+        return _case_page(
+            request, engine, user, case_id, 409, problem=t("cases.close_needs_reason"), **said
+        )
     except cases.CaseError as error:
-        return _case_page(request, engine, user, case_id, 409, problem=str(error), **said)
+        return _case_page(request, engine, user, case_id, 409, problem=refusal(error, t), **said)
     except cases.CaseNotFound as error:
         raise HTTPException(404, str(error)) from None
     return RedirectResponse(f"/cases/{case_id}", 303)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from tamis.documents import credentials, read
 from tamis.documents.tables import DOC_TYPES
+from tamis.refusals import Refusal
 
 
 def documents_of(engine, declaration_id: str, importer_id: str | None) -> dict:
@@ -33,4 +34,9 @@ def documents_of(engine, declaration_id: str, importer_id: str | None) -> dict:
 
 def due_at(text: str) -> datetime | None:
     """A request's due time as a datetime-local field gives it (empty: the default)."""
-    return datetime.fromisoformat(text) if text.strip() else None
+    if not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as error:
+        raise Refusal(str(error), "document.due_unreadable", field="due_at", given=text) from None

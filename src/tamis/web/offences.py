@@ -24,7 +24,7 @@ from tamis.offences.settlement import JudgmentIn, PaymentIn, SettlementIn
 from tamis.offences.tables import offence_parties, offences
 from tamis.users import User
 from tamis.web.i18n import Translator, language_of, typed, typed_day
-from tamis.web.problems import validation_problems
+from tamis.web.problems import refusal, validation_problems
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -165,15 +165,17 @@ def _step(
 ):  # fmt: skip
     """Take a step from the offence's page: back to it, or the page again saying why not."""
     said = {"failed": step, "form": form}
+    t = Translator(language_of(request))
     try:
         take()
     except ValidationError as error:
-        problems = validation_problems(error.errors(), Translator(language_of(request)))
+        problems = validation_problems(error.errors(), t)
         return _offence_page(request, engine, user, offence_id, 422, errors=problems, **said)
     except OffenceNotFound as error:
         raise HTTPException(404, str(error)) from None
     except Refused as error:
-        return _offence_page(request, engine, user, offence_id, 409, problem=str(error), **said)
+        problem = refusal(error, t, "offence.field.")
+        return _offence_page(request, engine, user, offence_id, 409, problem=problem, **said)
     return RedirectResponse(f"/offences/{offence_id}", 303)
 
 

@@ -13,6 +13,8 @@ from tamis import rulesets
 from tamis.api.auth import ADMINS, READERS
 from tamis.api.deps import MAX_ID, Store
 from tamis.detectors.rules import RuleSet, RuleSetError, parse_rule_set
+from tamis.web.i18n import Translator, language_of
+from tamis.web.problems import refusal, validation_problems
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,6 +27,23 @@ def _get(engine, version: int) -> RuleSet:
         return rulesets.get(engine, version)
     except LookupError as error:
         raise HTTPException(404, str(error)) from None
+
+
+def refused(error: RuleSetError, t: Translator) -> str:
+    """Why a rule set was refused, in the page's language: each problem at its rule and
+    place (its YAML keys, as typed)."""
+    if error.code != "rules.invalid":
+        return refusal(error, t)
+    said = []
+    for problem in error.values["problems"]:
+        rule = problem["rule"]
+        where = [] if rule is None else [t("refusal.rules.in_rule", rule=rule)]
+        where += [problem["at"]] if problem["at"] else []
+        words = validation_problems([problem["error"] | {"loc": ()}], t)[0][1]
+        said.append(
+            t("error.field_problem", field=" › ".join(where), problem=words) if where else words
+        )
+    return "; ".join(said)
 
 
 def as_yaml(rule_set: RuleSet) -> str:
@@ -83,7 +102,8 @@ def save_rules(
     except RuleSetError as error:
         return render(
             request, "rules_edit.html", user, status_code=422, text=text, comment=comment,
-            error=str(error), version=rulesets.current(engine)[0],
+            error=refused(error, Translator(language_of(request))),
+            version=rulesets.current(engine)[0],
         )  # fmt: skip
     before = rulesets.current(engine)[0]
     version = rulesets.apply(engine, rule_set, user.username, comment or None)

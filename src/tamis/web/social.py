@@ -19,10 +19,12 @@ from tamis.api.deps import Offset, Store
 from tamis.cases import watchlists
 from tamis.social import views
 from tamis.social.api import SellerId
+from tamis.social.prices import CURRENCY
 from tamis.social.tables import social_sellers
 from tamis.store.tables import MAX_ID
 from tamis.users import User
 from tamis.web.i18n import Translator, language_of
+from tamis.web.problems import refusal
 from tamis.web.render import as_page, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +77,7 @@ def sellers_page(
 
     return render(
         request, "social.html", user, sellers=found["sellers"], total=found["total"],
-        offset=offset, brands=_brands(engine), brand=brand, linked=linked,
+        offset=offset, brands=_brands(engine), brand=brand, linked=linked, currency=CURRENCY,
         previous=at(max(offset - PAGE, 0)) if offset else None,
         next=at(offset + PAGE) if offset + PAGE < found["total"] else None,
     )  # fmt: skip
@@ -97,7 +99,7 @@ def _seller_page(
     links = [link | {"said": evidence_said(link["evidence"], t)} for link in found["links"]]
     return render(
         request, "social_seller.html", user, status_code=status_code, s=found, links=links,
-        most_posts=POSTS, problem=problem, watched=watched,
+        most_posts=POSTS, problem=problem, watched=watched, currency=CURRENCY,
     )  # fmt: skip
 
 
@@ -125,6 +127,7 @@ def watchlist_from_seller(request: Request, engine: Store, user: Analyst, seller
     try:
         made = _found(lambda: views.watchlist_from_seller(engine, seller_id, user.username))
     except ValueError as error:  # linked to no importer
-        return _seller_page(request, engine, user, seller_id, 409, problem=str(error))
+        problem = refusal(error, Translator(language_of(request)))
+        return _seller_page(request, engine, user, seller_id, 409, problem=problem)
     request.app.state.assessor = None  # the next lodgement is checked against the new list
     return RedirectResponse(f"/social/sellers/{seller_id}?watchlist={made['watchlist_id']}", 303)

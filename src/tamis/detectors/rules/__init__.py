@@ -35,6 +35,7 @@ from tamis.declarations import FIELDS_BY_NAME
 from tamis.detectors.base import Detector, ItemRows, StoreContext, by_declaration, per_declaration
 from tamis.detectors.rules.few import PlainRules, assess_few, signals_few
 from tamis.reasons import reason_expr
+from tamis.refusals import Refusal
 from tamis.store.tables import declarations
 
 DERIVED = {"importer_age_days", "unit_value_per_kg"}
@@ -46,7 +47,7 @@ Test = Callable[[Any], bool]
 FIELD_NAMES = set(FIELDS_BY_NAME) | DERIVED
 
 
-class RuleSetError(ValueError):
+class RuleSetError(Refusal):
     """A rule set that cannot be used, naming the rule and what is wrong."""
 
 
@@ -67,7 +68,7 @@ class Criterion(BaseModel):
     @classmethod
     def _known_field(cls, value: str) -> str:
         if value not in FIELD_NAMES:
-            raise ValueError(f"unknown field {value!r}")
+            raise Refusal(f"unknown field {value!r}", "rules.unknown_field", name=value)
         return value
 
     @field_validator("prefix", mode="before")
@@ -81,7 +82,10 @@ class Criterion(BaseModel):
         ranged = self.min is not None or self.max is not None
         dated = self.from_ is not None or self.to is not None
         if sum(t is not None for t in tests) + ranged + dated != 1:
-            raise ValueError("give exactly one test: equals, in, min/max, prefix, regex or from/to")
+            raise Refusal(
+                "give exactly one test: equals, in, min/max, prefix, regex or from/to",
+                "rules.one_test",
+            )
         return self
 
     def expr(self) -> pl.Expr:
@@ -159,7 +163,7 @@ class Rule(BaseModel):
     @model_validator(mode="after")
     def _weight_or_channel(self) -> Self:
         if self.weight is None and self.channel is None:
-            raise ValueError("give a weight (0 to 1] or a forced channel")
+            raise Refusal("give a weight (0 to 1] or a forced channel", "rules.weight_or_channel")
         return self
 
     def expr(self) -> pl.Expr:
@@ -219,7 +223,9 @@ class RuleSet(BaseModel):
         ids = [r.id for r in self.rules]
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:
-            raise ValueError(f"rule ids must be unique: {duplicated}")
+            raise Refusal(
+                f"rule ids must be unique: {duplicated}", "rules.ids_twice", ids=duplicated
+            )
         return self
 
 
@@ -228,17 +234,29 @@ def parse_rule_set(text: str | dict, where: str = "rule set") -> RuleSet:
         data = yaml.safe_load(text) if isinstance(text, str) else text
         return RuleSet.model_validate(data or {})
     except yaml.YAMLError as error:
-        raise RuleSetError(f"{where}: not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        raise RuleSetError(
+            f"{where}: not valid YAML: {error}",
+            mark and "rules.not_yaml",
+            line=mark and mark.line + 1,
+            column=mark and mark.column + 1,
+        ) from None
     except ValidationError as error:
         data = data or {}
-        problems = []
+        problems, located = [], []
         for e in error.errors():
-            loc = list(e["loc"])
+            loc, rule_id = list(e["loc"]), None
             if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
                 rule_id = (data.get("rules") or [{}])[loc[1]].get("id", f"#{loc[1] + 1}")
-                loc = [f"rule {rule_id}", *loc[2:]]
-            problems.append(f"{'.'.join(map(str, loc))}: {e['msg']}")
-        raise RuleSetError(f"{where}: " + "; ".join(problems)) from None
+                loc = loc[2:]
+            named = [] if rule_id is None else [f"rule {rule_id}"]
+            problems.append(f"{'.'.join(map(str, named + loc))}: {e['msg']}")
+            located.append({"rule": rule_id, "at": ".".join(map(str, loc)), "error": e})
+        # ``located``: each problem's rule, place in it and pydantic's error, for a page
+        # to say in its reader's language
+        raise RuleSetError(
+            f"{where}: " + "; ".join(problems), "rules.invalid", problems=located
+        ) from None
 
 
 class RulesDetector(Detector):
