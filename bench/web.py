@@ -6,9 +6,9 @@ inspection results of the orange, red and randomly selected declarations. Then e
 is served in-process by the app (login cookie, HTML rendered) and timed, server time per
 request, median and 95th percentile: the scoreboard (whole year on every office, one office,
 one month), the declarations list with filters, the case queue, a declaration's page and
-its value chart (first drawn, then kept); a CSV export (first byte and whole file) and
-``tamis serve``'s time to its first answer are timed over HTTP on a served app. A screen
-that answers 404 is printed "not available".
+its value chart (an SVG drawn from the reference's data, first and again); a CSV export
+(first byte and whole file) and ``tamis serve``'s time to its first answer are timed over
+HTTP on a served app. A screen that answers 404 is printed "not available".
 
 Target: ≤ 300 ms per screen; ≤ 5 s for ``tamis serve`` to answer.
 
@@ -137,7 +137,8 @@ def screen_times(url: str, repeats: int) -> None:
 
 
 def declaration_times(engine, client: TestClient, repeats: int) -> None:
-    """Pages of red declarations, each its first value chart drawn, then asked again."""
+    """Pages of red declarations (first visits), each one's first value chart drawn, then
+    asked again."""
     red = select(decisions.c.declaration_id).where(decisions.c.channel == "red")
     with engine.connect() as conn:
         ids = list(conn.execute(red.order_by(decisions.c.decision_id).limit(repeats)).scalars())
@@ -146,7 +147,7 @@ def declaration_times(engine, client: TestClient, repeats: int) -> None:
     def page(declaration_id: str) -> None:
         response = client.get(f"/declarations/{declaration_id}")
         assert response.status_code == 200, declaration_id
-        charts.extend(re.findall(r'src="(/declarations/[^"]+/reference\.png)"', response.text)[:1])
+        charts.extend(re.findall(r'src="(/declarations/[^"]+/reference\.svg)"', response.text)[:1])
 
     client.get(f"/declarations/{ids[0]}")  # warm
     pages = [milliseconds(lambda d=d: page(d)) for d in ids]
@@ -154,7 +155,7 @@ def declaration_times(engine, client: TestClient, repeats: int) -> None:
     if not charts:
         not_available("a value chart (no item with a reference)")
         return
-    for label in ("a value chart, first drawn", "a value chart, drawn before"):
+    for label in ("a value chart (SVG), first drawn", "a value chart (SVG), drawn again"):
         said(label, [milliseconds(lambda c=c: client.get(c).raise_for_status()) for c in charts])
 
 
