@@ -13,7 +13,7 @@ from tamis.assess import assess_file, assessor_from_store
 from tamis.cases import cases as case_store
 from tamis.cli import app as cli
 from tamis.ingest import ingest
-from tamis.reasons import reason
+from tamis.reasons import reason, render
 from tamis.store.read import read_outcomes
 from tests.conftest import login
 
@@ -173,7 +173,7 @@ def _lodgement(declaration_id: str, hs_code: str, description: str) -> dict:
     }
 
 
-def test_a_case_summary_is_stored_in_english_words_whether_reasons_are_codes_or_text(store):
+def test_a_case_summary_is_said_in_the_reader_language_whether_reasons_are_codes_or_text(store):
     coded = reason("route.random", draw=0.0123, rate=0.05, office="CASA-PORT")
     said = "random selection: draw 0.0123 under rate 0.05 for office CASA-PORT (exploration, "
     said += "deterrence)"
@@ -191,9 +191,12 @@ def test_a_case_summary_is_stored_in_english_words_whether_reasons_are_codes_or_
         places = pl.DataFrame({"declaration_id": frame["declaration_id"], "office": "CASA-PORT"})
         assert case_store.open_for_decisions(conn, frame, places) == 2
     queue = case_store.queue(store)
-    summaries = {c["declaration_id"]: c["reason"] for c in queue}
+    summaries = {c["declaration_id"]: render(c["reason"]) for c in queue}
     assert summaries == {"D-S-0": expected[0], "D-S-1": expected[1],
                          "FD-S-0": expected[0], "FD-S-1": expected[1]}  # fmt: skip
+    in_french = render(next(c["reason"] for c in queue if c["declaration_id"] == "D-S-0"), "fr")
+    assert in_french.startswith("circuit rouge : sélection aléatoire : tirage 0,0123")
+    assert in_french.endswith(old)  # words stored before codes stay as they were
 
 
 def test_watchlist_hits_are_recorded_open_cases_route_and_report(centre):

@@ -7,7 +7,6 @@ exist without the other.
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +17,6 @@ from pydantic import AfterValidator
 from sqlalchemy import Connection, Engine, Select, func, or_, select
 
 from tamis.store.tables import audit_trail
-
-
-def command_line_actor() -> str:
-    """Who runs a command of the command line, as the audit trail names them."""
-    return f"cli:{getpass.getuser()}"
 
 
 def now() -> datetime:

@@ -123,6 +123,11 @@ def term(word: str, language: str) -> str:
     return word if wording is None else wording.get(language) or wording["en"]
 
 
+def _reasons(value, language: str) -> str:
+    """Reasons quoted within another (a case opened for a decision's), one after the other."""
+    return "; ".join(render(r, language) for r in value)
+
+
 def _terms(value, language: str) -> str:
     words = value if isinstance(value, list) else str(value).split(" × ")
     joined = ", " if isinstance(value, list) else " × "
@@ -163,6 +168,7 @@ FORMATS = {
     "date": _date,
     "channel": channel_name,
     "terms": _terms,
+    "reasons": _reasons,
 }
 _SEGMENT = re.compile(r"(?<!\\)\[((?:[^\[\]]|\\\[|\\\])*?)(?<!\\)\]")
 _FIELD = re.compile(r"\{(\w+)(?::([^{}]*))?\}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import secrets
 import sys
@@ -26,6 +27,11 @@ PasswordStdin = Annotated[
 ]
 
 
+def actor() -> str:
+    """Who runs the command, as the audit trail names them."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -33,11 +39,11 @@ def _password(from_stdin: bool) -> str:
 
 
 def _run(change, *args) -> None:
-    from tamis import audit, users
+    from tamis import users
     from tamis.store import open_store
 
     try:
-        change(open_store(), *args, actor=audit.command_line_actor())
+        change(open_store(), *args, actor=actor())
     except users.UserError as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(2) from None
@@ -122,12 +128,12 @@ DEMO_ADMIN = "admin"
 def seed_demo_admin(engine) -> str | None:
     """Create the demo's admin with a random password, returned to be printed once; None
     when the demo admin exists already."""
-    from tamis import audit, users
+    from tamis import users
 
     if any(u["username"] == DEMO_ADMIN for u in users.list_users(engine)):
         return None
     password = secrets.token_urlsafe(12)
-    users.add_user(engine, DEMO_ADMIN, Role.ADMIN, password, audit.command_line_actor())
+    users.add_user(engine, DEMO_ADMIN, Role.ADMIN, password, actor())
     return password
 
 

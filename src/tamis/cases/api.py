@@ -96,24 +96,24 @@ def list_cases(
     offset: Offset = 0,
 ) -> list[dict]:
     """The queue: highest score first, then most revenue at stake."""
-    return cases.queue(engine, office, status, assignee, limit, offset)
+    return [cases.in_words(c) for c in cases.queue(engine, office, status, assignee, limit, offset)]
 
 
 @router.post("/cases", status_code=201)
 def open_case(engine: Store, user: Targeter, body: CaseIn) -> dict:
     """An analyst's own suspicion opens a case."""
     case_id = cases.open_case(engine, body.reason, user.username, body.declaration_id, body.office)
-    return cases.get_case(engine, case_id)
+    return cases.in_words(cases.get_case(engine, case_id))
 
 
 @router.get("/cases/{case_id}")
 def get_case(engine: Store, user: Reader, case_id: RecordId) -> dict:
-    return cases.get_case(engine, case_id)
+    return cases.in_words(cases.get_case(engine, case_id))
 
 
 def _then_show(engine, case_id: int, change, *args) -> dict:
     change(*args)
-    return cases.get_case(engine, case_id)
+    return cases.in_words(cases.get_case(engine, case_id))
 
 
 @router.post("/cases/{case_id}/assign")

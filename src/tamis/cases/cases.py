@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from tamis import audit
-from tamis.reasons import render_all
+from tamis.reasons import parse, reason, render
 from tamis.refusals import Refusal
 from tamis.store.load import bulk_insert
 from tamis.store.tables import (
@@ -87,7 +87,7 @@ def open_for_decisions(
     )
     priority = ["score", "revenue_at_stake_minor"]
     chosen = decided.filter(pl.col("channel").is_in(OPENING_CHANNELS))
-    # the summary is stored words: said in Python, for the few decisions that open a case
+    # the summary is a reason built in Python, for the few decisions that open a case
     said = [_summary(c, r) for c, r in chosen.select("channel", "reasons").iter_rows()]
     opening = chosen.select(
         "declaration_id",
@@ -171,8 +171,10 @@ def _decision_reason(decision: dict) -> str:
 
 
 def _summary(channel: str, reasons: list[str]) -> str:
-    """A decision's case, in stored words: its channel and first three reasons in English."""
-    return f"channel {channel}: " + "; ".join(render_all((reasons or [])[:3]))
+    """A decision's case, as a reason: its channel and first three reasons, said in the
+    reader's language wherever it is shown."""
+    quoted = [parse(r) or r for r in (reasons or [])[:3]]
+    return reason("case.decision", channel=channel, reasons=quoted)
 
 
 def _opening(decision: dict, offices: dict, origin: str, reason: str) -> dict:
@@ -244,6 +246,12 @@ def counts(engine: Engine) -> list[dict]:
     )
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query.order_by(cases.c.office))]
+
+
+def in_words(case: dict, language: str = "en") -> dict:
+    """A case as programs are given it: its reason in words (stored as a code where it
+    has one)."""
+    return case | {"reason": render(case["reason"], language)}
 
 
 def _case(row) -> dict:

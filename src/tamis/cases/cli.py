@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tamis.audit import command_line_actor
 from tamis.output import print_json
+from tamis.users_cli import actor
 
 cases_app = typer.Typer(
     help="Cases: queues, assignment, notes, inspection results.", no_args_is_help=True
@@ -55,7 +55,7 @@ def list_cases(
 
     rows = cases.queue(open_store(), office, status, assignee, limit)
     if as_json:
-        print_json(rows)
+        print_json([cases.in_words(row) for row in rows])
         return
     table = Table(
         "case",
@@ -88,7 +88,7 @@ def show_case(case_id: int) -> None:
     from tamis.cases import cases
     from tamis.store import open_store
 
-    print_json(_guarded(cases.get_case, open_store(), case_id))
+    print_json(cases.in_words(_guarded(cases.get_case, open_store(), case_id)))
 
 
 @cases_app.command("open")
@@ -101,7 +101,7 @@ def open_case(
     from tamis.cases import cases
     from tamis.store import open_store
 
-    case_id = cases.open_case(open_store(), reason, command_line_actor(), declaration, office)
+    case_id = cases.open_case(open_store(), reason, actor(), declaration, office)
     console.print(f"case {case_id} opened")
 
 
@@ -110,7 +110,7 @@ def assign(case_id: int, assignee: str) -> None:
     from tamis.cases import cases
     from tamis.store import open_store
 
-    _guarded(cases.assign, open_store(), case_id, assignee, command_line_actor())
+    _guarded(cases.assign, open_store(), case_id, assignee, actor())
     console.print(f"case {case_id} assigned to {assignee}")
 
 
@@ -119,7 +119,7 @@ def note(case_id: int, text: str) -> None:
     from tamis.cases import cases
     from tamis.store import open_store
 
-    _guarded(cases.add_note, open_store(), case_id, text, command_line_actor())
+    _guarded(cases.add_note, open_store(), case_id, text, actor())
     console.print(f"note added to case {case_id}")
 
 
@@ -148,7 +148,7 @@ def result(
             item_number=item,
         )
     )
-    _guarded(record_result, open_store(), case_id, found, command_line_actor())
+    _guarded(record_result, open_store(), case_id, found, actor())
     console.print(f"result recorded on case {case_id}; the case is closed")
 
 
@@ -166,7 +166,7 @@ def add_watchlist(
     body = _guarded(
         lambda: watchlists.WatchlistIn(**yaml.safe_load(path.read_text(encoding="utf-8")))
     )
-    watchlist_id = _guarded(watchlists.create, open_store(), body, command_line_actor())
+    watchlist_id = _guarded(watchlists.create, open_store(), body, actor())
     console.print(f"watchlist {watchlist_id} {body.name!r} created")
 
 
@@ -199,7 +199,7 @@ def run_watchlist(watchlist_id: int) -> None:
     from tamis.cases import watchlists
     from tamis.store import open_store
 
-    new = _guarded(watchlists.run, open_store(), watchlist_id, command_line_actor())
+    new = _guarded(watchlists.run, open_store(), watchlist_id, actor())
     console.print(f"{new:,} new hits")
 
 
@@ -242,7 +242,7 @@ def select_for_audit(
     from tamis.store import open_store
 
     selection = _guarded(
-        post_clearance.select_for_audit, open_store(), budget, command_line_actor(), since, until
+        post_clearance.select_for_audit, open_store(), budget, actor(), since, until
     )
     if as_json:
         print_json(selection)
@@ -266,7 +266,7 @@ def _cli_user():
     """The operator at the terminal acts with an administrator's reach."""
     from tamis.users import Role, User
 
-    return User(0, command_line_actor(), Role.ADMIN)
+    return User(0, actor(), Role.ADMIN)
 
 
 @assistance_app.command("list")

@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tamis.audit import command_line_actor
 from tamis.output import JsonOption, fail, print_json, print_mapping
+from tamis.users_cli import actor
 
 console = Console(soft_wrap=True)
 By = Annotated[str | None, typer.Option("--by", help="Who acts [default: the system user].")]
@@ -65,7 +65,7 @@ def add(
                 path.name,
                 content_type,
                 content,
-                by or command_line_actor(),
+                by or actor(),
                 items,
             )  # fmt: skip
         )
@@ -123,7 +123,7 @@ def credential_issue(
             subject,
             _claims(claim or []),
             credentials.issuer_key(),
-            by or command_line_actor(),
+            by or actor(),
             until,
         )  # fmt: skip
     )
@@ -182,9 +182,7 @@ def credential_revoke(
     from tamis.documents import credentials
     from tamis.store import open_store
 
-    row = _done(
-        lambda: credentials.revoke(open_store(), credential_id, by or command_line_actor(), reason)
-    )
+    row = _done(lambda: credentials.revoke(open_store(), credential_id, by or actor(), reason))
     console.print(
         f"credential {row['credential_id']} revoked (status list {row['status_list']}, "
         f"index {row['status_index']})",

@@ -166,12 +166,12 @@ def _reason(reason: str) -> str:
 @app.command("promote")
 def promote_command(version: int, reason: Reason, kind: Kind = "fraud_lightgbm") -> None:
     """Make VERSION the active model of its kind."""
-    from tamis.audit import command_line_actor
     from tamis.learn.registry import RegistryError, promote
     from tamis.store import open_store
+    from tamis.users_cli import actor
 
     try:
-        promote(open_store(), version, kind, command_line_actor(), _reason(reason))
+        promote(open_store(), version, kind, actor(), _reason(reason))
     except RegistryError as error:
         _fail(str(error))
     console.print(f"model version {version} is active")
@@ -180,12 +180,12 @@ def promote_command(version: int, reason: Reason, kind: Kind = "fraud_lightgbm")
 @app.command("rollback")
 def rollback_command(reason: Reason, kind: Kind = "fraud_lightgbm") -> None:
     """Re-activate the model of a kind that was active before the current one."""
-    from tamis.audit import command_line_actor
     from tamis.learn.registry import RegistryError, rollback
     from tamis.store import open_store
+    from tamis.users_cli import actor
 
     try:
-        version = rollback(open_store(), kind, command_line_actor(), _reason(reason))
+        version = rollback(open_store(), kind, actor(), _reason(reason))
     except RegistryError as error:
         _fail(str(error))
     console.print(f"rolled back: model version {version} is active")

@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tamis.audit import command_line_actor
 from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
+from tamis.users_cli import actor
 
 app = typer.Typer(
     help="Offences (contentieux): records, penalties, settlements, courts and payments.",
@@ -85,9 +85,7 @@ def open_command(
             "storage_place": storage_place}  # fmt: skip
     given = {k: v for k, v in more.items() if v not in (None, False)}
     offence = _done(
-        lambda: open_from_inspection(
-            open_store(), declaration_id, by or command_line_actor(), **given
-        )
+        lambda: open_from_inspection(open_store(), declaration_id, by or actor(), **given)
     )
     _show(offence, as_json)
 
@@ -111,9 +109,7 @@ def record_command(
     except yaml.YAMLError as error:
         fail(f"{path}: not YAML or JSON: {error}")
     offence = _done(
-        lambda: open_offence(
-            open_store(), OffenceIn.model_validate(said), by or command_line_actor()
-        )
+        lambda: open_offence(open_store(), OffenceIn.model_validate(said), by or actor())
     )
     _show(offence, as_json)
 
@@ -130,7 +126,7 @@ def from_inspections_command(
 
     day = _done(date.fromisoformat, since) if since else None
     with progress_bar("offences from inspection results") as update:
-        said = open_from_inspections(open_store(), by or command_line_actor(), day, update)
+        said = open_from_inspections(open_store(), by or actor(), day, update)
     if as_json:
         print_json(said)
         return
@@ -213,7 +209,7 @@ def settle_command(
         day, _, money = said.partition(":")
         plan.append(_done(lambda d=day, m=money: InstalmentIn(due_on=d, amount=_amount(m))))
     proposal = _done(lambda: SettlementIn(amount=_amount(amount), instalments=plan, note=note))
-    offence = _done(propose, open_store(), number, proposal, by or command_line_actor())
+    offence = _done(propose, open_store(), number, proposal, by or actor())
     console.print(f"{offence['number']}: settlement of {amount} proposed, for approval")
 
 
@@ -235,7 +231,7 @@ def _decide(number: str, approve: bool, note: str | None, by: str | None) -> Non
     from tamis.offences.settlement import decide
     from tamis.store import open_store
 
-    offence = _done(decide, open_store(), number, approve, by or command_line_actor(), note)
+    offence = _done(decide, open_store(), number, approve, by or actor(), note)
     console.print(f"{offence['number']}: {offence['status']}")
 
 
@@ -245,7 +241,7 @@ def accept_command(number: str, by: By = None) -> None:
     from tamis.offences.settlement import accept
     from tamis.store import open_store
 
-    offence = _done(accept, open_store(), number, by or command_line_actor())
+    offence = _done(accept, open_store(), number, by or actor())
     console.print(f"{offence['number']}: settled, {_money(offence['due_minor'])} due")
 
 
@@ -257,7 +253,7 @@ def court_command(
     from tamis.offences.settlement import refer_to_court
     from tamis.store import open_store
 
-    offence = _done(refer_to_court, open_store(), number, court, by or command_line_actor())
+    offence = _done(refer_to_court, open_store(), number, court, by or actor())
     console.print(f"{offence['number']}: sent to {offence['court']}")
 
 
@@ -274,7 +270,7 @@ def judgment_command(
     from tamis.store import open_store
 
     said = _done(lambda: JudgmentIn(judged_on=on, amount=_amount(amount), text=text))
-    offence = _done(record_judgment, open_store(), number, said, by or command_line_actor())
+    offence = _done(record_judgment, open_store(), number, said, by or actor())
     console.print(f"{offence['number']}: {offence['status']}, {_money(offence['due_minor'])} due")
 
 
@@ -291,7 +287,7 @@ def pay_command(
     from tamis.store import open_store
 
     said = _done(lambda: PaymentIn(amount=_amount(amount), paid_on=on, reference=reference))
-    offence = _done(pay, open_store(), number, said, by or command_line_actor())
+    offence = _done(pay, open_store(), number, said, by or actor())
     again = " (already recorded)" if offence["duplicate"] else ""
     console.print(f"{offence['number']}: {_money(offence['paid_minor'])} of "
                   f"{_money(offence['due_minor'])} paid, {offence['status']}{again}")  # fmt: skip
@@ -404,7 +400,7 @@ def watch_command(
     from tamis.offences.watch import watch_offence
     from tamis.store import open_store
 
-    watchlist_id = _done(watch_offence, open_store(), number, by or command_line_actor(), days)
+    watchlist_id = _done(watch_offence, open_store(), number, by or actor(), days)
     console.print(f"watchlist {watchlist_id} opened from offence {number} for {days} days")
 
 

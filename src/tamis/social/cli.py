@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tamis.audit import command_line_actor
 from tamis.output import JsonOption, fail, print_json, print_mapping
 from tamis.progress import progress_bar
+from tamis.users_cli import actor
 
 app = typer.Typer(
     help="Social media: sellers of copies found in exported posts, linked to importers.",
@@ -55,10 +55,10 @@ def ingest_command(
                 results.append(ingest_posts(path, engine, profile, images, progress=update))
         except (ProfileError, SourceError) as error:
             fail(str(error), as_json)
-    purged = purge(engine, command_line_actor())
+    purged = purge(engine, actor())
     with progress_bar("sellers and links") as update:
         update(0, None)
-        refreshed = refresh(engine, command_line_actor())
+        refreshed = refresh(engine, actor())
     result = {"files": [r.as_dict() for r in results], "purged": purged, **refreshed}
     if as_json:
         print_json(result)
@@ -75,7 +75,7 @@ def link_command(as_json: JsonOption = False) -> None:
     resolution or new case photos)."""
     from tamis.social.links import refresh
 
-    result = refresh(_engine(), command_line_actor())
+    result = refresh(_engine(), actor())
     print_json(result) if as_json else print_mapping("Sellers and links", result, console)
 
 
@@ -91,7 +91,7 @@ def sellers_command(
     """Sellers advertising copies, most posts first."""
     from tamis.social.views import list_sellers
 
-    found = list_sellers(_engine(), command_line_actor(), brand, linked, True, limit)
+    found = list_sellers(_engine(), actor(), brand, linked, True, limit)
     if as_json:
         print_json(found)
         return
@@ -113,7 +113,7 @@ def seller_command(seller_id: SellerArg, as_json: JsonOption = False) -> None:
     from tamis.social.views import seller
 
     try:
-        found = seller(_engine(), seller_id, command_line_actor(), posts=20)
+        found = seller(_engine(), seller_id, actor(), posts=20)
     except LookupError as error:
         fail(str(error))
     if as_json:
@@ -133,7 +133,7 @@ def case_command(seller_id: SellerArg, as_json: JsonOption = False) -> None:
     from tamis.social.views import case_from_seller
 
     try:
-        opened = case_from_seller(_engine(), seller_id, command_line_actor())
+        opened = case_from_seller(_engine(), seller_id, actor())
     except LookupError as error:
         fail(str(error))
     print_json(opened) if as_json else print_mapping("Case opened", opened, console)
@@ -145,7 +145,7 @@ def watch_command(seller_id: SellerArg, as_json: JsonOption = False) -> None:
     from tamis.social.views import watchlist_from_seller
 
     try:
-        made = watchlist_from_seller(_engine(), seller_id, command_line_actor())
+        made = watchlist_from_seller(_engine(), seller_id, actor())
     except (LookupError, ValueError) as error:
         fail(str(error))
     print_json(made) if as_json else print_mapping("Watchlist created", made, console)
@@ -161,7 +161,7 @@ def purge_command(
     """Delete posts past their retention that no case holds."""
     from tamis.social.views import purge
 
-    deleted = {"deleted": purge(_engine(), command_line_actor(), days)}
+    deleted = {"deleted": purge(_engine(), actor(), days)}
     print_json(deleted) if as_json else print_mapping("Posts purged", deleted, console)
 
 
