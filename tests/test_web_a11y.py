@@ -102,3 +102,16 @@ def test_every_text_colour_is_readable_on_the_page():
 def test_the_header_is_readable():
     header = RULES["header.top"]
     assert contrast("#fff", header["background"]) >= AA
+
+
+TEMPLATES = STATIC.parent / "templates"
+SCROLLING = re.compile(r"\{%-?\s*call\b[^%]*\bscrolling\(.*?\{%-?\s*endcall\s*-?%\}", re.S)
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in TEMPLATES.glob("*.html")))
+def test_every_table_scrolls_in_a_labelled_region_a_keyboard_reaches(template):
+    """On a phone a table scrolls sideways: inside the ``scrolling`` macro's region (labelled,
+    focusable), never by itself, which a keyboard cannot reach (axe, every page, not only those
+    the browser tests visit)."""
+    outside = SCROLLING.sub("", (TEMPLATES / template).read_text())
+    assert "<table" not in outside

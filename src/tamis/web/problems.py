@@ -73,7 +73,10 @@ def refusal_words(error: Exception, t: Translator) -> str:
     its English words."""
     if not _worded(error, t):
         return str(error)
-    return t(f"refusal.{error.code}", **{k: written(k, v, t) for k, v in error.values.items()})
+    try:
+        return t(f"refusal.{error.code}", **{k: written(k, v, t) for k, v in error.values.items()})
+    except KeyError:  # a wording that names a figure the refusal lacks: its own words then
+        return str(error)
 
 
 def refusal(error: Exception, t: Translator, fields: str = "field.") -> str:
