@@ -293,10 +293,16 @@ def serve_command(
     def warm_up() -> None:
         """Answer first: the assessor's models load once the server listens (seconds on a
         small store, minutes on a large one), so no page waits for them, and a lodgement
-        only if it comes before they are loaded."""
+        only if it comes before they are loaded; then the models page's drift report."""
+        from tamis.learn.train import store_drift
+
         while not (server.started or server.should_exit):
             time.sleep(0.05)
         ready_assessor(app)
+        try:
+            store_drift(app.state.engine)
+        except ValueError:  # no model or no declarations yet: the page says so itself
+            pass
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     server.run()
