@@ -259,6 +259,7 @@ cases = Table(
     Column("closed_at", DateTime, nullable=True),
     Column("closure_reason", Text, nullable=True, comment="closed without inspection: why"),
     Index("ix_cases_queue", "office", "status"),
+    Index("ix_cases_status_score", "status", "score"),
     Index("ix_cases_declaration_id", "declaration_id"),
 )
 
@@ -374,6 +375,7 @@ scoreboard_declarations = Table(
     Column("hits", Integer, nullable=False, comment="1: an inspection found it non-compliant"),
     Column("revenue_recovered_minor", BigInteger, nullable=False),
     Column("fraud_notices", Integer, nullable=False),
+    Index("ix_scoreboard_declarations_channel_of", "declaration_id", "channel"),
 )
 
 
