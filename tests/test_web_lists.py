@@ -378,3 +378,13 @@ def test_readers_may_list_and_search_others_may_not(app):
     for url in ("/declarations", "/cases", "/search?q=D2025", "/declarations?export=csv"):
         assert app.get(url).status_code == 403, url
     assert 'href="/declarations"' not in app.get("/", follow_redirects=True).text
+
+
+def test_pages_are_counted_from_a_whole_number_on_both_stores(app, truth):
+    """PostgreSQL sums the scoreboard's counts as NUMERIC: a total of 3 in pages of 2 was
+    one page, its third declaration out of reach."""
+    filters = declaration_list.DeclarationFilters(channel="red")
+    red = sum(1 for r in truth if r.get("channel") == "red")
+    found = declaration_list.declarations_page(app.app.state.engine, filters, size=2)
+    assert type(found.total) is int and found.total == red
+    assert found.pages == -(-red // 2)

@@ -285,6 +285,12 @@ def _shown(rows: list[dict], conn) -> list[dict]:
     return rows
 
 
+def _count(conn, filters: DeclarationFilters) -> int:
+    """How many declarations the filters select (an int: PostgreSQL sums the scoreboard's
+    counts as NUMERIC, whose floor division truncates and miscounted the pages)."""
+    return int(conn.execute(_total(filters)).scalar() or 0)
+
+
 def declarations_page(
     engine: Engine,
     filters: DeclarationFilters,
@@ -296,7 +302,7 @@ def declarations_page(
     """Page ``number`` (from 1) of the filtered declarations and how many there are."""
     catch_up(engine)
     with engine.connect() as conn:
-        total = conn.execute(_total(filters)).scalar() or 0
+        total = _count(conn, filters)
         parts = selected(filters, sort, descending, _walks(conn, filters, total))
         keys = paged(conn, parts, total, number, size)
         return Page(_shown_of(conn, [k["declaration_id"] for k in keys]), total, number, size)
@@ -308,7 +314,7 @@ def all_declarations(
     """Every filtered declaration in order, read from the cursor ``EXPORT_CHUNK`` at a time."""
     catch_up(engine)
     with engine.connect() as conn:
-        walk = _walks(conn, filters, conn.execute(_total(filters)).scalar() or 0)
+        walk = _walks(conn, filters, _count(conn, filters))
         for chunk in streamed(conn, selected(filters, sort, descending, walk)):
             yield from _shown_of(conn, [k["declaration_id"] for k in chunk])
 
