@@ -146,26 +146,28 @@ def origin_label(origin: str, language: str = "en") -> str:
 
 
 def _day(value) -> date:
+    """A date, or a day or month as ISO text (a moment's time ignored)."""
     if isinstance(value, str):
-        return date.fromisoformat(value if len(value) > 7 else f"{value}-01")
+        return date.fromisoformat(value[:10] if len(value) > 7 else f"{value}-01")
     return value
 
 
-def _month(value, language: str) -> str:
+def month_said(value, language: str) -> str:
+    """A month as ``language`` names it: « déc. 2026 », "Dec 2026" (a date or YYYY-MM[-DD])."""
     return dates.format_date(_day(value), "MMM y", locale=LOCALES.get(language, language))
 
 
-def _date(value, language: str) -> str:
-    return dates.format_date(_day(value[:10] if isinstance(value, str) else value),
-                             "dd/MM/yyyy", locale=LOCALES.get(language, language))  # fmt: skip
+def date_said(value, language: str) -> str:
+    """A day as ``language`` writes it: 07/12/2026 (a date, or an ISO text)."""
+    return dates.format_date(_day(value), "dd/MM/yyyy", locale=LOCALES.get(language, language))
 
 
 FORMATS = {
     "figure": lambda v, lang: figure(v, lang),
     "hs": lambda v, lang: hs_label(v),
     "origin": origin_label,
-    "month": _month,
-    "date": _date,
+    "month": month_said,
+    "date": date_said,
     "channel": channel_name,
     "terms": _terms,
     "reasons": _reasons,

@@ -14,7 +14,7 @@ from babel import Locale, dates, numbers
 from fastapi import Request
 
 from tamis.channels import NAMES
-from tamis.reasons import LANGUAGES, LOCALES
+from tamis.reasons import LANGUAGES, LOCALES, date_said, month_said
 from tamis.settings import settings
 
 COOKIE = "tamis_lang"
@@ -144,15 +144,11 @@ class Translator:
         """A day as the language writes it: 07/12/2026 in French and in British English."""
         if value is None or value == "":
             return "—"
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return dates.format_date(value, "dd/MM/yyyy", locale=self.locale)
+        return date_said(value, self.language)
 
     def month(self, value: date | str) -> str:
         """A month as an axis or a list names it: « déc. 2026 », "Dec 2026"."""
-        if isinstance(value, str):
-            value = date.fromisoformat(f"{value[:7]}-01")
-        return dates.format_date(value, "MMM y", locale=self.locale)
+        return month_said(value, self.language)
 
     def day(self, value: date) -> str:
         """A day within a period, shortly: « 7 déc. », "7 Dec"."""
