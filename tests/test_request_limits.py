@@ -72,3 +72,19 @@ def test_a_photo_without_an_extension_is_known_by_its_bytes(client):
     photo = {"file": ("IMG_0002", b"\x89PNG\r\n\x1a\n" + bytes(32), "application/octet-stream")}
     kept = client.post(f"/api/cases/{case_id}/attachments", files=photo).json()
     assert kept["content_type"] == "image/png"
+
+
+def test_a_dashboard_form_without_a_session_goes_to_login_before_its_body_is_read(anonymous):
+    sent = []
+
+    def body():
+        for _ in range(200):
+            sent.append(1)
+            yield b"x" * (1024 * 1024)
+
+    anonymous.follow_redirects = False
+    answer = anonymous.post("/declarations/D-1/documents", content=body(), headers={
+        "content-type": "multipart/form-data; boundary=x"})  # fmt: skip
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/declarations/D-1/documents"
+    assert len(sent) <= 2

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -176,32 +177,35 @@ def me(user: Annotated[User, Depends(EVERYONE)]) -> UserOut:
 
 # A write carries credentials, or its body is never read: a stranger cannot spool 200 MiB
 # to disk to hear "not authenticated".
-OPEN_WRITES = ("/api/auth/login",)  # sent before there are credentials to send
+OPEN_WRITES = ("/api/auth/login", "/login")  # sent before there are credentials to send
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class CredentialsFirst:
-    """ASGI middleware: 401 for a write to the API without an ``Authorization`` header or a
-    session cookie, answered before its body is read (whether they are valid is checked
-    later; the dashboard's forms answer their own way, within the body limit)."""
+    """ASGI middleware: a write without an ``Authorization`` header or a session cookie is
+    answered before its body is read (whether they are valid is checked later): 401 from the
+    API, the login page's redirect from the dashboard's forms."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and _anonymous_write(scope):
-            body = b'{"detail":"not authenticated"}'
-            await send({"type": "http.response.start", "status": 401, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
-                (b"www-authenticate", b"Bearer"), (b"connection", b"close")]})  # fmt: skip
+            if scope["path"].startswith("/api/"):
+                status, body = 401, b'{"detail":"not authenticated"}'
+                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+            else:
+                status, body = 303, b""
+                headers = [(b"location", b"/login?next=" + quote(scope["path"]).encode())]
+            headers += [(b"content-length", b"%d" % len(body)), (b"connection", b"close")]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
 
 
 def _anonymous_write(scope) -> bool:
-    path = scope["path"]
-    if scope["method"] not in WRITES or not path.startswith("/api/") or path in OPEN_WRITES:
+    if scope["method"] not in WRITES or scope["path"] in OPEN_WRITES:
         return False
     headers = dict(scope["headers"])
     cookies = headers.get(b"cookie", b"")
