@@ -190,3 +190,52 @@ def test_the_plain_forest_scores_as_scikit_learn(built):
     want = -detector.forest_.score_samples(x)
     got = detector.plain().forest.isolation(x)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_a_lodgement_gets_the_social_batch_signal_in_plain_python(built):
+    """Leads on importers' chapters the store holds, at prices from none to ten times the
+    items' unit values: the lead and the resale reasons, in plain Python as in the batch."""
+    from tamis.detectors.social import SocialDetector
+    from tamis.reasons import reason
+
+    _, _, items = built
+    pairs = (
+        items.select("importer_id", chapter=col("hs_code").str.slice(0, 2))
+        .unique(maintain_order=True)
+        .head(300)
+    )
+    rng = np.random.default_rng(23)
+    leads = pairs.with_columns(
+        score=pl.Series(rng.uniform(0.05, 0.5, pairs.height).round(4)),
+        reason=pl.Series(
+            [
+                reason(
+                    "social.copies",
+                    seller=f"S-{n}",
+                    platform="tiktok",
+                    account=f"a{n}",
+                    brand="Nike",
+                    posts=n + 1,
+                    price=None,
+                    importer=i,
+                    band_low=False,
+                    band_high=False,
+                )
+                for n, i in enumerate(pairs["importer_id"])
+            ]
+        ),  # fmt: skip
+        price=pl.Series(
+            [
+                None if n % 5 == 0 else float(rng.choice([1, 20, 500, 20_000]))
+                for n in range(pairs.height)
+            ],
+            dtype=pl.Float64,
+        ),  # fmt: skip
+    )
+    detector = SocialDetector(leads)
+    codes = set()
+    for frame in cases(detector, items):
+        batch = by_declaration(detector.assess(frame))
+        assert_same(detector.assess_rows(ItemRows(frame.rows(named=True), frame.schema)), batch)
+        codes |= {parse(r)["code"] for s in batch.values() for r in s["reasons"]}
+    assert codes == {"social.copies", "social.resale"}

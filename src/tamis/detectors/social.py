@@ -23,7 +23,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from tamis.detectors.base import Detector, ItemRows, StoreContext, signals_for
-from tamis.detectors.crosscheck.few import signals_plain
+from tamis.detectors.crosscheck.few import rounded, signals_plain
 from tamis.reasons import reason, reason_expr
 from tamis.social.tables import social_links, social_sellers
 
@@ -50,6 +50,12 @@ class SocialDetector(Detector):
     def __init__(self, leads: pl.DataFrame):
         # importer_id, chapter, score, reason, price: one per importer and chapter
         self.leads = leads
+        self.lead_of = {  # the same, looked up by a lodgement
+            (importer, chapter): (score, said, price)
+            for importer, chapter, score, said, price in leads.select(
+                "importer_id", "chapter", "score", "reason", "price"
+            ).iter_rows()
+        }
 
     @classmethod
     def from_store(cls, engine: Engine, context: StoreContext) -> SocialDetector | None:
@@ -65,13 +71,13 @@ class SocialDetector(Detector):
         return self
 
     def _found(self, items: pl.DataFrame) -> pl.DataFrame:
-        unit_value = pl.when(col("quantity_unit").is_in(COUNTED) & (col("quantity") > 0)).then(
-            col("customs_value").cast(pl.Float64) / col("quantity").cast(pl.Float64)
-        )
+        value = col("customs_value").cast(pl.Float64)
+        counted = col("quantity_unit").is_in(COUNTED) & (col("quantity") > 0) & (value > 0)
+        unit_value = pl.when(counted).then(value / col("quantity").cast(pl.Float64))
         matched = items.select(
             "declaration_id", "importer_id", "item_number",
             chapter=col("hs_code").str.slice(0, 2), unit_value=unit_value,
-        ).join(self.leads, on=["importer_id", "chapter"])  # fmt: skip
+        ).join(self.leads, on=["importer_id", "chapter"], maintain_order="left")  # fmt: skip
         resold = col("price") >= RESALE_RATIO * col("unit_value")
         resale = matched.filter(resold.fill_null(False)).select(
             "declaration_id",
@@ -89,7 +95,34 @@ class SocialDetector(Detector):
         return signals_for(batch, self._found(batch))
 
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
-        return signals_plain(items.rows, self._found(items.frame).iter_rows())
+        """``_found`` in plain Python: a lodgement's items looked up in the leads."""
+        leads, resales = [], []
+        for row in items.rows:
+            hs_code = row["hs_code"]
+            found = self.lead_of.get((row["importer_id"], hs_code and hs_code[:2]))
+            if found is None:
+                continue
+            score, said, price = found
+            leads.append((row["declaration_id"], score, said, None))
+            unit_value = _unit_value(row)
+            if price is None or unit_value is None or price < RESALE_RATIO * unit_value:
+                continue
+            resale = reason(
+                "social.resale", item=row["item_number"], price=price,
+                unit_value=rounded(unit_value, 2), ratio=rounded(price / unit_value, 1),
+            )  # fmt: skip
+            bonus = min(max(score + RESALE_BONUS, 0.0), CEILING + RESALE_BONUS)
+            resales.append((row["declaration_id"], bonus, resale, None))
+        return signals_plain(items.rows, leads + resales)
+
+
+def _unit_value(row: dict) -> float | None:
+    """An item's declared value a piece, for goods counted in pieces."""
+    value, quantity = row["customs_value"], row["quantity"]
+    if row["quantity_unit"] not in COUNTED or value is None or quantity is None:
+        return None
+    value, quantity = float(value), float(quantity)
+    return value / quantity if value > 0 and quantity > 0 else None
 
 
 def brand_chapters(engine: Engine, items: pl.DataFrame) -> dict[str, set[str]]:
