@@ -39,6 +39,9 @@ def create_store_engine(url: str | None = None, **kwargs) -> Engine:
         # PostgreSQL's JIT compiles a plan for ~100 ms: more than a page's whole query costs
         options = " ".join(filter(None, (url.query.get("options"), "-c jit=off")))
         url = url.update_query_dict({"options": options})
+        # a pooled connection that a restart of the server closed is replaced, not handed to
+        # the next request (which would fail once per dead connection)
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
