@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tamis import audit, rulesets
 from tamis.api import auth
@@ -68,6 +69,7 @@ from tamis.users import User
 from tamis.valuation.api import router as valuation_router
 from tamis.web import routes as web
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
 Reader = Annotated[User, Depends(READERS)]
 Targeter = Annotated[User, Depends(TARGETERS)]
@@ -191,6 +193,17 @@ async def validation_errors(request: Request, error: RequestValidationError) -> 
             refusal = unreadable(error.errors(), error.body)
             return await run_in_threadpool(refused, engine_of(request), refusal, user.username)
     return await web.page_validation_errors(request, error)
+
+
+async def store_unavailable(request: Request, error: OperationalError) -> Response:
+    """The store cannot be reached (PostgreSQL restarting, SQLite locked past its wait):
+    503 and when to try again, in JSON or a page, the connection kept for the next try."""
+    log.warning("%s %s: the store cannot be reached: %s", request.method, request.url.path,
+                str(error.orig).splitlines()[0] if error.orig else error)  # fmt: skip
+    if not request.url.path.startswith(web.NOT_DASHBOARD):
+        return web.unavailable_page(request)
+    detail = {"detail": "the store cannot be reached: try again shortly"}
+    return JSONResponse(status_code=503, content=detail, headers={"Retry-After": "5"})
 
 
 @router.get("/declarations/{declaration_id}/assessment", response_model=Assessment)
@@ -349,6 +362,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.add_exception_handler(RequestValidationError, validation_errors)
+    app.add_exception_handler(OperationalError, store_unavailable)
     app.include_router(auth.router)
     app.include_router(router)
     app.include_router(cases_router)

@@ -266,6 +266,12 @@ async def page_errors(request: Request, error: StarletteHTTPException) -> Respon
     )
 
 
+def unavailable_page(request: Request) -> Response:
+    """503 when the store cannot be reached: said without asking it who is signed in."""
+    t = Translator(language_of(request))
+    return render(request, "error.html", None, status_code=503, message=t("error.503"))
+
+
 def _detail_said(detail, t: Translator) -> str | None:
     """What an error says beyond its status, in the page's language: a catalogue key's
     words; the API's own words (English, its clients are programs) on English pages only."""
