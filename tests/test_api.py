@@ -222,6 +222,19 @@ def test_lodgements_racing_for_the_last_place_of_the_day_get_it_once(client, tmp
     assert sorted(d["channel"] for d in lodged) == ["orange"] * 7 + ["red"]
 
 
+def test_more_lodgements_at_once_than_store_connections_each_on_a_new_day_all_go_through(
+    client, tmp_path, monkeypatch
+):
+    """A lodgement on a day not yet forecast reads the office's past days inside its write
+    transaction: through its own connection, or 24 of them at once, each holding one and
+    waiting for a second, would empty the pool and wait until it gave up."""
+    lodge = shoes_under_capacity(client, tmp_path, monkeypatch, reds_a_day=1)
+    lodge(99, day="2025-02-01")  # the server's first lodgement builds the assessor
+    with ThreadPoolExecutor(24) as pool:
+        lodged = list(pool.map(lambda n: lodge(n, day=f"2025-04-{n + 1:02d}"), range(24)))
+    assert [d.get("channel") for d in lodged] == ["red"] * 24, lodged
+
+
 def test_reasons_are_said_in_the_language_asked_english_by_default_and_given_as_data(
     client, tmp_path, monkeypatch
 ):

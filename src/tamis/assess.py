@@ -7,10 +7,10 @@ million in batch: a batch of one is still a batch.
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +165,7 @@ def day_so_far(conn, header: list[dict], capacity: Capacity) -> dict[tuple, DayS
         used = dict(conn.execute(
             DAY_SO_FAR, {"office": office, "start": start, "end": start + days}
         ).all())  # fmt: skip
-        expected, bars = past_days(conn.engine, capacity.model_dump_json(), office, day)
+        expected, bars = past_days(conn, capacity, office, day)
         counted[(office, day)] = DaySoFar(sum(used.values()), used, expected, bars)
     return counted
 
@@ -192,19 +192,34 @@ _LOCKABLE = {
 }
 
 
-@lru_cache(maxsize=1024)
-def past_days(engine: Engine, capacity_json: str, office: str | None, day: date):
+_PAST_DAYS: dict[tuple, tuple[int, dict]] = {}  # (engine, capacity, office, day): forecast
+_PAST_DAYS_KEPT = 1024
+_past_days_lock = threading.Lock()
+
+
+def past_days(conn, capacity: Capacity, office: str | None, day: date):
     """An office's budget period (a day or a week) starting ``day`` forecast from its last
     ``PAST_DAYS`` days: the declarations it will hold (the mean of the past periods that had
     any) and, per capped channel, the score that the channel's budget held on them (its
     share of the highest scores, counted from the red). Past days do not change: worked out
-    once per office and period."""
-    capacity = Capacity.model_validate_json(capacity_json)
+    once per office and period, read through ``conn`` (a lodgement holding the write lock
+    must not wait for a second connection)."""
+    key = (conn.engine, capacity.model_dump_json(), office, day)
+    if (known := _PAST_DAYS.get(key)) is not None:
+        return known
     start = datetime.combine(day, time())
-    with engine.connect() as conn:
-        past = conn.execute(
-            PAST, {"office": office, "start": start - timedelta(days=PAST_DAYS), "end": start}
-        ).all()
+    past = conn.execute(
+        PAST, {"office": office, "start": start - timedelta(days=PAST_DAYS), "end": start}
+    ).all()
+    forecast = _forecast(capacity, office, past)
+    with _past_days_lock:
+        if len(_PAST_DAYS) >= _PAST_DAYS_KEPT:
+            _PAST_DAYS.pop(next(iter(_PAST_DAYS)))
+        _PAST_DAYS[key] = forecast
+    return forecast
+
+
+def _forecast(capacity: Capacity, office: str | None, past: list) -> tuple[int, dict]:
     if not past:
         return 0, {}
     days = Counter(capacity.period_of(lodged.date()) for lodged, _ in past)
