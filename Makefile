@@ -32,7 +32,8 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
-	for b in startup ingest assess valuation learn web intel transit documents; do $(BIN)/python bench/$$b.py || exit 1; done
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	for b in startup ingest assess valuation learn web intel transit documents social load; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) demo tamis.db tamis.db-wal tamis.db-shm test-artifacts

@@ -1,0 +1,189 @@
+"""Lodgement under load: clients lodging declarations over HTTP at a sustained rate against
+``tamis serve`` on a store like the demo's (every detector on), SQLite and PostgreSQL.
+
+Each store is built by ``tamis demo`` (a synthetic year, value references, a model, cases);
+the declarations lodged are a later month of the same generator, new to the store. The
+server runs as users run it (``tamis serve``); ``locust`` (headless) sends the lodgements
+from ``--clients`` clients, each at ``rate / clients`` a second, for ``--seconds``. Printed:
+lodgements a second, p50/p99 answer times, errors; then every lodgement answered 201 is
+looked for in the store.
+
+Targets (two cores): PostgreSQL ≥ 300 lodgements/s with p99 ≤ 100 ms; SQLite ≥ 100/s with
+p99 ≤ 250 ms; no error.
+
+    .venv/bin/python bench/load.py [--stores sqlite,postgresql] [--clients 16]
+        [--seconds 60] [--rate-sqlite 100] [--rate-postgresql 300] [--keep FOLDER]
+
+This file is also the locustfile the driver hands to ``locust`` (TAMIS_LOAD_* set).
+"""
+
+from __future__ import annotations
+
+import os
+
+if os.environ.get("TAMIS_LOAD_BODIES"):  # imported by locust: the clients
+    import time
+
+    from locust import FastHttpUser, constant_throughput, events, task
+
+    _BODIES = open(os.environ["TAMIS_LOAD_BODIES"], encoding="utf-8")  # shared: each line once
+    _ANSWERED = open(os.environ["TAMIS_LOAD_ANSWERED"], "a", buffering=1, encoding="utf-8")
+
+    @events.request.add_listener
+    def _timed(response_time, exception, response, **_) -> None:
+        """Every answer's end (s) and time taken (ms): the driver's own percentiles."""
+        ok = exception is None and response is not None and response.status_code == 201
+        _ANSWERED.write(f"{time.time():.4f} {response_time:.2f} {int(ok)}\n")
+
+    _HEADERS = {
+        "authorization": f"Bearer {os.environ['TAMIS_LOAD_TOKEN']}",
+        "content-type": "application/json",
+    }
+
+    class Lodger(FastHttpUser):
+        wait_time = constant_throughput(float(os.environ["TAMIS_LOAD_RATE_PER_CLIENT"]))
+
+        @task
+        def lodge(self) -> None:
+            body = _BODIES.readline()
+            if not body:  # every prepared declaration sent
+                self.stop()
+                return
+            with self.client.post(
+                "/api/declarations", data=body, headers=_HEADERS, name="lodge",
+                catch_response=True,
+            ) as answer:  # fmt: skip
+                if answer.status_code != 201:
+                    answer.failure(f"{answer.status_code}: {answer.text[:200]}")
+
+
+PASSWORD = "bench password long enough"
+
+
+def main() -> None:
+    import argparse
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from datetime import date
+    from pathlib import Path
+
+    import numpy as np
+    import polars as pl
+    from sqlalchemy import create_engine, select, text
+
+    from tamis import synth, users
+    from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS
+    from tamis.store import open_store
+    from tamis.store.tables import declarations
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.servers import serving  # the same way the tests serve
+
+    postgres = os.environ.get(
+        "TAMIS_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
+    )
+    bin_dir = Path(sys.executable).parent
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--rate-sqlite", type=float, default=100)
+    parser.add_argument("--rate-postgresql", type=float, default=300)
+    parser.add_argument("--keep", type=Path, help="keep the demo stores here and reuse them")
+    args = parser.parse_args()
+    folder = (args.keep or Path(tempfile.mkdtemp(prefix="tamis-load-"))).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    locustfile = Path(__file__).resolve()
+    os.chdir(folder)  # the demo's attachments and keys go there too
+    run = time.strftime("%H%M%S")  # a rerun on a kept store lodges new declaration ids
+
+    def store_url(kind: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{folder / 'load.db'}"
+        with create_engine(postgres).begin() as conn:
+            conn.execute(text("CREATE SCHEMA IF NOT EXISTS tamis_load"))
+        return f"{postgres}?options=-csearch_path%3Dtamis_load"
+
+    def lodged(url: str) -> set[str]:
+        with create_engine(url).connect() as conn:
+            column = declarations.c.declaration_id
+            return set(conn.execute(select(column).where(column.like(f"%-{run}"))).scalars())
+
+    def month_to_lodge(count: int) -> tuple[str, Path]:
+        """A month after the demo's year: its first declaration, and a file of the others,
+        one JSON declaration a line."""
+        items = synth.generate(count, seed=11, start=date(2026, 1, 1), days=30).items
+        header = [f.name for f in DECLARATION_FIELDS if f.name != "declaration_id"]
+        bodies = items.with_columns(
+            pl.col("declaration_id") + f"-{run}",
+            pl.col("lodged_at").dt.strftime("%Y-%m-%dT%H:%M:%S"),
+        ).group_by("declaration_id", maintain_order=True).agg(
+            *[pl.first(n) for n in header], pl.struct([f.name for f in ITEM_FIELDS]).alias("items")
+        )  # fmt: skip
+        path = folder / f"month-{run}.jsonl"
+        bodies.slice(1).write_ndjson(path)
+        return bodies.slice(0, 1).write_ndjson().strip(), path
+
+    print(f"{'store':<11} {'sent':>6} {'lodged/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
+    for kind in args.stores.split(","):
+        url = store_url(kind)
+        env = os.environ | {"TAMIS_DATABASE_URL": url}
+        engine = open_store(url)
+        with engine.connect() as conn:
+            built = conn.execute(select(declarations.c.declaration_id).limit(1)).first()
+        if not built:
+            started = time.perf_counter()
+            subprocess.run(
+                [bin_dir / "tamis", "demo", "--workdir", folder / f"demo-{kind}", "--no-serve"],
+                env=env, check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            print(f"{kind}: the demo's store built in {time.perf_counter() - started:.0f} s")
+        rate = args.rate_sqlite if kind == "sqlite" else args.rate_postgresql
+        first, bodies = month_to_lodge(int(rate * args.seconds * 1.2) + 100)
+        username = f"load-{run}"
+        users.add_user(engine, username, "analyst", PASSWORD, "bench")
+        timings = folder / f"timings-{kind}-{run}.txt"
+        with serving(env) as base:
+            token = _warmed_up(base, username, first)
+            subprocess.run(
+                [bin_dir / "locust", "-f", locustfile, "--headless", "--only-summary",
+                 "-u", str(args.clients), "-r", str(args.clients), "--run-time",
+                 f"{args.seconds}s", "--host", base, "--loglevel", "ERROR",
+                 "--stop-timeout", "10"],
+                env=os.environ | {
+                    "TAMIS_LOAD_BODIES": str(bodies), "TAMIS_LOAD_TOKEN": token,
+                    "TAMIS_LOAD_RATE_PER_CLIENT": str(rate / args.clients),
+                    "TAMIS_LOAD_ANSWERED": str(timings)},
+                check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        answers = np.loadtxt(timings, ndmin=2)
+        ended, took, ok = answers[:, 0], answers[:, 1], answers[:, 2].astype(bool)
+        seconds = ended.max() - (ended.min() - took[ended.argmin()] / 1000)
+        stored = len(lodged(url)) - 1  # the warm-up's apart
+        print(
+            f"{kind:<11} {len(answers):>6} {len(answers) / seconds:>9.1f} "
+            f"{np.percentile(took, 50):>7.0f} {np.percentile(took, 99):>7.0f} "
+            f"{(~ok).sum():>7}"
+            + (f"  {ok.sum()} answered 201, {stored} stored!" if stored != ok.sum() else "")
+        )
+        engine.dispose()
+
+
+def _warmed_up(base: str, username: str, first: str) -> str:
+    """The session token of ``username``, once a first lodgement has loaded the server's
+    models (as on a server that has been up a while)."""
+    import httpx
+
+    login = {"username": username, "password": PASSWORD}
+    answer = httpx.post(f"{base}/api/auth/login", json=login)
+    answer.raise_for_status()
+    token = answer.json()["token"]
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    httpx.post(f"{base}/api/declarations", content=first, headers=headers, timeout=600)
+    return token
+
+
+if __name__ == "__main__":
+    main()
