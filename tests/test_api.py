@@ -412,3 +412,22 @@ def test_an_implausible_figure_is_refused_with_its_reason(client):
     answer = client.post("/api/declarations", json=huge)
     assert answer.status_code == 422
     assert "implausibly large value" in answer.text and "duty_rate" in answer.text
+
+
+def test_rules_changed_by_another_process_reach_the_next_lodgement(client, store_url, monkeypatch):
+    """A rule set applied from the command line (or through a second server) is used by
+    this server's lodgements within a second, without a restart."""
+    from tamis import rulesets
+    from tamis.api import app as api
+    from tamis.detectors.rules import parse_rule_set
+
+    monkeypatch.setattr(api, "IN_FORCE_SECONDS", 0.0)
+    first = client.post("/api/declarations", json=DECLARATION).json()
+    rule = {"id": "R-CN", "description": "all from CN", "weight": 0.9,
+            "criteria": [{"field": "origin_country", "equals": "CN"}]}  # fmt: skip
+    engine = open_store(store_url)  # another process's own connection to the store
+    version = rulesets.apply(engine, parse_rule_set({"rules": [rule]}), "someone", "from the CLI")
+    engine.dispose()
+    second = client.post("/api/declarations", json=DECLARATION | {"declaration_id": "D-API-2"})
+    assert second.json()["rule_set_version"] == version != first["rule_set_version"]
+    assert second.json()["score"] == pytest.approx(0.9)

@@ -235,6 +235,14 @@ def _forecast(capacity: Capacity, office: str | None, past: list) -> tuple[int, 
     return expected, bars
 
 
+def in_force(engine: Engine) -> tuple[int | None, int | None]:
+    """What an assessor is built on that another process may change (the command line, a
+    second server): the latest rule set's version and the active model's."""
+    from tamis.learn.registry import active_version
+
+    return rulesets.ensure_rule_set(engine), active_version(engine)
+
+
 def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) -> Assessor:
     """Every registered detector the store holds what it needs for, under the active rule
     set and model."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -43,6 +44,7 @@ from tamis.assess import (
     assessor_from_store,
     current_channel,
     day_so_far,
+    in_force,
     latest_decision,
     lock_office_days,
     record_rows,
@@ -81,13 +83,23 @@ def assessor_of(request: Request):
     return ready_assessor(request.app)
 
 
+IN_FORCE_SECONDS = 1.0  # how often a server looks for rules or a model changed elsewhere
+
+
 def ready_assessor(app: FastAPI):
     """The assessor lodgements use, built when first needed and again after a change of rules
-    or lists. One build at a time: a lodgement that comes while ``tamis serve`` warms up waits
-    for that build instead of starting its own."""
+    or lists through this server, or of the rule set or active model by any other process
+    (seen within ``IN_FORCE_SECONDS``). One build at a time: a lodgement that comes while
+    ``tamis serve`` warms up waits for that build instead of starting its own."""
     state = app.state
     with state.assessor_built:
+        now = time.monotonic()
+        if state.assessor is not None and now - state.in_force_checked >= IN_FORCE_SECONDS:
+            state.in_force_checked = now
+            if in_force(state.engine) != state.in_force:
+                state.assessor = None
         if state.assessor is None:
+            state.in_force, state.in_force_checked = in_force(state.engine), now
             state.assessor = assessor_from_store(state.engine).ready_for_lodgement()
             gc.freeze()  # the assessor's long-lived objects: no full collection walks them again
     return state.assessor
