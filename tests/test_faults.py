@@ -454,87 +454,89 @@ def lodge(base: str, headers: dict, body: dict) -> httpx.Response:
     )
 
 
-def test_a_server_answers_again_once_postgresql_restarted_under_load():
+@contextmanager
+def served_on_a_throwaway_cluster():
+    """(cluster, its store, the server's base URL, its process, a signed-in user's headers)."""
     with throwaway_cluster() as cluster:
         url = cluster.url("tamis")
         engine = open_store(url)
         with serving_process(environment(url)) as (base, server):
-            headers = signed_in(engine, base)
-            with Lodgers(base, headers, threads=2, stop_on_transport_error=False) as lodgers:
-                wait_for(lambda: len(lodgers.answered(201)) >= 10, "10 lodgements answered 201")
-                down = time.monotonic()
-                cluster.stop()
-                wait_for(
-                    lambda: len([a for a in lodgers.answers if a[3] != 201]) >= 4,
-                    "lodgements fail while PostgreSQL is down",
-                )
-                cluster.start()
-                back = time.monotonic()
-                wait_for(
-                    lambda: len(lodgers.answered(201, since=back)) >= 10,
-                    "the server lodged 10 declarations once PostgreSQL was back",
-                )
-            answers, sent = lodgers.answers, lodgers.sent
-            assert server.poll() is None, "the server exited"
-            before = [a[2:] for a in answers if a[1] < down and a[3] != 201]
-            assert not before, f"lodgements refused before PostgreSQL stopped: {before}"
-            hung = [a[2:] for a in answers if a[3] is None and "Timeout" in a[5]]
-            assert not hung, f"requests that hung while PostgreSQL was down: {hung}"
-            # a 500 (or a connection dropped after one: see the test below), never a 4xx that
-            # would tell the client its lodgement or its session is wrong
-            unclear = [a[2:] for a in answers if a[3] not in (201, 500, 503, None)]
-            assert not unclear, f"lodgements answered wrongly while PostgreSQL was down: {unclear}"
-            after = [a[2:] for a in answers if a[0] >= back and a[3] != 201]
-            assert not after, f"lodgements refused after PostgreSQL was back: {after}"
+            yield cluster, engine, base, server, signed_in(engine, base)
 
-            # restarted again while nobody lodges: the first lodgement after it is lodged
-            cluster.restart()
-            quiet = declaration(next(lodgers.numbers))
-            sent[quiet["declaration_id"]] = quiet
-            first = lodge(base, headers, quiet)
-            assert first.status_code == 201, f"first lodgement after a quiet restart: {first.text}"
-            assert httpx.get(f"{base}/health", timeout=REQUEST_TIMEOUT).status_code == 200
 
-            # the failed ones sent again: each lodged now, or found lodged already
-            for declaration_id in sorted({a[2] for a in answers if a[3] != 201}):
-                again = lodge(base, headers, sent[declaration_id])
-                assert again.status_code in (201, 409), (
-                    f"{declaration_id} sent again: {again.status_code} {again.text}"
-                )
-            assert server.poll() is None, "the server exited"
+def test_a_server_answers_again_once_postgresql_restarted_under_load():
+    with served_on_a_throwaway_cluster() as (cluster, engine, base, server, headers):
+        with Lodgers(base, headers, threads=2, stop_on_transport_error=False) as lodgers:
+            wait_for(lambda: len(lodgers.answered(201)) >= 10, "10 lodgements answered 201")
+            down = time.monotonic()
+            cluster.stop()
+            wait_for(
+                lambda: len([a for a in lodgers.answers if a[3] != 201]) >= 4,
+                "lodgements fail while PostgreSQL is down",
+            )
+            cluster.start()
+            back = time.monotonic()
+            wait_for(
+                lambda: len(lodgers.answered(201, since=back)) >= 10,
+                "the server lodged 10 declarations once PostgreSQL was back",
+            )
+        answers, sent = lodgers.answers, lodgers.sent
+        assert server.poll() is None, "the server exited"
+        before = [a[2:] for a in answers if a[1] < down and a[3] != 201]
+        assert not before, f"lodgements refused before PostgreSQL stopped: {before}"
+        hung = [a[2:] for a in answers if a[3] is None and "Timeout" in a[5]]
+        assert not hung, f"requests that hung while PostgreSQL was down: {hung}"
+        # a 503 (see the test below), never a 4xx that would tell the client its lodgement
+        # or its session is wrong
+        unclear = [a[2:] for a in answers if a[3] not in (201, 500, 503, None)]
+        assert not unclear, f"lodgements answered wrongly while PostgreSQL was down: {unclear}"
+        after = [a[2:] for a in answers if a[0] >= back and a[3] != 201]
+        assert not after, f"lodgements refused after PostgreSQL was back: {after}"
+
+        # restarted again while nobody lodges: the first lodgement after it is lodged
+        cluster.restart()
+        quiet = declaration(next(lodgers.numbers))
+        sent[quiet["declaration_id"]] = quiet
+        first = lodge(base, headers, quiet)
+        assert first.status_code == 201, f"first lodgement after a quiet restart: {first.text}"
+        assert httpx.get(f"{base}/health", timeout=REQUEST_TIMEOUT).status_code == 200
+
+        # the failed ones sent again: each lodged now, or found lodged already
+        for declaration_id in sorted({a[2] for a in answers if a[3] != 201}):
+            again = lodge(base, headers, sent[declaration_id])
+            assert again.status_code in (201, 409), (
+                f"{declaration_id} sent again: {again.status_code} {again.text}"
+            )
+        assert server.poll() is None, "the server exited"
         engine.dispose()  # its connections died with the restarts
         assert_each_lodged_once(engine, sent, set(sent))
         engine.dispose()
 
 
 def test_while_postgresql_is_down_lodgements_are_answered_in_json_on_a_kept_connection():
-    with throwaway_cluster() as cluster:
-        url = cluster.url("tamis")
-        engine = open_store(url)
-        with serving_process(environment(url)) as (base, _server):
-            headers = signed_in(engine, base)
-            with httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT) as client:
+    with served_on_a_throwaway_cluster() as (cluster, engine, base, _server, headers):
+        with httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT) as client:
 
-                def lodged(n: int) -> httpx.Response:
-                    try:
-                        return client.post(f"{base}/api/declarations", json=declaration(n))
-                    except httpx.TransportError as error:
-                        raise AssertionError(f"lodgement {n}: no answer: {error!r}") from None
+            def lodged(n: int) -> httpx.Response:
+                try:
+                    return client.post(f"{base}/api/declarations", json=declaration(n))
+                except httpx.TransportError as error:
+                    raise AssertionError(f"lodgement {n}: no answer: {error!r}") from None
 
-                assert lodged(1).status_code == 201
-                cluster.stop()
-                for n in (2, 3):  # the second on the connection the first was answered on
-                    answer = lodged(n)
-                    assert answer.status_code == 503, answer.text
-                    assert answer.headers["retry-after"] == "5"
-                    assert "json" in answer.headers.get("content-type", ""), (
-                        f"lodgement {n} with PostgreSQL down: {answer.status_code} "
-                        f"{answer.headers.get('content-type')}: {answer.text}"
-                    )
-                    assert answer.json()["detail"], answer.text
-                page = client.get(f"{base}/declarations")  # a dashboard page says it in HTML
-                assert page.status_code == 503 and "text/html" in page.headers["content-type"]
-                assert "réessayez dans quelques secondes" in page.text  # French by default
-                cluster.start()
-                assert lodged(4).status_code == 201
+            assert lodged(1).status_code == 201
+            cluster.stop()
+            for n in (2, 3):  # the second on the connection the first was answered on
+                answer = lodged(n)
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["retry-after"] == "5"
+                assert "json" in answer.headers.get("content-type", ""), (
+                    f"lodgement {n} with PostgreSQL down: {answer.status_code} "
+                    f"{answer.headers.get('content-type')}: {answer.text}"
+                )
+                assert answer.json()["detail"], answer.text
+            page = client.get(f"{base}/declarations")  # a dashboard page says it in HTML
+            assert page.status_code == 503 and "text/html" in page.headers["content-type"]
+            assert "réessayez dans quelques secondes" in page.text  # French by default
+            cluster.start()
+            assert lodged(4).status_code == 201
         engine.dispose()
