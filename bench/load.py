@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--rate-sqlite", type=float, default=100)
     parser.add_argument("--rate-postgresql", type=float, default=300)
+    parser.add_argument("--workers", type=int, default=1, help="tamis serve --workers")
     parser.add_argument("--keep", type=Path, help="keep the demo stores here and reuse them")
     args = parser.parse_args()
     folder = (args.keep or Path(tempfile.mkdtemp(prefix="tamis-load-"))).resolve()
@@ -145,7 +146,7 @@ def main() -> None:
         username = f"load-{run}"
         users.add_user(engine, username, "analyst", PASSWORD, "bench")
         timings = folder / f"timings-{kind}-{run}.txt"
-        with serving(env) as base:
+        with serving(env, options=("--workers", str(args.workers))) as base:
             token = _warmed_up(base, username, first)
             subprocess.run(
                 [bin_dir / "locust", "-f", locustfile, "--headless", "--only-summary",
@@ -172,9 +173,16 @@ def main() -> None:
 
 
 def _warmed_up(base: str, username: str, first: str) -> str:
-    """The session token of ``username``, once a first lodgement has loaded the server's
-    models (as on a server that has been up a while)."""
+    """The session token of ``username``, once every server process has loaded its models
+    (as on a server that has been up a while) and a first lodgement went through."""
+    import time
+
     import httpx
+
+    ready = 0
+    while ready < 50:  # answers from any of the processes: ready fifty times running
+        ready = ready + 1 if httpx.get(f"{base}/health").json()["models"] == "ready" else 0
+        time.sleep(0.02 if ready else 0.5)
 
     login = {"username": username, "password": PASSWORD}
     answer = httpx.post(f"{base}/api/auth/login", json=login)

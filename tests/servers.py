@@ -22,10 +22,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str], start_seconds: float = 30) -> Iterator[str]:
-    """The base URL of a running ``tamis serve``; stopped afterwards."""
+def serving(
+    env: dict[str, str], start_seconds: float = 30, options: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """The base URL of a running ``tamis serve [options]``; stopped afterwards."""
     port = free_port()
-    server = subprocess.Popen([TAMIS, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    command = [TAMIS, "serve", "--host", "127.0.0.1", "--port", str(port), *options]
+    server = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_seconds  # a loaded 2-core machine starts slowly

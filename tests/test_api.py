@@ -321,6 +321,34 @@ def test_tamis_serve_answers_health_and_lodgement_over_http(tmp_path):
         assert lodged.status_code == 201 and lodged.json()["channel"] == "red"
 
 
+def test_two_server_processes_lodge_and_both_use_rules_changed_through_either(tmp_path):
+    env = os.environ | {"TAMIS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    with serving(env, options=("--workers", "2")) as base:
+        added = subprocess.run(
+            [TAMIS, "users", "add", "amina", "--role", "admin", "--password-stdin"],
+            input="a long enough password\n", env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        login = {"username": "amina", "password": "a long enough password"}
+        token = httpx.post(f"{base}/api/auth/login", json=login).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def lodge(n: int) -> dict:
+            body = DECLARATION | {"declaration_id": f"D-W-{n}"}
+            lodged = httpx.post(f"{base}/api/declarations", json=body, headers=headers, timeout=60)
+            assert lodged.status_code == 201, lodged.text
+            return lodged.json()
+
+        before = {lodge(n)["rule_set_version"] for n in range(8)}
+        rule = {"id": "R-CN", "description": "all from CN", "weight": 0.9,
+                "criteria": [{"field": "origin_country", "equals": "CN"}]}  # fmt: skip
+        version = httpx.post(f"{base}/api/rules", json={"rules": [rule]}, headers=headers)
+        assert version.status_code == 201, version.text
+        time.sleep(1.2)  # a process looks for rules changed elsewhere once a second
+        after = {lodge(n)["rule_set_version"] for n in range(8, 24)}
+        assert after == {version.json()["version"]} and after != before
+
+
 def test_a_server_leaves_sqlite_checkpoints_to_a_thread_of_its_own(tmp_path):
     """Requests never pay for copying the write-ahead log back into the database: the
     server's connections do not checkpoint, its own thread does, and gives it back."""
@@ -431,3 +459,21 @@ def test_rules_changed_by_another_process_reach_the_next_lodgement(client, store
     second = client.post("/api/declarations", json=DECLARATION | {"declaration_id": "D-API-2"})
     assert second.json()["rule_set_version"] == version != first["rule_set_version"]
     assert second.json()["score"] == pytest.approx(0.9)
+
+
+def test_a_watchlist_made_by_another_process_reaches_the_next_lodgement(
+    client, store_url, monkeypatch
+):
+    from tamis.api import app as api
+    from tamis.cases import watchlists
+
+    monkeypatch.setattr(api, "IN_FORCE_SECONDS", 0.0)
+    first = client.post("/api/declarations", json=DECLARATION).json()
+    engine = open_store(store_url)  # another process's own connection to the store
+    shoes = watchlists.WatchlistIn(name="shoes", reason="a tip-off on footwear",
+                                   hs_prefixes=["6403"], route_channel="red")  # fmt: skip
+    watchlists.create(engine, shoes, "someone")
+    engine.dispose()
+    second = client.post("/api/declarations", json=DECLARATION | {"declaration_id": "D-API-2"})
+    assert not any("a tip-off on footwear" in said for said in first["reasons"])
+    assert any("a tip-off on footwear" in said for said in second.json()["reasons"]), second.text

@@ -35,7 +35,13 @@ from tamis.route.few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard
 from tamis.store.engine import transaction
 from tamis.store.load import bulk_insert
-from tamis.store.tables import capacity_locks, channel_changes, decisions, declarations
+from tamis.store.tables import (
+    audit_trail,
+    capacity_locks,
+    channel_changes,
+    decisions,
+    declarations,
+)
 
 
 @dataclass
@@ -235,12 +241,21 @@ def _forecast(capacity: Capacity, office: str | None, past: list) -> tuple[int, 
     return expected, bars
 
 
-def in_force(engine: Engine) -> tuple[int | None, int | None]:
+# audited changes to what detectors read from the store beside rules and model: the lists a
+# lodgement is checked against (watchlists, offenders, sellers linked to importers)
+LIST_CHANGES = ("watchlist.create", "watchlist.change", "offence.open", "social.link")
+
+
+def in_force(engine: Engine) -> tuple[int | None, int | None, int | None]:
     """What an assessor is built on that another process may change (the command line, a
-    second server): the latest rule set's version and the active model's."""
+    second server): the latest rule set's version, the active model's, and the newest
+    audited change of a list."""
     from tamis.learn.registry import active_version
 
-    return rulesets.ensure_rule_set(engine), active_version(engine)
+    newest = select(func.max(audit_trail.c.entry_id)).where(audit_trail.c.action.in_(LIST_CHANGES))
+    with engine.connect() as conn:
+        lists = conn.execute(newest).scalar()
+    return rulesets.ensure_rule_set(engine), active_version(engine), lists
 
 
 def assessor_from_store(engine: Engine, routing: RoutingConfig | None = None) -> Assessor:

@@ -278,34 +278,22 @@ def rules_versions() -> None:
 def serve_command(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes, each with its own models (about one per core; failed "
+            "logins are then counted apart unless TAMIS_RATE_LIMIT_STORAGE is Redis).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the dashboard (/), the API (under /api) and /health."""
-    import threading
-    import time
-
     import uvicorn
 
-    from tamis.api.app import create_app, ready_assessor
-
-    app = create_app()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-
-    def warm_up() -> None:
-        """Answer first: the assessor's models load once the server listens (seconds on a
-        small store, minutes on a large one), so no page waits for them, and a lodgement
-        only if it comes before they are loaded; then the models page's drift report."""
-        from tamis.learn.train import store_drift
-
-        while not (server.started or server.should_exit):
-            time.sleep(0.05)
-        ready_assessor(app)
-        try:
-            store_drift(app.state.engine)
-        except ValueError:  # no model or no declarations yet: the page says so itself
-            pass
-
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-    server.run()
+    uvicorn.run(
+        "tamis.api.app:served_app", factory=True, host=host, port=port, workers=workers,
+        log_level="warning",
+    )  # fmt: skip
 
 
 @db_app.command("upgrade")

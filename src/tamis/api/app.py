@@ -83,13 +83,13 @@ def assessor_of(request: Request):
     return ready_assessor(request.app)
 
 
-IN_FORCE_SECONDS = 1.0  # how often a server looks for rules or a model changed elsewhere
+IN_FORCE_SECONDS = 1.0  # how often a server looks for rules, model or lists changed elsewhere
 
 
 def ready_assessor(app: FastAPI):
     """The assessor lodgements use, built when first needed and again after a change of rules
-    or lists through this server, or of the rule set or active model by any other process
-    (seen within ``IN_FORCE_SECONDS``). One build at a time: a lodgement that comes while
+    or lists through this server, or by any other process (``in_force``, looked at every
+    ``IN_FORCE_SECONDS``). One build at a time: a lodgement that comes while
     ``tamis serve`` warms up waits for that build instead of starting its own."""
     state = app.state
     with state.assessor_built:
@@ -345,11 +345,34 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     checkpointer, rounds = Checkpointer(app.state.engine), OverdueRounds(app.state.engine)
     checkpointer.start()
     rounds.start()
+    if app.state.warm_up:
+        threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
     try:
         yield
     finally:
         rounds.stop()
         checkpointer.stop()
+
+
+def _warm_up(app: FastAPI) -> None:
+    """Answer first: the assessor's models load once the server is up (seconds on a small
+    store, minutes on a large one), so no page waits for them, and a lodgement only if it
+    comes before they are loaded; then the models page's drift report."""
+    from tamis.learn.train import store_drift
+
+    ready_assessor(app)
+    try:
+        store_drift(app.state.engine)
+    except ValueError:  # no model or no declarations yet: the page says so itself
+        pass
+
+
+def served_app() -> FastAPI:
+    """The app ``tamis serve`` runs, in each of its worker processes: its models load as soon
+    as it is up."""
+    app = create_app()
+    app.state.warm_up = True
+    return app
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -365,13 +388,14 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     app.add_middleware(CredentialsFirst)
     app.state.engine = open_store(database_url)
-    app.state.assessor = None
+    app.state.assessor, app.state.warm_up = None, False
     app.state.assessor_built = threading.Lock()
     app.state.login_throttle = LoginThrottle()
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok"}
+        """Up; and whether this process's models are loaded (lodgements wait while not)."""
+        return {"status": "ok", "models": "loading" if app.state.assessor is None else "ready"}
 
     app.add_exception_handler(RequestValidationError, validation_errors)
     app.add_exception_handler(OperationalError, store_unavailable)
