@@ -477,3 +477,46 @@ def test_a_watchlist_made_by_another_process_reaches_the_next_lodgement(
     second = client.post("/api/declarations", json=DECLARATION | {"declaration_id": "D-API-2"})
     assert not any("a tip-off on footwear" in said for said in first["reasons"])
     assert any("a tip-off on footwear" in said for said in second.json()["reasons"]), second.text
+
+
+def test_a_lodgement_that_spends_no_place_does_not_wait_for_its_office_day(
+    postgres_url, tmp_path, monkeypatch
+):
+    """While another transaction holds an office's day (as a red lodgement does while it
+    counts the day's reds), a declaration routed green there is lodged at once; a red one
+    waits its turn and then gets its place."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    from tamis.api.app import create_app
+
+    benign = DECLARATION | {"importer_id": "IMP-OLD", "items": [{
+        "item_number": 1, "hs_code": "8471300000", "origin_country": "FR",
+        "customs_value": "50000", "net_mass_kg": 120, "description": "laptops"}]}  # fmt: skip
+    with TestClient(create_app(postgres_url)) as client:
+        client.headers.update(login(client, "admin"))
+        lodge = shoes_under_capacity(client, tmp_path, monkeypatch, reds_a_day=5)
+        routing = tmp_path / "routing.yaml"  # a new importer alone (0.3) stays blue
+        config = yaml.safe_load(routing.read_text())
+        routing.write_text(yaml.safe_dump(config | {"thresholds": config["thresholds"] | {
+            "yellow": 0.35}}))  # fmt: skip
+        assert lodge(99, day="2025-03-01")["channel"] == "red"  # builds the assessor
+        green = client.post("/api/declarations", json=benign | {"declaration_id": "D-G-0"})
+        assert green.json()["channel"] in ("green", "blue"), green.json()
+        holder = create_engine(postgres_url)
+        with ThreadPoolExecutor(2) as pool:
+            with holder.connect() as conn:
+                conn.execute(text("SELECT taken FROM capacity_locks WHERE day = '2025-03-01' "
+                                  "FOR UPDATE"))  # fmt: skip
+                red = pool.submit(lodge, 1, day="2025-03-01")
+                try:
+                    lodged = pool.submit(
+                        client.post, "/api/declarations",
+                        json=benign | {"declaration_id": "D-G-1"},
+                    ).result(timeout=60)  # fmt: skip
+                    red_waited = not red.done()
+                finally:
+                    conn.rollback()  # the day let go: the red one counts it, takes its place
+            assert lodged.status_code == 201 and red_waited
+            assert red.result(timeout=60)["channel"] == "red"
+        holder.dispose()

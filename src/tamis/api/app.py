@@ -54,10 +54,12 @@ from tamis.channels import channel_rank
 from tamis.detectors.rules import RuleSetError, parse_rule_set
 from tamis.documents.api import router as documents_router
 from tamis.documents.log_api import router as log_router
+from tamis.draws import secure_draws
 from tamis.ingest.readers import ROW
 from tamis.intel.api import router as intel_router
 from tamis.offences.api import router as offences_router
 from tamis.reasons import parse, render_all
+from tamis.route.capacity import may_spend
 from tamis.scoreboard import update as scoreboard
 from tamis.settings import settings
 from tamis.social.api import router as social_router
@@ -170,17 +172,23 @@ def lodge(
         lodged = to_items(declaration)
         declaration_id = lodged.rows[0]["declaration_id"]
         staged = rows_to_storage(lodged.rows, f"api:{declaration_id}", ROW)
-        # Detectors' signals before the write transaction (SQLite has one writer at a time);
-        # routing in it, once the office's day is held: capacity is counted and spent by one
-        # lodgement at a time.
+        # Detectors' signals and routing before the write transaction (SQLite has one writer
+        # at a time). A declaration that may take or be refused a place is routed again in
+        # it, once its office's day is held: capacity is counted and spent by one such
+        # lodgement at a time; the others need not wait for it (``may_spend``).
         signals, capacity = assessor.signals_rows(lodged), assessor.routing.capacity
+        draws = secure_draws(len(lodged.headers()))
+        decided = assessor.route_rows(lodged, signals, draws, earlier={})
+        spends = capacity.capped and may_spend(decided)
         try:
             with engine.begin() as conn:
-                lock_office_days(conn, lodged.headers(), capacity)
+                if spends:
+                    lock_office_days(conn, lodged.headers(), capacity)
                 if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
                     raise already_lodged(declaration)
-                earlier = day_so_far(conn, lodged.headers(), capacity)
-                decided = assessor.route_rows(lodged, signals, earlier=earlier)
+                if spends:
+                    earlier = day_so_far(conn, lodged.headers(), capacity)
+                    decided = assessor.route_rows(lodged, signals, draws, earlier=earlier)
                 insert_rows(conn, declarations, staged[:1])  # every item repeats the header
                 insert_rows(conn, items, staged)
                 (decision,) = record_rows(conn, decided, "lodgement", assessor, lodged)

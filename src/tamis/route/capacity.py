@@ -125,6 +125,14 @@ def allowed(
 INSPECTED = ("orange", "red")  # channels whose declarations are inspected
 
 
+def may_spend(decided: list[dict]) -> bool:
+    """Whether decisions routed without the day so far could take a place, or be refused
+    one: a controlled channel, or one held back. The others come out the same whatever the
+    day holds, and spend no place (a lodgement that does not see them counts its office's
+    day one short, which only ever shrinks a budget shared out of the day's declarations)."""
+    return any(row["channel"] in CONTROLLED or row["capacity_held"] for row in decided)
+
+
 def pick_chance(reasons: list[str] | None) -> float | None:
     """The chance of an exploratory pick (a forced channel whose reason gives its chance),
     or None: a detector forcing a channel for certain."""
