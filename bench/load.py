@@ -2,7 +2,7 @@
 ``tamis serve`` on a store like the demo's (every detector on), SQLite and PostgreSQL.
 
 Each store is built by ``tamis demo`` (a synthetic year, value references, a model, cases);
-the declarations lodged are a later month of the same generator, new to the store. The
+the declarations lodged are the month after what the store holds, from the same generator. The
 server runs as users run it (``tamis serve``); ``locust`` (headless) sends the lodgements
 from ``--clients`` clients, each at ``rate / clients`` a second, for ``--seconds``. Printed:
 lodgements a second, p50/p99 answer times, errors; then every lodgement answered 201 is
@@ -66,12 +66,12 @@ def main() -> None:
     import sys
     import tempfile
     import time
-    from datetime import date
+    from datetime import date, timedelta
     from pathlib import Path
 
     import numpy as np
     import polars as pl
-    from sqlalchemy import create_engine, select, text
+    from sqlalchemy import create_engine, func, select, text
 
     from tamis import synth, users
     from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS
@@ -112,10 +112,10 @@ def main() -> None:
             column = declarations.c.declaration_id
             return set(conn.execute(select(column).where(column.like(f"%-{run}"))).scalars())
 
-    def month_to_lodge(count: int) -> tuple[str, Path]:
-        """A month after the demo's year: its first declaration, and a file of the others,
-        one JSON declaration a line."""
-        items = synth.generate(count, seed=11, start=date(2026, 1, 1), days=30).items
+    def month_to_lodge(count: int, start: date) -> tuple[str, Path]:
+        """A month from ``start``: its first declaration, and a file of the others, one JSON
+        declaration a line."""
+        items = synth.generate(count, seed=11, start=start, days=30).items
         header = [f.name for f in DECLARATION_FIELDS if f.name != "declaration_id"]
         bodies = items.with_columns(
             pl.col("declaration_id") + f"-{run}",
@@ -142,7 +142,10 @@ def main() -> None:
             )  # fmt: skip
             print(f"{kind}: the demo's store built in {time.perf_counter() - started:.0f} s")
         rate = args.rate_sqlite if kind == "sqlite" else args.rate_postgresql
-        first, bodies = month_to_lodge(int(rate * args.seconds * 1.2) + 100)
+        with engine.connect() as conn:  # after what the store holds: a rerun, on new days
+            latest = conn.execute(select(func.max(declarations.c.lodged_at))).scalar()
+        start = max(date(2026, 1, 1), latest.date() + timedelta(days=1))
+        first, bodies = month_to_lodge(int(rate * args.seconds * 1.2) + 100, start)
         username = f"load-{run}"
         users.add_user(engine, username, "analyst", PASSWORD, "bench")
         timings = folder / f"timings-{kind}-{run}.txt"

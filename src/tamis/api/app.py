@@ -85,6 +85,9 @@ def assessor_of(request: Request):
     return ready_assessor(request.app)
 
 
+# Lodgements scored at once by a process: more only share the interpreter lock, and slow
+# the lodgements holding an office's day, waiting for it to write their decision.
+SCORING_AT_ONCE = 2
 IN_FORCE_SECONDS = 1.0  # how often a server looks for rules, model or lists changed elsewhere
 
 
@@ -176,9 +179,11 @@ def lodge(
         # at a time). A declaration that may take or be refused a place is routed again in
         # it, once its office's day is held: capacity is counted and spent by one such
         # lodgement at a time; the others need not wait for it (``may_spend``).
-        signals, capacity = assessor.signals_rows(lodged), assessor.routing.capacity
-        draws = secure_draws(len(lodged.headers()))
-        decided = assessor.route_rows(lodged, signals, draws, earlier={})
+        with request.app.state.scoring:
+            signals = assessor.signals_rows(lodged)
+            draws = secure_draws(len(lodged.headers()))
+            decided = assessor.route_rows(lodged, signals, draws, earlier={})
+        capacity = assessor.routing.capacity
         spends = capacity.capped and may_spend(decided)
         try:
             with engine.begin() as conn:
@@ -398,6 +403,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.engine = open_store(database_url)
     app.state.assessor, app.state.warm_up = None, False
     app.state.assessor_built = threading.Lock()
+    app.state.scoring = threading.BoundedSemaphore(SCORING_AT_ONCE)
     app.state.login_throttle = LoginThrottle()
 
     @app.get("/health")
