@@ -365,6 +365,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         rounds.stop()
         checkpointer.stop()
+        app.state.engine.dispose()  # its pooled connections closed with it
 
 
 def _warm_up(app: FastAPI) -> None:
