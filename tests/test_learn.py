@@ -19,7 +19,7 @@ from tamis.detectors.anomaly import AnomalyDetector
 from tamis.detectors.base import ItemRows, StoreContext
 from tamis.detectors.model import ModelDetector
 from tamis.ingest import ingest
-from tamis.learn import compiled, registry
+from tamis.learn import compiled, registry, treeshap
 from tamis.learn import features as F
 from tamis.learn.asof import AsOfSums
 from tamis.learn.cli import app
@@ -33,6 +33,7 @@ from tamis.learn.model import (
     FraudModel,
     _matrix,
     ensemble_size,
+    reasons,
     severity_weights,
 )
 from tamis.learn.ranking import RANKINGS, batch_priority
@@ -216,6 +217,16 @@ def test_a_large_batch_is_scored_by_compiled_trees_as_lightgbm_scores_it(fitted,
     monkeypatch.setattr(compiled, "COMPILE_FROM", 10**9)
     for ours, theirs in zip(by_lightgbm, model.predict(feats), strict=True):
         assert np.allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+def test_a_large_batch_is_explained_from_shap_tables_as_lightgbm_explains_it(fitted, monkeypatch):
+    model, feats = fitted
+    monkeypatch.setattr(treeshap, "TABLES_FROM", 10**9)
+    by_lightgbm = reasons(model, feats)
+    monkeypatch.setattr(treeshap, "TABLES_FROM", 0)
+    assert reasons(model, feats) == by_lightgbm
+    assert treeshap._tables.get(model.booster) is not None  # the tables were used
+    assert sum(map(len, by_lightgbm)) > len(feats)  # most rows have reasons
 
 
 def test_compiled_trees_are_kept_on_disk_for_the_next_process(fitted, monkeypatch, tmp_path):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from tamis.learn import compiled, revenue
+from tamis.learn import compiled, revenue, treeshap
 from tamis.learn import features as F
 from tamis.learn.ranking import value_per_fraud
 from tamis.reasons import parse, reason, render
@@ -179,6 +179,10 @@ class FraudModel:
         return self.contributions_of(_matrix(feats, self.columns, self.categories))
 
     def contributions_of(self, x: np.ndarray) -> np.ndarray:
+        if len(x) >= treeshap.TABLES_FROM:
+            found = treeshap.contributions(self.booster, x, NUM_THREADS)
+            if found is not None:
+                return found
         return self.booster.predict(x, pred_contrib=True, num_threads=NUM_THREADS)
 
     def to_text(self) -> str:
