@@ -287,6 +287,22 @@ def test_model_detector_scores_declarations_with_readable_reasons(planted):
     assert any(re.search(r"P\(fraude\) [01],\d\d$", r) for r in french)
 
 
+def test_a_few_items_are_prepared_in_plain_python_as_the_query_prepares_them():
+    items = synth.generate(400, seed=3).items.drop("fraud", "revenue_at_stake")
+    edges = items.head(6).with_columns(  # unknown values, zeros, a short HS code
+        pl.Series("customs_value", [None, 0, 1, None, 5, 7], pl.Decimal(18, 2)),
+        pl.Series("net_mass_kg", [0.0, None, 0.0004, None, 1e-9, 3.0]),
+        pl.Series("duty_rate", [None, 0.0, 12.5, 40.0, None, 2.5]),
+        pl.Series("hs_code", [None, "8471", "85", "870323", "6403", None]),
+        pl.Series("importer_id", [None, None, "X", "Y", None, "Z"]),
+    )
+    for frame in (pl.concat([items, edges]), items.drop("courier_id", "supplier_id")):
+        expected = F.prepare(frame).with_columns(*F.OWN_FIELDS).to_dicts()
+        assert F.prepared_rows(frame.rows(named=True), frame.schema) == expected
+    negative = edges.with_columns(pl.lit(-1.0).alias("net_mass_kg"))
+    assert F.prepared_rows(negative.rows(named=True), negative.schema) is None  # to the query
+
+
 @pytest.mark.parametrize("rank_by", ["probability", "balanced"])
 def test_a_lodged_declaration_gets_the_signal_of_the_columnar_path(planted, fitted, rank_by):
     """The model's plain path (one query, then NumPy) against its columnar one, declaration

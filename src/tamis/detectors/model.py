@@ -146,7 +146,7 @@ class ModelDetector(Detector):
         if not items.rows:
             return {}
         model = self.model_
-        rows, looked_up = model.features_of_few(items.frame)
+        rows, looked_up = model.features_of_few(items.rows, items.schema)
         x = model.matrix_of_few(rows, looked_up)
         p, revenue = model.predict_matrix(x, np.array([r["duty"] for r in rows]))
         risk = ranking.score(p, revenue, self.rank_by, model.params.get("value_per_fraud", 1.0))

@@ -24,7 +24,9 @@ Input is the flat canonical frame (``tamis.declarations``) plus ``fraud`` (0/1 l
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from functools import lru_cache
 
 import numpy as np
@@ -149,6 +151,82 @@ def _preparation(names: tuple[str, ...]) -> tuple[list[pl.Expr], ...]:
     return missing, fields, codes, bins
 
 
+EPOCH = date(1970, 1, 1)
+_WANTED = [*LOW_CARD, IMPORTER, DECLARANT, SUPPLIER, "courier_id", R, M]
+
+
+@lru_cache(maxsize=16)
+def _prepared_schema(schema: tuple) -> pl.Schema:
+    """The prepared frame's schema (with the own features) for canonical columns ``schema``."""
+    empty = pl.LazyFrame(schema=dict(schema))
+    return (
+        _prepared(empty, tuple(name for name, _ in schema))
+        .with_columns(*OWN_FIELDS)
+        .collect_schema()
+    )
+
+
+def prepared_rows(rows: list[dict], schema: pl.Schema) -> list[dict] | None:
+    """``prepare`` of a few canonical items with their own features (``OWN_FIELDS``), in
+    plain Python: the values the query gives, dict for dict (an agreement test holds them
+    equal). None for what only the query handles: a value negative or not finite, a code
+    that is not text or a whole number, a time with a zone."""
+    for c in CODES + ["hs_code"]:
+        if c in schema and schema[c] != pl.String and not schema[c].is_integer():
+            return None
+    if V not in schema or not all(schema[c].is_numeric() for c in (V, M, R) if c in schema):
+        return None
+    if not all(map(_plain, rows)):
+        return None
+    return [_prepared_row(row) for row in rows]
+
+
+def _plain(row: dict) -> bool:
+    numbers = (row.get(c) for c in (V, M, R))
+    lodged = row.get("lodged_at")
+    return (
+        isinstance(lodged, datetime)
+        and lodged.tzinfo is None
+        and all(n is None or (math.isfinite(n) and math.copysign(1, n) > 0) for n in numbers)
+    )
+
+
+def _prepared_row(row: dict) -> dict:
+    out = {c: None for c in _WANTED} | row
+    v, m, r = (0.0 if out[c] is None else float(out[c]) for c in (V, M, R))
+    hs = out.get("hs_code")
+    hs6 = None if hs is None else str(hs)[:6]
+    out |= {"day": out["lodged_at"].date(), H: hs6, V: v, M: m, R: r}
+    duty = v * r * 0.01  # as the query computes "/ 100"
+    out |= {c: "NA" if out[c] is None else str(out[c]) for c in CODES}
+    out |= {
+        "hs4": None if hs6 is None else hs6[:4],
+        "hs2": None if hs6 is None else hs6[:2],
+        "duty": duty if duty >= 0 else 0.0,
+    }
+    lv, lm = math.log(v + 1), math.log(m + 1)
+    out |= {
+        "pb": math.floor(lv),
+        "pbs": math.floor(lv + 0.5),
+        "mb": math.floor(lm),
+        "db": math.floor(math.log(out["duty"] + 1)),
+        "vf": math.floor(lv * 10),
+        "mf": math.floor(lm * 10),
+        "vfs": math.floor(lv * 10 + 0.5),
+        "mfs": math.floor(lm * 10 + 0.5),
+    }
+    return out | {
+        "log_value": lv,
+        "log_mass": math.log(m + 1e-3),
+        "log_duty": math.log(out["duty"] + 1),
+        "log_unit": math.log(max(v / max(m, 1e-3), 1e-6)),
+        "duty_rate_pct": r,
+        "weekday": out["day"].isoweekday(),
+        "zero_value": int(v <= 0),
+        "origin_ne_export": int(out[O] != out[D]),
+    }
+
+
 def _log_unit() -> pl.Expr:
     return (pl.col(V) / pl.col(M).clip(1e-3)).clip(1e-6).log()
 
@@ -218,16 +296,29 @@ class History:
             pl.Series(name, values, _feature_type(name)) for name, values in columns.items()
         ).with_columns(OWN_FIELDS)
 
-    def features_of_few(self, batch: pl.DataFrame, prior: float = PRIOR):
-        """``features`` for a few items (a lodged declaration), in one query: each item's
-        prepared fields and own features as a dict, and the looked-up features by name."""
-        prepared = _prepared(batch.lazy(), tuple(batch.columns))
-        prepared = prepared.with_columns(*OWN_FIELDS, *HASHES).collect()
-        hashes = {c: prepared[f"#{c}"].to_numpy() for c in HASHED}
-        lup = prepared["log_unit"].to_numpy()
-        columns = self.looked_up(hashes, _days(prepared), lup, prior)
+    def features_of_few(self, rows: list[dict], schema: pl.Schema, prior: float = PRIOR):
+        """``features`` for a few canonical items (a lodged declaration): each item's
+        prepared fields and own features as a dict, and the looked-up features by name.
+        Prepared in plain Python (``prepared_rows``) where it can, else in one query."""
+        prepared = prepared_rows(rows, schema)
+        if prepared is None:
+            frame = pl.DataFrame(rows, schema=schema, orient="row")
+            prepared = (
+                _prepared(frame.lazy(), tuple(schema))
+                .with_columns(*OWN_FIELDS)
+                .collect()
+                .to_dicts()
+            )
+        types = _prepared_schema(tuple(schema.items()))
+        hashed = pl.DataFrame(
+            {c: [r[c] for r in prepared] for c in HASHED}, schema={c: types[c] for c in HASHED}
+        )
+        hashes = column_hashes(hashed, HASHED)
+        day = np.array([(r["day"] - EPOCH).days for r in prepared], np.int32)
+        lup = np.array([r["log_unit"] for r in prepared], np.float64)
+        columns = self.looked_up(hashes, day, lup, prior)
         columns |= _own_of_counts(columns)
-        return prepared.drop(f"#{c}" for c in HASHED).to_dicts(), columns
+        return prepared, columns
 
     def looked_up(self, hashes: dict, day: np.ndarray, lup: np.ndarray, prior: float):
         """Per feature of the history, its value for each target row (hashes of its

@@ -138,11 +138,11 @@ class FraudModel:
             raise ValueError("the model has no labelled history to compute features from")
         return self.history.features(F.prepare(batch))
 
-    def features_of_few(self, batch: pl.DataFrame) -> tuple[list[dict], dict[str, np.ndarray]]:
-        """``features`` of a few items (``History.features_of_few``)."""
+    def features_of_few(self, rows: list[dict], schema: pl.Schema):
+        """``features`` of a few canonical items (``History.features_of_few``)."""
         if self.history is None:
             raise ValueError("the model has no labelled history to compute features from")
-        return self.history.features_of_few(batch)
+        return self.history.features_of_few(rows, schema)
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         x = _matrix(feats, self.columns, self.categories)
