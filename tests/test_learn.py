@@ -221,12 +221,15 @@ def test_a_large_batch_is_scored_by_compiled_trees_as_lightgbm_scores_it(fitted,
 
 def test_a_large_batch_is_explained_from_shap_tables_as_lightgbm_explains_it(fitted, monkeypatch):
     model, feats = fitted
+    monkeypatch.setattr(treeshap, "_tables", treeshap.weakref.WeakKeyDictionary())
     monkeypatch.setattr(treeshap, "TABLES_FROM", 10**9)
-    by_lightgbm = reasons(model, feats)
+    by_lightgbm, one_by_lightgbm = reasons(model, feats), reasons(model, feats.head(1))
     monkeypatch.setattr(treeshap, "TABLES_FROM", 0)
     assert reasons(model, feats) == by_lightgbm
-    assert treeshap._tables.get(model.booster) is not None  # the tables were used
+    assert treeshap.built(model.booster)  # the tables were used
     assert sum(map(len, by_lightgbm)) > len(feats)  # most rows have reasons
+    monkeypatch.setattr(treeshap, "TABLES_FROM", 10**9)
+    assert reasons(model, feats.head(1)) == one_by_lightgbm  # once built, even for one row
 
 
 def test_compiled_trees_are_kept_on_disk_for_the_next_process(fitted, monkeypatch, tmp_path):

@@ -119,8 +119,13 @@ class Assessor:
                 said = [i for i, s in signals if (s.get(detector.name) or {}).get("reasons")]
             else:
                 first = pl.col("signals").str.json_path_match(f"$.{detector.name}.reasons[0]")
-                said = decided.filter(first.is_not_null())["declaration_id"].implode()
-            items = batch.filter(pl.col("declaration_id").is_in(said))
+                said = decided.filter(first.is_not_null())["declaration_id"]
+            if len(said) == len(decided):  # all of them (a lodgement's one): no query
+                items = batch
+            elif len(said) == 0:
+                items = batch.clear()
+            else:
+                items = batch.filter(pl.col("declaration_id").is_in(said))
             kept[detector.name] = detector.record(conn, items)
         return kept
 

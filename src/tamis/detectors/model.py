@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 
 from tamis.detectors.base import Detector, ItemRows, StoreContext, empty_signals, per_declaration
 from tamis.draws import secure_draws
-from tamis.learn import ranking
+from tamis.learn import ranking, treeshap
 from tamis.learn.exploration import Exploration
 from tamis.learn.features import IMPORTER, SUPPLIER, H, python_value
 from tamis.learn.model import FraudModel, reasons, reasons_of
@@ -139,6 +139,10 @@ class ModelDetector(Detector):
         )
         signals = per_declaration(items, pl.col("_score"), pl.col("_why"), pl.col("_at_stake"))
         return signals if self.explore is None else self._explored(signals, feats, p)
+
+    def plain(self) -> None:
+        """SHAP tables (``tamis.learn.treeshap``): a lodgement is explained from them too."""
+        treeshap.build(self.model_.booster)
 
     def assess_rows(self, items: ItemRows) -> dict[str, dict]:
         """``assess`` of a few declarations (one lodged) in one Polars query, the rest in

@@ -179,7 +179,7 @@ class FraudModel:
         return self.contributions_of(_matrix(feats, self.columns, self.categories))
 
     def contributions_of(self, x: np.ndarray) -> np.ndarray:
-        if len(x) >= treeshap.TABLES_FROM:
+        if len(x) >= treeshap.TABLES_FROM or treeshap.built(self.booster):
             found = treeshap.contributions(self.booster, x, NUM_THREADS)
             if found is not None:
                 return found

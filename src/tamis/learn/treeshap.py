@@ -65,9 +65,22 @@ def contributions(booster: lgb.Booster, x: np.ndarray, num_threads: int = 1) -> 
     def part(start: int) -> np.ndarray:
         return _rows(tables, np.asarray(x[start : start + ROWS_PER_STEP], np.float64))
 
-    with ThreadPoolExecutor(num_threads) as pool:
-        parts = list(pool.map(part, steps))
+    if len(steps) < 2:
+        parts = list(map(part, steps))
+    else:
+        with ThreadPoolExecutor(num_threads) as pool:
+            parts = list(pool.map(part, steps))
     return np.concatenate(parts) if parts else np.empty((0, len(tables.scatter[0])))
+
+
+def build(booster: lgb.Booster) -> None:
+    """Build ``booster``'s tables now (a server, before its first lodgement): from then on
+    even a few rows are explained from them."""
+    _tables_of(booster)
+
+
+def built(booster: lgb.Booster) -> bool:
+    return booster in _tables
 
 
 def _rows(tables: Tables, x: np.ndarray) -> np.ndarray:
