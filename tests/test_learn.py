@@ -21,7 +21,7 @@ from tamis.detectors.model import ModelDetector
 from tamis.ingest import ingest
 from tamis.learn import compiled, registry, treeshap
 from tamis.learn import features as F
-from tamis.learn.asof import AsOfSums
+from tamis.learn.asof import AsOfSums, column_hashes, value_hashes
 from tamis.learn.cli import app
 from tamis.learn.data import read_labelled_store
 from tamis.learn.drift import THRESHOLD, drift_report, psi
@@ -288,6 +288,19 @@ def test_model_detector_scores_declarations_with_readable_reasons(planted):
     assert any("past" in r and r.rsplit(": ", 1)[-1].startswith("+") for r in said)
     french = render_all(top["reasons"], "fr")
     assert any(re.search(r"P\(fraude\) [01],\d\d$", r) for r in french)
+
+
+def test_a_few_values_hash_as_their_columns_do():
+    frame = pl.DataFrame(
+        {"s": ["a", None, "a", "é"], "i": [1, None, 3, 1], "f": [0.5, None, float("nan"), 2.0]},
+        schema={"s": pl.String, "i": pl.Int32, "f": pl.Float64},
+    )
+    expected = column_hashes(frame, frame.columns)
+    for _ in range(2):  # hashed, then known
+        found = value_hashes({c: frame[c].to_list() for c in frame.columns}, frame.schema)
+        for column in frame.columns:
+            assert np.array_equal(found[column], expected[column])
+    assert expected["s"][0] == expected["s"][2] != expected["s"][1]
 
 
 def test_a_few_items_are_prepared_in_plain_python_as_the_query_prepares_them():

@@ -41,11 +41,13 @@ def test_tables_give_lightgbm_s_shap_values(params):
     booster = averaged(boosters)
     assert "==" in str(booster.dump_model())  # categorical splits are in
     test, _ = rows(1500, 2)
-    expected = booster.predict(test, pred_contrib=True)
-    found = treeshap.contributions(booster, test, num_threads=2)
-    assert found.shape == expected.shape
-    assert np.allclose(found, expected, rtol=0, atol=1e-12)
-    assert np.allclose(found.sum(axis=1), booster.predict(test, raw_score=True), atol=1e-12)
+    for rows_at_once in (test[:1], test[: treeshap.FEW_ROWS], test):  # a few, one by one
+        expected = booster.predict(rows_at_once, pred_contrib=True)
+        found = treeshap.contributions(booster, rows_at_once, num_threads=2)
+        assert found.shape == expected.shape
+        assert np.allclose(found, expected, rtol=0, atol=1e-12)
+    raw = booster.predict(test, raw_score=True)
+    assert np.allclose(found.sum(axis=1), raw, rtol=0, atol=1e-12)
 
 
 def test_trees_too_large_for_tables_are_left_to_lightgbm():

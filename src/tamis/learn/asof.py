@@ -11,6 +11,8 @@ and q queries are answered in O(q log n), whatever the number of keys.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import polars as pl
 
@@ -22,6 +24,34 @@ def column_hashes(frame: pl.DataFrame, columns: list[str]) -> dict[str, np.ndarr
     """A 64-bit hash per value of each column (stable within this process)."""
     hashed = frame.select(pl.col(c).hash() for c in columns)
     return {c: hashed[c].to_numpy() for c in columns}
+
+
+_KNOWN: dict[tuple, int] = {}  # (type, value): its hash, for ``value_hashes``
+_KNOWN_KEPT = 200_000
+_known_lock = threading.Lock()
+
+
+def value_hashes(values: dict[str, list], types: dict[str, pl.DataType]) -> dict[str, np.ndarray]:
+    """``column_hashes`` of a few rows, given as each column's values and type: each value
+    hashed once per process (a lodgement's codes have mostly been seen before)."""
+    with _known_lock:
+        unknown: dict[pl.DataType, set] = {}
+        for column, column_values in values.items():
+            kind = types[column]
+            unknown.setdefault(kind, set()).update(
+                v for v in column_values if (kind, v) not in _KNOWN
+            )
+        for kind, new in unknown.items():
+            if new:
+                if len(_KNOWN) + len(new) > _KNOWN_KEPT:
+                    _KNOWN.clear()
+                new = list(new)
+                hashed = pl.Series(new, dtype=kind).hash().to_list()
+                _KNOWN.update(((kind, v), h) for v, h in zip(new, hashed, strict=True))
+        return {
+            c: np.array([_KNOWN[(types[c], v)] for v in column_values], np.uint64)
+            for c, column_values in values.items()
+        }
 
 
 def key_hash(hashes: dict[str, np.ndarray], key: list[str]) -> np.ndarray:

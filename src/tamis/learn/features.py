@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from tamis.learn.asof import AsOfSums, column_hashes, key_hash
+from tamis.learn.asof import AsOfSums, column_hashes, key_hash, value_hashes
 
 # one-letter names keep the key lists below readable
 H, O, D, T, R = "hs6", "origin_country", "export_country", "preference_code", "duty_rate"  # noqa: E741
@@ -310,10 +310,7 @@ class History:
                 .to_dicts()
             )
         types = _prepared_schema(tuple(schema.items()))
-        hashed = pl.DataFrame(
-            {c: [r[c] for r in prepared] for c in HASHED}, schema={c: types[c] for c in HASHED}
-        )
-        hashes = column_hashes(hashed, HASHED)
+        hashes = value_hashes({c: [r[c] for r in prepared] for c in HASHED}, types)
         day = np.array([(r["day"] - EPOCH).days for r in prepared], np.int32)
         lup = np.array([r["log_unit"] for r in prepared], np.float64)
         columns = self.looked_up(hashes, day, lup, prior)

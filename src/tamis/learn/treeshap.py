@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 MAX_SPLITS = 10  # a table of 2^10 patterns per tree at most
 TABLES_FROM = 64  # rows: fewer go to LightGBM (tables take some 0.5 s to build for 1,600 trees)
+FEW_ROWS = 8  # rows explained one by one
 ROWS_PER_STEP = 1024  # rows whose directions are worked out at once
 ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at most this is "zero" for a missing zero
 MISSING_ZERO, MISSING_NAN = "Zero", "NaN"
@@ -43,6 +44,7 @@ class Tables:
 
     widest: int
     feature: np.ndarray  # (splits,) the feature a split compares
+    threshold: np.ndarray  # its threshold (-inf: a categorical split or padding)
     rank: np.ndarray  # its threshold's rank among the feature's (``thresholds``); -1: never
     nan_left: np.ndarray  # where a NaN goes: its default way, or as zero where not expected
     zero_left: np.ndarray  # where a zero goes at a split treating zero as missing, else -1
@@ -51,6 +53,8 @@ class Tables:
     offsets: np.ndarray  # (trees,) each tree's first row in ``values``
     values: list[np.ndarray]  # per used-feature column: a pattern's SHAP value
     scatter: list[np.ndarray]  # per column: (features + 1, trees), where its value adds
+    used: np.ndarray  # (trees, columns): the feature of each column (padding: the bias)
+    flat: np.ndarray  # (every tree's patterns, columns): ``values`` side by side
     bias: float  # the model's expected raw score
 
 
@@ -84,26 +88,37 @@ def built(booster: lgb.Booster) -> bool:
 
 
 def _rows(tables: Tables, x: np.ndarray) -> np.ndarray:
-    left = _left(tables, x).reshape(-1, tables.widest, len(x))  # (trees, splits, rows)
+    few = len(x) <= FEW_ROWS
+    left = _left(tables, x, few).reshape(-1, tables.widest, len(x))  # (trees, splits, rows)
     weights = (1 << np.arange(tables.widest)).astype(np.uint16)
-    pattern = np.einsum("tsr,s->tr", left.astype(np.uint16), weights)
-    at = tables.offsets[:, None] + pattern
-    phi = sum(
-        where @ values.take(at) for values, where in zip(tables.values, tables.scatter, strict=True)
-    )
+    at = tables.offsets[:, None] + np.einsum("tsr,s->tr", left.astype(np.uint16), weights)
+    if few:  # adding each value where it goes costs less than the products
+        found = tables.flat[at]  # (trees, rows, columns)
+        width, where = len(tables.scatter[0]), tables.used.ravel()
+        phi = np.stack([np.bincount(where, found[:, r].ravel(), width) for r in range(len(x))], 1)
+    else:
+        phi = sum(
+            where @ values.take(at)
+            for values, where in zip(tables.values, tables.scatter, strict=True)
+        )
     phi[-1] = tables.bias
     return phi.T
 
 
-def _left(tables: Tables, x: np.ndarray) -> np.ndarray:
+def _left(tables: Tables, x: np.ndarray, few: bool) -> np.ndarray:
     """Whether each row goes left at each split (splits, rows), as LightGBM decides: a
     number at most the threshold goes left; a missing value (NaN, or a zero where the split
     says so) its split's default way; a NaN where none was seen in training counts as zero.
-    Compared through each value's rank among its feature's thresholds."""
-    rank = np.full((x.shape[1], len(x)), np.iinfo(np.int32).max, np.int32)
-    for feature, thresholds in tables.thresholds.items():
-        rank[feature] = np.searchsorted(thresholds, x[:, feature])
-    left = rank[tables.feature] <= tables.rank[:, None]
+    Many rows are compared through each value's rank among its feature's thresholds (less
+    to read than the values), a few directly."""
+    if few:
+        with np.errstate(invalid="ignore"):
+            left = x.T[tables.feature] <= tables.threshold[:, None]
+    else:
+        rank = np.full((x.shape[1], len(x)), np.iinfo(np.int32).max, np.int32)
+        for feature, thresholds in tables.thresholds.items():
+            rank[feature] = np.searchsorted(thresholds, x[:, feature])
+        left = rank[tables.feature] <= tables.rank[:, None]
     nan = np.isnan(x.T)
     if nan.any():
         at_nan = nan[tables.feature]
@@ -147,6 +162,7 @@ def _build(dumped: dict) -> Tables | None:
     }
     size = len(trees) * widest
     feature, rank = np.zeros(size, np.int64), np.full(size, -1, np.int64)
+    threshold = np.full(size, -np.inf)
     nan_left, zero_left = np.zeros(size, bool), np.full(size, -1, np.int8)
     categories = {}
     for t, j, node in nodes:
@@ -157,9 +173,9 @@ def _build(dumped: dict) -> Tables | None:
             codes = np.array([int(c) for c in str(node["threshold"]).split("||")], np.int64)
             categories[at] = (missing != MISSING_NAN and 0 in codes, codes)
             continue
-        threshold = float(node["threshold"])
-        rank[at] = np.searchsorted(thresholds[f], threshold)
-        nan_left[at] = default if missing in (MISSING_NAN, MISSING_ZERO) else 0.0 <= threshold
+        threshold[at] = float(node["threshold"])
+        rank[at] = np.searchsorted(thresholds[f], threshold[at])
+        nan_left[at] = default if missing in (MISSING_NAN, MISSING_ZERO) else threshold[at] >= 0
         if missing == MISSING_ZERO:
             zero_left[at] = default
     used_widest = max((len(used) for _, used, *_ in trees), default=1)
@@ -167,13 +183,16 @@ def _build(dumped: dict) -> Tables | None:
     offsets = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
     values = [np.zeros(sum(sizes)) for _ in range(used_widest)]
     scatter = [np.zeros((n_features + 1, len(trees))) for _ in range(used_widest)]
+    used_of = np.full((len(trees), used_widest), n_features, np.int64)
     for t, (_, used, table, expected) in enumerate(trees):
         for m, f in enumerate(used):
             values[m][offsets[t] : offsets[t] + len(table)] = table[:, m]
             scatter[m][f, t] = 1.0
+            used_of[t, m] = f
         bias += expected
-    return Tables(widest, feature, rank, nan_left, zero_left, thresholds, categories, offsets,
-                  values, scatter, bias)  # fmt: skip
+    return Tables(widest, feature, threshold, rank, nan_left, zero_left, thresholds,
+                  categories, offsets, values, scatter, used_of, np.stack(values, axis=1),
+                  bias)  # fmt: skip
 
 
 def _splits(root: dict) -> list[dict]:
