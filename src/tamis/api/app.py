@@ -65,6 +65,7 @@ from tamis.settings import settings
 from tamis.social.api import router as social_router
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
+from tamis.store.engine import one_writer
 from tamis.store.load import insert_rows, rows_to_storage
 from tamis.store.tables import channel_changes, declarations, items
 from tamis.transit.api import router as transit_router
@@ -186,7 +187,7 @@ def lodge(
         capacity = assessor.routing.capacity
         spends = capacity.capped and may_spend(decided)
         try:
-            with engine.begin() as conn:
+            with one_writer(engine), engine.begin() as conn:
                 if spends:
                     lock_office_days(conn, lodged.headers(), capacity)
                 if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
