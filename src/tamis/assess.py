@@ -330,9 +330,12 @@ def record(
         scoreboard.changed(conn, rows["declaration_id"])
 
 
-def record_rows(conn, decided: list[dict], mode: str, assessor: Assessor, items: ItemRows):
+def record_rows(
+    conn, decided: list[dict], mode: str, assessor: Assessor, items: ItemRows, kept=None
+):
     """``record`` for a few decisions (a lodgement) made by ``assess_rows``: each stored
-    decision as ``latest_decision`` reads it back."""
+    decision as ``latest_decision`` reads it back. ``kept``: what ``record_detectors`` gave,
+    when the caller has had the detectors record what they keep already."""
     now, routing_json = audit.now(), assessor.routing.model_dump_json()
     stored = []
     for row in decided:
@@ -359,7 +362,9 @@ def record_rows(conn, decided: list[dict], mode: str, assessor: Assessor, items:
         }
         decision_id = conn.execute(decisions.insert(), values).inserted_primary_key[0]
         stored.append(_decision(values | {"decision_id": decision_id}))
-    hits = assessor.record_detectors(conn, items.frame, decided).get("watchlist")
+    if kept is None:
+        kept = assessor.record_detectors(conn, items.frame, decided)
+    hits = kept.get("watchlist")
     offices = {h["declaration_id"]: h["office"] for h in items.headers()}
     cases.open_for_rows(conn, decided, offices, hits)
     scoreboard.changed(conn, [row["declaration_id"] for row in decided])

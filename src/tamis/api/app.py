@@ -188,16 +188,18 @@ def lodge(
         spends = capacity.capped and may_spend(decided)
         try:
             with one_writer(engine), engine.begin() as conn:
-                if spends:
-                    lock_office_days(conn, lodged.headers(), capacity)
                 if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
                     raise already_lodged(declaration)
-                if spends:
-                    earlier = day_so_far(conn, lodged.headers(), capacity)
-                    decided = assessor.route_rows(lodged, signals, draws, earlier=earlier)
                 insert_rows(conn, declarations, staged[:1])  # every item repeats the header
                 insert_rows(conn, items, staged)
-                (decision,) = record_rows(conn, decided, "lodgement", assessor, lodged)
+                # routing changes no detector's signals: what they keep is written before the
+                # office's day is held, so the others wait for as little as can be
+                kept = assessor.record_detectors(conn, lodged.frame, decided)
+                if spends:
+                    lock_office_days(conn, lodged.headers(), capacity)
+                    earlier = day_so_far(conn, lodged.headers(), capacity)
+                    decided = assessor.route_rows(lodged, signals, draws, earlier=earlier)
+                (decision,) = record_rows(conn, decided, "lodgement", assessor, lodged, kept)
         except IntegrityError:
             with engine.connect() as conn:  # the same declaration lodged by a racing request
                 if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
