@@ -126,12 +126,13 @@ def timed_lodgement(url: str, items: pl.DataFrame, requests: int, what: str) -> 
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base) as client:
-            for _ in range(200):
+            for _ in range(1200):  # up, with its models loaded (as a server up a while)
                 try:
-                    client.get("/health")
-                    break
+                    if client.get("/health").json().get("models") == "ready":
+                        break
                 except httpx.TransportError:
-                    time.sleep(0.1)
+                    pass
+                time.sleep(0.1)
             login = {"username": "bench", "password": password}
             token = client.post("/api/auth/login", json=login).json()["token"]
             client.headers["Authorization"] = f"Bearer {token}"
