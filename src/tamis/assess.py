@@ -331,11 +331,11 @@ def record(
 
 
 def record_rows(
-    conn, decided: list[dict], mode: str, assessor: Assessor, items: ItemRows, kept=None
+    conn, decided: list[dict], mode: str, assessor: Assessor, items: ItemRows, kept: dict
 ):
-    """``record`` for a few decisions (a lodgement) made by ``assess_rows``: each stored
-    decision as ``latest_decision`` reads it back. ``kept``: what ``record_detectors`` gave,
-    when the caller has had the detectors record what they keep already."""
+    """``record`` for a few decisions (a lodgement) made by ``assess_rows``, given what
+    ``record_detectors`` kept of them: each stored decision as ``latest_decision`` reads it
+    back."""
     now, routing_json = audit.now(), assessor.routing.model_dump_json()
     stored = []
     for row in decided:
@@ -362,8 +362,6 @@ def record_rows(
         }
         decision_id = conn.execute(decisions.insert(), values).inserted_primary_key[0]
         stored.append(_decision(values | {"decision_id": decision_id}))
-    if kept is None:
-        kept = assessor.record_detectors(conn, items.frame, decided)
     hits = kept.get("watchlist")
     offices = {h["declaration_id"]: h["office"] for h in items.headers()}
     cases.open_for_rows(conn, decided, offices, hits)

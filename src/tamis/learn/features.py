@@ -231,7 +231,6 @@ def _log_unit() -> pl.Expr:
     return (pl.col(V) / pl.col(M).clip(1e-3)).clip(1e-6).log()
 
 
-HASHES = [pl.col(c).hash().alias(f"#{c}") for c in HASHED]
 # a row's own features: from its fields alone, or from its counts (``_own_of_counts``)
 OWN_FIELDS = [
     (pl.col(V) + 1).log().alias("log_value"),
@@ -303,12 +302,7 @@ class History:
         prepared = prepared_rows(rows, schema)
         if prepared is None:
             frame = pl.DataFrame(rows, schema=schema, orient="row")
-            prepared = (
-                _prepared(frame.lazy(), tuple(schema))
-                .with_columns(*OWN_FIELDS)
-                .collect()
-                .to_dicts()
-            )
+            prepared = prepare(frame).with_columns(*OWN_FIELDS).to_dicts()
         types = _prepared_schema(tuple(schema.items()))
         hashes = value_hashes({c: [r[c] for r in prepared] for c in HASHED}, types)
         day = np.array([(r["day"] - EPOCH).days for r in prepared], np.int32)

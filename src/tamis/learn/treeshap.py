@@ -51,10 +51,9 @@ class Tables:
     thresholds: dict[int, np.ndarray]  # feature: its numerical thresholds, sorted
     categories: dict[int, tuple[int, np.ndarray]]  # split: (where a NaN goes, codes sent left)
     offsets: np.ndarray  # (trees,) each tree's first row in ``values``
-    values: list[np.ndarray]  # per used-feature column: a pattern's SHAP value
+    values: np.ndarray  # (every tree's patterns, columns): a pattern's SHAP value per feature
     scatter: list[np.ndarray]  # per column: (features + 1, trees), where its value adds
     used: np.ndarray  # (trees, columns): the feature of each column (padding: the bias)
-    flat: np.ndarray  # (every tree's patterns, columns): ``values`` side by side
     bias: float  # the model's expected raw score
 
 
@@ -93,14 +92,11 @@ def _rows(tables: Tables, x: np.ndarray) -> np.ndarray:
     weights = (1 << np.arange(tables.widest)).astype(np.uint16)
     at = tables.offsets[:, None] + np.einsum("tsr,s->tr", left.astype(np.uint16), weights)
     if few:  # adding each value where it goes costs less than the products
-        found = tables.flat[at]  # (trees, rows, columns)
+        found = tables.values[at]  # (trees, rows, columns)
         width, where = len(tables.scatter[0]), tables.used.ravel()
         phi = np.stack([np.bincount(where, found[:, r].ravel(), width) for r in range(len(x))], 1)
     else:
-        phi = sum(
-            where @ values.take(at)
-            for values, where in zip(tables.values, tables.scatter, strict=True)
-        )
+        phi = sum(where @ tables.values[:, m].take(at) for m, where in enumerate(tables.scatter))
     phi[-1] = tables.bias
     return phi.T
 
@@ -181,18 +177,17 @@ def _build(dumped: dict) -> Tables | None:
     used_widest = max((len(used) for _, used, *_ in trees), default=1)
     sizes = [len(table) for *_, table, _ in trees]
     offsets = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
-    values = [np.zeros(sum(sizes)) for _ in range(used_widest)]
+    values = np.zeros((sum(sizes), used_widest))
     scatter = [np.zeros((n_features + 1, len(trees))) for _ in range(used_widest)]
     used_of = np.full((len(trees), used_widest), n_features, np.int64)
     for t, (_, used, table, expected) in enumerate(trees):
         for m, f in enumerate(used):
-            values[m][offsets[t] : offsets[t] + len(table)] = table[:, m]
+            values[offsets[t] : offsets[t] + len(table), m] = table[:, m]
             scatter[m][f, t] = 1.0
             used_of[t, m] = f
         bias += expected
     return Tables(widest, feature, threshold, rank, nan_left, zero_left, thresholds,
-                  categories, offsets, values, scatter, used_of, np.stack(values, axis=1),
-                  bias)  # fmt: skip
+                  categories, offsets, values, scatter, used_of, bias)  # fmt: skip
 
 
 def _splits(root: dict) -> list[dict]:
