@@ -3,6 +3,8 @@ inspection results and offences are recorded, and a rebuild finds the same."""
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 from sqlalchemy import select
@@ -11,9 +13,10 @@ from tamis.assess import assess_file, assessor_from_store
 from tamis.offences.records import open_from_inspection
 from tamis.offences.reporting import figures
 from tamis.scoreboard.figures import Period, choices, scoreboard
-from tamis.scoreboard.update import rebuild
+from tamis.scoreboard.update import catch_up, changed, rebuild
 from tamis.store.read import read_outcomes
 from tamis.store.tables import (
+    decisions,
     scoreboard_chapters,
     scoreboard_days,
     scoreboard_detectors,
@@ -138,3 +141,24 @@ def test_an_opened_offence_is_a_fraud_notice_and_its_penalty_a_figure(client, tm
     kept = sums(store)
     rebuild(store)
     assert sums(store) == kept
+
+
+def test_signals_stored_before_a_field_existed_still_count(store, tmp_path):
+    """Decisions stored before signals had ``forced_channel`` (or a score) keep counting."""
+    decided = assessed_store(store, tmp_path, declarations=50, seed=3)
+    catch_up(store)  # the store's own queue: the old decision below is then alone in it
+    declaration_id = decided["declaration_id"][0]
+    old = {"rules": {"score": 0.9, "reasons": []}, "valuation": {"reasons": []}}
+    with store.begin() as conn:
+        latest = conn.execute(
+            select(decisions)
+            .where(decisions.c.declaration_id == declaration_id)
+            .order_by(decisions.c.decision_id.desc())
+        ).first()
+        values = dict(latest._mapping) | {"signals": json.dumps(old)}
+        del values["decision_id"]
+        conn.execute(decisions.insert().values(**values))
+        changed(conn, [declaration_id])
+    assert catch_up(store) == 1
+    kept = sums(store)
+    assert rebuild(store) == 50 and sums(store) == kept

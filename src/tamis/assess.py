@@ -119,7 +119,7 @@ class Assessor:
                 said = [i for i, s in signals if (s.get(detector.name) or {}).get("reasons")]
             else:
                 first = pl.col("signals").str.json_path_match(f"$.{detector.name}.reasons[0]")
-                said = decided.filter(first.is_not_null())["declaration_id"]
+                said = decided.filter(first.is_not_null())["declaration_id"].to_list()
             if len(said) == len(decided):  # all of them (a lodgement's one): no query
                 items = batch
             elif len(said) == 0:

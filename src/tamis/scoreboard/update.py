@@ -101,18 +101,25 @@ def _flagged(signals: pl.Series) -> pl.Series:
     if known.is_empty():
         return pl.Series(signals.name, [""] * signals.len(), pl.String)
     decoded = signals.str.json_decode(infer_schema_length=None)
-    names = [field.name for field in decoded.dtype.fields]
     frame = pl.DataFrame({"s": decoded})
     flags = [
-        pl.when(
-            (pl.col("s").struct.field(n).struct.field("score").fill_null(0.0) >= FLAGGED)
-            | pl.col("s").struct.field(n).struct.field("forced_channel").is_not_null()
-        ).then(pl.lit(n))
-        for n in names
+        pl.when(_flags(pl.col("s").struct.field(f.name), f.dtype)).then(pl.lit(f.name))
+        for f in decoded.dtype.fields
     ]
     return frame.select(pl.concat_str(flags, separator=",", ignore_nulls=True).fill_null(""))[
         :, 0
     ].alias(signals.name)
+
+
+def _flags(signal: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Whether a detector's signal flags; signals stored before a field existed lack it."""
+    fields = {f.name for f in dtype.fields} if isinstance(dtype, pl.Struct) else set()
+    flags = pl.lit(False)
+    if "score" in fields:
+        flags = flags | (signal.struct.field("score").cast(pl.Float64) >= FLAGGED)
+    if "forced_channel" in fields:
+        flags = flags | signal.struct.field("forced_channel").is_not_null()
+    return flags.fill_null(False)
 
 
 def _current(conn: Connection) -> pl.DataFrame:
