@@ -156,39 +156,61 @@ def run(variant: str, args, year: Path, truth: pl.DataFrame) -> tuple[dict, dict
     with step(f"{variant}: stage C", times):
         decided = stage(engine, routing, "C", truth, rng)
     engine.dispose()
-    return figures(decided, truth), {k.split(": ")[1]: v for k, v in times.items()}
+    if args.keep:
+        decided.drop("signals", strict=False).write_parquet(year.with_name(f"{variant}.c.parquet"))
+    return figures(decided, truth, args.capacity), {
+        k.split(": ")[1]: v for k, v in times.items()
+    }
 
 
-def figures(decided: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
+def figures(decided: pl.DataFrame, truth: pl.DataFrame, capacity: float) -> dict[str, float]:
+    """Stage C's figures; "ceiling": those of the top ``capacity`` share of the stage by the
+    combined score (or by expected revenue: score x the detectors' revenue at stake), what
+    routing could find with budgets over the whole half-year and the whole country."""
     planted = truth.group_by("declaration_id").agg(
         pl.col("fraud").any(), pl.col("revenue_at_stake").cast(pl.Float64).sum()
     )
-    found = decided.select("declaration_id", "channel", "random_selected").join(
-        planted, on="declaration_id", how="left"
-    )
-    sent = found.filter(pl.col("channel").is_in(["orange", "red"]))
+    found = decided.select(
+        "declaration_id", "channel", "random_selected", "score",
+        pl.col("revenue_at_stake").alias("revenue_at_stake_estimated"),
+    ).join(planted, on="declaration_id", how="left")  # fmt: skip
     revenue = found.filter("fraud")["revenue_at_stake"].sum()
+
+    def caught(sent: pl.DataFrame) -> tuple[float, float]:
+        precision = sent["fraud"].mean() if sent.height else 0.0
+        return precision, sent.filter("fraud")["revenue_at_stake"].sum() / revenue if revenue else 0.0
+
+    sent = found.filter(pl.col("channel").is_in(["orange", "red"]))
+    precision, caught_revenue = caught(sent)
+    top = round(capacity * found.height)
+    top_precision, top_revenue = caught(found.top_k(top, by="score"))
+    expected = pl.col("score") * pl.col("revenue_at_stake_estimated").fill_null(0.0)
+    by_revenue = caught(found.with_columns(expected.alias("__expected")).top_k(top, by="__expected"))
     return {
         "declarations": found.height,
         "share": sent.height / found.height,
-        "precision": sent["fraud"].mean() if sent.height else 0.0,
-        "revenue": sent.filter("fraud")["revenue_at_stake"].sum() / revenue if revenue else 0.0,
+        "precision": precision,
+        "revenue": caught_revenue,
         **{c: (found["channel"] == c).mean() for c in CHANNELS},
         "random": found["random_selected"].mean(),
+        "ceiling precision": top_precision,
+        "ceiling revenue": top_revenue,
+        "ceiling precision (expected revenue)": by_revenue[0],
+        "ceiling revenue (expected revenue)": by_revenue[1],
     }
 
 
 def table(results: dict[str, tuple[dict, dict]]) -> str:
     variants = list(results)
-    lines = [f"{'stage C':<22}" + "".join(f"{v:>12}" for v in variants)]
+    lines = [f"{'stage C':<38}" + "".join(f"{v:>12}" for v in variants)]
     for key in results[variants[0]][0]:
         label = {"share": "orange + red", "random": "random picks"}.get(key, key)
         values = [results[v][0][key] for v in variants]
         cells = [f"{x:>12,}" if key == "declarations" else f"{x:>12.3f}" for x in values]
-        lines.append(f"{label:<22}" + "".join(cells))
+        lines.append(f"{label:<38}" + "".join(cells))
     for key in results[variants[0]][1]:
         cells = [f"{results[v][1][key]:>12.1f}" for v in variants]
-        lines.append(f"{key + ' (s)':<22}" + "".join(cells))
+        lines.append(f"{key + ' (s)':<38}" + "".join(cells))
     return "\n".join(lines)
 
 
