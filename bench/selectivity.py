@@ -178,14 +178,15 @@ def figures(decided: pl.DataFrame, truth: pl.DataFrame, capacity: float) -> dict
 
     def caught(sent: pl.DataFrame) -> tuple[float, float]:
         precision = sent["fraud"].mean() if sent.height else 0.0
-        return precision, sent.filter("fraud")["revenue_at_stake"].sum() / revenue if revenue else 0.0
+        held = sent.filter("fraud")["revenue_at_stake"].sum()
+        return precision, held / revenue if revenue else 0.0
 
     sent = found.filter(pl.col("channel").is_in(["orange", "red"]))
     precision, caught_revenue = caught(sent)
     top = round(capacity * found.height)
     top_precision, top_revenue = caught(found.top_k(top, by="score"))
     expected = pl.col("score") * pl.col("revenue_at_stake_estimated").fill_null(0.0)
-    by_revenue = caught(found.with_columns(expected.alias("__expected")).top_k(top, by="__expected"))
+    by_revenue = caught(found.with_columns(__expected=expected).top_k(top, by="__expected"))
     return {
         "declarations": found.height,
         "share": sent.height / found.height,
