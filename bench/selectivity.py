@@ -158,9 +158,7 @@ def run(variant: str, args, year: Path, truth: pl.DataFrame) -> tuple[dict, dict
     engine.dispose()
     if args.keep:
         decided.drop("signals", strict=False).write_parquet(year.with_name(f"{variant}.c.parquet"))
-    return figures(decided, truth, args.capacity), {
-        k.split(": ")[1]: v for k, v in times.items()
-    }
+    return figures(decided, truth, args.capacity), {k.split(": ")[1]: v for k, v in times.items()}
 
 
 def figures(decided: pl.DataFrame, truth: pl.DataFrame, capacity: float) -> dict[str, float]:
