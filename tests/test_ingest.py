@@ -161,6 +161,23 @@ def test_items_of_one_declaration_stay_together_across_batches(store, tmp_path):
     assert count(store, declarations) == 10
 
 
+def test_a_file_last_declaration_is_in_the_last_batch_not_alone(tmp_path):
+    """Capacity shares out each batch's office-days: a declaration alone in a batch would
+    get a budget of its own."""
+    from tamis.ingest.pipeline import declaration_batches
+
+    lines = [
+        f"D{n // 3},2025-03-01,CASA-PORT,IMP1,{n % 3 + 1},640399,CN,10,1,USD,1,x" for n in range(30)
+    ]
+    path = write_csv(tmp_path / "many.csv", lines)
+    profile = load_profile("canonical")
+    assert [f.height for f, _ in declaration_batches(path, profile, "csv")] == [30]
+    split = [f["declaration_id"].unique().sort().to_list()
+             for f, _ in declaration_batches(path, profile, "csv", batch_rows=12)]  # fmt: skip
+    assert [len(ids) for ids in split] == [3, 4, 3]  # whole declarations, none left alone
+    assert sorted(i for ids in split for i in ids) == sorted(f"D{n}" for n in range(10))
+
+
 def test_an_interrupted_run_leaves_whole_batches_and_a_rerun_completes_it(store, tmp_path):
     lines = [f"D{n},2025-03-01,CASA-PORT,IMP1,1,640399,CN,10,1,USD,1,x" for n in range(100)]
     path = write_csv(tmp_path / "long.csv", lines)

@@ -406,3 +406,19 @@ def test_rules_cli_apply_list_show_and_diff(tmp_path, monkeypatch):
     bad.write_text("rules: [{id: X, description: d, criteria: [{field: nope, equals: 1}]}]")
     result = runner.invoke(app, ["rules", "apply", str(bad), "--author", "a"])
     assert result.exit_code == 2 and "unknown field 'nope'" in result.output
+
+
+def test_capacity_gives_equal_scores_places_in_lodgement_order_whatever_the_rows_order():
+    config = RoutingConfig(random=RandomSelection(rate=0), capacity=Capacity(red_share=0.2))
+    lodged = header(10).with_columns(
+        pl.datetime_range(datetime(2025, 3, 1, 8), datetime(2025, 3, 1, 17), "1h").alias(
+            "lodged_at"
+        )
+    )
+    signals = {"rules": signal([0.9] * 4 + [0.0] * 6)}  # four equals for two red places
+    reds = set()
+    for order in (range(10), reversed(range(10))):
+        rows = list(order)
+        decided = route(lodged[rows], {"rules": signals["rules"][rows]}, config)
+        reds.add(frozenset(decided.filter(pl.col("channel") == "red")["declaration_id"]))
+    assert reds == {frozenset({"D0", "D1"})}  # the first two lodged, in either order

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -411,6 +412,42 @@ class BatchSummary:
     rejected: int = 0
     channels: dict[str, int] = field(default_factory=dict)
 
+    def count_channels(self, decided: pl.DataFrame) -> None:
+        counts = decided.group_by("channel").len() if decided.height else pl.DataFrame()
+        self.channels = dict(counts.iter_rows()) if counts.height else {}
+
+
+Draws = Callable[[pl.Series], np.ndarray]  # declaration ids -> their random draws
+
+
+def assessed_batches(
+    path: Path,
+    profile: Profile | str,
+    assessor: Assessor,
+    summary: BatchSummary,
+    batch_rows: int | None = None,
+    draws: Draws | None = None,
+    progress=None,
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Each batch of a file checked and assessed: (its accepted items, their decisions),
+    counted in ``summary`` (invalid records as rejected, not scored). ``draws``: the random
+    draws of a batch's declarations, else fresh secure ones."""
+    profile = profile if isinstance(profile, Profile) else load_profile(profile)
+    for frame, batch in declaration_batches(
+        path, profile, source_format(path, profile.format), batch_rows
+    ):
+        checked = check(frame, profile)
+        summary.received += frame.height + len(batch.malformed)
+        summary.rejected += checked.rejected.height + len(batch.malformed)
+        accepted = checked.accepted
+        if accepted.height:
+            ids = accepted["declaration_id"].unique(maintain_order=True)
+            decided = assessor.assess(accepted, None if draws is None else draws(ids))
+            summary.assessed += decided.height
+            yield accepted, decided
+        if progress:
+            progress(summary.received, None)
+
 
 def assess_file(
     path: Path,
@@ -420,29 +457,19 @@ def assess_file(
     engine: Engine | None = None,
     batch_rows: int | None = None,
     progress=None,
+    draws: Draws | None = None,
 ) -> BatchSummary:
     """Score a whole file in batches, write one row per declaration to ``out``; with an
-    engine, record every decision. Invalid records are counted as rejected, not scored."""
-    profile = profile if isinstance(profile, Profile) else load_profile(profile)
-    summary = BatchSummary()
-    parts: list[pl.DataFrame] = []
-    for frame, batch in declaration_batches(
-        path, profile, source_format(path, profile.format), batch_rows
+    engine, record every decision."""
+    summary, parts = BatchSummary(), []
+    for accepted, decided in assessed_batches(
+        path, profile, assessor, summary, batch_rows, draws, progress
     ):
-        checked = check(frame, profile)
-        decided = assessor.assess(checked.accepted) if checked.accepted.height else None
-        summary.received += frame.height + len(batch.malformed)
-        summary.rejected += checked.rejected.height + len(batch.malformed)
-        if decided is not None:
-            summary.assessed += decided.height
-            if engine is not None:
-                record(engine, decided, "batch", assessor, checked.accepted)
-            parts.append(decided.drop("signals"))
-        if progress:
-            progress(summary.received, None)
+        if engine is not None:
+            record(engine, decided, "batch", assessor, accepted)
+        parts.append(decided.drop("signals"))
     result = pl.concat(parts) if parts else pl.DataFrame()
-    counts = result.group_by("channel").len() if result.height else pl.DataFrame()
-    summary.channels = dict(counts.iter_rows()) if counts.height else {}
+    summary.count_channels(result)
     write_decisions(result, out)
     return summary
 

@@ -165,26 +165,39 @@ def synth_command(
 
 @app.command("assess")
 def assess_command(
-    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file.")],
-    out: Annotated[Path, typer.Option(help="Decisions: .parquet, .jsonl or .csv.")],
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file (on a "
+                                              "cluster: or a folder of them).")],
+    out: Annotated[Path, typer.Option(help="Decisions: .parquet, .jsonl or .csv (on a "
+                                           "cluster: a folder, a Parquet file a partition).")],
     profile: Annotated[str, typer.Option(help="Mapping profile.")] = "canonical",
     record_decisions: Annotated[
         bool, typer.Option("--record/--no-record", help="Store each decision.")
     ] = True,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Assess on a local Dask cluster of this many worker processes.")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        help="Assess on the Dask cluster at this scheduler address (tcp://host:8786).")] = None,
     as_json: JsonOption = False,
-) -> None:
+) -> None:  # fmt: skip
     """Score a whole file in batch: one row per declaration with channel, score and reasons."""
     from tamis.assess import assess_file, assessor_from_store
     from tamis.ingest import ProfileError, SourceError
     from tamis.store import open_store
 
+    if workers and cluster:
+        fail("--workers starts a cluster on this machine, --cluster uses one: not both")
+    if path.is_dir() and not (workers or cluster):
+        fail(f"{path} is a folder: assess it on a cluster (--workers N or --cluster ADDRESS)")
     engine = open_store()
     assessor = assessor_from_store(engine)
+    recorded = engine if record_decisions else None
     try:
         with progress_bar(f"assess {path.name}") as update:
-            summary = assess_file(
-                path, profile, assessor, out, engine if record_decisions else None, progress=update
-            )
+            if workers or cluster:
+                summary = _assess_on_cluster(path, profile, assessor, out, recorded,
+                                             workers, cluster, update)  # fmt: skip
+            else:
+                summary = assess_file(path, profile, assessor, out, recorded, progress=update)
     except (ProfileError, SourceError, ValueError) as error:
         fail(str(error))
     result = {
@@ -194,6 +207,23 @@ def assess_command(
         **summary.__dict__,
     }
     print_json(result) if as_json else print_mapping(f"Assessed {path}", result)
+
+
+def _assess_on_cluster(path, profile, assessor, out, engine, workers, address, progress):
+    from distributed import Client, LocalCluster
+
+    from tamis.cluster import assess_dataset
+
+    if out.suffix:
+        fail(f"--out {out}: on a cluster, decisions go to a folder (one file a partition)")
+    if address:
+        with Client(address) as client:
+            return assess_dataset(path, profile, assessor, out, client, engine, progress=progress)
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as local,
+        Client(local) as client,
+    ):
+        return assess_dataset(path, profile, assessor, out, client, engine, progress=progress)
 
 
 def _rule_set_or_fail(engine, version: int | None):

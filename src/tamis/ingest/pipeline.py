@@ -132,15 +132,20 @@ def declaration_batches(
     batches = read_batches(
         path, fmt, profile.delimiter, profile.encoding, batch_rows or settings().batch_rows
     )
+    held: tuple[pl.DataFrame, RawBatch] | None = None  # yielded once the next batch is read
     for batch in batches:
         frame = batch.frame
         if carry is not None:
             frame = pl.concat([carry, frame], how="diagonal_relaxed")
+        if held is not None:
+            yield held
         id_column = next((c for c in id_columns if c in frame.columns), None)
         frame, carry = _split_last_declaration(frame, id_column)
-        yield frame, batch
-    if carry is not None:
-        yield carry, RawBatch(carry.clear())
+        held = frame, batch
+    if held is not None and carry is not None:  # the file's last declaration ends the last
+        held = pl.concat([held[0], carry], how="diagonal_relaxed"), held[1]  # batch, not alone
+    if held is not None:
+        yield held
 
 
 def checked_ahead(

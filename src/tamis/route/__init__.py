@@ -363,9 +363,13 @@ def _within_budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
         else pl.col("score")
     )
     lowest = RANK[CONTROLLED[-1]]
-    competing = frame.filter(pl.col("__wanted") >= lowest).select(
-        "__row", *group, "__wanted", "__imposed", priority.alias("__priority"),
-        *(f"__left_{c}" for c in CONTROLLED), pl.lit(None, pl.Int64).alias("__got"),
+    competing = (
+        frame.filter(pl.col("__wanted") >= lowest)
+        .sort("lodged_at", "declaration_id")  # equal priorities: the first lodged goes first
+        .select(
+            "__row", *group, "__wanted", "__imposed", priority.alias("__priority"),
+            *(f"__left_{c}" for c in CONTROLLED), pl.lit(None, pl.Int64).alias("__got"),
+        )
     )  # fmt: skip
     for channel in CONTROLLED:
         c, left = RANK[channel], pl.col(f"__left_{channel}")

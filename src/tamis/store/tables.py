@@ -185,6 +185,18 @@ capacity_locks = Table(
     Column("taken", Integer, nullable=False, comment="lodgements that held it"),
 )
 
+assessed_parts = Table(
+    "assessed_parts",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column(
+        "attempt", String(64), nullable=False, comment="the attempt whose decisions were recorded"
+    ),
+    Column("summary", Text, nullable=False, comment="its counts, as JSON"),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
 channel_changes = Table(
     "channel_changes",
     metadata,

@@ -1,0 +1,135 @@
+"""Batch assessment on a Dask cluster of two worker processes: the same decisions as one
+process on the same data and draws, row for row; a worker killed mid-run changes nothing,
+and no decision is recorded twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import date
+
+import polars as pl
+import pytest
+from distributed import Client, LocalCluster
+from sqlalchemy import func, select
+
+from tamis import synth
+from tamis.assess import assess_file, assessor_from_store
+from tamis.cluster import assess_dataset, dataset_files
+from tamis.draws import KeyedDraws
+from tamis.ingest import ingest
+from tamis.learn.exploration import Exploration
+from tamis.learn.train import train_from_store
+from tamis.route import load_routing
+from tamis.store.tables import assessed_parts, decisions
+from tamis.valuation import database as valuation
+from tests.stores import assessed_store
+
+DRAWS = KeyedDraws(b"a key of the test: the same draws in every run")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as connected,
+    ):
+        yield connected
+
+
+def later_months(store, folder, declarations: int = 240):
+    """A later quarter's declarations, ingested as a national system would first, then as a
+    dataset of one file a month, one file broken; the same declarations as one file beside
+    it."""
+    items = synth.generate(declarations, 23, start=date(2025, 4, 1), days=90).items
+    items = items.with_columns(pl.col("declaration_id").str.replace("^D", "L"))
+    dataset = folder / "dataset"
+    for (month,), part in items.group_by(pl.col("lodged_at").dt.month()):
+        (dataset / f"month={month:02d}").mkdir(parents=True)
+        part.write_parquet(dataset / f"month={month:02d}" / "items.parquet")
+    broken = items.head(3).with_columns(
+        pl.lit("not a number").alias("invoice_amount"), pl.col("declaration_id") + "-X"
+    )
+    broken.write_csv(dataset / "month=06" / "broken.csv")
+    items.sort("declaration_id").write_parquet(folder / "whole.parquet")
+    ingest(folder / "whole.parquet", "canonical", store)
+    pl.concat([items, broken], how="diagonal_relaxed").write_parquet(folder / "all.parquet")
+    return dataset
+
+
+def every_detector(store, tmp_path, declarations: int = 240):
+    """(an assessor with rules, value references and a model, the later months' dataset);
+    the model makes no exploratory pick: those draw from the operating system whoever
+    assesses."""
+    assessed_store(store, tmp_path, declarations=500, seed=21)
+    valuation.build(store, min_n=5)
+    train_from_store(store, comment="cluster test")
+    dataset = later_months(store, tmp_path, declarations)
+    routing = load_routing()
+    quiet = routing.model.model_copy(update={"explore": Exploration(novelty=0, uncertainty=0)})
+    return assessor_from_store(store, routing.model_copy(update={"model": quiet})), dataset
+
+
+def decided(folder) -> pl.DataFrame:
+    return pl.read_parquet(folder).sort("declaration_id")
+
+
+def test_a_cluster_decides_as_one_process_does(client, store, tmp_path):
+    assessor, dataset = every_detector(store, tmp_path)
+    assert {"rules", "valuation", "model"} <= {d.name for d in assessor.detectors}
+    assert len(dataset_files(dataset)) == 4
+
+    alone = assess_file(tmp_path / "all.parquet", "canonical", assessor, tmp_path / "one.parquet",
+                        draws=DRAWS)  # fmt: skip
+    summary = assess_dataset(dataset, "canonical", assessor, tmp_path / "out", client, store,
+                             draws=DRAWS)  # fmt: skip
+
+    one = pl.read_parquet(tmp_path / "one.parquet").sort("declaration_id")
+    assert decided(tmp_path / "out").equals(one)
+    assert summary.assessed == 240 == one.height
+    items = pl.read_parquet(tmp_path / "whole.parquet").height
+    assert summary.received == alone.received == items + 3  # rows in: accepted + rejected
+    assert summary.rejected == alone.rejected == 3 and summary.channels == alone.channels
+    with store.connect() as conn:
+        count = select(func.count(), func.count(decisions.c.declaration_id.distinct()))
+        ours = decisions.c.declaration_id.like("L%")
+        assert tuple(conn.execute(count.where(ours)).one()) == (240, 240)
+
+
+def test_a_worker_killed_mid_run_changes_nothing(client, store, tmp_path):
+    assessor, dataset = every_detector(store, tmp_path, declarations=600)
+    pids = client.run(os.getpid)
+    killed = []
+
+    def kill_a_busy_worker(done, total):
+        busy = [address for address, keys in client.processing().items() if keys]
+        if done == 1 and busy:
+            os.kill(pids[busy[0]], signal.SIGKILL)
+            killed.append(busy[0])
+
+    assess_dataset(dataset, "canonical", assessor, tmp_path / "out", client, store,
+                   draws=DRAWS, progress=kill_a_busy_worker)  # fmt: skip
+    assert killed, "no worker was busy after the first partition: nothing was tested"
+    assess_file(tmp_path / "all.parquet", "canonical", assessor, tmp_path / "one.parquet",
+                draws=DRAWS)  # fmt: skip
+    assert decided(tmp_path / "out").equals(decided(tmp_path / "one.parquet"))
+    assert not list((tmp_path / "out").glob(".part-*"))
+    with store.connect() as conn:
+        per_declaration = (
+            select(decisions.c.declaration_id, func.count().label("n"))
+            .where(decisions.c.declaration_id.like("L%"))
+            .group_by(decisions.c.declaration_id)
+        )
+        counts = [n for _, n in conn.execute(per_declaration)]
+        parts = conn.execute(select(func.count()).select_from(assessed_parts)).scalar()
+    assert len(counts) == 600 and set(counts) == {1}
+    assert parts == 4
+
+
+def test_a_dataset_with_no_data_file_is_refused(tmp_path):
+    (tmp_path / "empty" / "_SUCCESS").parent.mkdir()
+    (tmp_path / "empty" / "_SUCCESS").write_text("")
+    with pytest.raises(ValueError, match="no CSV, Parquet or JSON Lines file"):
+        dataset_files(tmp_path / "empty")
+    with pytest.raises(ValueError, match="no such file or folder"):
+        dataset_files(tmp_path / "missing")
