@@ -23,8 +23,9 @@ browser:
 demo: install
 	$(BIN)/tamis demo
 
+# On both cores; a file's tests on one worker, so that its shared fixtures are built once.
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -4,6 +4,7 @@ and no decision is recorded twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from datetime import date
@@ -31,7 +32,7 @@ DRAWS = KeyedDraws(b"a key of the test: the same draws in every run")
 @pytest.fixture(scope="module")
 def client():
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
         Client(cluster) as connected,
     ):
         yield connected
@@ -103,7 +104,7 @@ def test_a_worker_killed_mid_run_changes_nothing(client, store, tmp_path):
 
     def kill_a_busy_worker(done, total):
         busy = [address for address, keys in client.processing().items() if keys]
-        if done == 1 and busy:
+        if busy and not killed:  # once, while a partition is being assessed
             os.kill(pids[busy[0]], signal.SIGKILL)
             killed.append(busy[0])
 
@@ -133,3 +134,32 @@ def test_a_dataset_with_no_data_file_is_refused(tmp_path):
         dataset_files(tmp_path / "empty")
     with pytest.raises(ValueError, match="no such file or folder"):
         dataset_files(tmp_path / "missing")
+
+
+def test_the_command_assesses_a_folder_on_local_workers(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tamis.cli import app
+
+    monkeypatch.setenv("TAMIS_DATABASE_URL", f"sqlite:///{tmp_path / 'a.db'}")
+    items = synth.generate(200, 4, days=60).items
+    (tmp_path / "dataset").mkdir()
+    for (month,), part in items.group_by(pl.col("lodged_at").dt.month()):
+        part.write_parquet(tmp_path / "dataset" / f"{month:02d}.parquet")
+    out, dataset = tmp_path / "decisions", str(tmp_path / "dataset")
+    run = ["assess", dataset, "--out", str(out), "--workers", "1", "--json"]
+    result = CliRunner().invoke(app, run)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["assessed"] == 200 and summary["received"] == items.height
+    written = pl.read_parquet(out)["declaration_id"].sort()
+    assert written.equals(items["declaration_id"].unique().sort())
+    refusals = {
+        "is a folder": ["--out", str(out)],
+        "decisions go to a folder": ["--out", str(tmp_path / "d.parquet"), "--workers", "1"],
+        "read back as data": ["--out", f"{dataset}/out", "--workers", "1"],
+        "not both": ["--out", str(out), "--workers", "1", "--cluster", "tcp://127.0.0.1:1"],
+    }
+    for said, options in refusals.items():
+        refused = CliRunner().invoke(app, ["assess", dataset, *options])
+        assert refused.exit_code != 0 and said in refused.output, (said, refused.output)

@@ -220,7 +220,7 @@ def _assess_on_cluster(path, profile, assessor, out, engine, workers, address, p
         with Client(address) as client:
             return assess_dataset(path, profile, assessor, out, client, engine, progress=progress)
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as local,
+        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as local,
         Client(local) as client,
     ):
         return assess_dataset(path, profile, assessor, out, client, engine, progress=progress)

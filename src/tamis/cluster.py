@@ -138,6 +138,9 @@ def assess_dataset(
     given: a partition redone draws what its first attempt drew."""
     from distributed import as_completed
 
+    path, out = path.resolve(), out.resolve()  # as every worker finds them, whatever its folder
+    if path.is_dir() and out.is_relative_to(path):
+        raise ValueError(f"{out}: the decisions would be read back as data of {path}")
     files = dataset_files(path)
     out.mkdir(parents=True, exist_ok=True)
     for earlier in (*out.glob("part-*.parquet"), *out.glob(".part-*")):
