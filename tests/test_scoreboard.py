@@ -3,8 +3,6 @@ inspection results and offences are recorded, and a rebuild finds the same."""
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 import pytest
 from sqlalchemy import select
@@ -16,7 +14,6 @@ from tamis.scoreboard.figures import Period, choices, scoreboard
 from tamis.scoreboard.update import catch_up, changed, rebuild
 from tamis.store.read import read_outcomes
 from tamis.store.tables import (
-    decisions,
     scoreboard_chapters,
     scoreboard_days,
     scoreboard_detectors,
@@ -24,7 +21,7 @@ from tamis.store.tables import (
 )
 from tamis.web.i18n import Translator
 from tests.conftest import login
-from tests.stores import assessed_store
+from tests.stores import assessed_store, decide_again
 
 
 def sums(engine) -> dict[str, list]:
@@ -149,15 +146,8 @@ def test_signals_stored_before_a_field_existed_still_count(store, tmp_path):
     catch_up(store)  # the store's own queue: the old decision below is then alone in it
     declaration_id = decided["declaration_id"][0]
     old = {"rules": {"score": 0.9, "reasons": []}, "valuation": {"reasons": []}}
+    decide_again(store, declaration_id, [], old)
     with store.begin() as conn:
-        latest = conn.execute(
-            select(decisions)
-            .where(decisions.c.declaration_id == declaration_id)
-            .order_by(decisions.c.decision_id.desc())
-        ).first()
-        values = dict(latest._mapping) | {"signals": json.dumps(old)}
-        del values["decision_id"]
-        conn.execute(decisions.insert().values(**values))
         changed(conn, [declaration_id])
     assert catch_up(store) == 1
     kept = sums(store)

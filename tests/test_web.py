@@ -4,7 +4,6 @@ validation that names the problem, the audit trail), languages."""
 from __future__ import annotations
 
 import html
-import json
 import re
 
 import pytest
@@ -16,7 +15,7 @@ from tamis.detectors import registry
 from tamis.detectors.registry import DETECTORS
 from tamis.reasons import reason, render
 from tamis.scoreboard.figures import Period, scoreboard
-from tamis.store.tables import decisions, inspection_outcomes
+from tamis.store.tables import inspection_outcomes
 from tamis.web import admin as admin_pages
 from tamis.web import cases as case_pages
 from tamis.web import declaration, learning, routes, rules
@@ -26,7 +25,7 @@ from tamis.web import offences as offence_pages
 from tamis.web import social as social_pages
 from tamis.web import transit as transit_pages
 from tests.conftest import PASSWORD
-from tests.stores import assessed_store
+from tests.stores import assessed_store, decide_again
 
 ROLES = [role.value for role in users.Role]
 READERS = {"admin", "analyst", "inspector", "supervisor", "auditor"}
@@ -319,21 +318,6 @@ def test_the_message_catalogues_have_the_same_keys():
 
 RANDOM = reason("route.random", draw=0.0123, rate=0.05, office="CASA-PORT")
 OLD = "rule R-OLD: weapons and ammunition (forced red)"  # stored before reasons had codes
-
-
-def decide_again(engine, declaration_id: str, reasons: list[str], signals=None) -> None:
-    """A later decision on the declaration (its latest), with these stored reasons."""
-    with engine.begin() as conn:
-        latest = conn.execute(
-            select(decisions)
-            .where(decisions.c.declaration_id == declaration_id)
-            .order_by(decisions.c.decision_id.desc())
-        ).first()
-        values = dict(latest._mapping) | {"reasons": json.dumps(reasons)}
-        del values["decision_id"]
-        if signals is not None:
-            values["signals"] = json.dumps(signals)
-        conn.execute(decisions.insert().values(**values))
 
 
 def test_pages_name_every_detector_and_say_reasons_in_the_reader_language(anonymous, store):
