@@ -163,3 +163,34 @@ def test_the_command_assesses_a_folder_on_local_workers(tmp_path, monkeypatch):
     for said, options in refusals.items():
         refused = CliRunner().invoke(app, ["assess", dataset, *options])
         assert refused.exit_code != 0 and said in refused.output, (said, refused.output)
+
+
+def test_a_partition_redone_after_its_recording_publishes_what_the_store_holds(store, tmp_path):
+    """The worst moment to die: after the commit, before the rename. The attempt that
+    redoes the partition records nothing and publishes the first attempt's file."""
+    from tamis.cluster import assess_part, part_file
+
+    items = synth.generate(60, 8, days=20).items
+    items.write_parquet(tmp_path / "items.parquet")
+    assessor, out, url = assessor_from_store(store), tmp_path / "out", store.url
+    out.mkdir()
+    url = url.render_as_string(hide_password=False)
+    first = assess_part(
+        0, str(tmp_path / "items.parquet"), "canonical", assessor, str(out), "R", url
+    )
+    with store.connect() as conn:
+        attempt = conn.execute(select(assessed_parts.c.attempt)).scalar_one()
+        recorded = conn.execute(select(func.count()).select_from(decisions)).scalar()
+    part_file(out, 0).rename(part_file(out, 0, attempt))  # as if it died before the rename
+    again = assess_part(
+        0, str(tmp_path / "items.parquet"), "canonical", assessor, str(out), "R", url
+    )
+    assert again == first and first["assessed"] == 60
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(decisions)).scalar() == recorded
+        stored = dict(
+            conn.execute(select(decisions.c.declaration_id, decisions.c.random_draw)).all()
+        )
+    published = pl.read_parquet(part_file(out, 0))
+    assert dict(published.select("declaration_id", "random_draw").iter_rows()) == stored
+    assert not part_file(out, 0, attempt).exists()
