@@ -24,11 +24,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
-from distributed import Client, LocalCluster
 
 from tamis import synth
 from tamis.assess import assess_file, assessor_from_store
-from tamis.cluster import assess_dataset, dataset_files
+from tamis.cluster import assess_dataset, connected, dataset_files
 from tamis.store import open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -54,10 +53,7 @@ def one_process(files: list[Path], assessor, out: Path) -> float:
 
 
 def on_cluster(data: Path, assessor, out: Path, workers: int) -> float:
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster,
-        Client(cluster) as client,
-    ):
+    with connected(workers) as client:
         client.wait_for_workers(workers)
 
         def progress(done, total):

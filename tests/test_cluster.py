@@ -11,12 +11,11 @@ from datetime import date
 
 import polars as pl
 import pytest
-from distributed import Client, LocalCluster
 from sqlalchemy import func, select
 
 from tamis import synth
 from tamis.assess import assess_file, assessor_from_store
-from tamis.cluster import assess_dataset, dataset_files
+from tamis.cluster import assess_dataset, connected, dataset_files, ingest_dataset
 from tamis.draws import KeyedDraws
 from tamis.ingest import ingest
 from tamis.learn.exploration import Exploration
@@ -31,11 +30,8 @@ DRAWS = KeyedDraws(b"a key of the test: the same draws in every run")
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
-        Client(cluster) as connected,
-    ):
-        yield connected
+    with connected(workers=2) as cluster_client:
+        yield cluster_client
 
 
 def later_months(store, folder, declarations: int = 240):
@@ -136,7 +132,7 @@ def test_a_dataset_with_no_data_file_is_refused(tmp_path):
         dataset_files(tmp_path / "missing")
 
 
-def test_the_command_assesses_a_folder_on_local_workers(tmp_path, monkeypatch):
+def test_the_commands_ingest_and_assess_a_folder_on_local_workers(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from tamis.cli import app
@@ -147,6 +143,13 @@ def test_the_command_assesses_a_folder_on_local_workers(tmp_path, monkeypatch):
     for (month,), part in items.group_by(pl.col("lodged_at").dt.month()):
         part.write_parquet(tmp_path / "dataset" / f"{month:02d}.parquet")
     out, dataset = tmp_path / "decisions", str(tmp_path / "dataset")
+    loaded = CliRunner().invoke(
+        app, ["ingest", dataset, "--profile", "canonical", "--workers", "1", "--json"]
+    )
+    assert loaded.exit_code == 0, loaded.output
+    totals = json.loads(loaded.output)
+    assert totals["accepted"] == totals["received"] == items.height and totals["rejected"] == 0
+    assert totals["files"] == len(totals["per_file"]) == len(dataset_files(tmp_path / "dataset"))
     run = ["assess", dataset, "--out", str(out), "--workers", "1", "--json"]
     result = CliRunner().invoke(app, run)
     assert result.exit_code == 0, result.output
@@ -163,6 +166,8 @@ def test_the_command_assesses_a_folder_on_local_workers(tmp_path, monkeypatch):
     for said, options in refusals.items():
         refused = CliRunner().invoke(app, ["assess", dataset, *options])
         assert refused.exit_code != 0 and said in refused.output, (said, refused.output)
+    refused = CliRunner().invoke(app, ["ingest", dataset, "--profile", "canonical"])
+    assert refused.exit_code != 0 and "is a folder" in refused.output
 
 
 def test_a_partition_redone_after_its_recording_publishes_what_the_store_holds(store, tmp_path):
@@ -194,3 +199,33 @@ def test_a_partition_redone_after_its_recording_publishes_what_the_store_holds(s
     published = pl.read_parquet(part_file(out, 0))
     assert dict(published.select("declaration_id", "random_draw").iter_rows()) == stored
     assert not part_file(out, 0, attempt).exists()
+
+
+def test_a_folder_is_ingested_a_file_per_task_and_a_rerun_stores_nothing_twice(
+    client, store, tmp_path
+):
+    from tamis.ingest import quarantined
+    from tamis.store.tables import declarations
+
+    items = synth.generate(300, 12, days=60).items
+    (tmp_path / "folder").mkdir()
+    for (month,), part in items.group_by(pl.col("lodged_at").dt.month()):
+        part.write_parquet(tmp_path / "folder" / f"{month:02d}.parquet")
+    broken = items.head(3).with_columns(
+        pl.lit("not a number").alias("invoice_amount"), pl.col("declaration_id") + "-X"
+    )
+    broken.write_csv(tmp_path / "folder" / "broken.csv")
+
+    files = ingest_dataset(tmp_path / "folder", "canonical", store, client)
+    months = items["lodged_at"].dt.month().n_unique()
+    assert len(files) == months + 1 and sum(f["received"] for f in files) == items.height + 3
+    assert sum(f["accepted"] for f in files) == items.height  # rows in: accepted + rejected
+    assert sum(f["rejected"] for f in files) == 3 == quarantined(store).height
+    with store.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(declarations)).scalar()
+    assert stored == items["declaration_id"].n_unique()
+
+    again = ingest_dataset(tmp_path / "folder", "canonical", store, client)
+    assert sum(f["inserted"] for f in again) == 0
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(declarations)).scalar() == stored

@@ -60,21 +60,34 @@ errors = Console(stderr=True)
 
 @app.command("ingest")
 def ingest_command(
-    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file.")],
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file (on a "
+                                              "cluster: or a folder of them).")],
     profile: Annotated[str, typer.Option(help="Mapping profile: a shipped name or a YAML path.")],
     as_json: JsonOption = False,
     batch_rows: Annotated[int | None, typer.Option(help="Rows per transaction.")] = None,
-) -> None:
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Ingest a folder's files on a local Dask cluster of this many processes.")
+    ] = None,
+    cluster: Annotated[str | None, typer.Option(
+        help="Ingest a folder's files on the Dask cluster at this scheduler address.")] = None,
+) -> None:  # fmt: skip
     """Load declarations from a file; invalid records go to the quarantine with their reason."""
     from tamis import scoreboard  # noqa: F401  (it listens to what ingest stores)
     from tamis.ingest import ProfileError, SourceError, ingest
     from tamis.store import open_store
 
+    if workers and cluster:
+        fail("--workers starts a cluster on this machine, --cluster uses one: not both", as_json)
+    if path.is_dir() and not (workers or cluster):
+        fail(f"{path} is a folder: ingest it on a cluster (--workers N or --cluster ADDRESS)",
+             as_json)  # fmt: skip
     engine = open_store()
     try:
         with progress_bar(f"ingest {path.name}") as update:
+            if workers or cluster:
+                return _ingest_on_cluster(path, profile, engine, workers, cluster, update, as_json)
             summary = ingest(path, profile, engine, batch_rows=batch_rows, progress=update)
-    except (ProfileError, SourceError) as error:
+    except (ProfileError, SourceError, ValueError) as error:
         fail(str(error), as_json)
     except KeyboardInterrupt:
         errors.print("interrupted: whole batches are stored; run the same command to complete")
@@ -86,6 +99,21 @@ def ingest_command(
     print_mapping(f"Ingested {path}", {k: v for k, v in result.items() if k != "source"})
     if summary.rejected:
         console.print("See them with: tamis quarantine --source " + summary.source_id[:12])
+
+
+def _ingest_on_cluster(path, profile, engine, workers, address, progress, as_json) -> None:
+    from tamis.cluster import connected, ingest_dataset
+
+    with connected(workers, address) as client:
+        files = ingest_dataset(path, profile, engine, client, progress)
+    counted = ("received", "accepted", "rejected", "inserted", "already_stored")
+    totals = {"files": len(files)} | {k: sum(f[k] for f in files) for k in counted}
+    if as_json:
+        print_json(totals | {"per_file": files})
+        return
+    print_mapping(f"Ingested {path}", totals)
+    if totals["rejected"]:
+        console.print("See them with: tamis quarantine (each file is a source of its own)")
 
 
 @app.command("quarantine")
@@ -210,19 +238,11 @@ def assess_command(
 
 
 def _assess_on_cluster(path, profile, assessor, out, engine, workers, address, progress):
-    from distributed import Client, LocalCluster
-
-    from tamis.cluster import assess_dataset
+    from tamis.cluster import assess_dataset, connected
 
     if out.suffix:
         fail(f"--out {out}: on a cluster, decisions go to a folder (one file a partition)")
-    if address:
-        with Client(address) as client:
-            return assess_dataset(path, profile, assessor, out, client, engine, progress=progress)
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as local,
-        Client(local) as client,
-    ):
+    with connected(workers, address) as client:
         return assess_dataset(path, profile, assessor, out, client, engine, progress=progress)
 
 

@@ -1,5 +1,6 @@
-"""Batch assessment on a Dask cluster (``tamis assess DATASET --workers N`` or ``--cluster
-ADDRESS``): the very ``Assessor`` on each file of a dataset, where it lies.
+"""Batch work on a Dask cluster (``--workers N`` for one on this machine, or ``--cluster
+ADDRESS``): the very ``Assessor`` on each file of a dataset, where it lies (``tamis assess``),
+and each file of a folder ingested by a worker of its own (``tamis ingest``).
 
 A dataset is one file or a folder of them (Parquet, CSV, JSON Lines, in sub-folders too, as
 hive partitions are); each file is one partition, assessed whole by one worker. An office's
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from uuid import uuid4
@@ -31,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from tamis import audit
 from tamis.assess import Assessor, BatchSummary, Draws, assessed_batches, record
 from tamis.draws import KeyedDraws
+from tamis.ingest import ingest
 from tamis.ingest.profiles import Profile
 from tamis.store import open_store
 from tamis.store.tables import assessed_parts
@@ -178,3 +182,49 @@ def assess_dataset(
     for leftover in out.glob(".part-*"):
         leftover.unlink()  # attempts of dead workers that recorded nothing
     return summary
+
+
+def ingest_part(path: str, profile: Profile | str, store_url: str) -> dict:
+    """Ingest one file (a worker's task); its summary, as a dict. Ingest is idempotent per
+    file: a file redone after its worker died counts what was stored as already stored."""
+    from tamis import scoreboard  # noqa: F401  (it listens to what ingest stores)
+
+    engine = open_store(store_url)
+    try:
+        return ingest(Path(path), profile, engine).as_dict()
+    finally:
+        engine.dispose()
+
+
+def ingest_dataset(path: Path, profile: Profile | str, engine: Engine, client, progress=None):
+    """Ingest every file of the folder at ``path`` into the store, a file per task; each
+    file's summary, in the files' order."""
+    from distributed import as_completed
+
+    files, run_id = dataset_files(path.resolve()), uuid4().hex
+    url = engine.url.render_as_string(hide_password=False)
+    futures = [
+        client.submit(ingest_part, str(file), profile, url, key=f"ingest-{run_id}-{n}", pure=False)
+        for n, file in enumerate(files)
+    ]
+    for done, _ in enumerate(as_completed(futures), 1):
+        if progress:
+            progress(done, len(files))
+    return [future.result() for future in futures]
+
+
+@contextmanager
+def connected(workers: int | None = None, address: str | None = None) -> Iterator:
+    """A client of the cluster at ``address``, or of a cluster of ``workers`` processes on
+    this machine (one thread each: Polars and the models bring their own)."""
+    from distributed import Client, LocalCluster
+
+    if address:
+        with Client(address) as client:
+            yield client
+        return
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as local,
+        Client(local) as client,
+    ):
+        yield client
