@@ -83,6 +83,7 @@ def test_a_cluster_decides_as_one_process_does(client, store, tmp_path):
 
     one = pl.read_parquet(tmp_path / "one.parquet").sort("declaration_id")
     assert decided(tmp_path / "out").equals(one)
+    assert len(list((tmp_path / "out").iterdir())) == 3  # the broken file's rows: no decision
     assert summary.assessed == 240 == one.height
     items = pl.read_parquet(tmp_path / "whole.parquet").height
     assert summary.received == alone.received == items + 3  # rows in: accepted + rejected

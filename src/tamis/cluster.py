@@ -86,7 +86,9 @@ def assess_part(
         assessed = list(assessed_batches(Path(path), profile, assessor, summary, draws=draws))
         decided = pl.concat([d for _, d in assessed]) if assessed else pl.DataFrame()
         summary.count_channels(decided)
-        decided.drop("signals", strict=False).write_parquet(part_file(folder, part, attempt))
+        written = part_file(folder, part, attempt)
+        if decided.height:  # a partition of rejected rows only has no decision to write
+            decided.drop("signals").write_parquet(written)
         if engine is not None:
             try:
                 with engine.begin() as conn:
@@ -99,9 +101,10 @@ def assess_part(
             except IntegrityError:
                 if (done := _marked(engine, run_id, part)) is None:
                     raise
-                part_file(folder, part, attempt).unlink()  # an attempt taken for dead recorded
+                written.unlink(missing_ok=True)  # an attempt taken for dead recorded it
                 return _published(folder, part, done)
-        os.replace(part_file(folder, part, attempt), part_file(folder, part))
+        if written.exists():
+            os.replace(written, part_file(folder, part))
         return asdict(summary)
     finally:
         if engine is not None:
