@@ -56,35 +56,47 @@ app.add_typer(documents_app, name="documents")
 app.add_typer(social_app, name="social")
 console = Console()
 errors = Console(stderr=True)
+FolderArgument = Annotated[
+    Path,
+    typer.Argument(help="CSV, Parquet or JSON Lines file (on a cluster: or a folder of them)."),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Work on a local Dask cluster of this many worker processes."),
+]
+ClusterOption = Annotated[str | None, typer.Option(
+    help="Work on the Dask cluster at this scheduler address (tcp://host:8786).")]  # fmt: skip
+
+
+def _cluster_or_fail(path: Path, workers: int | None, cluster: str | None, as_json=False) -> bool:
+    """Whether to work on a cluster; a folder needs one, and one of the two options only."""
+    if workers and cluster:
+        fail("--workers starts a cluster on this machine, --cluster uses one: not both", as_json)
+    if path.is_dir() and not (workers or cluster):
+        fail(f"{path} is a folder: work on it on a cluster (--workers N or --cluster ADDRESS)",
+             as_json)  # fmt: skip
+    return bool(workers or cluster)
 
 
 @app.command("ingest")
 def ingest_command(
-    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file (on a "
-                                              "cluster: or a folder of them).")],
+    path: FolderArgument,
     profile: Annotated[str, typer.Option(help="Mapping profile: a shipped name or a YAML path.")],
     as_json: JsonOption = False,
     batch_rows: Annotated[int | None, typer.Option(help="Rows per transaction.")] = None,
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="Ingest a folder's files on a local Dask cluster of this many processes.")
-    ] = None,
-    cluster: Annotated[str | None, typer.Option(
-        help="Ingest a folder's files on the Dask cluster at this scheduler address.")] = None,
-) -> None:  # fmt: skip
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
+) -> None:
     """Load declarations from a file; invalid records go to the quarantine with their reason."""
     from tamis import scoreboard  # noqa: F401  (it listens to what ingest stores)
     from tamis.ingest import ProfileError, SourceError, ingest
     from tamis.store import open_store
 
-    if workers and cluster:
-        fail("--workers starts a cluster on this machine, --cluster uses one: not both", as_json)
-    if path.is_dir() and not (workers or cluster):
-        fail(f"{path} is a folder: ingest it on a cluster (--workers N or --cluster ADDRESS)",
-             as_json)  # fmt: skip
+    on_cluster = _cluster_or_fail(path, workers, cluster, as_json)
     engine = open_store()
     try:
         with progress_bar(f"ingest {path.name}") as update:
-            if workers or cluster:
+            if on_cluster:
                 return _ingest_on_cluster(path, profile, engine, workers, cluster, update, as_json)
             summary = ingest(path, profile, engine, batch_rows=batch_rows, progress=update)
     except (ProfileError, SourceError, ValueError) as error:
@@ -193,18 +205,15 @@ def synth_command(
 
 @app.command("assess")
 def assess_command(
-    path: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file (on a "
-                                              "cluster: or a folder of them).")],
+    path: FolderArgument,
     out: Annotated[Path, typer.Option(help="Decisions: .parquet, .jsonl or .csv (on a "
                                            "cluster: a folder, a Parquet file a partition).")],
     profile: Annotated[str, typer.Option(help="Mapping profile.")] = "canonical",
     record_decisions: Annotated[
         bool, typer.Option("--record/--no-record", help="Store each decision.")
     ] = True,
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="Assess on a local Dask cluster of this many worker processes.")] = None,
-    cluster: Annotated[str | None, typer.Option(
-        help="Assess on the Dask cluster at this scheduler address (tcp://host:8786).")] = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
     as_json: JsonOption = False,
 ) -> None:  # fmt: skip
     """Score a whole file in batch: one row per declaration with channel, score and reasons."""
@@ -212,16 +221,13 @@ def assess_command(
     from tamis.ingest import ProfileError, SourceError
     from tamis.store import open_store
 
-    if workers and cluster:
-        fail("--workers starts a cluster on this machine, --cluster uses one: not both")
-    if path.is_dir() and not (workers or cluster):
-        fail(f"{path} is a folder: assess it on a cluster (--workers N or --cluster ADDRESS)")
+    on_cluster = _cluster_or_fail(path, workers, cluster)
     engine = open_store()
     assessor = assessor_from_store(engine)
     recorded = engine if record_decisions else None
     try:
         with progress_bar(f"assess {path.name}") as update:
-            if workers or cluster:
+            if on_cluster:
                 summary = _assess_on_cluster(path, profile, assessor, out, recorded,
                                              workers, cluster, update)  # fmt: skip
             else:
