@@ -34,12 +34,11 @@ from sqlalchemy.exc import IntegrityError
 from tamis import audit
 from tamis.assess import Assessor, BatchSummary, Draws, assessed_batches, record
 from tamis.draws import KeyedDraws
-from tamis.ingest import ingest
+from tamis.ingest import SourceError, ingest
 from tamis.ingest.profiles import Profile
+from tamis.ingest.readers import source_format
 from tamis.store import open_store
 from tamis.store.tables import assessed_parts
-
-FORMATS = {".parquet", ".pq", ".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".gz"}
 
 
 def dataset_files(path: Path) -> list[Path]:
@@ -53,12 +52,20 @@ def dataset_files(path: Path) -> list[Path]:
         p
         for p in path.rglob("*")
         if p.is_file()
-        and p.suffix.lower() in FORMATS
+        and _readable(p)
         and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
     )
     if not found:
         raise ValueError(f"{path}: no CSV, Parquet or JSON Lines file in this folder")
     return found
+
+
+def _readable(path: Path) -> bool:
+    try:
+        source_format(path)
+    except SourceError:
+        return False
+    return True
 
 
 def part_file(out: Path, part: int, attempt: str | None = None) -> Path:
@@ -103,8 +110,7 @@ def assess_part(
                     raise
                 written.unlink(missing_ok=True)  # an attempt taken for dead recorded it
                 return _published(folder, part, done)
-        if written.exists():
-            os.replace(written, part_file(folder, part))
+        _publish(folder, part, attempt)
         return asdict(summary)
     finally:
         if engine is not None:
@@ -120,11 +126,16 @@ def _marked(engine: Engine, run_id: str, part: int) -> dict | None:
     return None if row is None else dict(row._mapping)
 
 
-def _published(folder: Path, part: int, done: dict) -> dict:
-    """Publish the recording attempt's file if it is not yet (its worker died first)."""
-    written = part_file(folder, part, done["attempt"])
+def _publish(folder: Path, part: int, attempt: str) -> None:
+    """An attempt's decisions as the partition's, if it wrote any and they are not yet."""
+    written = part_file(folder, part, attempt)
     if written.exists():
         os.replace(written, part_file(folder, part))
+
+
+def _published(folder: Path, part: int, done: dict) -> dict:
+    """Publish the recording attempt's file if it is not yet (its worker died first)."""
+    _publish(folder, part, done["attempt"])
     return json.loads(done["summary"])
 
 
@@ -155,20 +166,11 @@ def assess_dataset(
     run_id, draws = uuid4().hex, draws or KeyedDraws()
     url = None if engine is None else engine.url.render_as_string(hide_password=False)
     [shipped] = client.scatter([assessor], broadcast=True)  # sent once to each worker
+    task = (profile, shipped, str(out), run_id, url, draws)
     futures = [
         client.submit(
-            assess_part,
-            part,
-            str(file),
-            profile,
-            shipped,
-            str(out),
-            run_id,
-            url,
-            draws,
-            key=f"assess-{run_id}-{part}",
-            pure=False,
-        )  # fmt: skip
+            assess_part, part, str(file), *task, key=f"assess-{run_id}-{part}", pure=False
+        )
         for part, file in enumerate(files)
     ]
     summary, channels = BatchSummary(), {}

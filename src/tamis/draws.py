@@ -11,8 +11,12 @@ import numpy as np
 
 def secure_draws(n: int) -> np.ndarray:
     """n uniform draws in [0, 1) from the operating system's cryptographic source."""
-    words = np.frombuffer(secrets.token_bytes(8 * n), dtype=np.uint64) >> np.uint64(11)
-    return words.astype(np.float64) / float(1 << 53)
+    return _uniform(np.frombuffer(secrets.token_bytes(8 * n), dtype=np.uint64))
+
+
+def _uniform(words: np.ndarray) -> np.ndarray:
+    """64-bit random words as uniform floats in [0, 1), from their top 53 bits."""
+    return (words >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 class KeyedDraws:
@@ -24,8 +28,5 @@ class KeyedDraws:
         self.key = key or secrets.token_bytes(32)
 
     def __call__(self, ids) -> np.ndarray:
-        words = [
-            int.from_bytes(blake2b(i.encode(), key=self.key, digest_size=8).digest(), "big") >> 11
-            for i in ids
-        ]
-        return np.array(words, dtype=np.float64) / float(1 << 53)
+        digests = b"".join(blake2b(i.encode(), key=self.key, digest_size=8).digest() for i in ids)
+        return _uniform(np.frombuffer(digests, dtype=np.uint64))
