@@ -161,6 +161,36 @@ def test_as_of_sums_count_only_earlier_days_of_the_same_key():
         AsOfSums(keys, days[::-1], values)
 
 
+def test_as_of_sums_never_count_a_later_day_when_every_query_comes_after_some_key():
+    # the largest key was last seen on day 1, another key is seen again on day 9: queries
+    # of day 5 must not count the other key's day 9
+    keys = np.array([7, 900, 7, 7], np.uint64)
+    table = AsOfSums(keys, np.array([0, 1, 5, 9]), np.ones((4, 1)))
+    assert table.lookup(np.array([7, 7, 900], np.uint64), np.array([5, 6, 5])).tolist() == [
+        [1.0, 2.0, 1.0]
+    ]
+
+
+def test_totals_of_earlier_months_give_each_month_the_features_of_the_whole_history(planted):
+    whole = F.prepare(pl.concat(planted))
+    expected = F.training_features(whole)[1]
+    months = whole.with_columns(month=pl.col("day").dt.truncate("1mo"))
+    opening, parts = None, []
+    for _, month in sorted(months.group_by("month"), key=lambda group: group[0]):
+        parts.append(F.History(month, opening).features(month))
+        own = F.History(month).totals()
+        opening = own if opening is None else opening + own
+    assert len(parts) > 3
+    got, key = pl.concat(parts), ["declaration_id", "item_number"]
+    for column in set(F.feature_columns(expected)) - set(F.LOW_CARD):
+        want, have = expected.sort(key)[column], got.sort(key)[column]
+        assert np.allclose(want.to_numpy().astype(float), have.to_numpy().astype(float),
+                           equal_nan=True), column  # fmt: skip
+    whole_totals = F.History(whole).totals()
+    assert np.array_equal(opening.overall, whole_totals.overall)
+    assert np.array_equal(opening.tables["importer_id"][0], whole_totals.tables["importer_id"][0])
+
+
 def test_evaluate_reports_every_metric_and_beats_a_random_ranking(planted):
     train, test = planted
     result = evaluate(train, test).as_json()

@@ -83,6 +83,7 @@ class AsOfSums:
     def __init__(self, keys: np.ndarray, days: np.ndarray, values: np.ndarray) -> None:
         if len(days) and np.any(days[1:] < days[:-1]):
             raise ValueError("AsOfSums needs the history in lodgement-day order")
+        self.last_day = days[-1] if len(days) else None
         order = np.argsort(keys, kind="stable")  # by key, then day (stable on day order)
         keys, days = keys[order], days[order]
         new_key = np.ones(len(keys), bool)
@@ -102,7 +103,10 @@ class AsOfSums:
         sums = (running - before[rank]).T  # one row per value, and a last entry of zeros
         self.sums = np.ascontiguousarray(np.c_[sums, np.zeros(len(sums))])  # for "not found"
         self.last = np.r_[first[1:] - 1, len(rank) - 1]  # each key's last entry
-        self.last_day = days[-1] if len(days) else None
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, sums): each key and its sums over the whole history, one row a key."""
+        return self.uniques, self.sums[:, self.last[: len(self.uniques)]].T
 
     def lookup(self, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Sums over rows of the same key on earlier days (zeros for an unseen key), one
@@ -127,3 +131,12 @@ class AsOfSums:
         for column, sums in zip(out, self.sums, strict=True):
             column[order] = sums[at]
         return out
+
+
+def added_totals(*totals: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The ``AsOfSums.totals`` of several stretches of history as one: sums of a key added."""
+    keys = np.concatenate([k for k, _ in totals])
+    uniques, inverse = np.unique(keys, return_inverse=True)
+    sums = np.zeros((len(uniques), totals[0][1].shape[1]))
+    np.add.at(sums, inverse, np.concatenate([s for _, s in totals]))
+    return uniques, sums

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
 import numpy as np
 import polars as pl
 
-from tamis.learn.asof import AsOfSums, column_hashes, key_hash, value_hashes
+from tamis.learn.asof import AsOfSums, added_totals, column_hashes, key_hash, value_hashes
 
 # one-letter names keep the key lists below readable
 H, O, D, T, R = "hs6", "origin_country", "export_country", "preference_code", "duty_rate"  # noqa: E741
@@ -81,6 +82,7 @@ SPARSE = 0.5  # below this share of rows with a past, looking them up alone cost
 THREADS = 2
 THREADS_FROM = 10_000  # rows from which the keys are indexed and looked up in threads
 DEFAULT_RATE = 0.2  # prior hit rate when there is no history at all
+OPENING_DAY = -(2**31) + 1  # the day of an opening balance's rows: before any lodgement
 PRIOR = 5.0  # smoothing strength toward the global hit rate (pseudo-count)
 OWN = [
     "log_value", "log_mass", "log_duty", "log_unit", "duty_rate_pct", "weekday", "zero_value",
@@ -259,13 +261,33 @@ def _own_of_counts(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: (columns[f"n_{key}"] == 0).astype(np.int8) for name, key in NOVEL.items()}
 
 
+@dataclass
+class Totals:
+    """What a stretch of labelled history sums to: per feature key, each key's frauds and
+    count (and unit-value sums for goods keys), and all rows' frauds and count. The totals
+    of every earlier month are a month's opening balance (``History``'s ``opening``)."""
+
+    tables: dict[str, tuple[np.ndarray, np.ndarray]]  # key name: (key hashes, sums per key)
+    overall: np.ndarray
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            {name: added_totals(keyed, other.tables[name]) for name, keyed in self.tables.items()},
+            self.overall + other.overall,
+        )
+
+
 class History:
     """The as-of statistics of a labelled (prepared) history, indexed once and looked up
     for any number of target rows: per key, running frauds and counts; per goods key, also
     the running sums behind the mean log unit value of declarations with a value and a
-    mass (one index per key, whatever it sums)."""
+    mass (one index per key, whatever it sums).
 
-    def __init__(self, history: pl.DataFrame) -> None:
+    With ``opening`` (the ``Totals`` of all that was lodged before ``history``), a row is
+    looked up as if that earlier history were there too: a month at a time, each month's
+    rows get the features they would get in the whole history (``tamis.cluster.train``)."""
+
+    def __init__(self, history: pl.DataFrame, opening: Totals | None = None) -> None:
         history = history.sort("day").with_columns(
             _lup=_log_unit(), _w=(pl.col(V) > 0) & (pl.col(M) > 0)
         )
@@ -276,15 +298,28 @@ class History:
         w = history["_w"].cast(pl.Float64).to_numpy()
         unit_sums = np.column_stack([history["_lup"].to_numpy() * w, w])
         both = np.column_stack([counts, unit_sums])
+        opening = opening or Totals({}, np.zeros(2))
+
+        def table(key: list[str]) -> AsOfSums:
+            keys, values = key_hash(hashes, key), both if key in UNIT_KEYS else counts
+            if key_name(key) in opening.tables:  # the opening balance as rows of a far-past day
+                opened, sums = opening.tables[key_name(key)]
+                keys, values = np.r_[opened, keys], np.r_[sums, values]
+                return AsOfSums(keys, np.r_[np.full(len(opened), OPENING_DAY, np.int32), day],
+                                values)  # fmt: skip
+            return AsOfSums(keys, day, values)
+
         # all rows' frauds and counts at the end of each day, for the overall rate
-        self.days = np.unique(day)
-        self.overall = np.cumsum(counts, axis=0)[np.searchsorted(day, self.days, "right") - 1]
-        tables = _in_threads(
-            lambda k: AsOfSums(key_hash(hashes, k), day, both if k in UNIT_KEYS else counts),
-            TE_KEYS,
-            history.height,
-        )
+        all_days = np.r_[OPENING_DAY, day]
+        self.days = np.unique(all_days)
+        running = np.cumsum(np.r_[opening.overall[None], counts], axis=0)
+        self.overall = running[np.searchsorted(all_days, self.days, "right") - 1]
+        tables = _in_threads(table, TE_KEYS, history.height)
         self.tables = dict(zip(map(key_name, TE_KEYS), tables, strict=True))
+
+    def totals(self) -> Totals:
+        """What the history (with its opening balance) sums to."""
+        return Totals({name: t.totals() for name, t in self.tables.items()}, self.overall[-1])
 
     def features(self, target: pl.DataFrame, prior: float = PRIOR) -> pl.DataFrame:
         """``target`` (prepared) with feature columns; its labels are never read."""
