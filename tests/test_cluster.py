@@ -23,7 +23,7 @@ from tamis.learn.train import train_from_store
 from tamis.route import load_routing
 from tamis.store.tables import assessed_parts, decisions
 from tamis.valuation import database as valuation
-from tests.stores import assessed_store
+from tests.stores import assessed_store, kcs_rows
 
 DRAWS = KeyedDraws(b"a key of the test: the same draws in every run")
 
@@ -230,3 +230,71 @@ def test_a_folder_is_ingested_a_file_per_task_and_a_rerun_stores_nothing_twice(
     assert sum(f["inserted"] for f in again) == 0
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(declarations)).scalar() == stored
+
+
+def test_a_model_learnt_a_month_a_partition_is_registered_like_one_learnt_at_once(
+    client, store, tmp_path
+):
+    from tamis.cluster.train import months, train_on_cluster
+    from tamis.learn import registry
+    from tamis.learn.data import read_labelled_store
+
+    kcs_rows(3000, 3, date(2020, 1, 1), days=150).write_csv(tmp_path / "kcs.csv")
+    ingest(tmp_path / "kcs.csv", "kcs", store)
+    alone, alone_metrics = train_from_store(store)
+    spread, spread_metrics = train_on_cluster(store, client, comment="on two workers")
+    assert len(months(store, None, None)) >= 3
+    listed = {m["version"]: m for m in registry.list_models(store)}
+    lineage = ("trained_from", "trained_until", "rows", "frauds", "fingerprint")
+    assert [listed[spread][k] for k in lineage] == [listed[alone][k] for k in lineage]
+    assert listed[spread]["comment"] == "on two workers"
+    assert spread_metrics.keys() == alone_metrics.keys() and spread_metrics["precision@10"] > 0
+    registry.promote(store, spread)
+    version, model, _ = registry.active(store)
+    assert version == spread and {"te_importer_id", "log_value", "office"} <= set(model.columns)
+    labelled = read_labelled_store(store)
+    scored = model.with_history(labelled)
+    p = scored.predict_proba(scored.features(labelled))
+    fraud = labelled["fraud"].to_numpy()
+    assert p[fraud == 1].mean() > p[fraud == 0].mean() + 0.1  # it learnt who defrauds
+
+
+def test_training_on_a_cluster_reads_only_the_months_asked_for(store, tmp_path):
+    from datetime import datetime
+
+    from tamis.cluster.train import months
+
+    assessed_store(store, tmp_path, declarations=200, seed=9)
+    since, until = datetime(2025, 1, 15), datetime(2025, 3, 1)
+    assert months(store, since, until) == [
+        (since, datetime(2025, 2, 1)),
+        (datetime(2025, 2, 1), until),
+    ]
+    assert months(store, datetime(2031, 1, 1), None) == []
+
+
+def test_the_train_command_on_local_workers_prints_one_json_object(tmp_path):
+    """Run as a user runs it: what the workers and LightGBM print stays off stdout."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    env = os.environ | {"TAMIS_DATABASE_URL": url}
+    tamis = [sys.executable, "-m", "tamis.cli"]
+    from tamis.store import open_store
+
+    refused = subprocess.run([*tamis, "learn", "train", "--workers", "1", "--json"],
+                             env=env, capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode != 0 and "0 inspected item(s)" in refused.stderr
+    kcs_rows(1000, 4, date(2020, 1, 1), days=70).write_csv(tmp_path / "kcs.csv")
+    ingest(tmp_path / "kcs.csv", "kcs", open_store(url))
+    done = subprocess.run([*tamis, "learn", "train", "--workers", "2", "--json"],
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["version"] == 1 and "precision@5" in printed["holdout_metrics"]
+    both = subprocess.run(
+        [*tamis, "learn", "train", "--workers", "1", "--cluster", "tcp://127.0.0.1:1"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert both.returncode != 0 and "not both" in both.stderr

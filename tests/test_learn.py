@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import lightgbm as lgb
@@ -43,47 +43,9 @@ from tamis.offences.records import Identities, open_from_inspection
 from tamis.reasons import parse, reason, render, render_all
 from tamis.route import Exploration, ModelRanking, RoutingConfig
 from tamis.store.read import read_items, read_outcomes
-from tests.stores import assessed_store
+from tests.stores import assessed_store, kcs_rows
 
 METRIC_KEYS = {f"{m}@{k}" for m in ("precision", "recall", "revenue") for k in KS}
-
-
-def kcs_rows(n: int, seed: int, start: date, days: int = 60) -> pl.DataFrame:
-    """Rows in the KCS file format; risky importers and HS codes commit most frauds."""
-    rng = np.random.default_rng(seed)
-    importer = rng.integers(0, 40, n)
-    hs = rng.choice(["850440", "610910", "940360", "392690", "071320"], n)
-    risky = (importer < 6) | (hs == "610910")
-    fraud = rng.random(n) < np.where(risky, 0.8, 0.05)
-    price = np.round(rng.lognormal(12, 1, n), 1)
-    return pl.DataFrame(
-        {
-            "Declaration ID": [f"{seed}{i:06d}" for i in range(n)],
-            "Date": [
-                str(start + timedelta(days=int(d))) for d in np.sort(rng.integers(0, days, n))
-            ],
-            "Office ID": rng.choice(["30", "40"], n),
-            "Process Type": "B",
-            "Import Type": "11",
-            "Import Use": "21",
-            "Payment Type": "11",
-            "Mode of Transport": "10",
-            "Declarant ID": [f"DCL{i % 7}" for i in importer],
-            "Importer ID": [f"IMP{i}" for i in importer],
-            "Seller ID": [f"SEL{i % 11}" for i in importer],
-            "Courier ID": None,
-            "HS6 Code": hs,
-            "Country of Departure": rng.choice(["CN", "BE", "ZZ"], n),
-            "Country of Origin": rng.choice(["CN", "BE"], n),
-            "Tax Rate": rng.choice([0.0, 8.0, 13.0], n),
-            "Tax Type": rng.choice(["A", "FEU1"], n),
-            "Country of Origin Indicator": "G",
-            "Net Mass": np.round(rng.lognormal(5, 1, n), 1),
-            "Item Price": np.where(fraud, price / 3, price),
-            "Fraud": fraud.astype(int),
-            "Critical Fraud": 0,
-        }
-    )
 
 
 @pytest.fixture(scope="module")

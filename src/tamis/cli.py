@@ -13,6 +13,7 @@ from rich.table import Table
 
 # The sub-commands' modules are cheap to import: each command imports its package itself.
 from tamis.cases.cli import assistance_app, audit_app, cases_app, watchlist_app
+from tamis.cluster_options import ClusterOption, WorkersOption, on_cluster
 from tamis.documents.cli import app as documents_app
 from tamis.intel.cli import app as intel_app
 from tamis.intel.cli import network_app
@@ -60,22 +61,6 @@ FolderArgument = Annotated[
     Path,
     typer.Argument(help="CSV, Parquet or JSON Lines file (on a cluster: or a folder of them)."),
 ]
-WorkersOption = Annotated[
-    int | None,
-    typer.Option(min=1, help="Work on a local Dask cluster of this many worker processes."),
-]
-ClusterOption = Annotated[str | None, typer.Option(
-    help="Work on the Dask cluster at this scheduler address (tcp://host:8786).")]  # fmt: skip
-
-
-def _cluster_or_fail(path: Path, workers: int | None, cluster: str | None, as_json=False) -> bool:
-    """Whether to work on a cluster; a folder needs one, and one of the two options only."""
-    if workers and cluster:
-        fail("--workers starts a cluster on this machine, --cluster uses one: not both", as_json)
-    if path.is_dir() and not (workers or cluster):
-        fail(f"{path} is a folder: work on it on a cluster (--workers N or --cluster ADDRESS)",
-             as_json)  # fmt: skip
-    return bool(workers or cluster)
 
 
 @app.command("ingest")
@@ -92,11 +77,11 @@ def ingest_command(
     from tamis.ingest import ProfileError, SourceError, ingest
     from tamis.store import open_store
 
-    on_cluster = _cluster_or_fail(path, workers, cluster, as_json)
+    clustered = on_cluster(workers, cluster, path, as_json)
     engine = open_store()
     try:
         with progress_bar(f"ingest {path.name}") as update:
-            if on_cluster:
+            if clustered:
                 return _ingest_on_cluster(path, profile, engine, workers, cluster, update, as_json)
             summary = ingest(path, profile, engine, batch_rows=batch_rows, progress=update)
     except (ProfileError, SourceError, ValueError) as error:
@@ -221,13 +206,13 @@ def assess_command(
     from tamis.ingest import ProfileError, SourceError
     from tamis.store import open_store
 
-    on_cluster = _cluster_or_fail(path, workers, cluster)
+    clustered = on_cluster(workers, cluster, path)
     engine = open_store()
     assessor = assessor_from_store(engine)
     recorded = engine if record_decisions else None
     try:
         with progress_bar(f"assess {path.name}") as update:
-            if on_cluster:
+            if clustered:
                 summary = _assess_on_cluster(path, profile, assessor, out, recorded,
                                              workers, cluster, update)  # fmt: skip
             else:

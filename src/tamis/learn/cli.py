@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tamis.cluster_options import ClusterOption, WorkersOption, on_cluster
 from tamis.output import print_json
 
 if TYPE_CHECKING:
@@ -98,14 +99,25 @@ def train_command(
     since: Date = None,
     until: Date = None,
     comment: Annotated[str | None, typer.Option(help="Recorded with the model.")] = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
     as_json: Json = False,
 ) -> None:
-    """Fit a model on the store's inspected declarations and register it."""
+    """Fit a model on the store's inspected declarations and register it (on a cluster: a
+    month of them a partition)."""
     from tamis.learn.train import train_from_store
     from tamis.store import open_store
 
+    engine = open_store()
     try:
-        version, metrics = train_from_store(open_store(), since, until, comment)
+        if on_cluster(workers, cluster, as_json=as_json):
+            from tamis.cluster import connected
+            from tamis.cluster.train import train_on_cluster
+
+            with connected(workers, cluster) as client:
+                version, metrics = train_on_cluster(engine, client, since, until, comment)
+        else:
+            version, metrics = train_from_store(engine, since, until, comment)
     except ValueError as error:
         _fail(str(error))
     if as_json:

@@ -116,18 +116,24 @@ class FraudModel:
 
         x, fraud = _matrix(feats, columns, categories), feats["fraud"].to_numpy()
         data = lgb.Dataset(x, fraud, weight=severity_weights(feats), feature_name=columns)
-        size = ensemble_size(len(x))
-        booster = averaged(
-            [lgb.train(params | {"seed": params["seed"] + 1000 * i}, data, n_rounds)
-             for i in range(size)]
-        )  # fmt: skip
+        boosters = [lgb.train(params | {"seed": seed}, data, n_rounds)
+                    for seed in ensemble_seeds(params, len(x))]  # fmt: skip
         duty = feats["duty"].to_numpy()
         money = revenue.fit(x, fraud, feats["revenue"].to_numpy(), duty, params)
-        sample = slice(None, None, max(1, len(x) // C_SAMPLE))  # C is a mean: a sample will do
-        p = booster.predict(x[sample], num_threads=NUM_THREADS)
-        c = value_per_fraud(p, revenue.predict(money, x[sample], duty[sample], NUM_THREADS))
-        params |= {"n_rounds": n_rounds, "ensemble": size, "value_per_fraud": c}
-        return cls(booster, columns, categories, history, params, money)
+        sample = slice(None, None, sample_step(len(x)))
+        model = cls.of_boosters(boosters, columns, categories, money, x[sample], duty[sample],
+                                params | {"n_rounds": n_rounds})  # fmt: skip
+        return replace(model, history=history)
+
+    @classmethod
+    def of_boosters(cls, boosters, columns, categories, money, x_sample, duty_sample, params):
+        """The model of P(fraud) boosters (averaged) and a revenue booster, with the value
+        per fraud of the balanced ranking estimated on a sample of the training rows."""
+        booster = averaged(boosters)
+        p = booster.predict(x_sample, num_threads=NUM_THREADS)
+        c = value_per_fraud(p, revenue.predict(money, x_sample, duty_sample, NUM_THREADS))
+        params = params | {"ensemble": len(boosters), "value_per_fraud": c}
+        return cls(booster, columns, categories, None, params, money)
 
     def with_history(self, labelled: pl.DataFrame) -> FraudModel:
         history = F.History(F.prepare(labelled))
@@ -208,6 +214,16 @@ def ensemble_size(rows: int) -> int:
     by more than the gap between two rankings worth telling apart; averaging cuts that.
     On KCS, precision@5 stops moving with the seed at about sixteen (bench/RESULTS.md)."""
     return max(1, min(MAX_ENSEMBLE, round(ENSEMBLE_ROWS / max(rows, 1))))
+
+
+def ensemble_seeds(params: dict, rows: int) -> list[int]:
+    """The seed of each booster P(fraud) averages (``ensemble_size``)."""
+    return [params["seed"] + 1000 * i for i in range(ensemble_size(rows))]
+
+
+def sample_step(rows: int) -> int:
+    """Every how many training rows one is taken to estimate C (a mean: a sample will do)."""
+    return max(1, rows // C_SAMPLE)
 
 
 def averaged(boosters: list[lgb.Booster]) -> lgb.Booster:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 from sqlalchemy import Engine, func, select, update
@@ -30,18 +32,46 @@ class RegistryError(ValueError):
     """A version that does not exist, or nothing to roll back to."""
 
 
-def fingerprint(labelled: pl.DataFrame) -> str:
-    """sha256 of the training rows (ids, dates, labels): same data, same fingerprint."""
+def month_digest(labelled: pl.DataFrame) -> str:
+    """sha256 of some training rows (ids, dates, labels), whatever their order."""
     rows = labelled.select("declaration_id", "item_number", "lodged_at", "fraud").sort(
         "declaration_id", "item_number"
     )
     return hashlib.sha256(rows.write_csv().encode()).hexdigest()
 
 
+def fingerprint(labelled: pl.DataFrame) -> str:
+    """The training rows' fingerprint: same data, same fingerprint, whether the rows were
+    read at once or a month at a time (the sha256 of each lodgement month's digest)."""
+    months = labelled.with_columns(_month=pl.col("lodged_at").dt.truncate("1mo"))
+    parts = sorted(months.group_by("_month"), key=lambda part: part[0])
+    return months_fingerprint([month_digest(rows) for _, rows in parts])
+
+
+def months_fingerprint(digests: list[str]) -> str:
+    return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What a model learnt from: the lodgement period, rows, frauds and their fingerprint."""
+
+    trained_from: datetime
+    trained_until: datetime
+    rows: int
+    frauds: int
+    fingerprint: str
+
+    @classmethod
+    def of(cls, labelled: pl.DataFrame) -> Lineage:
+        return cls(labelled["lodged_at"].min(), labelled["lodged_at"].max(), labelled.height,
+                   int(labelled["fraud"].sum()), fingerprint(labelled))  # fmt: skip
+
+
 def save(
     engine: Engine,
     model: FraudModel,
-    labelled: pl.DataFrame,
+    labelled: pl.DataFrame | Lineage,
     metrics: dict[str, float],
     comment: str | None = None,
 ) -> int:
@@ -55,15 +85,16 @@ def save_text(
     kind: str,
     text: str,
     columns: list[str],
-    labelled: pl.DataFrame,
+    labelled: pl.DataFrame | Lineage,
     metrics: dict[str, float],
     comment: str | None = None,
     categories: dict | None = None,
     params: dict | None = None,
 ) -> int:
     """Store a model of ``kind`` saved as ``text``, with its lineage (``labelled``: the rows
-    it learnt from, with declaration_id, item_number, lodged_at and fraud), as the next
-    version; active if no model of its kind is."""
+    it learnt from, with declaration_id, item_number, lodged_at and fraud, or their
+    ``Lineage``), as the next version; active if no model of its kind is."""
+    lineage = labelled if isinstance(labelled, Lineage) else Lineage.of(labelled)
     with engine.begin() as conn:
         version = (conn.execute(select(func.max(models.c.version))).scalar() or 0) + 1
         has_active = conn.execute(
@@ -74,11 +105,11 @@ def save_text(
                 version=version,
                 kind=kind,
                 created_at=audit.now(),
-                trained_from=labelled["lodged_at"].min(),
-                trained_until=labelled["lodged_at"].max(),
-                rows=labelled.height,
-                frauds=int(labelled["fraud"].sum()),
-                fingerprint=fingerprint(labelled),
+                trained_from=lineage.trained_from,
+                trained_until=lineage.trained_until,
+                rows=lineage.rows,
+                frauds=lineage.frauds,
+                fingerprint=lineage.fingerprint,
                 features=json.dumps(columns),
                 categories=json.dumps(categories or {}),
                 params=json.dumps(params or {}),

@@ -22,10 +22,15 @@ HOLDOUT = 0.2  # latest share of lodgement days held out to measure a new model
 
 def time_split(labelled: pl.DataFrame, holdout: float = HOLDOUT):
     """(earlier, later): the later ``holdout`` share of lodgement days is held out."""
-    days = labelled["lodged_at"].dt.date().unique().sort()
-    cut = days[min(len(days) - 1, int(len(days) * (1 - holdout)))]
+    cut = holdout_cut(labelled["lodged_at"].dt.date().unique().to_list(), holdout)
     earlier = pl.col("lodged_at").dt.date() < cut
     return labelled.filter(earlier), labelled.filter(~earlier)
+
+
+def holdout_cut(days: list, holdout: float = HOLDOUT):
+    """The first day held out, of the lodgement ``days`` (each once)."""
+    days = sorted(days)
+    return days[min(len(days) - 1, int(len(days) * (1 - holdout)))]
 
 
 def holdout_metrics(labelled: pl.DataFrame) -> dict[str, float]:
@@ -48,14 +53,16 @@ def train_from_store(
     """Fit on the inspected declarations lodged in [since, until) and register the model."""
     labelled = read_labelled_store(engine, since, until)
     if labelled.is_empty() or labelled["fraud"].n_unique() < 2:
-        raise ValueError(
-            f"{labelled.height} inspected item(s) in the store with "
-            f"{int(labelled['fraud'].sum()) if labelled.height else 0} fraud(s): "
-            "training needs inspection outcomes of both kinds (compliant and non_compliant)"
-        )
+        frauds = int(labelled["fraud"].sum()) if labelled.height else 0
+        raise ValueError(training_error(labelled.height, frauds))
     metrics = holdout_metrics(labelled)
     model = FraudModel.fit(labelled)
     return registry.save(engine, model, labelled, metrics, comment), metrics
+
+
+def training_error(rows: int, frauds: int) -> str:
+    return (f"{rows} inspected item(s) in the store with {frauds} fraud(s): training needs "
+            "inspection outcomes of both kinds (compliant and non_compliant)")  # fmt: skip
 
 
 # PSI reports computed in this process, per (store, model version, recent window): drift

@@ -232,4 +232,17 @@ def connected(workers: int | None = None, address: str | None = None) -> Iterato
         LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as local,
         Client(local) as client,
     ):
+        client.register_plugin(_prints_to_stderr())
         yield client
+
+
+def _prints_to_stderr():
+    """A plugin sending a local worker's prints (LightGBM's network messages) to stderr:
+    the command's standard output is its result."""
+    from distributed import WorkerPlugin
+
+    class PrintsToStderr(WorkerPlugin):
+        def setup(self, worker) -> None:
+            os.dup2(2, 1)
+
+    return PrintsToStderr()
