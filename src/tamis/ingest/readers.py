@@ -7,6 +7,7 @@ malformed with its row number, never dropped.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import json
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -92,7 +94,8 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
         raise SourceError(f"{path}: cannot read: {error}") from None
     if not header:
         raise SourceError(f"{path}: empty file, expected a header line with column names")
-    if not _decodes(path, encoding):
+    decodes, longest = _surveyed(path, encoding)
+    if not decodes:
         yield from _csv_batches_of_foreign_bytes(path, delimiter, encoding, batch_rows)
         return
     bad: dict[int, Malformed] = {}
@@ -107,10 +110,9 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
         reader = pa_csv.open_csv(
             pa.input_stream(str(path), compression="gzip" if is_gzipped(path) else None),
             read_options=pa_csv.ReadOptions(
-                # a row longer than a block refuses the whole file: blocks hold 64 MiB rows
                 encoding=encoding,
                 use_threads=False,
-                block_size=1 << 26,
+                block_size=block_size(longest),
             ),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(
@@ -155,18 +157,41 @@ def _csv_batches(path: Path, delimiter: str, encoding: str, batch_rows: int) -> 
     yield final
 
 
-def _decodes(path: Path, encoding: str) -> bool:
-    """Whether the whole file reads in its encoding (else the Arrow reader cannot even
-    report the rows that do not: their text fails it)."""
+BLOCK = 1 << 20
+
+
+def block_size(longest_line: int) -> int:
+    """Bytes of CSV text Arrow parses at a time. It reads up to 32 blocks ahead of the
+    parser, so small blocks keep memory flat whatever the file's size; and a row longer
+    than a block would refuse the whole file, so a block holds two of the longest line."""
+    return max(BLOCK, 1 << (2 * longest_line).bit_length())
+
+
+def _surveyed(path: Path, encoding: str) -> tuple[bool, int]:
+    """(whether the whole file reads in its encoding, else the Arrow reader cannot even
+    report the rows that do not: their text fails it; its longest line, in bytes)."""
+    decoder, decodes = codecs.getincrementaldecoder(encoding)(), True
+    longest = line = 0
     try:
-        with _open_text(path, encoding, newline="") as handle:
-            while handle.read(1 << 22):
-                pass
+        with gzip.open(path) if is_gzipped(path) else path.open("rb") as handle:
+            while chunk := handle.read(1 << 22):
+                if decodes:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        decodes = False
+                ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
+                if not len(ends):
+                    line += len(chunk)
+                    continue
+                longest = max(longest, line + int(ends[0]) + 1, int(np.diff(ends).max(initial=0)))
+                line = len(chunk) - int(ends[-1]) - 1
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
+        decodes = False
     except (EOFError, OSError):
         pass  # a broken compressed file: the Arrow reader says where
-    return True
+    return decodes, max(longest, line)
 
 
 def _csv_batches_of_foreign_bytes(

@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Column, Connection, MetaData, Table, literal, select, text
+from sqlalchemy import Column, Connection, MetaData, Table, bindparam, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
@@ -200,13 +200,18 @@ def any_stored(conn: Connection, declaration_ids: pl.Series) -> bool:
     checks: nothing stored can clash with it)."""
     ids = declaration_ids.unique(maintain_order=True).to_list()
     return any(
-        conn.execute(
-            select(literal(1))
-            .where(declarations.c.declaration_id.in_(ids[start : start + LOOKUP_CHUNK]))
-            .limit(1)
-        ).first()
+        conn.execute(_ANY_STORED, {"ids": ids[start : start + LOOKUP_CHUNK]}).first()
         for start in range(0, len(ids), LOOKUP_CHUNK)
     )
+
+
+# one statement, its ids bound at each call: a statement built with its ids would stay in
+# SQLAlchemy's cache of compiled statements, ids and all, batch after batch
+_ANY_STORED = (
+    select(literal(1))
+    .where(declarations.c.declaration_id.in_(bindparam("ids", expanding=True)))
+    .limit(1)
+)
 
 
 def clashing(conn: Connection, frame: pl.DataFrame, source_id: str) -> pl.DataFrame:
