@@ -462,6 +462,8 @@ def resolve(engine: Engine, threshold: float = THRESHOLD, spark: str | None = No
     runs on DuckDB, or on Spark at the master URL ``spark`` (the same model, the same
     links)."""
     started = time.perf_counter()
+    if spark is not None:
+        spark_session(spark)  # a bad master URL fails before the store is read
     records = all_records(read_party_frames(engine))
     pairs = scored_pairs(records, spark)
     linked, split = links(pairs, read_decisions(engine), threshold, exact_links(records))
