@@ -3,13 +3,14 @@
 Each source names parties its own way (a declaration's importer, a bill's consignee, a
 payment's payer, a tax return's company, a register's distributor). Every distinct party
 record is standardised (``tamis.intel.parties``) and linked by Splink, a Fellegi-Sunter
-probabilistic record-linkage model run on DuckDB: u probabilities from random pairs, m by
-expectation maximisation, no labels needed. Before the model, exact identifiers link
-records outright: a customs id, a tax number, a phone (in E.164) that only one company
-holds — never records of two customs ids. Pairs at or above ``threshold`` are linked too,
-analysts' decisions are applied on top (a confirmed pair is linked, a split pair is cut
-apart, whatever the identifiers or the model say), and connected records form one entity.
-An entity that holds a customs identifier takes it as its id.
+probabilistic record-linkage model run on DuckDB, or on Spark with the same model and the
+same links: u probabilities from random pairs, m by expectation maximisation, no labels
+needed. Before the model, exact identifiers link records outright: a customs id, a tax
+number, a phone (in E.164) that only one company holds — never records of two customs ids.
+Pairs at or above ``threshold`` are linked too, analysts' decisions are applied on top (a
+confirmed pair is linked, a split pair is cut apart, whatever the identifiers or the model
+say), and connected records form one entity. An entity that holds a customs identifier
+takes it as its id.
 
 Records are keyed by a hash of their source and fields, so a decision about a pair of
 records sticks across runs as long as those records exist.
