@@ -216,10 +216,12 @@ def _linker(frame: pl.DataFrame, db, settings):
 
 
 def _trained(frame: pl.DataFrame, db):
-    """A linker of ``frame``, trained: u from every pair of a sample of records (picked by
-    their key's hash, so that each database counts the same pairs); the prior chance of a
-    match from records sharing a customs id or a standard name and address (assumed to be
-    half of all matches); m by EM within blocks of one name and of one address."""
+    """A linker of ``frame``, trained: u from every pair of a sample of records; the prior
+    chance of a match from records sharing a customs id or a standard name and address
+    (assumed to be half of all matches); m by EM within blocks of one name and of one
+    address. The sample is picked by the records' keys (hashes), and all its pairs counted,
+    because Splink's own sampling and early stop use each database's hash function: DuckDB
+    and Spark would count different pairs."""
     from splink import block_on
 
     sample = frame.sort(col("unique_id").str.slice(4)).head(U_SAMPLE)
