@@ -144,13 +144,15 @@ def spark_session(master: str):
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.log.level", "ERROR")
             .getOrCreate()
         )
     except Exception as error:  # noqa: BLE001 - the JVM's error, without its stack trace
         said = getattr(error, "java_exception", error)
         said = said.getMessage() if hasattr(said, "getMessage") else str(said)
         raise SparkMasterError(f"Spark master {master!r}: {said.splitlines()[0]}") from None
-    session.sparkContext.setLogLevel("ERROR")
+    if session.sparkContext._jsc.sc().isStopped():  # a cluster's master that never answered
+        raise SparkMasterError(f"Spark master {master!r}: no answer, Spark gave up")
 
     def jaro_winkler(a: str | None, b: str | None) -> float | None:
         # DuckDB's jaro_winkler_similarity is rapidfuzz's, but 0.0 for two empty strings
