@@ -118,8 +118,9 @@ class SparkMasterError(Exception):
 
 
 def spark_session(master: str):
-    """A Spark session on ``master`` (a master URL: local[2], spark://host:7077...), one per
-    process, with DuckDB's Jaro-Winkler similarity under the name Splink's Spark SQL calls."""
+    """The process's Spark session on ``master`` (a master URL: local[2], spark://host:7077),
+    a session on another master stopped, with DuckDB's Jaro-Winkler similarity under the
+    name Splink's Spark SQL calls."""
     import os
     import sys
 
@@ -136,17 +137,17 @@ def spark_session(master: str):
         active.stop()
     # Python workers run this interpreter (it has rapidfuzz), unless the user chose one
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("tamis-resolve")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.log.level", "ERROR")
+    )
+    if master.startswith("local"):  # Spark's 200 partitions of a shuffle are for a cluster
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
+        builder = builder.config("spark.ui.enabled", "false")
     try:
-        session = (
-            SparkSession.builder.master(master)
-            .appName("tamis-resolve")
-            .config("spark.driver.memory", "1g")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.log.level", "ERROR")
-            .getOrCreate()
-        )
+        session = builder.getOrCreate()
     except Exception as error:  # noqa: BLE001 - the JVM's error, without its stack trace
         said = getattr(error, "java_exception", error)
         said = said.getMessage() if hasattr(said, "getMessage") else str(said)
