@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser java demo test lint bench clean
 
 install: $(STAMP)
 
@@ -20,12 +20,18 @@ browser:
 	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
 
+# Entity resolution on Spark (its tests in local mode) needs a Java runtime: Debian's 17,
+# headless, installed once when missing.
+java:
+	@command -v java >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
+
 demo: install
 	$(BIN)/tamis demo
 
 # On both cores (not --dist loadfile: the API fuzz test's operations share one test id, and
 # grouped by file only the first of them would run).
-test: install browser
+test: install browser java
 	$(BIN)/python -m pytest -q -n 2
 
 lint: install

@@ -7,7 +7,9 @@ the true importer of every party record; and the share of the planted shell-impo
 in the top 1 % of importers by network risk, known offenders being those caught by a
 random 5 % of inspections.
 
-    .venv/bin/python bench/intel.py [--declarations 20000] [--seed 7]
+    .venv/bin/python bench/intel.py [--declarations 20000] [--seed 7] [--spark local[2]]
+
+With --spark, entity resolution runs on Spark at that master URL instead of DuckDB.
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ def main() -> None:
     parser.add_argument("--declarations", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--inspected", type=float, default=0.05, help="random share inspected")
+    parser.add_argument("--spark", help="resolve entities on Spark at this master URL")
     args = parser.parse_args()
     year = timed("synth", lambda: synth.generate(args.declarations, args.seed))
     rows: list = []
@@ -182,7 +185,7 @@ def main() -> None:
         timed("ingest declarations", lambda: ingest(paths["items"], "canonical", engine))
         for source in synth.Synthetic.SOURCES:
             timed(f"ingest {source}", lambda s=source: ingest_source(paths[s], s, engine))
-        resolution = timed("entity resolution (Splink)", lambda: resolve(engine))
+        resolution = timed("entity resolution (Splink)", lambda: resolve(engine, spark=args.spark))
         print(resolution.as_dict())
         quality = entity_quality(engine, year)
         crosschecks(engine, year, rows)

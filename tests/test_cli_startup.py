@@ -20,7 +20,7 @@ from tamis.store import open_store
 from tamis.store.engine import HEAD, MIGRATIONS, at_head, create_store_engine
 
 HEAVY = ("lightgbm", "lleaves", "sklearn", "splink", "duckdb", "matplotlib", "fastapi",
-         "uvicorn", "polars", "pyarrow", "numpy", "networkx")  # fmt: skip
+         "uvicorn", "polars", "pyarrow", "numpy", "networkx", "pyspark")  # fmt: skip
 GROUPS = {name: group for name, group in get_command(app).commands.items()
           if hasattr(group, "commands")}  # fmt: skip
 

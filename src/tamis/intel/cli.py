@@ -57,16 +57,23 @@ def resolve_command(
     threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Match probability from which pairs link.")
     ] = 0.5,
+    spark: Annotated[
+        str | None,
+        typer.Option(help="Run Splink on Spark at this master URL (local[2], spark://host:7077)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Resolve the parties of every source into entities (Splink); analysts' decisions hold."""
-    from tamis.intel.resolve import resolve
+    from tamis.intel.resolve import SparkMasterError, resolve
     from tamis.store import open_store
 
     engine = open_store()
     with progress_bar("resolve entities") as update:
         update(0, None)
-        result = resolve(engine, threshold).as_dict()
+        try:
+            result = resolve(engine, threshold, spark).as_dict()
+        except SparkMasterError as error:
+            fail(str(error), as_json)
     print_json(result) if as_json else print_mapping("Entities resolved", result, console)
 
 

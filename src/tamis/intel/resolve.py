@@ -3,13 +3,14 @@
 Each source names parties its own way (a declaration's importer, a bill's consignee, a
 payment's payer, a tax return's company, a register's distributor). Every distinct party
 record is standardised (``tamis.intel.parties``) and linked by Splink, a Fellegi-Sunter
-probabilistic record-linkage model run on DuckDB: u probabilities from random pairs, m by
-expectation maximisation, no labels needed. Before the model, exact identifiers link
-records outright: a customs id, a tax number, a phone (in E.164) that only one company
-holds — never records of two customs ids. Pairs at or above ``threshold`` are linked too,
-analysts' decisions are applied on top (a confirmed pair is linked, a split pair is cut
-apart, whatever the identifiers or the model say), and connected records form one entity.
-An entity that holds a customs identifier takes it as its id.
+probabilistic record-linkage model run on DuckDB, or on Spark with the same model and the
+same links: u probabilities from random pairs, m by expectation maximisation, no labels
+needed. Before the model, exact identifiers link records outright: a customs id, a tax
+number, a phone (in E.164) that only one company holds — never records of two customs ids.
+Pairs at or above ``threshold`` are linked too, analysts' decisions are applied on top (a
+confirmed pair is linked, a split pair is cut apart, whatever the identifiers or the model
+say), and connected records form one entity. An entity that holds a customs identifier
+takes it as its id.
 
 Records are keyed by a hash of their source and fields, so a decision about a pair of
 records sticks across runs as long as those records exist.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +50,7 @@ PARTIES: dict[str, dict[str, str]] = {
     "offences": {"customs_id": "customs_id", "name": "name", "address": "address"},
 }  # fmt: skip
 THRESHOLD = 0.5
+U_SAMPLE = 1415  # records whose ~1e6 pairs give the u probabilities
 # identifiers that name one company, strongest first: a weaker one never links records
 # that carry two different values of a stronger one
 EXACT = ("customs_id", "tax_number", "phone")
@@ -104,11 +107,86 @@ def _standardised(records: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _linker(frame: pl.DataFrame):
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+# what Spark takes for a master URL (spark-submit refuses anything else with a stack trace)
+SPARK_MASTER = re.compile(
+    r"local(\[(\d+|\*)(,\d+)?\])?|local-cluster\[.+\]|yarn|(spark|k8s|mesos)://.+"
+)
 
-    settings = SettingsCreator(
+
+class SparkMasterError(Exception):
+    """Spark could not start on the master URL given."""
+
+
+def spark_session(master: str):
+    """The process's Spark session on ``master`` (a master URL: local[2], spark://host:7077),
+    a session on another master stopped, with DuckDB's Jaro-Winkler similarity under the
+    name Splink's Spark SQL calls."""
+    import os
+    import sys
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import DoubleType
+
+    if not SPARK_MASTER.fullmatch(master):
+        raise SparkMasterError(
+            f"Spark master {master!r}: expected local, local[N], local[*], spark://HOST:PORT, "
+            "yarn, k8s://... or mesos://..."
+        )
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        active.stop()
+    # Python workers run this interpreter (it has rapidfuzz), unless the user chose one
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("tamis-resolve")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.log.level", "ERROR")
+    )
+    if master.startswith("local"):  # Spark's 200 partitions of a shuffle are for a cluster
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
+        builder = builder.config("spark.ui.enabled", "false")
+    try:
+        session = builder.getOrCreate()
+    except Exception as error:  # noqa: BLE001 - the JVM's error, without its stack trace
+        said = getattr(error, "java_exception", error)
+        said = said.getMessage() if hasattr(said, "getMessage") else str(said)
+        raise SparkMasterError(f"Spark master {master!r}: {said.splitlines()[0]}") from None
+    if session.sparkContext._jsc.sc().isStopped():  # a cluster's master that never answered
+        raise SparkMasterError(f"Spark master {master!r}: no answer, Spark gave up")
+
+    def jaro_winkler(a: str | None, b: str | None) -> float | None:
+        # DuckDB's jaro_winkler_similarity is rapidfuzz's, but 0.0 for two empty strings
+        from rapidfuzz.distance import JaroWinkler
+
+        if a is None or b is None:
+            return None
+        return JaroWinkler.similarity(a, b) if a or b else 0.0
+
+    session.udf.register("jaro_winkler", jaro_winkler, DoubleType())
+    return session
+
+
+def _database(spark: str | None):
+    """Splink's database: DuckDB in process, or Spark on the master URL ``spark``."""
+    from splink import DuckDBAPI
+
+    if spark is None:
+        return DuckDBAPI()
+    from splink import SparkAPI
+
+    return SparkAPI(
+        spark_session=spark_session(spark),
+        break_lineage_method="persist",
+        register_udfs_automatically=False,
+    )
+
+
+def _settings():
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
         link_type="dedupe_only",
         comparisons=[
             cl.ExactMatch("customs_id"),
@@ -126,31 +204,50 @@ def _linker(frame: pl.DataFrame):
         ],
         retain_intermediate_calculation_columns=False,
     )
-    db = DuckDBAPI()
-    return Linker(db.register(frame.to_arrow()), settings, log_level=logging.ERROR)
 
 
-def _train(linker) -> None:
-    """The prior chance of a match from records sharing a customs id or a standard name
-    and address (assumed to be half of all matches); u from random pairs; m by EM within
-    blocks of one name and of one address."""
+def _linker(frame: pl.DataFrame, db, settings):
+    from splink import DuckDBAPI, Linker
+
+    if isinstance(db, DuckDBAPI):
+        table = frame.to_arrow()
+    else:
+        table = db.spark.createDataFrame(
+            frame.rows(), ", ".join(f"{c} string" for c in frame.columns)
+        )
+    return Linker(db.register(table), settings, log_level=logging.ERROR)
+
+
+def _trained(frame: pl.DataFrame, db):
+    """A linker of ``frame``, trained: u from every pair of a sample of records; the prior
+    chance of a match from records sharing a customs id or a standard name and address
+    (assumed to be half of all matches); m by EM within blocks of one name and of one
+    address. The sample is picked by the records' keys (hashes), and all its pairs counted,
+    because Splink's own sampling and early stop use each database's hash function: DuckDB
+    and Spark would count different pairs."""
     from splink import block_on
 
+    sample = frame.sort(col("unique_id").str.slice(4)).head(U_SAMPLE)
+    sampled = _linker(sample, db, _settings())
+    sampled.training.estimate_u_using_random_sampling(
+        max_pairs=sample.height**2, min_count_per_level=None, num_chunks=1
+    )
+    linker = _linker(frame, db, sampled.misc.save_model_to_json())
     linker.training.estimate_probability_two_random_records_match(
         [block_on("customs_id"), block_on("name", "address")], recall=0.5
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     for rule in (block_on("name"), block_on("address")):
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, record_sample_proportion=1.0
         )
+    return linker
 
 
-def scored_pairs(records: pl.DataFrame) -> pl.DataFrame:
-    """record_key_l, record_key_r, match_probability for every blocked pair (Splink)."""
+def scored_pairs(records: pl.DataFrame, spark: str | None = None) -> pl.DataFrame:
+    """record_key_l, record_key_r, match_probability for every blocked pair (Splink, on
+    DuckDB or on the Spark master ``spark``)."""
     frame = _standardised(records.unique("record_key"))
-    linker = _linker(frame)
-    _train(linker)
+    linker = _trained(frame, _database(spark))
     pairs = pl.from_arrow(
         linker.inference.predict(
             threshold_match_probability=0.01, warning_mode="never"
@@ -366,11 +463,15 @@ def read_decisions(engine: Engine) -> pl.DataFrame:
     return frame.cast(DECISION_SCHEMA) if frame.height else pl.DataFrame(schema=DECISION_SCHEMA)
 
 
-def resolve(engine: Engine, threshold: float = THRESHOLD) -> Resolution:
-    """Resolve every party record of the store and replace the stored entities."""
+def resolve(engine: Engine, threshold: float = THRESHOLD, spark: str | None = None) -> Resolution:
+    """Resolve every party record of the store and replace the stored entities; Splink
+    runs on DuckDB, or on Spark at the master URL ``spark`` (the same model, the same
+    links)."""
     started = time.perf_counter()
+    if spark is not None:
+        spark_session(spark)  # a bad master URL fails before the store is read
     records = all_records(read_party_frames(engine))
-    pairs = scored_pairs(records)
+    pairs = scored_pairs(records, spark)
     linked, split = links(pairs, read_decisions(engine), threshold, exact_links(records))
     resolved = entity_ids(records, clusters(records, linked, split))
     now = datetime.now(UTC).replace(tzinfo=None)
