@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from tamis import synth
+from tamis.detectors.base import StoreContext
 from tamis.detectors.brands import BrandDetector
 from tamis.detectors.crosscheck import ManifestDetector, PaymentDetector, TaxReturnDetector
 from tamis.ingest import ingest
@@ -56,8 +57,10 @@ def score(label: str, flagged: set, planted: set, rows: list) -> None:
 
 
 def crosschecks(engine, year: synth.Synthetic, rows: list) -> None:
-    items = read_items(engine)
-    manifest = timed("manifest detector (fit)", lambda: ManifestDetector.from_store(engine))
+    items, context = read_items(engine), StoreContext(engine)
+    manifest = timed(
+        "manifest detector (fit)", lambda: ManifestDetector.from_store(engine, context)
+    )
     found = timed("  findings", lambda: manifest.findings(items))
     m = year.manifests
     for kind in ("weight", "description"):
@@ -68,7 +71,7 @@ def crosschecks(engine, year: synth.Synthetic, rows: list) -> None:
     flagged = set(found.filter(col("kind") == "undeclared")["bill_number"])
     score("manifest: goods never declared", flagged, planted, rows)
 
-    payments = timed("payment detector (fit)", lambda: PaymentDetector.from_store(engine))
+    payments = timed("payment detector (fit)", lambda: PaymentDetector.from_store(engine, context))
     found = timed("  findings", lambda: payments.findings(items))
     p = year.payments
     planted = set(p.filter(col("discrepancy") == "under_invoicing")["declaration_reference"])
@@ -90,7 +93,7 @@ def crosschecks(engine, year: synth.Synthetic, rows: list) -> None:
     planted = set(p.filter(col("discrepancy").is_not_null())["payment_id"])
     score("payments: either, per payment", flagged, planted, rows)
 
-    brands = timed("brand detector (fit)", lambda: BrandDetector.from_store(engine))
+    brands = timed("brand detector (fit)", lambda: BrandDetector.from_store(engine, context))
     found = timed("  findings", lambda: brands.findings(items))
     key = ["declaration_id", "item_number"]
     planted = set(year.items.filter(col("fraud_type") == "counterfeit").select(key).iter_rows())
@@ -100,7 +103,7 @@ def crosschecks(engine, year: synth.Synthetic, rows: list) -> None:
     rows.append(("  (precision counting any planted fraud)", len(planted), len(flagged),
                  len(flagged & frauds) / max(len(flagged), 1), float("nan")))  # fmt: skip
 
-    tax = timed("tax-return detector (fit)", lambda: TaxReturnDetector.from_store(engine))
+    tax = timed("tax-return detector (fit)", lambda: TaxReturnDetector.from_store(engine, context))
     found = tax.findings()
     t = year.tax_returns.with_columns(col("period_start").cast(pl.Datetime("us")))
     for kind in ("purchases_above_customs", "imports_not_reported"):
