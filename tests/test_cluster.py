@@ -286,7 +286,9 @@ def test_the_train_command_on_local_workers_prints_one_json_object(tmp_path):
     refused = subprocess.run([*tamis, "learn", "train", "--workers", "1", "--json"],
                              env=env, capture_output=True, text=True)  # fmt: skip
     assert refused.returncode != 0 and "0 inspected item(s)" in refused.stderr
-    kcs_rows(1000, 4, date(2020, 1, 1), days=70).write_csv(tmp_path / "kcs.csv")
+    winter = kcs_rows(500, 4, date(2020, 1, 1), days=30)
+    spring = kcs_rows(500, 5, date(2020, 4, 1), days=30)
+    pl.concat([winter, spring]).write_csv(tmp_path / "kcs.csv")  # nothing lodged in February
     ingest(tmp_path / "kcs.csv", "kcs", open_store(url))
     done = subprocess.run([*tamis, "learn", "train", "--workers", "2", "--json"],
                           env=env, capture_output=True, text=True)  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import lightgbm as lgb
@@ -457,6 +457,14 @@ def test_registry_train_promote_rollback_and_detector_from_store(store, tmp_path
         said = render_all(why)
         assert any(r.startswith("exploration, novelty (importer never inspected)") for r in said)
     assert {"score", "log_value", "te_importer_id"} <= store_drift(store, weeks=2).keys()
+
+
+def test_training_on_a_period_with_nothing_lodged_says_so(store, tmp_path):
+    kcs_rows(300, 3, date(2020, 1, 1)).write_csv(tmp_path / "kcs.csv")
+    ingest(tmp_path / "kcs.csv", "kcs", store)
+    assert read_items(store, since=datetime(2031, 1, 1)).schema == read_items(store).schema
+    with pytest.raises(ValueError, match="0 inspected item"):
+        train_from_store(store, since=datetime(2031, 1, 1))
 
 
 def test_frauds_that_led_to_an_offence_weigh_its_severity_in_training(store, tmp_path):

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 from sqlalchemy import Engine, select
 
 from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
 from tamis.store.tables import declarations, inspection_outcomes, items
+
+_POLARS_TYPES = {str: pl.String, int: pl.Int64, float: pl.Float64, datetime: pl.Datetime("us"),
+                 date: pl.Date}  # fmt: skip
+
+
+def typed(frame: pl.DataFrame, columns: list) -> pl.DataFrame:
+    """A read's columns that no row typed (all null, or no row at all) as their SQL type."""
+    untyped = [c for c in columns if frame.schema[c.name] == pl.Null]
+    return frame.cast({c.name: _POLARS_TYPES[c.type.python_type] for c in untyped})
 
 
 def read_items(
@@ -30,7 +39,7 @@ def read_items(
         query = query.where(declarations.c.declaration_id == declaration_id)
     query = query.order_by(declarations.c.lodged_at, items.c.declaration_id, items.c.item_number)
     with engine.connect() as conn:
-        frame = pl.read_database(query, conn, infer_schema_length=None)
+        frame = typed(pl.read_database(query, conn, infer_schema_length=None), [*header, *item])
     return frame.with_columns(
         (pl.col(storage_name(n)).cast(pl.Decimal(20, 2)) / 100).cast(pl.Decimal(18, 2)).alias(n)
         for n in MONEY_NAMES
