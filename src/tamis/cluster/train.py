@@ -44,6 +44,11 @@ from tamis.learn.train import holdout_cut, training_error
 from tamis.store import open_store
 from tamis.store.tables import declarations
 
+# minutes a worker waits for the others while training together: longer than the slowest
+# worker's round on skewed months, shorter than LightGBM's two hours
+TIME_OUT = 10
+ATTEMPTS = 3  # trainings started before a lost worker stops the run
+
 
 def months(engine: Engine, since: datetime | None, until: datetime | None) -> list[tuple]:
     """[start, end) of each calendar month of lodgement in [since, until)."""
@@ -158,7 +163,6 @@ def fit_on_cluster(client, parts: list, n_rounds: int = N_ROUNDS, **params):
     """(model, its training months' totals): P(fraud) and revenue learnt from the prepared
     labelled months ``parts`` (futures, in lodgement order) where they lie."""
     import dask.array as da
-    from lightgbm import DaskLGBMClassifier
 
     params = PARAMS | params
     threads = {"num_threads": params.pop("num_threads")}  # on a cluster, each worker's own
@@ -180,17 +184,16 @@ def fit_on_cluster(client, parts: list, n_rounds: int = N_ROUNDS, **params):
             for a, n in zip(arrays, heights, strict=True)
         ])  # fmt: skip
 
-    x = stacked("x", (len(columns),), np.float32)
-    fraud, weight = stacked("fraud", (), np.int8), stacked("weight", (), np.float64)
+    x, fraud, weight = client.persist([  # held by the client: computed again if lost
+        stacked("x", (len(columns),), np.float32), stacked("fraud", (), np.int8),
+        stacked("weight", (), np.float64),
+    ])  # fmt: skip
     rows, weighted = sum(heights), not da.all(weight == 1).compute()
-    with redirect_stdout(sys.stderr), warnings.catch_warnings():  # stdout is the result
-        warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored")  # each worker's
-        boosters = [
-            DaskLGBMClassifier(client=client, n_estimators=n_rounds, **(params | {"seed": seed}))
-            .fit(x, fraud, sample_weight=weight if weighted else None, feature_name=columns)
-            .booster_
-            for seed in ensemble_seeds(params, rows)
-        ]
+    data = {"X": x, "y": fraud, "sample_weight": weight if weighted else None}
+    boosters = [
+        _booster(client, data, columns, n_rounds, params | {"seed": seed})
+        for seed in ensemble_seeds(params, rows)
+    ]
     found = _concatenated(client.gather([client.submit(_frauds, a) for a in arrays]))
     money = revenue.fit(found["x"], found["fraud"], found["revenue"], found["duty"],
                         params | threads)  # fmt: skip
@@ -201,6 +204,28 @@ def fit_on_cluster(client, parts: list, n_rounds: int = N_ROUNDS, **params):
         boosters, columns, categories, money, sample["x"], sample["duty"], params
     )
     return model, openings[-1]
+
+
+def _booster(client, data: dict, columns: list[str], n_rounds: int, params: dict):
+    """P(fraud)'s booster learnt where the data lies. The workers train together over
+    sockets: when one dies the others give up after ``TIME_OUT`` minutes, and the training
+    starts again on the workers left (the data the dead one held is computed again)."""
+    from distributed import futures_of, wait
+    from lightgbm import DaskLGBMClassifier
+
+    for attempt in range(1, ATTEMPTS + 1):
+        model = DaskLGBMClassifier(client=client, n_estimators=n_rounds, time_out=TIME_OUT,
+                                   **params)  # fmt: skip
+        try:
+            with redirect_stdout(sys.stderr), warnings.catch_warnings():  # stdout: the result
+                warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored")
+                return model.fit(**data, feature_name=columns).booster_
+        except Exception as error:  # noqa: BLE001 - a worker lost, whatever it raised
+            if attempt == ATTEMPTS:
+                raise
+            print(f"training stopped ({type(error).__name__}: {error}); starting again",
+                  file=sys.stderr)  # fmt: skip
+            wait(futures_of(list(data.values())))  # what the lost worker held, computed again
 
 
 def _concatenated(parts: list[dict]) -> dict:
