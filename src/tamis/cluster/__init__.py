@@ -1,6 +1,7 @@
 """Batch work on a Dask cluster (``--workers N`` for one on this machine, or ``--cluster
 ADDRESS``): the very ``Assessor`` on each file of a dataset, where it lies (``tamis assess``),
-and each file of a folder ingested by a worker of its own (``tamis ingest``).
+and each file of a folder ingested by a worker of its own (``tamis ingest``); training a
+month a partition is ``tamis.cluster.train``.
 
 A dataset is one file or a folder of them (Parquet, CSV, JSON Lines, in sub-folders too, as
 hive partitions are); each file is one partition, assessed whole by one worker. An office's

@@ -77,6 +77,9 @@ def read_month(store_url: str, start: datetime, end: datetime) -> pl.DataFrame:
 
 @dataclass
 class MonthSummary:
+    """What the client learns of a month without reading it: counts, period, fingerprint
+    and lodgement days (for the holdout's cut)."""
+
     rows: int
     frauds: int
     first: datetime | None
