@@ -463,6 +463,13 @@ def test_training_on_a_period_with_nothing_lodged_says_so(store, tmp_path):
     kcs_rows(300, 3, date(2020, 1, 1)).write_csv(tmp_path / "kcs.csv")
     ingest(tmp_path / "kcs.csv", "kcs", store)
     assert read_items(store, since=datetime(2031, 1, 1)).schema == read_items(store).schema
+    assert read_outcomes(store, since=datetime(2031, 1, 1)).schema == read_outcomes(store).schema
+    since, until = datetime(2020, 1, 20), datetime(2020, 2, 10)
+    lodged = pl.col("lodged_at").is_between(since, until, closed="left")
+    assert read_labelled_store(store, since, until).equals(
+        read_labelled_store(store).filter(lodged)
+    )
+    assert read_outcomes(store, since, until).height == read_items(store, since, until).height
     with pytest.raises(ValueError, match="0 inspected item"):
         train_from_store(store, since=datetime(2031, 1, 1))
 

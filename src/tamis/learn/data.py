@@ -146,5 +146,7 @@ def read_labelled_store(engine: Engine, since=None, until=None) -> pl.DataFrame:
     """Inspected items of the store lodged in [since, until), labelled by their outcomes
     and weighed by the severity of their offences."""
     return label_items(
-        read_items(engine, since, until), read_outcomes(engine), offence_severities(engine)
+        read_items(engine, since, until),
+        read_outcomes(engine, since, until),
+        offence_severities(engine),
     )

@@ -46,13 +46,23 @@ def read_items(
     ).select(*HEADER_NAMES, *ITEM_NAMES)
 
 
-def read_outcomes(engine: Engine) -> pl.DataFrame:
-    """Inspection outcomes, one row per recorded result."""
+def read_outcomes(
+    engine: Engine, since: datetime | None = None, until: datetime | None = None
+) -> pl.DataFrame:
+    """Inspection outcomes, one row per recorded result (of declarations lodged in
+    [since, until) when given)."""
+    query = select(inspection_outcomes).order_by(inspection_outcomes.c.inspected_at)
+    if since or until:
+        query = query.join(declarations, declarations.c.declaration_id
+                           == inspection_outcomes.c.declaration_id)  # fmt: skip
+    if since:
+        query = query.where(declarations.c.lodged_at >= since)
+    if until:
+        query = query.where(declarations.c.lodged_at < until)
     with engine.connect() as conn:
-        frame = pl.read_database(
-            select(inspection_outcomes).order_by(inspection_outcomes.c.inspected_at),
-            conn,
-            infer_schema_length=None,
+        frame = typed(
+            pl.read_database(query, conn, infer_schema_length=None),
+            list(inspection_outcomes.columns),
         )
     return frame.with_columns(
         (pl.col("revenue_recovered_minor") / 100).alias("revenue_recovered")
