@@ -341,7 +341,10 @@ def test_a_movement_is_routed_at_departure_on_its_risk(guaranteed):
     register_guarantee(store, "G-1", "IMP001", 10**9, "MAD", actor="admin")
     calm = movement(store, declared(store, "m1"))
     assert calm["risk_score"] == pytest.approx(400_000 / 5_400_000, abs=1e-6)
-    assert [render(r) for r in calm["risk_reasons"]] == ["4,000 MAD of duties and taxes at stake"]
+    calm_said = [render(r) for r in calm["risk_reasons"]]  # and one in 50 drawn at random
+    assert [r for r in calm_said if not r.startswith("random selection: draw")] == [
+        "4,000 MAD of duties and taxes at stake"
+    ]
     released(store, "m2")
     released(store, "m3")
     check_overdue(store, RELEASED + timedelta(days=30))  # m2 and m3 never arrived
