@@ -119,10 +119,6 @@ def _codes(month: pl.DataFrame) -> pl.DataFrame:
     return month.select(F.LOW_CARD).unique()
 
 
-def _columns(feats: pl.DataFrame) -> list[str]:
-    return F.feature_columns(feats)
-
-
 def _arrays(feats: pl.DataFrame, columns: list[str], categories: dict) -> dict:
     weights = severity_weights(feats)
     return {
@@ -157,9 +153,11 @@ def _predicted(model: FraudModel, feats: pl.DataFrame) -> dict:
             "revenue": feats["revenue"].to_numpy()}  # fmt: skip
 
 
-def _non_empty(client, parts: list) -> list:
+def _non_empty(client, parts: list) -> tuple[list, list[int]]:
+    """The parts with rows, and their numbers of rows."""
     heights = client.gather([client.submit(len, part) for part in parts])
-    return [part for part, height in zip(parts, heights, strict=True) if height]
+    kept = [(part, height) for part, height in zip(parts, heights, strict=True) if height]
+    return [part for part, _ in kept], [height for _, height in kept]
 
 
 def fit_on_cluster(client, parts: list, n_rounds: int = N_ROUNDS, **params):
@@ -169,7 +167,7 @@ def fit_on_cluster(client, parts: list, n_rounds: int = N_ROUNDS, **params):
 
     params = PARAMS | params
     threads = {"num_threads": params.pop("num_threads")}  # on a cluster, each worker's own
-    parts = _non_empty(client, parts)
+    parts, heights = _non_empty(client, parts)
     totals = [client.submit(_totals, part) for part in parts]
     openings = [None]
     for month_totals in totals:
@@ -177,9 +175,8 @@ def fit_on_cluster(client, parts: list, n_rounds: int = N_ROUNDS, **params):
     feats = [client.submit(_features, p, o) for p, o in zip(parts, openings[:-1], strict=True)]
     codes = client.gather([client.submit(_codes, part) for part in parts])
     categories = _category_maps(pl.concat(codes), F.LOW_CARD)
-    columns = client.submit(_columns, feats[0]).result()
+    columns = client.submit(F.feature_columns, feats[0]).result()
     arrays = [client.submit(_arrays, f, columns, categories) for f in feats]
-    heights = client.gather([client.submit(len, part) for part in parts])
 
     def stacked(name: str, shape: tuple, dtype) -> da.Array:
         return da.concatenate([
@@ -240,7 +237,7 @@ def holdout_on_cluster(client, parts: list, summaries: list[MonthSummary]) -> di
     earlier days ranks the later fifth, each month split where it lies."""
     cut = holdout_cut(list({day for summary in summaries for day in summary.days}))
     earlier = [client.submit(_split, part, cut, False) for part in parts]
-    later = _non_empty(client, [client.submit(_split, part, cut, True) for part in parts])
+    later, _ = _non_empty(client, [client.submit(_split, part, cut, True) for part in parts])
     counted = client.gather([client.submit(_counts, part) for part in earlier])
     rows, frauds = (sum(column) for column in zip(*counted, strict=True))
     if not later or frauds in (0, rows):
