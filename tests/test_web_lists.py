@@ -18,7 +18,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import delete, select, update
 
+from tamis import rulesets
 from tamis.cases import cases
+from tamis.detectors.rules import Rule, RuleSet
 from tamis.listing import declarations as declaration_list
 from tamis.store.tables import cases as case_table
 from tamis.store.tables import channel_changes, decisions, declarations, items
@@ -31,8 +33,19 @@ CASE_LINK = re.compile(r'<td><a href="/cases/(\d+)">')
 
 @pytest.fixture
 def app(anonymous, tmp_path):
-    """A client logged in as an analyst on a store of 300 assessed declarations, in English."""
-    assessed_store(anonymous.app.state.engine, tmp_path, declarations=300)
+    """A client logged in as an analyst on a store of 300 assessed declarations, in English.
+    A risk profile sends chapter 84 to red, so cases open whatever the random draws."""
+    engine = anonymous.app.state.engine
+    rulesets.ensure_rule_set(engine)
+    starter = rulesets.current(engine)[1]
+    forced = Rule(
+        id="R-MACHINES",
+        description="Machines",
+        channel="red",
+        criteria=[{"field": "hs_code", "prefix": ["84"]}],
+    )
+    rulesets.apply(engine, RuleSet(rules=[*starter.rules, forced]), "test")
+    assessed_store(engine, tmp_path, declarations=300)
     anonymous.follow_redirects = False
     return signed_in(anonymous, "analyst")
 
