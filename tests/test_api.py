@@ -405,13 +405,16 @@ def test_one_declaration_lodged_twice_at_once_is_201_then_409_never_500(client):
     statuses = []
     for round_ in range(6):
         racing = declaration | {"declaration_id": f"D-RACE-{round_}"}
+        # sent again with another date, it is the same declaration all the same (PostgreSQL
+        # partitions by month, so its primary key alone cannot tell)
+        redated = racing | {"lodged_at": "2025-04-02T10:00:00"} if round_ % 2 else racing
         gate = threading.Barrier(2)
 
-        def lodge(body=racing, gate=gate):
+        def lodge(body, gate=gate):
             gate.wait()
             statuses.append(client.post("/api/declarations", json=body, headers=token).status_code)
 
-        threads = [threading.Thread(target=lodge) for _ in range(2)]
+        threads = [threading.Thread(target=lodge, args=(b,)) for b in (racing, redated)]
         for t in threads:
             t.start()
         for t in threads:

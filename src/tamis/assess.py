@@ -289,6 +289,11 @@ def store_context(engine: Engine, routing: RoutingConfig) -> StoreContext:
     )
 
 
+def lodged_at(batch: pl.DataFrame) -> pl.DataFrame:
+    """Each declaration's lodgement, stored with its decision (the partition key)."""
+    return batch.select("declaration_id", "lodged_at").unique("declaration_id", keep="first")
+
+
 def record(
     engine_or_conn,
     decided: pl.DataFrame,
@@ -322,7 +327,7 @@ def record(
         pl.lit(assessor.routing.model_dump_json()).alias("routing"),
         "selection_chance",
         pl.lit(assessor.routing.combination).alias("combiner"),
-    )
+    ).join(lodged_at(batch), on="declaration_id", how="left", maintain_order="left")
     with transaction(engine_or_conn) as conn:
         bulk_insert(conn, decisions.name, rows)
         hits = assessor.record_detectors(conn, batch, decided).get("watchlist")
@@ -338,6 +343,7 @@ def record_rows(
     ``record_detectors`` kept of them: each stored decision as ``latest_decision`` reads it
     back."""
     now, routing_json = audit.now(), assessor.routing.model_dump_json()
+    headers = {h["declaration_id"]: h for h in items.headers()}
     stored = []
     for row in decided:
         revenue = row["revenue_at_stake"]
@@ -360,11 +366,12 @@ def record_rows(
             "routing": routing_json,
             "selection_chance": row["selection_chance"],
             "combiner": assessor.routing.combination,
+            "lodged_at": headers[row["declaration_id"]]["lodged_at"],
         }
         decision_id = conn.execute(decisions.insert(), values).inserted_primary_key[0]
         stored.append(_decision(values | {"decision_id": decision_id}))
     hits = kept.get("watchlist")
-    offices = {h["declaration_id"]: h["office"] for h in items.headers()}
+    offices = {i: h["office"] for i, h in headers.items()}
     cases.open_for_rows(conn, decided, offices, hits)
     scoreboard.changed(conn, [row["declaration_id"] for row in decided])
     return stored

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Tamis: customs risk management and targeting.", no_args_is_help=True)
 
 
-db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The store: schema migrations, partitions by month.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 rules_app = typer.Typer(
     help="Risk profiles (rules), kept as versioned rule sets.", no_args_is_help=True
@@ -355,6 +357,60 @@ def db_rebuild_scoreboard() -> None:
     with progress_bar("scoreboard") as update:
         counted = rebuild(open_store(), progress=update)
     console.print(f"scoreboard rebuilt from {counted:,} declarations")
+
+
+@db_app.command("partitions")
+def db_partitions(
+    ahead: Annotated[int, typer.Option(help="Months to create beyond the current one.", min=0)] = 3,
+    as_json: JsonOption = False,
+) -> None:
+    """PostgreSQL: create the months ahead, and a month of its own for every row lodged in a
+    month not created yet (held until then by the default partition); each month's rows."""
+    from tamis.refusals import Refusal
+    from tamis.store import open_store, partitions
+
+    engine = open_store()
+    try:
+        done = partitions.maintain(engine, ahead)
+        with engine.connect() as conn:
+            held = partitions.month_rows(conn)
+    except Refusal as refused:
+        fail(str(refused), as_json)
+    created = [f"{m:%Y-%m}" for m in done.created]
+    if as_json:
+        return print_json({"created": created, "moved": done.moved, "months": held})
+    console.print(f"months created: {', '.join(created) or 'none'}; rows moved: {done.moved}")
+    table = Table("month", *partitions.PARTITIONED, title="rows by month of lodgement")
+    for row in held:
+        table.add_row(f"{row['month']:%Y-%m}", *(f"{row[t]:,}" for t in partitions.PARTITIONED))
+    console.print(table)
+
+
+@db_app.command("archive")
+def db_archive(
+    month: Annotated[str, typer.Argument(help="The month to archive, YYYY-MM.")],
+    to: Annotated[Path, typer.Option(help="Folder of the Parquet files, one per table.")],
+    as_json: JsonOption = False,
+) -> None:
+    """PostgreSQL: write a month of declarations, items and decisions to Parquet, then
+    detach and drop its partitions."""
+    from datetime import datetime
+
+    from tamis.refusals import Refusal
+    from tamis.store import open_store, partitions
+
+    try:
+        first = datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        fail(f"month: {month[:20]!r} is not a month written YYYY-MM", as_json)
+    try:
+        done = partitions.archive(open_store(), first, to)
+    except Refusal as refused:
+        fail(str(refused), as_json)
+    summary = {t: {"rows": done.rows[t], "file": str(done.files[t])} for t in done.files}
+    if as_json:
+        return print_json({"month": month, "archived": summary})
+    print_mapping(f"{month} archived and dropped", summary)
 
 
 @app.command("demo")

@@ -66,7 +66,7 @@ from tamis.social.api import router as social_router
 from tamis.store import open_store
 from tamis.store.checkpoints import Checkpointer
 from tamis.store.engine import one_writer
-from tamis.store.load import insert_rows, rows_to_storage
+from tamis.store.load import hold_declaration, insert_rows, rows_to_storage
 from tamis.store.tables import channel_changes, declarations, items
 from tamis.transit.api import router as transit_router
 from tamis.transit.scheduler import OverdueRounds
@@ -188,6 +188,7 @@ def lodge(
         spends = capacity.capped and may_spend(decided)
         try:
             with one_writer(engine), engine.begin() as conn:
+                hold_declaration(conn, declaration_id)
                 if conn.execute(LODGED, {"declaration_id": declaration_id}).first():
                     raise already_lodged(declaration)
                 insert_rows(conn, declarations, staged[:1])  # every item repeats the header

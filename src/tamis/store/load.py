@@ -241,6 +241,15 @@ def one_at_a_time(conn: Connection, source_id: str) -> None:
         )
 
 
+def hold_declaration(conn: Connection, declaration_id: str) -> None:
+    """Lodgements of one declaration id take turns until the transaction ends, so that the
+    second finds the first stored: on PostgreSQL a declaration's primary key holds its month
+    of lodgement, and the same id sent with two dates would not clash. SQLite writers take
+    turns already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": declaration_id})
+
+
 def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_at) -> Loaded:
     """Insert a batch (staging columns), setting aside rows that clash with stored ones."""
     if frame.is_empty():
@@ -251,7 +260,9 @@ def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_a
     frame = frame.filter(~pl.col("source_row").is_in(clashes["source_row"].implode()))
     header = frame.unique("declaration_id", keep="first", maintain_order=True)
     insert_new(conn, declarations, header.select(HEADER + PROVENANCE), fresh)
-    inserted = insert_new(conn, items, frame.select(["declaration_id", *ITEM, *PROVENANCE]), fresh)
+    inserted = insert_new(
+        conn, items, frame.select(["declaration_id", *ITEM, "lodged_at", *PROVENANCE]), fresh
+    )
     outcomes = frame.filter(pl.col("outcome_result").is_not_null()).select(
         "declaration_id",
         "item_number",

@@ -54,6 +54,12 @@ def provenance() -> list[Column]:
     ]
 
 
+def lodgement() -> Column:
+    """The declaration's lodgement, repeated on its items and decisions: on PostgreSQL the
+    three tables are partitioned by its month (see ``tamis.store.partitions``)."""
+    return Column("lodged_at", DateTime, nullable=True, comment="the declaration's lodgement")
+
+
 sources = Table(
     "sources",
     metadata,
@@ -96,6 +102,7 @@ items = Table(
         primary_key=True,
     ),
     *(field_column(f, primary_key=f.name == "item_number") for f in ITEM_FIELDS),
+    lodgement(),
     *provenance(),
     Index("ix_items_hs_code_declaration", "hs_code", "declaration_id"),  # covering: lists
 )
@@ -171,6 +178,7 @@ decisions = Table(
     Column("routing", Text, nullable=False, comment="JSON: the routing configuration used"),
     Column("selection_chance", Float, nullable=True, comment="its chance of being inspected"),
     Column("combiner", String(32), nullable=True, comment="weights or learnt:<model version>"),
+    lodgement(),
     # A declaration's latest decision straight from the index, whatever the planner's
     # statistics say (PostgreSQL would otherwise walk the primary key backwards).
     Index("ix_decisions_declaration_latest", "declaration_id", "decision_id"),
