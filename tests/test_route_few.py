@@ -147,3 +147,31 @@ def test_at_lodgement_a_red_must_reach_the_score_past_days_gave_its_budget():
     assert channel(0.8) == "orange"  # red by threshold, but below what the budget is kept for
     assert channel(0.95) == "red"
     assert channel(0.95, used=10) == "orange"  # the day's ten are taken
+
+
+def test_of_equal_scores_in_a_week_the_first_lodged_takes_the_last_place_either_way():
+    """One red place in the office's week, two declarations of the same score, the later one
+    listed first: both routings give it to the one lodged first."""
+    config = RoutingConfig(
+        random=RandomSelection(rate=0),
+        thresholds={"red": 0.2},
+        capacity=Capacity(offices={"*": {"red": Budget(share=0.5)}}, period="week"),
+    )
+    header = [
+        {"declaration_id": "LATER", "office": "A", "procedure": "4000",
+         "lodged_at": datetime(2025, 3, 2, 10)},
+        {"declaration_id": "FIRST", "office": "A", "procedure": "4000",
+         "lodged_at": datetime(2025, 3, 1, 10)},
+    ]  # fmt: skip
+    signal = {"score": 0.5, "reasons": [], "revenue_at_stake": None, "forced_channel": None}
+    signals = {"rules": {h["declaration_id"]: signal for h in header}}
+    frames = {"rules": pl.DataFrame([signal | {"declaration_id": h["declaration_id"]}
+                                     for h in header], schema=SIGNAL_SCHEMA)}  # fmt: skip
+    draws = np.array([0.5, 0.5])
+    plain = {r["declaration_id"]: r["channel"] for r in route_few(header, signals, config, draws)}
+    columnar = dict(
+        route(pl.DataFrame(header), frames, config, draws)
+        .select("declaration_id", "channel")
+        .rows()
+    )
+    assert plain == columnar == {"FIRST": "red", "LATER": "orange"}

@@ -220,7 +220,15 @@ def _capped(
     for (office, day), members in groups.items():
         before = earlier.get((office, day), DaySoFar())
         declarations = max(before.decided + len(members), before.expected)
-        ranked = sorted(members, key=lambda i: -_priority(rows[i], capacity))  # ties: in order
+        # equal priorities: the first lodged goes first, as in ``route``
+        ranked = sorted(
+            members,
+            key=lambda i: (
+                -_priority(rows[i], capacity),
+                header[i]["lodged_at"],
+                header[i]["declaration_id"],
+            ),
+        )
         for channel in CONTROLLED:
             c = RANK[channel]
             cap = allowed(capacity, office, day, channel, declarations)
