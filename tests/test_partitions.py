@@ -216,3 +216,67 @@ def test_a_sqlite_store_says_it_has_no_partitions(tmp_path):
 @pytest.mark.parametrize("ahead", ["-1", "x"])
 def test_months_ahead_must_be_a_count(postgres_url, ahead):
     assert run(postgres_url, "db", "partitions", "--ahead", ahead).exit_code == 2
+
+
+def test_two_maintenances_at_once_create_each_month_once_and_move_each_row_once(
+    postgres_url, tmp_path
+):
+    import threading
+
+    engine = open_store(postgres_url)
+    assessed_store(engine, tmp_path, declarations=200)
+    with engine.connect() as conn:
+        before = {t: conn.execute(select(func.count()).select_from(t)).scalar() for t in TABLES}
+    gate, done, failed = threading.Barrier(2), [], []
+
+    def maintenance():
+        gate.wait()
+        try:
+            done.append(maintain(engine, ahead=1))
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            failed.append(error)
+
+    threads = [threading.Thread(target=maintenance) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == []
+    assert sorted(len(d.created) for d in done)[0] == 0  # the second found them all made
+    assert {t: sum(d.moved[t.name] for d in done) for t in TABLES} == before
+    with engine.connect() as conn:
+        for table in TABLES:
+            assert sum(where_rows_are(conn, table.name).values()) == before[table]
+    engine.dispose()
+
+
+def test_an_archive_that_fails_midway_drops_nothing_and_a_rerun_completes(
+    postgres_url, tmp_path, monkeypatch
+):
+    from tamis.store import partitions
+
+    engine = open_store(postgres_url)
+    assessed_store(engine, tmp_path, declarations=200)
+    maintain(engine, ahead=0)
+    with engine.connect() as conn:
+        month = conn.execute(select(func.min(declarations.c.lodged_at))).scalar()
+        total = {t: conn.execute(select(func.count()).select_from(t)).scalar() for t in TABLES}
+    written = partitions._write_parquet
+
+    def fails_on_decisions(conn, name, path):
+        if name.startswith("decisions"):
+            raise OSError("disk full")
+        return written(conn, name, path)
+
+    monkeypatch.setattr(partitions, "_write_parquet", fails_on_decisions)
+    with pytest.raises(OSError):
+        partitions.archive(engine, month, tmp_path / "old")
+    with engine.connect() as conn:
+        assert {t: conn.execute(select(func.count()).select_from(t)).scalar() for t in TABLES} == (
+            total
+        )
+    monkeypatch.setattr(partitions, "_write_parquet", written)
+    done = partitions.archive(engine, month, tmp_path / "old")
+    assert all(pl.read_parquet(done.files[t]).height == done.rows[t] for t in done.files)
+    assert list((tmp_path / "old").rglob("*.partial")) == []
+    engine.dispose()
