@@ -108,9 +108,8 @@ def main() -> None:
             f"tamis db partitions: {len(done.created)} months created,"
             f" rows moved {done.moved}, {moved:.1f} s"
         )
-        with engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
         after = timed_queries(engine, month, ids)
+
         print(f"{'query':45} {'default only':>14} {'by month':>10}")
         for name in before:
             print(f"{name:45} {before[name]:>11.1f} ms {after[name]:>7.1f} ms")

@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from tamis.channels import RANK
 from tamis.listing.page import PAGE_SIZE, Page, code_range, count_of, ordered, paged, streamed
@@ -35,15 +46,17 @@ from tamis.store.tables import (
 
 d, s, dc = declarations, scoreboard_declarations, decisions
 _later = decisions.alias("later")
+# A declaration's decisions carry its lodgement: on PostgreSQL, each lookup of them then
+# reads the declaration's month only (``tamis.store.partitions``).
 LATEST_DECISION = (
     select(func.max(_later.c.decision_id))
-    .where(_later.c.declaration_id == d.c.declaration_id)
+    .where(_later.c.declaration_id == d.c.declaration_id, _later.c.lodged_at == d.c.lodged_at)
     .correlate(d)
     .scalar_subquery()
 )
 SCORE = (  # the latest decision's score
     select(_later.c.score)
-    .where(_later.c.declaration_id == d.c.declaration_id)
+    .where(_later.c.declaration_id == d.c.declaration_id, _later.c.lodged_at == d.c.lodged_at)
     .order_by(_later.c.decision_id.desc())
     .limit(1)
     .correlate(d)
@@ -119,11 +132,10 @@ def _conditions(
         kept = any(column is c for c in indexed)
         return func.coalesce(column, column) if walk and not kept else column
 
-    day_after = lambda v: datetime.combine(v + timedelta(days=1), time())  # noqa: E731
     on_declaration = [
         (f.office, lambda v: checked(d.c.office) == v),
         (f.lodged_from, lambda v: checked(d.c.lodged_at) >= datetime.combine(v, time())),
-        (f.lodged_to, lambda v: checked(d.c.lodged_at) < day_after(v)),
+        (f.lodged_to, lambda v: checked(d.c.lodged_at) < _day_after(v)),
         (f.importer, lambda v: checked(d.c.importer_id) == v),
         (f.declarant, lambda v: checked(d.c.declarant_id) == v),
         (f.hs, lambda v: _classified(v, walk)),
@@ -184,7 +196,7 @@ def _scored(filters: DeclarationFilters, walk: bool = False) -> Select:
     decisions (the score index answers a score range, or walks the scores in order)."""
     latest = (
         select(func.max(_later.c.decision_id))
-        .where(_later.c.declaration_id == dc.c.declaration_id)
+        .where(_later.c.declaration_id == dc.c.declaration_id, _later.c.lodged_at == dc.c.lodged_at)
         .correlate(dc)
         .scalar_subquery()
     )
@@ -195,7 +207,7 @@ def _scored(filters: DeclarationFilters, walk: bool = False) -> Select:
     return (
         select(dc.c.declaration_id)
         .select_from(joined)
-        .where(dc.c.decision_id == latest, *conditions)
+        .where(dc.c.decision_id == latest, *conditions, *_within_period(filters, dc.c.lodged_at))
     )
 
 
@@ -204,7 +216,9 @@ def _by_score(filters: DeclarationFilters, descending: bool, walk: bool) -> list
     decisions' score index read in order, so that a page of the highest scores of a
     million needs no sort of a million."""
     never = _matching(filters, walk, d.c.declaration_id).where(
-        ~select(_later.c.decision_id).where(_later.c.declaration_id == d.c.declaration_id).exists()
+        ~select(_later.c.decision_id)
+        .where(_later.c.declaration_id == d.c.declaration_id, _later.c.lodged_at == d.c.lodged_at)
+        .exists()
     )
     return [
         ordered(_scored(filters, walk), dc.c.score, dc.c.declaration_id, descending),
@@ -253,14 +267,34 @@ def selected(
     return [ordered(_matching(filters, walk, key), key, d.c.declaration_id, descending)]
 
 
-def _shown_of(conn, ids: list[str]) -> list[dict]:
-    """What a list shows of these declarations, in their order."""
+def _day_after(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time())
+
+
+def _within_period(f: DeclarationFilters, lodged_at: ColumnElement) -> list[ColumnElement]:
+    """The filters' lodgement period on ``lodged_at`` (a declaration's, or its decisions'),
+    for reading rows already selected: on PostgreSQL only its months' partitions are read."""
+    return [
+        *([lodged_at >= datetime.combine(f.lodged_from, time())] if f.lodged_from else []),
+        *([lodged_at < _day_after(f.lodged_to)] if f.lodged_to else []),
+    ]
+
+
+def _shown_of(conn, ids: list[str], filters: DeclarationFilters) -> list[dict]:
+    """What a list shows of these declarations (selected by ``filters``), in their order."""
     if not ids:
         return []
-    joined = d.outerjoin(s, s.c.declaration_id == d.c.declaration_id).outerjoin(
-        dc, dc.c.decision_id == LATEST_DECISION
+    latest = and_(
+        dc.c.decision_id == LATEST_DECISION,
+        dc.c.lodged_at == d.c.lodged_at,
+        *_within_period(filters, dc.c.lodged_at),
     )
-    query = select(*COLUMNS).select_from(joined).where(d.c.declaration_id.in_(ids))
+    joined = d.outerjoin(s, s.c.declaration_id == d.c.declaration_id).outerjoin(dc, latest)
+    query = (
+        select(*COLUMNS)
+        .select_from(joined)
+        .where(d.c.declaration_id.in_(ids), *_within_period(filters, d.c.lodged_at))
+    )
     read = {r.declaration_id: dict(r._mapping) for r in conn.execute(query)}
     return _shown([read[i] for i in ids], conn)
 
@@ -305,7 +339,9 @@ def declarations_page(
         total = _count(conn, filters)
         parts = selected(filters, sort, descending, _walks(conn, filters, total))
         keys = paged(conn, parts, total, number, size)
-        return Page(_shown_of(conn, [k["declaration_id"] for k in keys]), total, number, size)
+        return Page(
+            _shown_of(conn, [k["declaration_id"] for k in keys], filters), total, number, size
+        )
 
 
 def all_declarations(
@@ -316,7 +352,7 @@ def all_declarations(
     with engine.connect() as conn:
         walk = _walks(conn, filters, _count(conn, filters))
         for chunk in streamed(conn, selected(filters, sort, descending, walk)):
-            yield from _shown_of(conn, [k["declaration_id"] for k in chunk])
+            yield from _shown_of(conn, [k["declaration_id"] for k in chunk], filters)
 
 
 EXPORTED: Sequence[str] = (

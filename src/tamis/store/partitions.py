@@ -188,7 +188,18 @@ def maintain(engine: Engine, ahead: int = AHEAD, today: date | None = None) -> M
         wanted = months_ahead(today or date.today(), ahead) | held_by_default(conn)
         moved = ensure(conn, wanted)
         after = months(conn)["declarations"]
+    if any(moved.values()):
+        _tidy(engine, [t for t, n in moved.items() if n])
     return Maintained(sorted(set(after) - before), moved, after)
+
+
+def _tidy(engine: Engine, tables: list[str]) -> None:
+    """After rows left the default partitions: their dead rows cleared (a lookup by id would
+    otherwise wade through them), and statistics of the parent tables taken (autovacuum
+    never analyses a partitioned table itself, and the planner needs them across months)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM {', '.join(f'{t}_default' for t in tables)}"))
+        conn.execute(text(f"ANALYZE {', '.join(tables)}"))
 
 
 def month_rows(conn: Connection) -> list[dict]:
