@@ -5,7 +5,7 @@ lodgement, created by the migration and by ``tamis db partitions``, archived to 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -302,4 +302,39 @@ def test_an_archive_that_fails_midway_drops_nothing_and_a_rerun_completes(
     done = partitions.archive(engine, month, tmp_path / "old")
     assert all(pl.read_parquet(done.files[t]).height == done.rows[t] for t in done.files)
     assert list((tmp_path / "old").rglob("*.partial")) == []
+    engine.dispose()
+
+
+def test_an_office_day_counted_at_lodgement_reads_that_days_month_only(postgres_url, tmp_path):
+    from tamis.assess import DAY_SO_FAR, PAST
+
+    engine = open_store(postgres_url)
+    assessed_store(engine, tmp_path, declarations=300)
+    maintain(engine, ahead=0)
+    with engine.connect() as conn:
+        office, lodged = conn.execute(
+            select(declarations.c.office, declarations.c.lodged_at)
+            .where(declarations.c.lodged_at >= datetime(2025, 2, 10))
+            .order_by(declarations.c.lodged_at)
+            .limit(1)
+        ).one()
+    start = datetime(lodged.year, lodged.month, lodged.day)
+    statements = []
+    listen = lambda *args: statements.append(args[2:4])  # noqa: E731 - statement, parameters
+    event.listen(engine, "before_cursor_execute", listen)
+    with engine.connect() as conn:
+        counted = conn.execute(
+            DAY_SO_FAR, {"office": office, "start": start, "end": start + timedelta(days=1)}
+        ).all()
+        conn.execute(PAST, {"office": office, "start": start - timedelta(days=5), "end": start})
+    event.remove(engine, "before_cursor_execute", listen)
+    assert sum(n for _, n in counted) >= 1
+    with engine.connect() as conn:
+        day, past = (touched(conn, *s) for s in statements)
+    assert {t for t in day if t.startswith(tuple(PARTITIONED))} == {
+        f"declarations_{start:%Y_%m}",
+        f"decisions_{start:%Y_%m}",
+    }
+    months_read = {t.rsplit("_", 2)[0] + f"_{start - timedelta(days=5):%Y_%m}" for t in day}
+    assert {t for t in past if t.startswith(tuple(PARTITIONED))} <= months_read | day
     engine.dispose()
