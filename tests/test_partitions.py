@@ -338,3 +338,31 @@ def test_an_office_day_counted_at_lodgement_reads_that_days_month_only(postgres_
     months_read = {t.rsplit("_", 2)[0] + f"_{start - timedelta(days=5):%Y_%m}" for t in day}
     assert {t for t in past if t.startswith(tuple(PARTITIONED))} <= months_read | day
     engine.dispose()
+
+
+def test_a_months_items_read_for_training_come_from_that_months_partitions(postgres_url, tmp_path):
+    from tamis.store.read import read_items, read_outcomes
+
+    engine = open_store(postgres_url)
+    assessed_store(engine, tmp_path, declarations=300)
+    maintain(engine, ahead=0)
+    start, end = datetime(2025, 2, 1), datetime(2025, 3, 1)
+    statements = []
+    listen = lambda *args: statements.append(args[2:4])  # noqa: E731 - statement, parameters
+    event.listen(engine, "before_cursor_execute", listen)
+    month = read_items(engine, start, end)
+    read_outcomes(engine, start, end)
+    event.remove(engine, "before_cursor_execute", listen)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(func.count())
+            .select_from(items.join(declarations))
+            .where(declarations.c.lodged_at >= start, declarations.c.lodged_at < end)
+        ).scalar()
+        read = set().union(*(touched(conn, *s) for s in statements))
+    assert month.height == stored > 0
+    assert {t for t in read if t.startswith(tuple(PARTITIONED))} == {
+        "declarations_2025_02",
+        "items_2025_02",
+    }
+    engine.dispose()

@@ -42,6 +42,7 @@ from tamis.learn.model import (
 from tamis.learn.ranking import batch_priority
 from tamis.learn.train import holdout_cut, training_error
 from tamis.store import open_store
+from tamis.store.read import lodged_within
 from tamis.store.tables import declarations
 
 # minutes a worker waits for the others while training together: longer than the slowest
@@ -53,9 +54,7 @@ ATTEMPTS = 3  # trainings started before a lost worker stops the run
 def months(engine: Engine, since: datetime | None, until: datetime | None) -> list[tuple]:
     """[start, end) of each calendar month of lodgement in [since, until)."""
     lodged = declarations.c.lodged_at
-    query = select(func.min(lodged), func.max(lodged))
-    query = query.where(lodged >= since) if since else query
-    query = query.where(lodged < until) if until else query
+    query = select(func.min(lodged), func.max(lodged)).where(*lodged_within(since, until, lodged))
     with engine.connect() as conn:
         first, last = conn.execute(query).one()
     if first is None:

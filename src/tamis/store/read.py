@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, and_, select
 
 from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
 from tamis.store.tables import declarations, inspection_outcomes, items
@@ -20,6 +20,16 @@ def typed(frame: pl.DataFrame, columns: list) -> pl.DataFrame:
     return frame.cast({c.name: _POLARS_TYPES[c.type.python_type] for c in untyped})
 
 
+def lodged_within(
+    since: datetime | None, until: datetime | None, *lodged_at: ColumnElement
+) -> list[ColumnElement]:
+    """Each ``lodged_at`` column in [since, until); either bound may be left open."""
+    return [
+        *(c >= since for c in lodged_at if since is not None),
+        *(c < until for c in lodged_at if until is not None),
+    ]
+
+
 def read_items(
     engine: Engine,
     since: datetime | None = None,
@@ -30,11 +40,16 @@ def read_items(
     money as Decimal(18, 2)."""
     header = [declarations.c[storage_name(n)] for n in HEADER_NAMES]
     item = [items.c[storage_name(n)] for n in ITEM_NAMES]
-    query = select(*header, *item).join_from(declarations, items)
-    if since:
-        query = query.where(declarations.c.lodged_at >= since)
-    if until:
-        query = query.where(declarations.c.lodged_at < until)
+    # an item carries its declaration's lodgement: on PostgreSQL a period reads its months
+    joined = and_(
+        items.c.declaration_id == declarations.c.declaration_id,
+        items.c.lodged_at == declarations.c.lodged_at,
+    )
+    query = (
+        select(*header, *item)
+        .join_from(declarations, items, joined)
+        .where(*lodged_within(since, until, declarations.c.lodged_at, items.c.lodged_at))
+    )
     if declaration_id is not None:
         query = query.where(declarations.c.declaration_id == declaration_id)
     query = query.order_by(declarations.c.lodged_at, items.c.declaration_id, items.c.item_number)
@@ -55,10 +70,7 @@ def read_outcomes(
     if since or until:
         query = query.join(declarations, declarations.c.declaration_id
                            == inspection_outcomes.c.declaration_id)  # fmt: skip
-    if since:
-        query = query.where(declarations.c.lodged_at >= since)
-    if until:
-        query = query.where(declarations.c.lodged_at < until)
+    query = query.where(*lodged_within(since, until, declarations.c.lodged_at))
     with engine.connect() as conn:
         frame = typed(
             pl.read_database(query, conn, infer_schema_length=None),
