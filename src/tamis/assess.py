@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, and_, bindparam, func, join, select, update
+from sqlalchemy import Engine, bindparam, func, join, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis import audit, rulesets
@@ -42,6 +42,8 @@ from tamis.store.tables import (
     channel_changes,
     decisions,
     declarations,
+    lodged_with,
+    lodged_within,
 )
 
 
@@ -131,31 +133,19 @@ class Assessor:
         return kept
 
 
-# A declaration's decisions carry its lodgement: on PostgreSQL an office's day reads the
-# day's month of each table only (``tamis.store.partitions``).
+# On PostgreSQL an office's day reads the day's month of each table only
 _LATER = decisions.alias("later")
 _LATEST = (
     select(func.max(_LATER.c.decision_id))
-    .where(
-        _LATER.c.declaration_id == declarations.c.declaration_id,
-        _LATER.c.lodged_at == declarations.c.lodged_at,
-    )
+    .where(lodged_with(_LATER, declarations))
     .scalar_subquery()
 )
 _AT_OFFICE = (
-    join(
-        declarations,
-        decisions,
-        and_(
-            decisions.c.declaration_id == declarations.c.declaration_id,
-            decisions.c.lodged_at == declarations.c.lodged_at,
-        ),
-    ),
+    join(declarations, decisions, lodged_with(decisions, declarations)),
     declarations.c.office == bindparam("office"),
-    declarations.c.lodged_at >= bindparam("start"),
-    declarations.c.lodged_at < bindparam("end"),
-    decisions.c.lodged_at >= bindparam("start"),
-    decisions.c.lodged_at < bindparam("end"),
+    *lodged_within(
+        bindparam("start"), bindparam("end"), declarations.c.lodged_at, decisions.c.lodged_at
+    ),
     decisions.c.decision_id == _LATEST,
 )
 DAY_SO_FAR = (

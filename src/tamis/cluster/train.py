@@ -42,8 +42,7 @@ from tamis.learn.model import (
 from tamis.learn.ranking import batch_priority
 from tamis.learn.train import holdout_cut, training_error
 from tamis.store import open_store
-from tamis.store.read import lodged_within
-from tamis.store.tables import declarations
+from tamis.store.tables import declarations, lodged_within
 
 # minutes a worker waits for the others while training together: longer than the slowest
 # worker's round on skewed months, shorter than LightGBM's two hours

@@ -39,6 +39,8 @@ from tamis.store.tables import (
     decisions,
     declarations,
     items,
+    lodged_with,
+    lodged_within,
     scoreboard_days,
     scoreboard_declarations,
     scoreboard_detectors,
@@ -46,17 +48,15 @@ from tamis.store.tables import (
 
 d, s, dc = declarations, scoreboard_declarations, decisions
 _later = decisions.alias("later")
-# A declaration's decisions carry its lodgement: on PostgreSQL, each lookup of them then
-# reads the declaration's month only (``tamis.store.partitions``).
 LATEST_DECISION = (
     select(func.max(_later.c.decision_id))
-    .where(_later.c.declaration_id == d.c.declaration_id, _later.c.lodged_at == d.c.lodged_at)
+    .where(lodged_with(_later, d))
     .correlate(d)
     .scalar_subquery()
 )
 SCORE = (  # the latest decision's score
     select(_later.c.score)
-    .where(_later.c.declaration_id == d.c.declaration_id, _later.c.lodged_at == d.c.lodged_at)
+    .where(lodged_with(_later, d))
     .order_by(_later.c.decision_id.desc())
     .limit(1)
     .correlate(d)
@@ -196,7 +196,7 @@ def _scored(filters: DeclarationFilters, walk: bool = False) -> Select:
     decisions (the score index answers a score range, or walks the scores in order)."""
     latest = (
         select(func.max(_later.c.decision_id))
-        .where(_later.c.declaration_id == dc.c.declaration_id, _later.c.lodged_at == dc.c.lodged_at)
+        .where(lodged_with(_later, dc))
         .correlate(dc)
         .scalar_subquery()
     )
@@ -216,9 +216,7 @@ def _by_score(filters: DeclarationFilters, descending: bool, walk: bool) -> list
     decisions' score index read in order, so that a page of the highest scores of a
     million needs no sort of a million."""
     never = _matching(filters, walk, d.c.declaration_id).where(
-        ~select(_later.c.decision_id)
-        .where(_later.c.declaration_id == d.c.declaration_id, _later.c.lodged_at == d.c.lodged_at)
-        .exists()
+        ~select(_later.c.decision_id).where(lodged_with(_later, d)).exists()
     )
     return [
         ordered(_scored(filters, walk), dc.c.score, dc.c.declaration_id, descending),
@@ -274,10 +272,8 @@ def _day_after(day: date) -> datetime:
 def _within_period(f: DeclarationFilters, lodged_at: ColumnElement) -> list[ColumnElement]:
     """The filters' lodgement period on ``lodged_at`` (a declaration's, or its decisions'),
     for reading rows already selected: on PostgreSQL only its months' partitions are read."""
-    return [
-        *([lodged_at >= datetime.combine(f.lodged_from, time())] if f.lodged_from else []),
-        *([lodged_at < _day_after(f.lodged_to)] if f.lodged_to else []),
-    ]
+    since = None if f.lodged_from is None else datetime.combine(f.lodged_from, time())
+    return lodged_within(since, None if f.lodged_to is None else _day_after(f.lodged_to), lodged_at)
 
 
 def _shown_of(conn, ids: list[str], filters: DeclarationFilters) -> list[dict]:
@@ -286,7 +282,7 @@ def _shown_of(conn, ids: list[str], filters: DeclarationFilters) -> list[dict]:
         return []
     latest = and_(
         dc.c.decision_id == LATEST_DECISION,
-        dc.c.lodged_at == d.c.lodged_at,
+        lodged_with(dc, d),
         *_within_period(filters, dc.c.lodged_at),
     )
     joined = d.outerjoin(s, s.c.declaration_id == d.c.declaration_id).outerjoin(dc, latest)

@@ -4,8 +4,8 @@ month of lodgement.
 Each of the three tables is partitioned by range of ``lodged_at``, a month a partition
 (``declarations_2026_01``…), with a default partition that takes any row of a month not
 created yet, so that nothing lodged is ever refused for its date. The migration creates the
-months the store holds and the next few; ``tamis store partitions`` creates months ahead and
-moves rows the default partition took into months of their own; ``tamis store archive``
+months the store holds and the next few; ``tamis db partitions`` creates months ahead and
+moves rows the default partition took into months of their own; ``tamis db archive``
 writes a month to Parquet and then detaches and drops it.
 
 A primary key of a partitioned table must hold the partition key, so PostgreSQL keeps a
@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, Engine, text
 
 from tamis.refusals import Refusal
+from tamis.store.read import polars_schema
 from tamis.store.tables import metadata
 
 # table -> its primary key on PostgreSQL, the partition key last
@@ -91,20 +92,20 @@ def months(conn: Connection) -> dict[str, list[date]]:
 
 
 def _bounds(month: date) -> dict:
-    return {"start": datetime(month.year, month.month, 1), "end": _as_datetime(next_month(month))}
+    return {
+        "start": datetime.combine(month, time()),
+        "end": datetime.combine(next_month(month), time()),
+    }
 
 
-def _as_datetime(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
+def _range(month: date) -> str:
+    bounds = _bounds(month)
+    return f"FOR VALUES FROM ('{bounds['start']}') TO ('{bounds['end']}')"
 
 
 def month_partition(parent: str, table: str, month: date) -> str:
     """The statement creating ``table``'s partition of ``month`` in the empty ``parent``."""
-    bounds = _bounds(month)
-    return (
-        f"CREATE TABLE {partition_name(table, month)} PARTITION OF {parent}"
-        f" FOR VALUES FROM ('{bounds['start']}') TO ('{bounds['end']}')"
-    )
+    return f"CREATE TABLE {partition_name(table, month)} PARTITION OF {parent} {_range(month)}"
 
 
 def create_month(conn: Connection, table: str, month: date) -> int:
@@ -127,25 +128,22 @@ def create_month(conn: Connection, table: str, month: date) -> int:
         ),
         bounds,
     ).rowcount
-    conn.execute(
-        text(
-            f"ALTER TABLE {table} ATTACH PARTITION {name}"
-            f" FOR VALUES FROM ('{bounds['start']}') TO ('{bounds['end']}')"
-        )
-    )
+    conn.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} {_range(month)}"))
     conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_month"))
     return moved
 
 
-def held_by_default(conn: Connection) -> set[date]:
-    """Months of the rows the default partitions took."""
+def months_held(conn: Connection, suffix: str = "") -> set[date]:
+    """Months of the rows the partitioned tables hold (``suffix`` ``_default``: their
+    default partitions)."""
     found: set[date] = set()
     for table in PARTITIONED:
         found.update(
             month_of(m)
             for (m,) in conn.execute(
-                text(f"SELECT DISTINCT date_trunc('month', lodged_at) FROM {table}_default")
+                text(f"SELECT DISTINCT date_trunc('month', lodged_at) FROM {table}{suffix}")
             )
+            if m is not None
         )
     return found
 
@@ -185,7 +183,7 @@ def maintain(engine: Engine, ahead: int = AHEAD, today: date | None = None) -> M
         _partitioned_or_refuse(conn)
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('tamis.partitions'))"))
         before = set(months(conn)["declarations"])
-        wanted = months_ahead(today or date.today(), ahead) | held_by_default(conn)
+        wanted = months_ahead(today or date.today(), ahead) | months_held(conn, "_default")
         moved = ensure(conn, wanted)
         after = months(conn)["declarations"]
     if any(moved.values()):
@@ -249,21 +247,6 @@ def archive(engine: Engine, month: date, folder: Path) -> Archived:
     return Archived(month, files, rows)
 
 
-_POLARS = {
-    "STRING": pl.String,
-    "TEXT": pl.String,
-    "INTEGER": pl.Int32,
-    "BIG_INTEGER": pl.Int64,
-    "FLOAT": pl.Float64,
-    "DATETIME": pl.Datetime("us"),
-    "DATE": pl.Date,
-}
-
-
-def _polars_schema(table) -> dict:
-    return {c.name: _POLARS[c.type.__visit_name__.upper()] for c in table.columns}
-
-
 def _write_parquet(conn: Connection, name: str, path: Path) -> int:
     """Every row of table ``name`` into a Parquet file at ``path`` (written beside it, then
     renamed into place); the number of rows, checked against the table's count."""
@@ -271,7 +254,7 @@ def _write_parquet(conn: Connection, name: str, path: Path) -> int:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    schema = _polars_schema(metadata.tables[name.rsplit("_", 2)[0]])
+    schema = polars_schema(metadata.tables[name.rsplit("_", 2)[0]].columns)
     result = conn.execute(
         text(f"SELECT {', '.join(schema)} FROM {name}"),
         execution_options={"stream_results": True, "max_row_buffer": ARCHIVE_BATCH},

@@ -5,29 +5,29 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import polars as pl
-from sqlalchemy import ColumnElement, Engine, and_, select
+from sqlalchemy import Engine, select
 
 from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
-from tamis.store.tables import declarations, inspection_outcomes, items
+from tamis.store.tables import (
+    declarations,
+    inspection_outcomes,
+    items,
+    lodged_with,
+    lodged_within,
+)
 
 _POLARS_TYPES = {str: pl.String, int: pl.Int64, float: pl.Float64, datetime: pl.Datetime("us"),
                  date: pl.Date}  # fmt: skip
 
 
+def polars_schema(columns) -> dict:
+    """Table columns' names and the Polars types their SQL types read as."""
+    return {c.name: _POLARS_TYPES[c.type.python_type] for c in columns}
+
+
 def typed(frame: pl.DataFrame, columns: list) -> pl.DataFrame:
     """A read's columns that no row typed (all null, or no row at all) as their SQL type."""
-    untyped = [c for c in columns if frame.schema[c.name] == pl.Null]
-    return frame.cast({c.name: _POLARS_TYPES[c.type.python_type] for c in untyped})
-
-
-def lodged_within(
-    since: datetime | None, until: datetime | None, *lodged_at: ColumnElement
-) -> list[ColumnElement]:
-    """Each ``lodged_at`` column in [since, until); either bound may be left open."""
-    return [
-        *(c >= since for c in lodged_at if since is not None),
-        *(c < until for c in lodged_at if until is not None),
-    ]
+    return frame.cast(polars_schema(c for c in columns if frame.schema[c.name] == pl.Null))
 
 
 def read_items(
@@ -40,14 +40,9 @@ def read_items(
     money as Decimal(18, 2)."""
     header = [declarations.c[storage_name(n)] for n in HEADER_NAMES]
     item = [items.c[storage_name(n)] for n in ITEM_NAMES]
-    # an item carries its declaration's lodgement: on PostgreSQL a period reads its months
-    joined = and_(
-        items.c.declaration_id == declarations.c.declaration_id,
-        items.c.lodged_at == declarations.c.lodged_at,
-    )
     query = (
         select(*header, *item)
-        .join_from(declarations, items, joined)
+        .join_from(declarations, items, lodged_with(items, declarations))
         .where(*lodged_within(since, until, declarations.c.lodged_at, items.c.lodged_at))
     )
     if declaration_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
 )
 
 from tamis.declarations import DECLARATION_FIELDS, ITEM_FIELDS, Field, Kind, column_name
@@ -58,6 +60,23 @@ def lodgement() -> Column:
     """The declaration's lodgement, repeated on its items and decisions: on PostgreSQL the
     three tables are partitioned by its month (see ``tamis.store.partitions``)."""
     return Column("lodged_at", DateTime, nullable=True, comment="the declaration's lodgement")
+
+
+def lodged_with(rows, declaration) -> ColumnElement:
+    """``rows`` (items or decisions) of ``declaration``: the same id and lodgement, so that
+    on PostgreSQL only the declaration's month of them is read."""
+    return and_(
+        rows.c.declaration_id == declaration.c.declaration_id,
+        rows.c.lodged_at == declaration.c.lodged_at,
+    )
+
+
+def lodged_within(since, until, *lodged_at: ColumnElement) -> list[ColumnElement]:
+    """Each ``lodged_at`` column in [since, until); either bound may be left open (None)."""
+    return [
+        *(c >= since for c in lodged_at if since is not None),
+        *(c < until for c in lodged_at if until is not None),
+    ]
 
 
 sources = Table(

@@ -11,7 +11,13 @@ from datetime import date
 import sqlalchemy as sa
 from alembic import op
 
-from tamis.store.partitions import AHEAD, PARTITIONED, month_of, month_partition, months_ahead
+from tamis.store.partitions import (
+    AHEAD,
+    PARTITIONED,
+    month_partition,
+    months_ahead,
+    months_held,
+)
 
 revision = "0024"
 down_revision = "0023"
@@ -51,15 +57,7 @@ def _partition() -> None:
         ).scalars().all()
         for table in PARTITIONED
     }  # fmt: skip
-    stored: set[date] = set()
-    for table in PARTITIONED:
-        stored.update(
-            month_of(m)
-            for (m,) in conn.execute(
-                sa.text(f"SELECT DISTINCT date_trunc('month', lodged_at) FROM {table}")
-            )
-            if m is not None
-        )
+    stored = months_held(conn)
     for table, key in PARTITIONED.items():
         new = f"{table}_partitioned"
         op.execute(
