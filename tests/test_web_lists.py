@@ -324,7 +324,7 @@ def test_case_queue_filters_sorts_pages_and_exports(app, truth):
     first = every[0]
     cases.assign(engine, first["case_id"], "analyst-web", "test")
     opened = [c for c in every if c["status"] == "open"]
-    queue = app.get("/cases")
+    queue = app.get("/cases?size=500")
     assert queue.status_code == 200
     assert sorted(map(int, CASE_LINK.findall(queue.text))) == sorted(c["case_id"] for c in opened)
     assert shown_total(queue.text) == len(opened)
@@ -336,10 +336,12 @@ def test_case_queue_filters_sorts_pages_and_exports(app, truth):
     importer = next(
         r["importer_id"] for r in truth if r["declaration_id"] == first["declaration_id"]
     )
-    by_importer = app.get(f"/cases?status=any&importer={importer}").text
+    by_importer = app.get(f"/cases?status=any&size=500&importer={importer}").text
     assert str(first["case_id"]) in CASE_LINK.findall(by_importer)
     channel = next(r["channel"] for r in truth if r["declaration_id"] == first["declaration_id"])
-    assert str(first["case_id"]) in CASE_LINK.findall(app.get(f"/cases?channel={channel}").text)
+    assert str(first["case_id"]) in CASE_LINK.findall(
+        app.get(f"/cases?size=500&channel={channel}").text
+    )
     assert CASE_LINK.findall(app.get("/cases?origin=watchlist").text) == []
     today = date.today().isoformat()
     assert shown_total(app.get(f"/cases?status=any&from={today}&to={today}").text) == len(every)
