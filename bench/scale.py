@@ -4,13 +4,13 @@ local Dask cluster of 1 and 2 workers, and what a cluster for a billion declarat
     python bench/scale.py [--declarations 1000000] [--demo 20000] [--workers 1,2]
 
 The store is the one `bench/assess.py` assesses against (`tamis demo`'s, with 200 rules and
-a watchlist); the declarations are the year after the demo's, written as a dataset of one
-Parquet file a month. Each run reads, checks and assesses every file and writes its
-decisions (`tamis assess`'s path; decisions not recorded in the store, so that SQLite's one
-writer does not set the pace): one process assesses the files one after the other
-(`assess_file`), a cluster one file per task (`tamis.cluster.assess_dataset`). Printed:
-declarations/s of each run, the cluster's scaling efficiency against one process, and a
-projection from the best per-worker figure.
+a watchlist); the declarations are the year after the demo's, generated a month at a time
+and written as Parquet files of at most 100,000 declarations. Each run reads, checks and
+assesses every file and writes its decisions (`tamis assess`'s path; decisions not
+recorded in the store, so that SQLite's one writer does not set the pace): one process
+assesses the files one after the other (`assess_file`), a cluster one file per task
+(`tamis.cluster.assess_dataset`). Printed: declarations/s of each run, the cluster's
+scaling efficiency against one process, and a projection from the best per-worker figure.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -35,13 +35,30 @@ from assess import demo_store, many_rules  # noqa: E402 (a benchmark beside this
 
 YEAR = 1_000_000_000  # declarations a year to project for (a customs union, e-commerce)
 PEAK = 4  # the busiest hour's lodgements against an average hour's
+FILE = 100_000  # declarations a file at most: each task's memory stays that of a small file
 
 
-def dataset(items: pl.DataFrame, folder: Path) -> Path:
-    """The declarations as one Parquet file a month."""
-    for (month,), part in items.group_by(pl.col("lodged_at").dt.strftime("%Y-%m")):
-        part.write_parquet(folder / f"{month}.parquet")
-    return folder
+def dataset(declarations: int, folder: Path, year: int = 2026) -> tuple[Path, pl.DataFrame]:
+    """The year after the demo's, generated a month at a time (ten million declarations at
+    once would take some 30 GB) and written as Parquet files of at most ``FILE`` declarations;
+    the dataset and its first month's items (what the rules are drawn from)."""
+    first = None
+    for month in range(1, 13):
+        start = date(year, month, 1)
+        days = ((start + timedelta(days=32)).replace(day=1) - start).days
+        items = synth.generate(declarations // 12 + (month <= declarations % 12), 5 + month,
+                               start, days).items  # fmt: skip
+        items = items.with_columns(  # ids of its own: each month's generator starts again
+            pl.format("N{}-{}", pl.lit(start.strftime("%Y%m")), "declaration_id").alias(
+                "declaration_id"
+            )
+        )
+        first = items if first is None else first
+        part = ((pl.col("declaration_id").rank("dense") - 1) // FILE).alias("part")
+        for (n,), chosen in items.with_columns(part).group_by("part"):
+            chosen.drop("part").write_parquet(folder / f"{start:%Y-%m}-{n:03d}.parquet")
+        print(f"  generated {start:%Y-%m}", file=sys.stderr, flush=True)
+    return folder, first
 
 
 def one_process(files: list[Path], assessor, out: Path) -> float:
@@ -70,23 +87,20 @@ def main() -> None:
     parser.add_argument("--demo", type=int, default=20_000, help="declarations of the demo store")
     parser.add_argument("--workers", default="1,2", help="cluster sizes to run")
     args = parser.parse_args()
-    print(f"demo store of {args.demo:,} declarations ...", file=sys.stderr, flush=True)
-    items = synth.generate(args.declarations, seed=5).items
-    url = demo_store(many_rules(200, items), args.demo)
-    later = items.with_columns(  # the year after the demo's, under other ids
-        pl.col("lodged_at") + timedelta(days=365),
-        ("N" + pl.col("declaration_id")).alias("declaration_id"),
-    )
-    assessor = assessor_from_store(open_store(url))
-    print(f"detectors: {', '.join(d.name for d in assessor.detectors)}", flush=True)
     folder = Path(tempfile.mkdtemp())
     (folder / "dataset").mkdir()
-    data = dataset(later, folder / "dataset")
+    data, first_month = dataset(args.declarations, folder / "dataset")
+    print(f"demo store of {args.demo:,} declarations ...", file=sys.stderr, flush=True)
+    url = demo_store(many_rules(200, first_month), args.demo)
+    del first_month
+    assessor = assessor_from_store(open_store(url))
+    print(f"detectors: {', '.join(d.name for d in assessor.detectors)}", flush=True)
     files = dataset_files(data)
-    declarations = later["declaration_id"].n_unique()
-    print(
-        f"{declarations:,} declarations ({later.height:,} items) in {len(files)} files", flush=True
+    counted = pl.scan_parquet(files).select(
+        pl.col("declaration_id").n_unique().alias("declarations"), pl.len().alias("items")
     )
+    declarations, item_rows = counted.collect().row(0)
+    print(f"{declarations:,} declarations ({item_rows:,} items) in {len(files)} files", flush=True)
 
     (folder / "one").mkdir()
     alone = declarations / one_process(files, assessor, folder / "one")
