@@ -200,8 +200,7 @@ def test_an_interrupted_run_leaves_whole_batches_and_a_rerun_completes_it(store,
     assert store_summary(store)["ingests_not_completed"] == []
 
 
-def test_a_stored_declaration_deep_in_a_batch_is_still_found(store, tmp_path, monkeypatch):
-    monkeypatch.setattr("tamis.store.load.LOOKUP_CHUNK", 2)  # ids are looked up 2 at a time
+def test_a_stored_declaration_deep_in_a_batch_is_still_found(store, tmp_path):
     ingest(write_csv(tmp_path / "a.csv", GOOD[:1]), "canonical", store)
     others = [f"E{n},2025-03-01,CASA-PORT,IMP1,1,640399,CN,10,1,USD,1,x" for n in range(5)]
     resent = [*others, GOOD[0].replace("shoes", "boots")]

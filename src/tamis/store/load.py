@@ -9,10 +9,11 @@ the same source row is counted as accepted, not inserted twice.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Column, Connection, MetaData, Table, bindparam, literal, select, text
+from sqlalchemy import Column, Connection, MetaData, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tamis.declarations import HEADER_NAMES, ITEM_NAMES, MONEY_NAMES, storage_name
@@ -197,26 +198,22 @@ WHERE COALESCE(i.source_id, '') = :source_id AND i.source_row <> k.source_row
 """
 
 
-LOOKUP_CHUNK = 10_000  # ids per IN list, well under SQLite's bound-parameter limit
-
-
 def any_stored(conn: Connection, declaration_ids: pl.Series) -> bool:
     """Whether any of these declarations is stored already (a fresh batch needs no clash
-    checks: nothing stored can clash with it)."""
-    ids = declaration_ids.unique(maintain_order=True).to_list()
-    return any(
-        conn.execute(_ANY_STORED, {"ids": ids[start : start + LOOKUP_CHUNK]}).first()
-        for start in range(0, len(ids), LOOKUP_CHUNK)
-    )
+    checks: nothing stored can clash with it). The ids go as one value, an array or a JSON
+    list: a statement with a parameter per id costs more to build than to run."""
+    ids = declaration_ids.unique().to_list()
+    if conn.dialect.name == "postgresql":
+        query = _ANY_STORED.format(ids="= ANY(:ids)")
+    else:
+        query, ids = (
+            _ANY_STORED.format(ids="IN (SELECT value FROM json_each(:ids))"),
+            json.dumps(ids),
+        )
+    return conn.execute(text(query), {"ids": ids}).first() is not None
 
 
-# one statement, its ids bound at each call: a statement built with its ids would stay in
-# SQLAlchemy's cache of compiled statements, ids and all, batch after batch
-_ANY_STORED = (
-    select(literal(1))
-    .where(declarations.c.declaration_id.in_(bindparam("ids", expanding=True)))
-    .limit(1)
-)
+_ANY_STORED = "SELECT 1 FROM declarations WHERE declaration_id {ids} LIMIT 1"
 
 
 def clashing(conn: Connection, frame: pl.DataFrame, source_id: str) -> pl.DataFrame:
