@@ -200,20 +200,18 @@ WHERE COALESCE(i.source_id, '') = :source_id AND i.source_row <> k.source_row
 
 def any_stored(conn: Connection, declaration_ids: pl.Series) -> bool:
     """Whether any of these declarations is stored already (a fresh batch needs no clash
-    checks: nothing stored can clash with it). The ids go as one value, an array or a JSON
-    list: a statement with a parameter per id costs more to build than to run."""
-    ids = declaration_ids.unique().to_list()
-    if conn.dialect.name == "postgresql":
-        query = _ANY_STORED.format(ids="= ANY(:ids)")
-    else:
-        query, ids = (
-            _ANY_STORED.format(ids="IN (SELECT value FROM json_each(:ids))"),
-            json.dumps(ids),
-        )
-    return conn.execute(text(query), {"ids": ids}).first() is not None
+    checks: nothing stored can clash with it). The ids go as one JSON list: a statement with
+    a parameter per id costs more to build than to run, and an array is quoted in Python."""
+    ids = json.dumps(declaration_ids.unique().to_list())
+    listed = _LISTED[conn.dialect.name == "postgresql"]
+    return conn.execute(text(_ANY_STORED.format(listed=listed)), {"ids": ids}).first() is not None
 
 
-_ANY_STORED = "SELECT 1 FROM declarations WHERE declaration_id {ids} LIMIT 1"
+_ANY_STORED = "SELECT 1 FROM declarations WHERE declaration_id IN ({listed}) LIMIT 1"
+_LISTED = {  # the values of a JSON list of text, per store
+    False: "SELECT value FROM json_each(:ids)",
+    True: "SELECT json_array_elements_text(CAST(:ids AS json))",
+}
 
 
 def clashing(conn: Connection, frame: pl.DataFrame, source_id: str) -> pl.DataFrame:
