@@ -208,9 +208,10 @@ DTYPES = {
 
 def convert(
     raw: pl.DataFrame, fields: Sequence[Field], maps: dict[str, FieldMap], prefix: str = ""
-) -> list[pl.Expr]:
-    """Expressions giving, for each field, its typed value, its raw text and its error."""
-    exprs = []
+) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Expressions giving each field's raw text, then (from that text, so that it is worked
+    out once) its typed value and its error."""
+    texts, typed = [], []
     for field in fields:
         name = prefix + field.name
         fm = maps.get(field.name)
@@ -220,17 +221,18 @@ def convert(
                     f"no column for required field {name!r}: looked for {list(fm.columns)}, "
                     f"the file has {[c for c in raw.columns if c != ROW]}"
                 )
-            exprs += [
+            texts.append(pl.lit(None, dtype=pl.String).alias(RAW + name))
+            typed += [
                 pl.lit(None, dtype=DTYPES.get(field.kind, pl.String)).alias(name),
-                pl.lit(None, dtype=pl.String).alias(RAW + name),
                 pl.lit(None, dtype=pl.String).alias(ERR + name),
             ]
             continue
-        text = _text(fm, raw.columns)
+        texts.append(_text(fm, raw.columns).alias(RAW + name))
+        text = pl.col(RAW + name)
         sample = None
         if field.kind is Kind.DATETIME and not fm.formats:
-            sample = raw.select(text.drop_nulls().gather_every(max(raw.height // 2000, 1)))
-            sample = sample.to_series()
+            sample = raw.select(_text(fm, raw.columns).drop_nulls())
+            sample = sample.to_series().gather_every(max(raw.height // 2000, 1))
         value, reason = _parse(field, fm, text, sample)
         # PostgreSQL cannot store a NUL: refused the same way on every store
         nul = text.str.contains("\x00", literal=True)
@@ -239,12 +241,11 @@ def convert(
             reason = (
                 pl.when(text.is_null()).then(pl.lit("missing required field")).otherwise(reason)
             )
-        exprs += [
+        typed += [
             value.cast(DTYPES.get(field.kind, pl.String)).alias(name),
-            text.alias(RAW + name),
             reason.cast(pl.String).alias(ERR + name),
         ]
-    return exprs
+    return texts, typed
 
 
 def first_error(names: Sequence[str]) -> list[pl.Expr]:
@@ -303,11 +304,15 @@ OUTCOME_OWN_FIELDS = tuple(
 
 
 def _typed(
-    raw: pl.DataFrame, exprs: list[pl.Expr], names: Sequence[str], record_key: pl.Expr
+    raw: pl.DataFrame,
+    conversion: tuple[list[pl.Expr], list[pl.Expr]],
+    names: Sequence[str],
+    record_key: pl.Expr,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows converted; (refused for their first wrong field, the others)."""
-    frame = raw.select(ROW, *exprs).with_columns(first_error(names))
-    frame = frame.with_columns(record_key.alias("record_key"))
+    texts, typed = conversion
+    frame = raw.lazy().select(ROW, *texts).with_columns(typed).with_columns(first_error(names))
+    frame = frame.with_columns(record_key.alias("record_key")).collect()
     return frame.filter(pl.col("field").is_not_null()), frame.filter(pl.col("field").is_null())
 
 
@@ -322,17 +327,20 @@ def _checked(ok: pl.DataFrame, parts: Sequence[pl.DataFrame], raw: pl.DataFrame)
 
 def check_all(raw: pl.DataFrame, profile: Profile) -> Checked:
     """``check`` as columnar expressions over the whole batch, which words every refusal."""
-    exprs = convert(raw, FIELDS, profile.fields)
+    texts, typed = convert(raw, FIELDS, profile.fields)
     names = [f.name for f in FIELDS]
     if profile.outcomes:
-        exprs += convert(raw, OUTCOME_OWN_FIELDS, profile.outcomes, OUTCOME_PREFIX)
+        outcome_texts, outcome_typed = convert(
+            raw, OUTCOME_OWN_FIELDS, profile.outcomes, OUTCOME_PREFIX
+        )
+        texts, typed = texts + outcome_texts, typed + outcome_typed
         names += [OUTCOME_PREFIX + f.name for f in OUTCOME_OWN_FIELDS]
     record_key = pl.concat_str(
         pl.col(RAW + "declaration_id").fill_null("?"),
         pl.lit(" item "),
         pl.col(RAW + "item_number").fill_null("?"),
     )
-    refused, ok = _typed(raw, exprs, names, record_key)
+    refused, ok = _typed(raw, (texts, typed), names, record_key)
     ok, duplicates = reject(
         ok,
         ~pl.struct("declaration_id", "item_number").is_first_distinct(),
