@@ -133,9 +133,10 @@ def _datetime(text: pl.Expr, fmt: str) -> pl.Expr:
 
 
 def _parse(
-    field: Field, fm: FieldMap, text: pl.Expr, sample: pl.Series | None = None
+    field: Field, fm: FieldMap, text: pl.Expr, typed: pl.Expr, sample: pl.Series | None = None
 ) -> tuple[pl.Expr, pl.Expr]:
-    """The typed value and the reason it was refused (null when it was not)."""
+    """The typed value, and the reason it was refused (null when it was not), worked out
+    after the value: from ``typed``, the value's column, where the value tells it."""
     present = text.is_not_null()
     kind = field.kind
     if kind in (Kind.DECIMAL, Kind.SIGNED, Kind.MONEY, Kind.INTEGER):
@@ -167,29 +168,29 @@ def _parse(
     if kind is Kind.DATETIME:
         formats = fm.formats or sample_formats(sample, DATETIME_FORMATS)
         value = pl.coalesce([_datetime(text, f) for f in formats])
-        year = value.dt.year()
-        reason = pl.when(present & value.is_null()).then(pl.lit("unparseable date"))
+        year = typed.dt.year()
+        reason = pl.when(present & typed.is_null()).then(pl.lit("unparseable date"))
         return value, reason.when((year < 1950) | (year > 2100)).then(pl.lit("implausible date"))
     if kind is Kind.HS_CODE:
         value = text.str.replace_all(r"[\s.\-]", "")
         if fm.pad_to:
             value = value.str.zfill(fm.pad_to)
-        ok = value.str.contains(r"^\d{6,10}$")
+        ok = typed.str.contains(r"^\d{6,10}$")
         return value, pl.when(present & ~ok).then(pl.lit("invalid HS code"))
     if kind is Kind.COUNTRY:
         value = text.str.to_uppercase()
         value = value.replace(COUNTRY_ALIASES)
-        return value, pl.when(present & ~value.is_in(COUNTRIES)).then(
+        return value, pl.when(present & ~typed.is_in(COUNTRIES)).then(
             pl.lit("unknown country code")
         )
     if kind is Kind.CURRENCY:
         value = text.str.to_uppercase()
-        return value, pl.when(present & ~value.is_in(CURRENCIES)).then(
+        return value, pl.when(present & ~typed.is_in(CURRENCIES)).then(
             pl.lit("unknown currency code")
         )
     if field.choices:
         value = text.str.to_lowercase()
-        return value, pl.when(present & ~value.is_in(field.choices)).then(pl.lit("unknown code"))
+        return value, pl.when(present & ~typed.is_in(field.choices)).then(pl.lit("unknown code"))
     if kind is Kind.CODE:
         too_long = present & (text.str.len_chars() > CODE_LENGTH)
         return text.str.to_uppercase(), pl.when(too_long).then(pl.lit("code too long"))
@@ -208,10 +209,10 @@ DTYPES = {
 
 def convert(
     raw: pl.DataFrame, fields: Sequence[Field], maps: dict[str, FieldMap], prefix: str = ""
-) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """Expressions giving each field's raw text, then (from that text, so that it is worked
-    out once) its typed value and its error."""
-    texts, typed = [], []
+) -> list[list[pl.Expr]]:
+    """Expressions giving each field's raw text, then from it (so that it is worked out once)
+    its typed value, then its error: three steps, each over the columns of the one before."""
+    texts, values, errors = [], [], []
     for field in fields:
         name = prefix + field.name
         fm = maps.get(field.name)
@@ -222,18 +223,16 @@ def convert(
                     f"the file has {[c for c in raw.columns if c != ROW]}"
                 )
             texts.append(pl.lit(None, dtype=pl.String).alias(RAW + name))
-            typed += [
-                pl.lit(None, dtype=DTYPES.get(field.kind, pl.String)).alias(name),
-                pl.lit(None, dtype=pl.String).alias(ERR + name),
-            ]
+            values.append(pl.lit(None, dtype=DTYPES.get(field.kind, pl.String)).alias(name))
+            errors.append(pl.lit(None, dtype=pl.String).alias(ERR + name))
             continue
         texts.append(_text(fm, raw.columns).alias(RAW + name))
         text = pl.col(RAW + name)
         sample = None
         if field.kind is Kind.DATETIME and not fm.formats:
-            sample = raw.select(_text(fm, raw.columns).drop_nulls())
-            sample = sample.to_series().gather_every(max(raw.height // 2000, 1))
-        value, reason = _parse(field, fm, text, sample)
+            sample = raw.select(_text(fm, raw.columns).drop_nulls()).to_series()
+            sample = sample.gather_every(max(raw.height // 2000, 1))
+        value, reason = _parse(field, fm, text, pl.col(name), sample)
         # PostgreSQL cannot store a NUL: refused the same way on every store
         nul = text.str.contains("\x00", literal=True)
         reason = pl.when(nul).then(pl.lit("contains a NUL character")).otherwise(reason)
@@ -241,11 +240,9 @@ def convert(
             reason = (
                 pl.when(text.is_null()).then(pl.lit("missing required field")).otherwise(reason)
             )
-        typed += [
-            value.cast(DTYPES.get(field.kind, pl.String)).alias(name),
-            reason.cast(pl.String).alias(ERR + name),
-        ]
-    return texts, typed
+        values.append(value.cast(DTYPES.get(field.kind, pl.String)).alias(name))
+        errors.append(reason.cast(pl.String).alias(ERR + name))
+    return [texts, values, errors]
 
 
 def first_error(names: Sequence[str]) -> list[pl.Expr]:
@@ -304,15 +301,15 @@ OUTCOME_OWN_FIELDS = tuple(
 
 
 def _typed(
-    raw: pl.DataFrame,
-    conversion: tuple[list[pl.Expr], list[pl.Expr]],
-    names: Sequence[str],
-    record_key: pl.Expr,
+    raw: pl.DataFrame, steps: list[list[pl.Expr]], names: Sequence[str], record_key: pl.Expr
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows converted; (refused for their first wrong field, the others)."""
-    texts, typed = conversion
-    frame = raw.lazy().select(ROW, *texts).with_columns(typed).with_columns(first_error(names))
-    frame = frame.with_columns(record_key.alias("record_key")).collect()
+    first, *then = steps
+    frame = raw.lazy().select(ROW, *first)
+    for step in then:
+        frame = frame.with_columns(step)
+    frame = frame.with_columns(first_error(names)).with_columns(record_key.alias("record_key"))
+    frame = frame.collect()
     return frame.filter(pl.col("field").is_not_null()), frame.filter(pl.col("field").is_null())
 
 
@@ -327,20 +324,18 @@ def _checked(ok: pl.DataFrame, parts: Sequence[pl.DataFrame], raw: pl.DataFrame)
 
 def check_all(raw: pl.DataFrame, profile: Profile) -> Checked:
     """``check`` as columnar expressions over the whole batch, which words every refusal."""
-    texts, typed = convert(raw, FIELDS, profile.fields)
+    steps = convert(raw, FIELDS, profile.fields)
     names = [f.name for f in FIELDS]
     if profile.outcomes:
-        outcome_texts, outcome_typed = convert(
-            raw, OUTCOME_OWN_FIELDS, profile.outcomes, OUTCOME_PREFIX
-        )
-        texts, typed = texts + outcome_texts, typed + outcome_typed
+        outcomes = convert(raw, OUTCOME_OWN_FIELDS, profile.outcomes, OUTCOME_PREFIX)
+        steps = [step + more for step, more in zip(steps, outcomes, strict=True)]
         names += [OUTCOME_PREFIX + f.name for f in OUTCOME_OWN_FIELDS]
     record_key = pl.concat_str(
         pl.col(RAW + "declaration_id").fill_null("?"),
         pl.lit(" item "),
         pl.col(RAW + "item_number").fill_null("?"),
     )
-    refused, ok = _typed(raw, (texts, typed), names, record_key)
+    refused, ok = _typed(raw, steps, names, record_key)
     ok, duplicates = reject(
         ok,
         ~pl.struct("declaration_id", "item_number").is_first_distinct(),
