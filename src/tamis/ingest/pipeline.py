@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -148,40 +149,46 @@ def declaration_batches(
         yield held
 
 
-def checked_ahead(
-    batches: Iterator[tuple[pl.DataFrame, RawBatch]],
-    profile: Profile,
-    check: Callable[[pl.DataFrame, Profile], Checked] = check,
-) -> Iterator[tuple[pl.DataFrame, RawBatch, Checked | None]]:
+class CheckedAhead:
     """Read and check the next batches in a worker thread while the caller stores the
-    current one (Polars and Arrow release the interpreter lock while they work)."""
-    ready: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
+    current one (Polars and Arrow release the interpreter lock while they work). The worker
+    starts at once, so that it reads while the caller fingerprints the file; ``close`` it."""
 
-    def produce() -> None:
-        try:
-            for frame, batch in batches:
-                if stop.is_set():
-                    return
-                ready.put((frame, batch, check(frame, profile) if frame.height else None))
-            ready.put(None)
-        except BaseException as error:  # handed to the caller, raised there
-            ready.put(error)
+    def __init__(
+        self,
+        batches: Iterator[tuple[pl.DataFrame, RawBatch]],
+        profile: Profile,
+        check: Callable[[pl.DataFrame, Profile], Checked] = check,
+    ):
+        self.ready: queue.Queue = queue.Queue(maxsize=2)
+        self.stop = threading.Event()
 
-    worker = threading.Thread(target=produce, daemon=True)
-    worker.start()
-    try:
-        while (item := ready.get()) is not None:
+        def produce() -> None:
+            try:
+                for frame, batch in batches:
+                    if self.stop.is_set():
+                        return
+                    self.ready.put((frame, batch, check(frame, profile) if frame.height else None))
+                self.ready.put(None)
+            except BaseException as error:  # handed to the caller, raised there
+                self.ready.put(error)
+
+        self.worker = threading.Thread(target=produce, daemon=True)
+        self.worker.start()
+
+    def __iter__(self) -> Iterator[tuple[pl.DataFrame, RawBatch, Checked | None]]:
+        while (item := self.ready.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
+
+    def close(self) -> None:
+        self.stop.set()
+        while self.worker.is_alive():  # unblock a producer waiting on a full queue
             try:
-                ready.get_nowait()
+                self.ready.get_nowait()
             except queue.Empty:
-                worker.join(0.05)
+                self.worker.join(0.05)
 
 
 @dataclass
@@ -255,9 +262,25 @@ def ingest(
     fmt = source_format(path, profile.format)
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
+    started = time.perf_counter()
+    ahead = CheckedAhead(target.batches(path, profile, fmt, batch_rows), profile, target.check)
+    with closing(ahead):
+        summary = _ingest_checked(path, profile, fmt, engine, ahead, target, progress)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _ingest_checked(
+    path: Path,
+    profile: Profile,
+    fmt: str,
+    engine: Engine,
+    ahead: CheckedAhead,
+    target: Target,
+    progress: Progress | None,
+) -> Summary:
     source_id, lines = fingerprint(path)
     summary = Summary(str(path), profile.name, source_id)
-    started = time.perf_counter()
     total = None if is_gzipped(path) else {"csv": max(lines - 1, 0), "jsonl": lines}.get(fmt)
     quarantined_at = audit.now()
 
@@ -287,9 +310,7 @@ def ingest(
             if progress:
                 progress(summary.received, total)
 
-        for frame, batch, checked in checked_ahead(
-            target.batches(path, profile, fmt, batch_rows), profile, target.check
-        ):
+        for frame, batch, checked in ahead:
             process(frame, batch, checked)
         with conn.begin():
             conn.execute(
@@ -303,7 +324,6 @@ def ingest(
                     last_ingested_at=audit.now(),
                 )
             )
-    summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
 
