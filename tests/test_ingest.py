@@ -209,6 +209,17 @@ def test_a_stored_declaration_deep_in_a_batch_is_still_found(store, tmp_path):
     assert summary.rejected_by_reason == {"already stored from another source": 1}
 
 
+@pytest.mark.parametrize("declaration_id", ["DÉCL-ÉTÉ-1", 'D\U0001f600\\"1', "Д-١٢٣"])
+def test_a_stored_declaration_id_in_any_script_is_found(store, tmp_path, declaration_id):
+    quoted = '"' + declaration_id.replace('"', '""') + '"'
+    row = GOOD[0].replace("D1,", quoted + ",", 1)
+    ingest(write_csv(tmp_path / "a.csv", [row]), "canonical", store)
+    summary = ingest(
+        write_csv(tmp_path / "b.csv", [row.replace("shoes", "boots")]), "canonical", store
+    )
+    assert summary.rejected_by_reason == {"already stored from another source": 1}
+
+
 def test_same_declaration_from_another_file_is_quarantined_not_merged(store, tmp_path):
     ingest(write_csv(tmp_path / "a.csv", GOOD[:1]), "canonical", store)
     resent = write_csv(tmp_path / "b.csv", [GOOD[0].replace("shoes", "boots")])

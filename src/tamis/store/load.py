@@ -202,7 +202,7 @@ def any_stored(conn: Connection, declaration_ids: pl.Series) -> bool:
     """Whether any of these declarations is stored already (a fresh batch needs no clash
     checks: nothing stored can clash with it). The ids go as one JSON list: a statement with
     a parameter per id costs more to build than to run, and an array is quoted in Python."""
-    ids = json.dumps(declaration_ids.unique().to_list())
+    ids = json.dumps(declaration_ids.unique().to_list(), ensure_ascii=False)
     listed = _LISTED[conn.dialect.name == "postgresql"]
     return conn.execute(text(_ANY_STORED.format(listed=listed)), {"ids": ids}).first() is not None
 
