@@ -422,6 +422,52 @@ def test_one_declaration_lodged_twice_at_once_is_201_then_409_never_500(client):
     assert sorted(statuses) == [201] * 6 + [409] * 6
 
 
+def test_a_declaration_ingested_and_lodged_at_once_is_stored_once(client, tmp_path, monkeypatch):
+    """A lodgement of a declaration that a file being ingested holds, with another date,
+    waits for the file's batch and is refused as already lodged (PostgreSQL's key holds the
+    month: without the wait both would be stored)."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from tamis.ingest import ingest, pipeline
+    from tamis.store.tables import declarations
+
+    engine = client.app.state.engine
+    stored, go = threading.Event(), threading.Event()
+    keep = pipeline.keep
+
+    def keep_then_pause(*args, **kwargs):  # inside the batch's transaction, rows written
+        keep(*args, **kwargs)
+        stored.set()
+        go.wait(30)
+
+    monkeypatch.setattr(pipeline, "keep", keep_then_pause)
+    path = tmp_path / "batch.csv"
+    path.write_text(
+        "declaration_id,lodged_at,office,importer_id,item_number,hs_code,origin_country,"
+        "customs_value\nD-BOTH,2025-03-01 10:00:00,CASA-PORT,IMP1,1,6403990000,CN,100\n"
+    )
+    ingesting = threading.Thread(target=ingest, args=(path, "canonical", engine))
+    ingesting.start()
+    assert stored.wait(30)
+    answer = {}
+    body = DECLARATION | {"declaration_id": "D-BOTH", "lodged_at": "2025-04-02T10:00:00"}
+    lodging = threading.Thread(
+        target=lambda: answer.update(status=client.post("/api/declarations", json=body))
+    )
+    lodging.start()
+    lodging.join(1.0)
+    assert lodging.is_alive(), "the lodgement waits for the batch being loaded"
+    go.set()
+    ingesting.join(30)
+    lodging.join(30)
+    assert answer["status"].status_code == 409, answer["status"].text
+    with engine.connect() as conn:
+        held = select(func.count()).where(declarations.c.declaration_id == "D-BOTH")
+        assert conn.execute(held).scalar() == 1
+
+
 def test_the_interactive_docs_load_nothing_from_elsewhere_unless_asked(store_url, monkeypatch):
     from fastapi.testclient import TestClient
 

@@ -244,10 +244,16 @@ def one_at_a_time(conn: Connection, source_id: str) -> None:
 def hold_declaration(conn: Connection, declaration_id: str) -> None:
     """Lodgements of one declaration id take turns until the transaction ends, so that the
     second finds the first stored: on PostgreSQL a declaration's primary key holds its month
-    of lodgement, and the same id sent with two dates would not clash. SQLite writers take
-    turns already."""
+    of lodgement, and the same id sent with two dates would not clash. They also wait for a
+    batch of declarations being loaded (which holds ``LOAD_LOCK`` alone), and it for them:
+    an id in both is stored once. SQLite writers take turns already."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": declaration_id})
+        conn.execute(
+            text(
+                "SELECT pg_advisory_xact_lock_shared(:load), pg_advisory_xact_lock(hashtext(:id))"
+            ),
+            {"load": LOAD_LOCK, "id": declaration_id},
+        )
 
 
 def load_batch(conn: Connection, frame: pl.DataFrame, source_id: str, recorded_at) -> Loaded:
