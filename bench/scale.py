@@ -1,7 +1,8 @@
 """Scale-out benchmark: batch assessment with every detector on, in one process and on a
 local Dask cluster of 1 and 2 workers, and what a cluster for a billion declarations needs.
 
-    python bench/scale.py [--declarations 1000000] [--demo 20000] [--workers 1,2]
+    python bench/scale.py [--declarations 1000000] [--demo 20000] [--workers 0,1,2]
+                          [--dataset DIR] [--store URL]
 
 The store is the one `bench/assess.py` assesses against (`tamis demo`'s, with 200 rules and
 a watchlist); the declarations are the year after the demo's, generated a month at a time
@@ -11,6 +12,8 @@ recorded in the store, so that SQLite's one writer does not set the pace): one p
 assesses the files one after the other (`assess_file`), a cluster one file per task
 (`tamis.cluster.assess_dataset`). Printed: declarations/s of each run, the cluster's
 scaling efficiency against one process, and a projection from the best per-worker figure.
+``--dataset`` and ``--store`` run again on what an earlier run generated and built (both
+printed), so that a run can be repeated alone (``--workers 0``).
 """
 
 from __future__ import annotations
@@ -85,33 +88,50 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--declarations", type=int, default=1_000_000)
     parser.add_argument("--demo", type=int, default=20_000, help="declarations of the demo store")
-    parser.add_argument("--workers", default="1,2", help="cluster sizes to run")
+    parser.add_argument(
+        "--workers",
+        default="0,1,2",
+        help="runs: 0 is one process without a cluster, N a cluster of N workers",
+    )
+    parser.add_argument("--dataset", type=Path, help="assess this dataset instead of a new one")
+    parser.add_argument("--store", help="a store built by an earlier run (its URL)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
-    (folder / "dataset").mkdir()
-    data, first_month = dataset(args.declarations, folder / "dataset")
-    print(f"demo store of {args.demo:,} declarations ...", file=sys.stderr, flush=True)
-    url = demo_store(many_rules(200, first_month), args.demo)
+    data, first_month = args.dataset, None
+    if data is None:
+        (folder / "dataset").mkdir()
+        data, first_month = dataset(args.declarations, folder / "dataset")
+    files = dataset_files(data)
+    url = args.store
+    if url is None:
+        print(f"demo store of {args.demo:,} declarations ...", file=sys.stderr, flush=True)
+        rules_from = first_month if first_month is not None else pl.read_parquet(files[0])
+        url = demo_store(many_rules(200, rules_from), args.demo)
     del first_month
+    print(f"dataset {data}, store {url}", flush=True)
     assessor = assessor_from_store(open_store(url))
     print(f"detectors: {', '.join(d.name for d in assessor.detectors)}", flush=True)
-    files = dataset_files(data)
     counted = pl.scan_parquet(files).select(
         pl.col("declaration_id").n_unique().alias("declarations"), pl.len().alias("items")
     )
     declarations, item_rows = counted.collect().row(0)
     print(f"{declarations:,} declarations ({item_rows:,} items) in {len(files)} files", flush=True)
 
-    (folder / "one").mkdir()
-    alone = declarations / one_process(files, assessor, folder / "one")
-    print(f"one process: {alone:,.0f} declarations/s", flush=True)
-    cores = os.cpu_count() or 1  # every run here keeps them all busy (Polars' threads)
-    best = alone
+    alone, best = None, 0.0
     for workers in map(int, args.workers.split(",")):
-        rate = declarations / on_cluster(data, assessor, folder / f"dask-{workers}", workers)
+        out = folder / (f"dask-{workers}" if workers else "one")
+        out.mkdir()
+        if not workers:
+            alone = declarations / one_process(files, assessor, out)
+            best = max(best, alone)
+            print(f"one process: {alone:,.0f} declarations/s", flush=True)
+            continue
+        rate = declarations / on_cluster(data, assessor, out, workers)
         best = max(best, rate)
-        print(f"dask, {workers} worker(s): {rate:,.0f} declarations/s, scaling efficiency "
-              f"{rate / (alone * workers):.0%} of {workers} x one process", flush=True)  # fmt: skip
+        against = (f", scaling efficiency {rate / (alone * workers):.0%} of {workers} x one "
+                   "process" if alone else "")  # fmt: skip
+        print(f"dask, {workers} worker(s): {rate:,.0f} declarations/s{against}", flush=True)
+    cores = os.cpu_count() or 1  # every run here keeps them all busy (Polars' threads)
     projection(best / cores, cores)
 
 
