@@ -115,7 +115,11 @@ def postgres_loader(files: list[tuple[str, Path]], base: str) -> float:
         with engine.begin() as conn:
             cursor = conn.connection.driver_connection.cursor()
             for table, path in files:
-                with cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER)") as copy:
+                with path.open() as handle:  # the file's column order, not the table's
+                    columns = handle.readline().strip()
+                with cursor.copy(
+                    f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER)"
+                ) as copy:
                     copy.write(path.read_bytes())
         seconds = time.perf_counter() - started
         engine.dispose()

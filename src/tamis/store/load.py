@@ -99,6 +99,9 @@ def rows_to_storage(rows: list[dict], source_id: str, row_column: str) -> list[d
     return staged
 
 
+COPIED = 5_000  # rows a COPY is sent at a time
+
+
 def bulk_insert(
     conn: Connection, table: str, frame: pl.DataFrame, ignore_conflicts: bool = False
 ) -> None:
@@ -111,11 +114,12 @@ def bulk_insert(
         return
     columns = ", ".join(frame.columns)
     if conn.dialect.name == "postgresql":
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, null_value=r"\N")
         cursor = conn.connection.driver_connection.cursor()
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
-            copy.write(buffer.getvalue())
+            for part in frame.iter_slices(COPIED):  # the server stores one while the next is
+                buffer = io.BytesIO()  # written: Polars releases the interpreter lock
+                part.write_csv(buffer, include_header=False, null_value=r"\N")
+                copy.write(buffer.getvalue())
         return
     frame = frame.with_columns(
         pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"),
