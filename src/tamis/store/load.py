@@ -207,14 +207,14 @@ def any_stored(conn: Connection, declaration_ids: pl.Series) -> bool:
     checks: nothing stored can clash with it). The ids go as one JSON list: a statement with
     a parameter per id costs more to build than to run, and an array is quoted in Python."""
     ids = json.dumps(declaration_ids.unique().to_list(), ensure_ascii=False)
-    listed = _LISTED[conn.dialect.name == "postgresql"]
+    listed = _LISTED[conn.dialect.name]
     return conn.execute(text(_ANY_STORED.format(listed=listed)), {"ids": ids}).first() is not None
 
 
 _ANY_STORED = "SELECT 1 FROM declarations WHERE declaration_id IN ({listed}) LIMIT 1"
 _LISTED = {  # the values of a JSON list of text, per store
-    False: "SELECT value FROM json_each(:ids)",
-    True: "SELECT json_array_elements_text(CAST(:ids AS json))",
+    "sqlite": "SELECT value FROM json_each(:ids)",
+    "postgresql": "SELECT json_array_elements_text(CAST(:ids AS json))",
 }
 
 

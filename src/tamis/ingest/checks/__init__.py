@@ -226,11 +226,12 @@ def convert(
             values.append(pl.lit(None, dtype=DTYPES.get(field.kind, pl.String)).alias(name))
             errors.append(pl.lit(None, dtype=pl.String).alias(ERR + name))
             continue
-        texts.append(_text(fm, raw.columns).alias(RAW + name))
+        read = _text(fm, raw.columns)
+        texts.append(read.alias(RAW + name))
         text = pl.col(RAW + name)
         sample = None
         if field.kind is Kind.DATETIME and not fm.formats:
-            sample = raw.select(_text(fm, raw.columns).drop_nulls()).to_series()
+            sample = raw.select(read.drop_nulls()).to_series()
             sample = sample.gather_every(max(raw.height // 2000, 1))
         value, reason = _parse(field, fm, text, pl.col(name), sample)
         # PostgreSQL cannot store a NUL: refused the same way on every store
