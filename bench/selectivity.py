@@ -64,7 +64,7 @@ STAGES = {"A": (0, 3), "B": (3, 6), "C": (6, 12)}  # months of the year, [from, 
 
 
 def routing_for(
-    variant: str, capacity: float, rank_by: str = "score", period: str = "day"
+    variant: str, capacity: float, rank_by: str | None = None, period: str | None = None
 ) -> RoutingConfig:
     """The routing configuration of ``variant``: "fixed", today's fixed weights and
     thresholds, no capacity; "capped", the same within a ``capacity`` share of each office's
@@ -75,8 +75,9 @@ def routing_for(
         return default.model_copy(update={"combine": "weights", "capacity": Capacity()})
     budgets = {"red": Budget(share=0.4 * capacity), "orange": Budget(share=0.6 * capacity),
                "yellow": Budget(share=capacity)}  # fmt: skip
+    chosen = {"rank_by": rank_by, "period": period}
     capped = default.capacity.model_copy(
-        update={"offices": {ANY_OFFICE: budgets}, "rank_by": rank_by, "period": period}
+        update={"offices": {ANY_OFFICE: budgets}} | {k: v for k, v in chosen.items() if v}
     )
     combine = "learnt" if variant == "learnt" else "weights"
     return default.model_copy(update={"combine": combine, "capacity": capped})
@@ -220,12 +221,14 @@ def main() -> None:
     parser.add_argument(
         "--routing", default=",".join(VARIANTS), help="some of fixed, capped, learnt"
     )
-    parser.add_argument("--period", default="day", choices=["day", "week"],
-                        help="what each office's budget is counted over")  # fmt: skip
+    parser.add_argument("--period", choices=["day", "week"],
+                        help="what each office's budget is counted over (default: the "
+                             "routing configuration's)")  # fmt: skip
     parser.add_argument("--keep", help="a folder to keep the stores and year in, to look at")
     parser.add_argument("--capacity", type=float, default=0.10, help="share inspected")
-    parser.add_argument("--rank-by", default="score", choices=["score", "expected_revenue"],
-                        help="what spends each day's budget first")  # fmt: skip
+    parser.add_argument("--rank-by", choices=["score", "expected_revenue", "both"],
+                        help="what spends each budget first (default: the routing "
+                             "configuration's)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     args = parser.parse_args()
     variants = args.routing.split(",")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
+import pytest
 
 from tamis.assess import assessor_from_store, latest_decision
 from tamis.inspections import record_outcomes, simulated_random_results
@@ -52,6 +55,62 @@ def test_a_detector_that_only_looks_good_because_it_is_inspected_more_is_not_rew
     assert abs(sum(weighted.terms["a"])) < 0.35
     assert sum(unweighted.terms["a"]) > 0.5
     assert sum(weighted.terms["b"]) > 1.0
+
+
+def test_a_detector_that_scores_every_declaration_is_judged_where_its_score_is_high():
+    """A model's probability is above 0 for every declaration, so all of them are its flags
+    at 0 (lift 1); where its score is high it finds frauds four times as often as chance."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    p = rng.random(n)
+    fraud = rng.random(n) < np.where(p > 0.75, 0.4, 0.03)
+    chosen, drawn = p > 0.75, rng.random(n) < 0.02
+    labelled = pl.DataFrame(
+        {
+            "model__score": p,
+            "revenue_at_stake": np.zeros(n),
+            "selection_chance": np.where(chosen, 1.0, 0.02),
+            "random_selected": drawn.astype(int),
+            "fraud": fraud,
+            "revenue_recovered": np.where(fraud, 100.0, 0.0),
+        }
+    ).filter(pl.Series(chosen | drawn))
+    assert 0.8 < lift(labelled, "model")["lift"] < 1.25
+    learnt, left_out = combiner.fit(labelled, ["model"], Learning(lift_floor=1.5))
+    assert left_out == {}
+    assert learnt.terms["model"][-1] > 1.5  # the step above 0.75 weighs
+
+
+def test_decisions_made_before_a_detector_existed_do_not_count_as_its_scores_of_zero():
+    """The first half of the history was decided before the model was trained (no score
+    of it) and found more fraud than the second, where the model scores every declaration:
+    its absence, not its every score, stands for the difference. A combination that read
+    the absence as a score of 0 would learn that any score of the model means less fraud,
+    and routing would trust it least where it says most."""
+    rng = np.random.default_rng(7)
+    n = 8_000
+    early = np.arange(n) < n // 2
+    fraud = rng.random(n) < np.where(early, 0.3, 0.1)
+    model = np.where(fraud, rng.uniform(0.3, 0.6, n), rng.uniform(0.01, 0.2, n))
+    labelled = pl.DataFrame(
+        {
+            "model__score": pl.Series(np.where(early, np.nan, model)).fill_nan(None),
+            "revenue_at_stake": np.zeros(n),
+            "selection_chance": np.ones(n),
+            "random_selected": np.zeros(n, int),
+            "fraud": fraud,
+            "revenue_recovered": np.where(fraud, 100.0, 0.0),
+        }
+    )
+    learnt, _ = combiner.fit(labelled, ["model"], Learning(lift_floor=0.0))
+    assert learnt.absent["model"] > 0.5  # before the model, more fraud was found
+    in_use = 1 - math.exp(learnt.log_not_fraud_of({"model": 0.5}, None))
+    assert in_use > 0.8  # a score the model gives frauds reads as fraud
+    # with the model out of use, a declaration reads as those decided before it existed
+    without = 1 - math.exp(learnt.log_not_fraud_of({}, None))
+    assert without == pytest.approx(0.3, abs=0.03)
+    batch = pl.DataFrame({"d": ["D1"]}).select(learnt.log_not_fraud(()).exp())
+    assert 1 - batch.item() == pytest.approx(without)
 
 
 def test_a_detector_under_the_lift_floor_gets_no_weight_and_says_why():

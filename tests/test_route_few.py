@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tamis.assess import PAST_DAYS, past_days
 from tamis.channels import CHANNELS
 from tamis.detectors.base import SIGNAL_SCHEMA
 from tamis.reasons import parse
@@ -17,6 +19,8 @@ from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, ro
 from tamis.route.capacity import Budget
 from tamis.route.combiner import STEPS, Combiner
 from tamis.route.few import DaySoFar, route_few
+from tamis.store.read import read_items
+from tests.stores import assessed_store
 
 OFFICES = ["CASA-PORT", "TANGER-MED", None]
 PROCEDURES = ["4000", "4071", None]
@@ -66,6 +70,7 @@ def configs(draw):
     combiner = draw(st.one_of(st.none(), st.builds(
         Combiner, version=st.just(1), intercept=st.sampled_from([-3.0, 0.0]),
         terms=st.dictionaries(st.sampled_from(["rules", "model"]), weights),
+        absent=st.dictionaries(st.sampled_from(["rules", "model"]), st.sampled_from([-1.0, 0.5])),
         revenue=st.sampled_from([0.0, 0.2]),
     )))  # fmt: skip
     return RoutingConfig(
@@ -78,7 +83,7 @@ def configs(draw):
             offices=offices if offices or share is None else {},
             period=draw(st.sampled_from(["day", "week"])),
             red_share=share if not offices else None,
-            rank_by=draw(st.sampled_from(["score", "expected_revenue"])),
+            rank_by=draw(st.sampled_from(["score", "expected_revenue", "both"])),
         ),
         combiner=combiner,
     )
@@ -175,3 +180,22 @@ def test_of_equal_scores_in_a_week_the_first_lodged_takes_the_last_place_either_
         .rows()
     )
     assert plain == columnar == {"FIRST": "red", "LATER": "orange"}
+
+
+@pytest.mark.parametrize("rank_by", ["score", "both"])
+def test_at_lodgement_the_bar_is_what_past_days_ranked_by(store, tmp_path, rank_by):
+    """The priority a red must reach at lodgement is the one the red budget held on the
+    office's past days, counted the way the budget ranks: under "both", score × √revenue."""
+    decided = assessed_store(store, tmp_path, declarations=300)
+    year = decided.join(read_items(store).select("declaration_id", "office", "lodged_at"),
+                        on="declaration_id").unique("declaration_id")  # fmt: skip
+    office = year["office"].mode()[0]
+    day = year["lodged_at"].max().date() + timedelta(days=1)
+    capacity = Capacity(offices={"*": {"red": Budget(share=0.1)}}, rank_by=rank_by)
+    with store.connect() as conn:
+        _, bars = past_days(conn, capacity, office, day)
+    since = datetime.combine(day, time()) - timedelta(days=PAST_DAYS)
+    past = year.filter(pl.col("office") == office, pl.col("lodged_at") >= since)
+    revenue = past["revenue_at_stake"].fill_null(0.0).clip(0.0)
+    ranked = past["score"] * (revenue.sqrt() if rank_by == "both" else 1.0)
+    assert bars["red"] == pytest.approx(float(np.quantile(ranked.to_numpy(), 0.9)), rel=1e-4)

@@ -16,6 +16,7 @@ from tamis.detectors.base import ItemRows
 from tamis.detectors.rules import QUICK_ROWS, RulesDetector, RuleSetError, parse_rule_set
 from tamis.reasons import parse, render, render_all
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route, secure_draws
+from tamis.route.capacity import Budget
 
 RULES = """
 rules:
@@ -319,6 +320,40 @@ def test_capacity_can_rank_by_expected_revenue():
         config,
     )
     assert decided["channel"].to_list()[:2] == ["orange", "red"]
+
+
+@pytest.mark.parametrize(
+    ("rank_by", "red"), [("score", "D2"), ("expected_revenue", "D1"), ("both", "D0")]
+)
+def test_capacity_spends_its_budget_first_on_what_rank_by_says(rank_by, red):
+    """D0 likely and rich, D1 unlikely and very rich, D2 near sure and poor: the one red
+    place goes to the surest, the richest in expectation, or the best of both."""
+    config = RoutingConfig(
+        thresholds={"red": 0.01},
+        random=RandomSelection(rate=0),
+        capacity=Capacity(red_share=0.1, rank_by=rank_by),
+    )
+    scores = [0.9, 0.05, 0.99] + [0.0] * 7
+    revenue = [10_000.0, 1_000_000.0, 100.0] + [0.0] * 7
+    decided = route(header(10), {"rules": signal(scores, revenue=revenue)}, config)
+    assert decided.filter(channel="red")["declaration_id"].to_list() == [red]
+
+
+def test_random_reds_beyond_the_red_budget_take_orange_places():
+    """20 declarations: one red place, two orange. Three drawn at random go red whatever the
+    budget; the two red places they take beyond it are the orange's, so the two whose score
+    asks for orange are held back and inspection stays within the three places."""
+    budgets = {"red": Budget(share=0.05), "orange": Budget(share=0.1)}
+    config = RoutingConfig(
+        thresholds={"orange": 0.5, "red": 0.9},
+        random=RandomSelection(rate=0.5),
+        capacity=Capacity(offices={"*": budgets}),
+    )
+    scores = [0.6, 0.6] + [0.0] * 18
+    draws = np.array([0.9, 0.9, 0.1, 0.1, 0.1] + [0.9] * 15)
+    decided = route(header(20), {"rules": signal(scores)}, config, draws)
+    assert decided.filter(pl.col("channel").is_in(["orange", "red"])).height == 3
+    assert decided["capacity_held"].to_list()[:2] == [True, True]
 
 
 def test_rule_sets_are_versioned_with_author_and_diffable(store):

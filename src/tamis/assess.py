@@ -31,7 +31,7 @@ from tamis.ingest.readers import source_format
 from tamis.learn import combiner
 from tamis.reasons import render_all
 from tamis.route import Capacity, RoutingConfig, route
-from tamis.route.capacity import CONTROLLED
+from tamis.route.capacity import CONTROLLED, priority
 from tamis.route.few import DaySoFar, route_few
 from tamis.scoreboard import update as scoreboard
 from tamis.store.engine import transaction
@@ -156,7 +156,7 @@ DAY_SO_FAR = (
 )
 PAST_DAYS = 28  # what a day is forecast from
 PAST = (  # every decision, not only each declaration's latest: a forecast, and faster
-    select(declarations.c.lodged_at, decisions.c.score)
+    select(declarations.c.lodged_at, decisions.c.score, decisions.c.revenue_at_stake_minor)
     .select_from(_AT_OFFICE[0])
     .where(*_AT_OFFICE[1:-1])
 )
@@ -216,10 +216,10 @@ _past_days_lock = threading.Lock()
 def past_days(conn, capacity: Capacity, office: str | None, day: date):
     """An office's budget period (a day or a week) starting ``day`` forecast from its last
     ``PAST_DAYS`` days: the declarations it will hold (the mean of the past periods that had
-    any) and, per capped channel, the score that the channel's budget held on them (its
-    share of the highest scores, counted from the red). Past days do not change: worked out
-    once per office and period, read through ``conn`` (a lodgement holding the write lock
-    must not wait for a second connection)."""
+    any) and, per capped channel, the priority (``capacity.priority``) that the channel's
+    budget held on them (its share of the highest, counted from the red). Past days do not
+    change: worked out once per office and period, read through ``conn`` (a lodgement
+    holding the write lock must not wait for a second connection)."""
     key = (conn.engine, capacity.model_dump_json(), office, day)
     if (known := _PAST_DAYS.get(key)) is not None:
         return known
@@ -238,16 +238,18 @@ def past_days(conn, capacity: Capacity, office: str | None, day: date):
 def _forecast(capacity: Capacity, office: str | None, past: list) -> tuple[int, dict]:
     if not past:
         return 0, {}
-    days = Counter(capacity.period_of(lodged.date()) for lodged, _ in past)
+    days = Counter(capacity.period_of(lodged.date()) for lodged, _, _ in past)
     expected = round(len(past) / len(days))
-    scores = np.sort(np.array([score for _, score in past]))
+    scores = np.array([score for _, score, _ in past], dtype=float)
+    revenues = np.array([max(minor or 0, 0) / 100 for _, _, minor in past], dtype=float)
+    priorities = priority(capacity.rank_by, scores, revenues)
     bars, share = {}, 0.0
     for channel in CONTROLLED:
         channel_share = capacity.expected_share(office, channel, expected)
         if channel_share is None:
             continue
         share += channel_share
-        bars[channel] = float(np.quantile(scores, max(0.0, 1 - share)))
+        bars[channel] = float(np.quantile(priorities, max(0.0, 1 - share)))
     return expected, bars
 
 

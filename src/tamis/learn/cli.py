@@ -260,7 +260,8 @@ def _print_report(routing, share: float, rows) -> None:
     short = "{:,.0f}".format
     for r in rows.iter_rows(named=True):
         name = r["name"] if r["kind"] == "detector" else f"rule {r['name']}"
-        table.add_row(name, f"{r['flagged']:,}", f"{r['inspected']:,}",
+        above = f" (> {r['above']:g})" if r["above"] else ""
+        table.add_row(name, f"{r['flagged']:,}{above}", f"{r['inspected']:,}",
                       "—" if r["hit_rate"] is None else f"{r['hit_rate']:.1%}", short(r["revenue"]),
                       "—" if r["lift"] is None else f"{r['lift']:.2f}",
                       "—" if r["marginal"] is None else short(r["marginal"]),

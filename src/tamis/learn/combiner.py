@@ -26,7 +26,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.learn import registry
-from tamis.learn.outcomes import RULE, decided_and_found, lift, rule_flags
+from tamis.learn.outcomes import RULE, decided_and_found, rule_flags, telling_lift
 from tamis.route import RoutingConfig, load_routing
 from tamis.route.combiner import STEPS, Combiner, Learning
 
@@ -34,16 +34,20 @@ KIND = "routing"
 
 
 def features(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
-    """Each detector's score as the steps it clears, and ln(1 + revenue at stake)."""
+    """Each detector's score as the steps it clears, whether it was absent, and ln(1 +
+    revenue at stake). A decision made before a detector was in use has no score of it,
+    not a score of 0: were it counted as 0, the frauds found before a model was trained
+    would teach that every score of the model means less fraud."""
     steps = [frame[f"{n}__score"].fill_null(0.0).to_numpy() > s for n in names for s in STEPS]
+    absent = [frame[f"{n}__score"].is_null().to_numpy() for n in names]
     revenue = np.log1p(frame["revenue_at_stake"].fill_null(0.0).clip(0.0).to_numpy())
-    return np.column_stack([*steps, revenue]).astype(float)
+    return np.column_stack([*steps, *absent, revenue]).astype(float)
 
 
 def under_floor(labelled: pl.DataFrame, names: list[str], learning: Learning) -> dict:
     """Of ``names`` (detectors, or ``rule:<id>`` flags), those whose lift stays under the
     floor once enough of their flags were inspected: name -> its lift and the floor."""
-    found = {name: lift(labelled, name) for name in names}
+    found = {name: telling_lift(labelled, name, STEPS, learning.min_flagged) for name in names}
     return {
         name: {"lift": f["lift"], "floor": learning.lift_floor}
         for name, f in found.items()
@@ -68,8 +72,10 @@ def fit(labelled: pl.DataFrame, names: list[str], learning: Learning) -> tuple[C
     terms = {n: [float(c) for c in coef[i * len(STEPS) : (i + 1) * len(STEPS)]]
              for i, n in enumerate(kept)}  # fmt: skip
     terms |= {n: [0.0] * len(STEPS) for n in left_out}
+    after_steps = len(kept) * len(STEPS)
+    absent = {n: float(coef[after_steps + i]) for i, n in enumerate(kept)}
     combiner = Combiner(version=0, intercept=float(model.intercept_[0]), terms=terms,
-                        revenue=float(coef[-1]))  # fmt: skip
+                        absent=absent, revenue=float(coef[-1]))  # fmt: skip
     return combiner, left_out
 
 

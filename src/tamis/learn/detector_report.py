@@ -1,9 +1,12 @@
 """What each detector and each rule finds, judged on inspection results.
 
 One row per detector and per rule (a rule flags the declarations whose reasons include its
-``rules.hit``; a detector those its score is above 0 for), over every declaration's latest
-decision (``tamis.learn.outcomes``):
+``rules.hit``; a detector those its score is above ``above`` for), over every declaration's
+latest decision (``tamis.learn.outcomes``):
 
+- ``above``: the step of the score (0, 0.25, 0.5 or 0.75) at which what it flags finds the
+  most over the random control group (``telling_lift``): 0 for most, higher for a detector
+  that scores every declaration, as a model's probability does;
 - ``flagged``: declarations it flagged; ``flagged_share``: their share of all decided;
 - ``inspected``: of those, the ones inspected; ``frauds``: found non-compliant among them;
 - ``hit_rate``: the share of all its flags estimated fraudulent, each inspected one weighed
@@ -30,9 +33,10 @@ from sqlalchemy import Engine
 
 from tamis.learn import registry
 from tamis.learn.combiner import KIND, Learning, under_floor
-from tamis.learn.outcomes import RULE, decided_and_found, lift, rule_flags
+from tamis.learn.outcomes import RULE, decided_and_found, rule_flags, telling_lift
 from tamis.route import RoutingConfig, route
 from tamis.route.capacity import Capacity
+from tamis.route.combiner import STEPS
 
 DEFAULT_SHARE = 0.10  # of decisions inspected, where no orange or red budget says
 
@@ -45,9 +49,10 @@ def inspected_share(routing: RoutingConfig) -> float:
 
 
 SCHEMA = {
-    "kind": pl.String, "name": pl.String, "flagged": pl.Int64, "flagged_share": pl.Float64,
-    "inspected": pl.Int64, "frauds": pl.Int64, "hit_rate": pl.Float64, "revenue": pl.Float64,
-    "lift": pl.Float64, "marginal": pl.Float64, "status": pl.String,
+    "kind": pl.String, "name": pl.String, "above": pl.Float64, "flagged": pl.Int64,
+    "flagged_share": pl.Float64, "inspected": pl.Int64, "frauds": pl.Int64,
+    "hit_rate": pl.Float64, "revenue": pl.Float64, "lift": pl.Float64, "marginal": pl.Float64,
+    "status": pl.String,
 }  # fmt: skip
 
 
@@ -126,8 +131,8 @@ def report(
     for kind, name in [("detector", n) for n in names] + [
         ("rule", c.removesuffix("__score")) for c in rules.columns
     ]:
-        found = lift(labelled, name)
-        flagged = int((decided[f"{name}__score"].fill_null(0.0) > 0).sum())
+        found = telling_lift(labelled, name, STEPS, learning.min_flagged)
+        flagged = int((decided[f"{name}__score"].fill_null(0.0) > found["above"]).sum())
         status = "kept"
         if name in left_out:
             why = left_out[name]

@@ -100,20 +100,31 @@ def control_rate(labelled: pl.DataFrame) -> float | None:
     return weighted_rate(labelled)
 
 
-def lift(labelled: pl.DataFrame, name: str) -> dict:
-    """What detector ``name``'s flags (score above 0) found among the inspected rows: how
-    many, the frauds, the revenue recovered, the hit rate over all its flags and its lift
-    over the random control group's."""
-    flagged = labelled[f"{name}__score"].fill_null(0.0) > 0
+def lift(labelled: pl.DataFrame, name: str, above: float = 0.0) -> dict:
+    """What detector ``name``'s flags (score above ``above``) found among the inspected
+    rows: how many, the frauds, the revenue recovered, the hit rate over all its flags and
+    its lift over the random control group's."""
+    flagged = labelled[f"{name}__score"].fill_null(0.0) > above
     rows = labelled.filter(flagged)
     rate, overall = weighted_rate(labelled, flagged), control_rate(labelled)
     return {
+        "above": above,
         "inspected": rows.height,
         "frauds": int(rows["fraud"].sum()),
         "revenue": float(rows["revenue_recovered"].sum()),
         "hit_rate": rate,
         "lift": None if rate is None or not overall else rate / overall,
     }
+
+
+def telling_lift(labelled: pl.DataFrame, name: str, steps: tuple[float, ...], enough: int):
+    """``lift`` of ``name``'s flags at the step of its score that finds the most over the
+    control group, among ``steps`` with at least ``enough`` inspected flags (else above the
+    first step). A detector that scores every declaration (a model's probability) flags
+    nothing by scoring above 0: what it is worth shows where its score is high."""
+    found = [lift(labelled, name, step) for step in steps]
+    judged = [f for f in found if f["inspected"] >= enough and f["lift"] is not None]
+    return max(judged, key=lambda f: f["lift"]) if judged else found[0]
 
 
 RULE = "rule:"  # prefix of a rule's flag column, beside the detectors' ``<name>__score``

@@ -34,7 +34,15 @@ from tamis.draws import secure_draws
 from tamis.learn.exploration import Exploration
 from tamis.learn.ranking import RankBy
 from tamis.reasons import reason_expr
-from tamis.route.capacity import CONTROLLED, INSPECTED, Capacity, allowed, pick_chance
+from tamis.route.capacity import (
+    CONTROLLED,
+    INSPECTED,
+    Capacity,
+    allowed,
+    pick_chance,
+    places_left,
+    priority,
+)
 from tamis.route.combiner import Combiner, Learning
 
 DEFAULT_CONFIG = Path(__file__).parent.parent / "profiles" / "routing.yaml"
@@ -357,17 +365,14 @@ def _within_budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
     frame = frame.with_row_index("__row").join(
         _budgets(frame, capacity), on=group, how="left", nulls_equal=True
     )
-    priority = (
-        pl.col("score") * pl.col("revenue_at_stake").fill_null(0.0)
-        if capacity.rank_by == "expected_revenue"
-        else pl.col("score")
-    )
+    revenue = pl.col("revenue_at_stake").fill_null(0.0).clip(0.0)
+    first = priority(capacity.rank_by, pl.col("score"), revenue)
     lowest = RANK[CONTROLLED[-1]]
     competing = (
         frame.filter(pl.col("__wanted") >= lowest)
         .sort("lodged_at", "declaration_id")  # equal priorities: the first lodged goes first
         .select(
-            "__row", *group, "__wanted", "__imposed", priority.alias("__priority"),
+            "__row", *group, "__wanted", "__imposed", first.alias("__priority"),
             *(f"__left_{c}" for c in CONTROLLED), pl.lit(None, pl.Int64).alias("__got"),
         )
     )  # fmt: skip
@@ -408,10 +413,11 @@ def _budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
     )
     rows = []
     for day in days.iter_rows(named=True):
-        left = {}
-        for c in CONTROLLED:
-            cap = allowed(capacity, day["office"], day["__day"], c, day["__n"])
-            left[f"__left_{c}"] = None if cap is None else cap - day[f"__imposed_{c}"]
-        rows.append({"office": day["office"], "__day": day["__day"]} | left)
+        caps = {
+            c: allowed(capacity, day["office"], day["__day"], c, day["__n"]) for c in CONTROLLED
+        }
+        left = places_left(caps, {c: day[f"__imposed_{c}"] for c in CONTROLLED})
+        rows.append({"office": day["office"], "__day": day["__day"]}
+                    | {f"__left_{c}": n for c, n in left.items()})  # fmt: skip
     schema = {"office": pl.String, "__day": pl.Date} | {f"__left_{c}": pl.Int64 for c in CONTROLLED}
     return pl.DataFrame(rows, schema=schema, orient="row")

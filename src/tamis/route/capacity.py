@@ -37,16 +37,15 @@ class Budget(BaseModel):
 
 class Capacity(BaseModel):
     """Budgets per office (``"*"``: any office not named) and channel; a channel with no
-    budget is not capped. ``rank_by``: what spends a budget first, the score or the expected
-    revenue (score × revenue at stake). ``red_share``: the earlier form, red capped at a
-    share of every office's day."""
+    budget is not capped. ``rank_by``: what spends a budget first (``priority``).
+    ``red_share``: the earlier form, red capped at a share of every office's day."""
 
     model_config = ConfigDict(extra="forbid")
     offices: dict[str, dict[Controlled, Budget]] = {}
     # what a budget is counted over: each day, or each week (Monday to Sunday) where an
     # office's days are too few declarations for a daily share to fit what arrives
     period: Literal["day", "week"] = "day"
-    rank_by: Literal["score", "expected_revenue"] = "score"
+    rank_by: Literal["score", "expected_revenue", "both"] = "score"
     red_share: float | None = Field(default=None, gt=0, le=1)
     # Inspections an office can do in a day ("*": any office not named); the scoreboard
     # compares them with the inspections done.
@@ -84,6 +83,18 @@ class Capacity(BaseModel):
         return min(1.0 if budget.share is None else budget.share, by_count)
 
 
+def priority(rank_by: str, score, revenue):
+    """What spends a budget first, of a declaration's ``score`` and revenue at stake (0 if
+    unknown; floats or Polars expressions): the score; the expected revenue, score ×
+    revenue; or both, their geometric mean (ranked as score × √revenue): the surest frauds
+    first, a rich one before a poor one as sure."""
+    if rank_by == "expected_revenue":
+        return score * revenue
+    if rank_by == "both":
+        return score * revenue**0.5
+    return score
+
+
 def inspection_capacity(
     capacity: Capacity, office: str | None, declarations: int, days: int
 ) -> float | None:
@@ -99,6 +110,27 @@ def inspection_capacity(
         if min(by_share, by_count) < math.inf:
             held = (held or 0.0) + min(by_share, by_count)
     return held
+
+
+INSPECTED = ("orange", "red")  # channels whose declarations are inspected
+
+
+def places_left(caps: dict[str, int | None], taken: dict[str, int]) -> dict[str, int | None]:
+    """What each channel has left of its budget (``caps``, None: not capped) once ``taken``
+    (the imposed channels and, at lodgement, the period so far) is counted. Imposed channels
+    are never held back: what one takes beyond its budget comes out of the next inspected
+    channel's (a random red beyond the red budget takes an orange place), so that inspection
+    stays within the two budgets together."""
+    left: dict[str, int | None] = {}
+    over = 0
+    for channel in CONTROLLED:
+        cap = caps[channel]
+        if cap is None:
+            left[channel] = None
+            continue
+        left[channel] = cap - taken[channel] - (over if channel in INSPECTED else 0)
+        over = max(0, -left[channel]) if channel in INSPECTED else 0
+    return left
 
 
 def day_fraction(office: str | None, day: date, channel: str) -> float:
@@ -120,9 +152,6 @@ def allowed(
         by_share = math.floor(budget.share * declarations + day_fraction(office, day, channel))
     by_count = math.inf if budget.per_day is None else budget.per_day * capacity.period_days
     return int(min(by_share, by_count))
-
-
-INSPECTED = ("orange", "red")  # channels whose declarations are inspected
 
 
 def may_spend(decided: list[dict]) -> bool:

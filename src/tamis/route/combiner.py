@@ -4,9 +4,10 @@ P(fraud) = σ(intercept + Σ_d Σ_k step_dk · [score_d > STEPS_k] + revenue · 
 stake)): each detector's score counts by the step it clears (above 0: it flagged; above
 0.25, 0.5, 0.75: more sure), which lets a detector whose middling scores find little but
 whose highest find much weigh as it deserves (a straight weight on the score does not). A
-detector the
-combination does not know (added since it was fitted) counts as independent evidence on
-top, weighted as under fixed weights: risk = 1 − (1 − P(fraud)) · Π (1 − w · s).
+detector it knows that is not in use counts by its ``absent`` weight instead (what the
+decisions made before it existed taught). A detector the combination does not know (added
+since it was fitted) counts as independent evidence on top, weighted as under fixed
+weights: risk = 1 − (1 − P(fraud)) · Π (1 − w · s).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Combiner(BaseModel):
     version: int
     intercept: float
     terms: dict[str, list[float]]  # per detector, the weight of each of ``STEPS``
+    absent: dict[str, float] = {}  # per detector, the weight of its not being in use
     revenue: float = 0.0
     rules_cut: dict[str, dict] = {}  # rule id -> its lift and the floor it stayed under
 
@@ -36,9 +38,12 @@ class Combiner(BaseModel):
         """What a decision records of it."""
         return f"learnt:{self.version}"
 
+    def _absent_from(self, names) -> float:
+        return sum(weight for name, weight in self.absent.items() if name not in names)
+
     def log_not_fraud(self, names: tuple[str, ...]) -> pl.Expr:
         """ln(1 − P(fraud)) = −ln(1 + e^z) of the detectors ``names`` it knows."""
-        z = pl.lit(self.intercept)
+        z = pl.lit(self.intercept + self._absent_from(names))
         for name in names:
             if name in self.terms:
                 s = pl.col(f"{name}__score").fill_null(0.0)
@@ -51,7 +56,7 @@ class Combiner(BaseModel):
 
     def log_not_fraud_of(self, scores: dict[str, float], revenue: float | None) -> float:
         """``log_not_fraud`` of one declaration: its detectors' scores and revenue at stake."""
-        z = self.intercept
+        z = self.intercept + self._absent_from(scores)
         for name, s in scores.items():
             if name in self.terms:
                 for step, weight in zip(STEPS, self.terms[name], strict=True):

@@ -25,6 +25,8 @@ from tamis.route.capacity import (
     Capacity,
     allowed,
     pick_chance,
+    places_left,
+    priority,
     selection_chance,
 )
 
@@ -35,9 +37,9 @@ NO_SIGNAL = {"score": None, "reasons": None, "revenue_at_stake": None, "forced_c
 class DaySoFar:
     """An office's day before these declarations, for capacity at lodgement: how many were
     decided, how many went to each channel, how many the day is expected to hold (from past
-    days) and, per channel, the score a declaration must reach to take a place in it (the
-    share of past days' scores that channel's budget holds): the budget is spent as the day
-    goes, not on its first declarations."""
+    days) and, per channel, the priority (``capacity.priority``) a declaration must reach
+    to take a place in it (the share of past days' priorities that channel's budget holds):
+    the budget is spent as the day goes, not on its first declarations."""
 
     decided: int = 0
     used: dict[str, int] = field(default_factory=dict)
@@ -229,16 +231,17 @@ def _capped(
                 header[i]["declaration_id"],
             ),
         )
+        caps = {c: allowed(capacity, office, day, c, declarations) for c in CONTROLLED}
+        taken = {c: sum(rows[i]["__imposed"] == RANK[c] for i in members)
+                 + before.used.get(c, 0) for c in CONTROLLED}  # fmt: skip
+        places = places_left(caps, taken)
         for channel in CONTROLLED:
-            c = RANK[channel]
-            cap = allowed(capacity, office, day, channel, declarations)
-            imposed = sum(rows[i]["__imposed"] == c for i in members)
-            left = None if cap is None else cap - imposed - before.used.get(channel, 0)
+            c, left = RANK[channel], places[channel]
             bar = before.bars.get(channel, -math.inf)
             eligible = [
                 i for i in ranked
                 if wanted[i] >= c and rows[i]["__imposed"] < c and capped[i] is None
-                and rows[i]["score"] >= bar
+                and _priority(rows[i], capacity) >= bar
             ]  # fmt: skip
             for place, i in enumerate(eligible, start=1):
                 if left is None or place <= left:
@@ -247,9 +250,7 @@ def _capped(
 
 
 def _priority(row: dict, capacity: Capacity) -> float:
-    if capacity.rank_by == "expected_revenue":
-        return row["score"] * (row["revenue_at_stake"] or 0.0)
-    return row["score"]
+    return priority(capacity.rank_by, row["score"], max(row["revenue_at_stake"] or 0.0, 0.0))
 
 
 def _capacity_reason(channel: str, wanted: str, header: dict, capacity: Capacity):
