@@ -51,6 +51,7 @@ from tamis.inspections import record_outcomes, simulated_results
 from tamis.intel import network
 from tamis.intel.ingest import ingest_source
 from tamis.intel.resolve import resolve
+from tamis.learn import registry
 from tamis.learn.combiner import train as train_combiner
 from tamis.learn.train import train_from_store
 from tamis.route import RoutingConfig, load_routing
@@ -150,6 +151,10 @@ def run(variant: str, args, year: Path, truth: pl.DataFrame) -> tuple[dict, dict
         print(f"  model {version}: holdout {metrics}", file=sys.stderr)
     with step(f"{variant}: stage B", times):
         stage(engine, routing, "B", truth, rng)
+        with step("  train the model again, on every result so far"):
+            version, metrics = train_from_store(engine, comment="selectivity benchmark")
+            registry.promote(engine, version, actor="benchmark", reason="results of A and B")
+        print(f"  model {version}: holdout {metrics}", file=sys.stderr)
         if variant == "learnt":
             with step("  learn the routing combiner"):
                 version = train_combiner(engine)

@@ -57,8 +57,11 @@ def under_floor(labelled: pl.DataFrame, names: list[str], learning: Learning) ->
     }
 
 
-def fit(labelled: pl.DataFrame, names: list[str], learning: Learning) -> tuple[Combiner, dict]:
-    """The combination over ``names`` fitted on ``labelled`` (``decided_and_found``'s
+def fit(
+    labelled: pl.DataFrame, names: list[str], learning: Learning, rules: list[str] | None = None
+) -> tuple[Combiner, dict]:
+    """The combination over ``names`` and the hits of ``rules`` (``rule:<id>`` columns of
+    ``labelled``, as ``rule_flags`` gives them) fitted on ``labelled`` (``decided_and_found``'s
     inspected rows), and per detector left out, why."""
     from sklearn.linear_model import LogisticRegression
 
@@ -67,21 +70,31 @@ def fit(labelled: pl.DataFrame, names: list[str], learning: Learning) -> tuple[C
     left_out = under_floor(labelled, names, learning)
     kept = [n for n in names if n not in left_out]
     x = features(labelled, kept)
-    model = LogisticRegression(C=1.0, max_iter=5000).fit(x, fraud, sample_weight=weight)
+    rules = rules or []
+    hits = [labelled[f"{r}__score"].fill_null(0.0).to_numpy() > 0 for r in rules]
+    model = LogisticRegression(C=1.0, max_iter=5000).fit(
+        np.column_stack([x, *hits]).astype(float), fraud, sample_weight=weight
+    )
     coef = model.coef_[0]
     terms = {n: [float(c) for c in coef[i * len(STEPS) : (i + 1) * len(STEPS)]]
              for i, n in enumerate(kept)}  # fmt: skip
     terms |= {n: [0.0] * len(STEPS) for n in left_out}
     after_steps = len(kept) * len(STEPS)
     absent = {n: float(coef[after_steps + i]) for i, n in enumerate(kept)}
+    revenue = float(coef[x.shape[1] - 1])
+    by_rule = {
+        r.removeprefix(RULE): float(c) for r, c in zip(rules, coef[x.shape[1] :], strict=True)
+    }
     combiner = Combiner(version=0, intercept=float(model.intercept_[0]), terms=terms,
-                        absent=absent, revenue=float(coef[-1]))  # fmt: skip
+                        absent=absent, revenue=revenue, rules=by_rule)  # fmt: skip
     return combiner, left_out
 
 
 def train(engine: Engine, learning: Learning | None = None, comment: str | None = None):
     """Fit the combination on the store's inspected decisions and register it (active if
-    none is); its version, or None with too few results to learn from."""
+    none is); its version, or None with too few results to learn from. Each rule whose hits
+    were inspected often enough is a term of its own, unless its lift stays under the floor
+    (then it adds nothing to the rules' score either: ``rules_cut``)."""
     learning = learning or load_routing().learn
     decided = decided_and_found(engine)
     labelled = decided.filter(pl.col("fraud").is_not_null())
@@ -89,10 +102,13 @@ def train(engine: Engine, learning: Learning | None = None, comment: str | None 
     if labelled.height < learning.min_results or frauds < learning.min_frauds:
         return None
     names = sorted(c.removesuffix("__score") for c in decided.columns if c.endswith("__score"))
-    combiner, left_out = fit(labelled, names, learning)
-    rules = rule_flags(labelled)
-    flagged = pl.concat([labelled, rules], how="horizontal")
-    rules_cut = under_floor(flagged, [c.removesuffix("__score") for c in rules.columns], learning)
+    flags = rule_flags(labelled)
+    flagged = pl.concat([labelled, flags], how="horizontal")
+    rules = [c.removesuffix("__score") for c in flags.columns]
+    rules_cut = under_floor(flagged, rules, learning)
+    judged = [r for r in rules if r not in rules_cut
+              and int((flagged[f"{r}__score"] > 0).sum()) >= learning.min_rule_hits]  # fmt: skip
+    combiner, left_out = fit(flagged, names, learning, judged)
     combiner.rules_cut = {name.removeprefix(RULE): why for name, why in rules_cut.items()}
     metrics = {"left_out": left_out, "inspected": labelled.height, "frauds": frauds}
     lineage = labelled.select(

@@ -14,8 +14,8 @@ import json
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from tamis.reasons import parse
 from tamis.route.capacity import INSPECTED
+from tamis.route.combiner import hit_rules
 from tamis.store.read import read_outcomes
 from tamis.store.tables import decisions, declarations
 
@@ -134,10 +134,8 @@ def rule_flags(decided: pl.DataFrame) -> pl.DataFrame:
     """``rule:<id>__score``: 1.0 where the decision's reasons include a hit of rule <id>."""
     hits: dict[str, set[str]] = {}
     for declaration, text in decided.select("declaration_id", "reasons").iter_rows():
-        for stored in json.loads(text or "[]"):
-            said = parse(stored)
-            if said and said["code"] == "rules.hit" and said.get("rule"):
-                hits.setdefault(str(said["rule"]), set()).add(declaration)
+        for rule in hit_rules(json.loads(text or "[]")):
+            hits.setdefault(rule, set()).add(declaration)
     ids = decided["declaration_id"]
     flags = [ids.is_in(list(hits[r])).cast(pl.Float64).alias(f"{RULE}{r}__score") for r in hits]
     return pl.DataFrame(sorted(flags, key=lambda f: f.name), height=ids.len())

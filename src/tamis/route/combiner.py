@@ -18,10 +18,21 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from tamis.reasons import parse
+
 LIMIT = 700.0  # |z| beyond which e^z overflows a float
 
 
 STEPS = (0.0, 0.25, 0.5, 0.75)
+
+
+HIT = "rules.hit"  # the reason a risk profile gives when it hits
+
+
+def hit_rules(reasons) -> set[str]:
+    """The rules whose hit ``reasons`` (stored reason texts) tell of."""
+    said = (parse(r) for r in reasons or ())
+    return {str(s["rule"]) for s in said if s and s["code"] == HIT and s.get("rule")}
 
 
 class Combiner(BaseModel):
@@ -30,6 +41,7 @@ class Combiner(BaseModel):
     intercept: float
     terms: dict[str, list[float]]  # per detector, the weight of each of ``STEPS``
     absent: dict[str, float] = {}  # per detector, the weight of its not being in use
+    rules: dict[str, float] = {}  # per risk profile (rule id), the weight of its hit
     revenue: float = 0.0
     rules_cut: dict[str, dict] = {}  # rule id -> its lift and the floor it stayed under
 
@@ -49,14 +61,30 @@ class Combiner(BaseModel):
                 s = pl.col(f"{name}__score").fill_null(0.0)
                 for step, weight in zip(STEPS, self.terms[name], strict=True):
                     z = z + (s > step).cast(pl.Float64) * weight
+        if names and self.rules:
+            reasons = pl.concat_list(
+                pl.col(f"{n}__reasons").fill_null(pl.lit([], pl.List(pl.String))) for n in names
+            )
+            hit = reasons.list.eval(
+                pl.when(pl.element().str.json_path_match("$.code") == HIT).then(
+                    pl.element().str.json_path_match("$.rule")
+                )
+            )
+            for rule, weight in self.rules.items():
+                z = z + hit.list.contains(rule).fill_null(False).cast(pl.Float64) * weight
         if names and self.revenue:
             revenue = pl.max_horizontal(pl.col(f"{n}__revenue_at_stake") for n in names)
             z = z + revenue.fill_null(0.0).clip(0.0, None).log1p() * self.revenue
         return -(z.clip(-LIMIT, LIMIT).exp().log1p())
 
-    def log_not_fraud_of(self, scores: dict[str, float], revenue: float | None) -> float:
-        """``log_not_fraud`` of one declaration: its detectors' scores and revenue at stake."""
+    def log_not_fraud_of(
+        self, scores: dict[str, float], revenue: float | None, rules: set[str] = frozenset()
+    ) -> float:
+        """``log_not_fraud`` of one declaration: its detectors' scores, revenue at stake and
+        the rules it hit (``hit_rules``)."""
         z = self.intercept + self._absent_from(scores)
+        if scores:
+            z += sum(weight for rule, weight in self.rules.items() if rule in rules)
         for name, s in scores.items():
             if name in self.terms:
                 for step, weight in zip(STEPS, self.terms[name], strict=True):
@@ -75,6 +103,7 @@ class Learning(BaseModel):
     max_weight: float = Field(default=20.0, ge=1)  # clip of 1 / selection chance
     lift_floor: float = Field(default=1.5, ge=0)  # under it, a detector gets no weight
     min_flagged: int = Field(default=30, ge=1)  # inspected flags before lift is judged
+    min_rule_hits: int = Field(default=10, ge=1)  # inspected hits before a rule weighs alone
     # the minimum P(fraud) per channel under a learnt combination (its score is one)
     thresholds: dict[Literal["blue", "yellow", "orange", "red"], float] = {
         "blue": 0.05,

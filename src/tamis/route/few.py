@@ -29,6 +29,7 @@ from tamis.route.capacity import (
     priority,
     selection_chance,
 )
+from tamis.route.combiner import hit_rules
 
 NO_SIGNAL = {"score": None, "reasons": None, "revenue_at_stake": None, "forced_channel": None}
 
@@ -180,7 +181,8 @@ def _risk(structs: dict[str, dict], config: RoutingConfig) -> float:
     ]
     revenue = max(revenues) if revenues else None
     if combiner is not None:
-        logs.append(combiner.log_not_fraud_of(scores, revenue))
+        hits = hit_rules(r for s in structs.values() for r in s["reasons"] or ())
+        logs.append(combiner.log_not_fraud_of(scores, revenue, hits))
     for name, score in scores.items():
         if combiner is None or name not in combiner.terms:
             logs.append(_ln(1 - config.weight(name) * score))

@@ -11,7 +11,10 @@ procedures), an active flag and an author. Criteria:
 - ``{field: lodged_at, from: 2025-03-01, to: 2025-06-30}`` (date window)
 - ``{field: importer_age_days, max: 90}`` (importer first seen at most 90 days before)
 
-Derived fields usable in criteria: ``importer_age_days`` and ``unit_value_per_kg``.
+Derived fields usable in criteria: ``importer_age_days``, ``unit_value_per_kg`` and
+``shipped_from_third_country`` (1 when the goods left from another country than their
+declared origin, 0 when from it, unknown without both: with a preferential origin claimed,
+the direct-transport check of origin rules).
 A declaration hits a rule when any of its items does. Score = 1 − Π(1 − weight) over the
 rules hit (independent evidence, never above 1).
 """
@@ -38,7 +41,7 @@ from tamis.reasons import reason_expr
 from tamis.refusals import Refusal
 from tamis.store.tables import declarations
 
-DERIVED = {"importer_age_days", "unit_value_per_kg"}
+DERIVED = {"importer_age_days", "unit_value_per_kg", "shipped_from_third_country"}
 QUICK_ROWS = 64  # items; up to this, rules are tested in plain Python (see rules.few)
 # Regexes whose meaning Python's re and Polars' regex engine agree on: literals, groups,
 # alternatives, optionally case-insensitive. Others are evaluated by Polars only.
@@ -322,11 +325,17 @@ class RulesDetector(Detector):
             frame = frame.with_columns(pl.lit(None, pl.Datetime("us")).alias("first_seen"))
         seen = pl.min_horizontal("first_seen", pl.col("lodged_at").min().over("importer_id"))
         mass = pl.col("net_mass_kg").cast(pl.Float64)
+        third_country = (
+            (pl.col("export_country") != pl.col("origin_country")).cast(pl.Int64)
+            if {"export_country", "origin_country"} <= set(frame.columns)
+            else pl.lit(None, pl.Int64)
+        )
         return frame.with_columns(
             (pl.col("lodged_at") - seen).dt.total_days().alias("importer_age_days"),
             pl.when(mass > 0)
             .then(pl.col("customs_value").cast(pl.Float64) / mass)
             .alias("unit_value_per_kg"),
+            third_country.alias("shipped_from_third_country"),
         )
 
     def score_and_forced(

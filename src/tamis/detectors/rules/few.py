@@ -23,11 +23,15 @@ from tamis.reasons import reason as plain_reason
 if TYPE_CHECKING:
     from tamis.detectors.rules import Rule, RulesDetector
 
-DERIVED_TYPES = {"importer_age_days": pl.Int64, "unit_value_per_kg": pl.Float64}
+DERIVED_TYPES = {
+    "importer_age_days": pl.Int64,
+    "unit_value_per_kg": pl.Float64,
+    "shipped_from_third_country": pl.Int64,
+}
 
 
 def with_derived(detector: RulesDetector, items: list[dict]) -> None:
-    """Add ``importer_age_days`` and ``unit_value_per_kg`` to each item, as
+    """Add the derived fields (``DERIVED_TYPES``) to each item, as
     ``RulesDetector._with_derived`` computes them."""
     first_seen = detector.first_seen_by_importer()
     in_batch: dict = {}
@@ -43,6 +47,9 @@ def with_derived(detector: RulesDetector, items: list[dict]) -> None:
         mass, value = item["net_mass_kg"], item["customs_value"]
         positive = mass is not None and mass > 0 and value is not None
         item["unit_value_per_kg"] = float(value) / mass if positive else None
+        shipped, origin = item.get("export_country"), item.get("origin_country")
+        known = shipped is not None and origin is not None
+        item["shipped_from_third_country"] = int(shipped != origin) if known else None
 
 
 def _text(value, dtype: pl.DataType) -> str | None:
