@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import numpy as np
 import polars as pl
@@ -12,6 +13,7 @@ from tamis.assess import assessor_from_store, latest_decision
 from tamis.inspections import record_outcomes, simulated_random_results
 from tamis.learn import combiner, registry
 from tamis.learn.outcomes import decided_and_found, lift
+from tamis.route import RoutingConfig, route
 from tamis.route.combiner import Learning
 from tests.stores import assessed_store
 
@@ -111,6 +113,45 @@ def test_decisions_made_before_a_detector_existed_do_not_count_as_its_scores_of_
     assert without == pytest.approx(0.3, abs=0.03)
     batch = pl.DataFrame({"d": ["D1"]}).select(learnt.log_not_fraud(()).exp())
     assert 1 - batch.item() == pytest.approx(without)
+
+
+def test_each_rule_inspected_often_enough_weighs_on_its_own():
+    """Two profiles of the same analyst's weight (the same rules score when either hits):
+    A's hits were frauds six times in ten, B's once in twenty. Learnt, A's hit weighs more
+    than B's, and a declaration A hits scores higher than one B hits."""
+    rng = np.random.default_rng(11)
+    n = 3_000
+    which = rng.integers(0, 3, n)  # 0: A hits, 1: B hits, 2: neither
+    fraud = rng.random(n) < np.array([0.6, 0.05, 0.05])[which]
+    labelled = pl.DataFrame(
+        {
+            "rules__score": np.where(which < 2, 0.3, 0.0),
+            "rule:R-A__score": (which == 0).astype(float),
+            "rule:R-B__score": (which == 1).astype(float),
+            "revenue_at_stake": np.zeros(n),
+            "selection_chance": np.ones(n),
+            "random_selected": np.zeros(n, int),
+            "fraud": fraud,
+            "revenue_recovered": np.where(fraud, 100.0, 0.0),
+        }
+    )
+    learnt, _ = combiner.fit(
+        labelled, ["rules"], Learning(lift_floor=0.0), ["rule:R-A", "rule:R-B"]
+    )
+    assert learnt.rules["R-A"] > learnt.rules["R-B"] + 1.0
+    config = RoutingConfig(combiner=learnt.model_copy(update={"version": 1}))
+    hit = ['{"code":"rules.hit","rule":"R-A"}'], ['{"code":"rules.hit","rule":"R-B"}']
+    signals = pl.DataFrame(
+        {"declaration_id": ["D0", "D1"], "score": [0.3, 0.3], "reasons": list(hit),
+         "revenue_at_stake": [None, None], "forced_channel": [None, None]},
+        schema_overrides={"revenue_at_stake": pl.Float64, "forced_channel": pl.String},
+    )  # fmt: skip
+    header = pl.DataFrame(
+        {"declaration_id": ["D0", "D1"], "office": ["A", "A"], "procedure": ["4000"] * 2,
+         "lodged_at": [datetime(2025, 3, 3)] * 2}
+    )  # fmt: skip
+    scores = route(header, {"rules": signals}, config, np.array([0.9, 0.9]))["score"]
+    assert scores[0] > 0.4 > 0.1 > scores[1]
 
 
 def test_a_detector_under_the_lift_floor_gets_no_weight_and_says_why():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import polars as pl
@@ -26,7 +26,9 @@ OFFICES = ["CASA-PORT", "TANGER-MED", None]
 PROCEDURES = ["4000", "4071", None]
 SCORES = [0.0, 0.2, 0.35, 0.5, 0.75, 0.9, 1.0]
 FLOATS = st.floats(0, 1, allow_nan=False)
-REASONS = st.lists(st.sampled_from(['rule R1 (a "b"): x=1', "é ∅ \\ / \n", "{x}"]), max_size=3)
+HITS = ['{"code":"rules.hit","rule":"R1"}', '{"code":"rules.hit","rule":"R é\\\\"}']
+OTHER = ['rule R1 (a "b"): x=1', "é ∅ \\ / \n", "{x}", '{"code":"x","rule":"R1"}']
+REASONS = st.lists(st.sampled_from(HITS + OTHER), max_size=3)
 
 
 @st.composite
@@ -71,6 +73,7 @@ def configs(draw):
         Combiner, version=st.just(1), intercept=st.sampled_from([-3.0, 0.0]),
         terms=st.dictionaries(st.sampled_from(["rules", "model"]), weights),
         absent=st.dictionaries(st.sampled_from(["rules", "model"]), st.sampled_from([-1.0, 0.5])),
+        rules=st.dictionaries(st.sampled_from(["R1", "R é\\", "R2"]), st.sampled_from([-1.0, 2.5])),
         revenue=st.sampled_from([0.0, 0.2]),
     )))  # fmt: skip
     return RoutingConfig(
@@ -199,3 +202,20 @@ def test_at_lodgement_the_bar_is_what_past_days_ranked_by(store, tmp_path, rank_
     revenue = past["revenue_at_stake"].fill_null(0.0).clip(0.0)
     ranked = past["score"] * (revenue.sqrt() if rank_by == "both" else 1.0)
     assert bars["red"] == pytest.approx(float(np.quantile(ranked.to_numpy(), 0.9)), rel=1e-4)
+
+
+def test_a_week_budget_runs_monday_to_sunday_cut_at_the_months_end():
+    """So that a dataset cut by month keeps each office's budget periods whole."""
+    week = Capacity(period="week")
+    assert week.period_of(date(2025, 3, 5)) == date(2025, 3, 3)  # Wednesday: from Monday
+    assert week.period_days(date(2025, 3, 3)) == 7
+    assert week.period_of(date(2025, 3, 2)) == date(2025, 3, 1)  # Sunday 2 March: from the 1st
+    assert week.period_days(date(2025, 3, 1)) == 2
+    assert week.period_of(date(2025, 2, 28)) == date(2025, 2, 24)  # to Friday the 28th
+    assert week.period_days(date(2025, 2, 24)) == 5
+    assert week.period_days(date(2025, 12, 29)) == 3  # to the 31st
+    day = Capacity(period="day")
+    assert (
+        day.period_of(date(2025, 3, 2)) == date(2025, 3, 2)
+        and day.period_days(date(2025, 3, 2)) == 1
+    )

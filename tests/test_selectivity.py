@@ -17,6 +17,7 @@ from tamis.detectors.rules import QUICK_ROWS, RulesDetector, RuleSetError, parse
 from tamis.reasons import parse, render, render_all
 from tamis.route import Capacity, RandomRate, RandomSelection, RoutingConfig, route, secure_draws
 from tamis.route.capacity import Budget
+from tamis.route.combiner import hit_rules
 
 RULES = """
 rules:
@@ -163,6 +164,8 @@ EVERY_KIND = {
          "criteria": [{"field": "hs_code", "regex": "^(84|85)\\d{2}"}]},
         {"id": "Y", "description": "another", "weight": 0.1,
          "criteria": [{"field": "hs_code", "regex": "^(61|62)\\d{4}"}]},
+        {"id": "T", "description": "derived, from the route", "weight": 0.2,
+         "criteria": [{"field": "shipped_from_third_country", "min": 1}]},
         {"id": "V", "description": "range", "channel": "yellow",
          "criteria": [{"field": "unit_value_per_kg", "max": 3.5}]},
         {"id": "A", "description": "age", "weight": 0.4, "match": "any",
@@ -179,6 +182,29 @@ EVERY_KIND = {
          "criteria": [{"field": "customs_value", "min": 20000}]},
     ]
 }  # fmt: skip
+
+
+def test_the_starter_origin_profile_flags_a_preference_shipped_from_another_country():
+    """Origin rules want preferential goods carried directly: a claim for goods that left
+    from another country than their origin is the starter profile's hit; the same claim
+    shipped from the origin, a route not declared, or no claim at all is not."""
+    starter = parse_rule_set(rulesets.STARTER.read_text(encoding="utf-8"))
+    detector = RulesDetector(starter).fit(history())
+    claim = {"origin_country": "TR", "preference_code": "TR"}
+    frame = batch([
+        claim | {"declaration_id": "VIA", "export_country": "IN"},
+        claim | {"declaration_id": "DIRECT", "export_country": "TR"},
+        claim | {"declaration_id": "UNKNOWN", "export_country": None},
+        claim | {"declaration_id": "NO-CLAIM", "export_country": "IN", "preference_code": None},
+    ])  # fmt: skip
+
+    def origin_hits(assessed: pl.DataFrame) -> set[str]:
+        rows = assessed.iter_rows(named=True)
+        return {r["declaration_id"] for r in rows if "R-ORIGIN-MISMATCH" in hit_rules(r["reasons"])}
+
+    assert origin_hits(detector.assess(frame)) == {"VIA"}  # a batch
+    alone = [origin_hits(detector.assess(one)) for one in frame.partition_by("declaration_id")]
+    assert set().union(*alone) == {"VIA"}  # each lodged alone
 
 
 def test_a_declaration_assessed_alone_gets_what_it_gets_in_a_batch():

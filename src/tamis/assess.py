@@ -177,7 +177,7 @@ def day_so_far(conn, header: list[dict], capacity: Capacity) -> dict[tuple, DayS
         return {}
     counted = {}
     for office, day in office_days(header, capacity):
-        start, days = datetime.combine(day, time()), timedelta(days=capacity.period_days)
+        start, days = datetime.combine(day, time()), timedelta(days=capacity.period_days(day))
         used = dict(conn.execute(
             DAY_SO_FAR, {"office": office, "start": start, "end": start + days}
         ).all())  # fmt: skip
@@ -227,7 +227,7 @@ def past_days(conn, capacity: Capacity, office: str | None, day: date):
     past = conn.execute(
         PAST, {"office": office, "start": start - timedelta(days=PAST_DAYS), "end": start}
     ).all()
-    forecast = _forecast(capacity, office, past)
+    forecast = _forecast(capacity, office, day, past)
     with _past_days_lock:
         if len(_PAST_DAYS) >= _PAST_DAYS_KEPT:
             _PAST_DAYS.pop(next(iter(_PAST_DAYS)))
@@ -235,17 +235,20 @@ def past_days(conn, capacity: Capacity, office: str | None, day: date):
     return forecast
 
 
-def _forecast(capacity: Capacity, office: str | None, past: list) -> tuple[int, dict]:
+def _forecast(capacity: Capacity, office: str | None, day: date, past: list):
+    """(the declarations the period starting ``day`` will hold, at the rate of the past
+    periods that had any; each capped channel's bar)."""
     if not past:
         return 0, {}
-    days = Counter(capacity.period_of(lodged.date()) for lodged, _, _ in past)
-    expected = round(len(past) / len(days))
+    periods = Counter(capacity.period_of(lodged.date()) for lodged, _, _ in past)
+    per_day = len(past) / sum(capacity.period_days(p) for p in periods)
+    expected = round(per_day * capacity.period_days(day))
     scores = np.array([score for _, score, _ in past], dtype=float)
     revenues = np.array([max(minor or 0, 0) / 100 for _, _, minor in past], dtype=float)
     priorities = priority(capacity.rank_by, scores, revenues)
     bars, share = {}, 0.0
     for channel in CONTROLLED:
-        channel_share = capacity.expected_share(office, channel, expected)
+        channel_share = capacity.expected_share(office, channel, day, expected)
         if channel_share is None:
             continue
         share += channel_share

@@ -5,9 +5,10 @@ month a partition is ``tamis.cluster.train``.
 
 A dataset is one file or a folder of them (Parquet, CSV, JSON Lines, in sub-folders too, as
 hive partitions are); each file is one partition, assessed whole by one worker. An office's
-day split over two files gets a budget in each, as two batches of one file would: a dataset
-cut by lodgement date (a file a day or a month) keeps every day whole. The assessor is built
-once from the store and sent to every worker.
+budget period split over two files gets a budget in each, as two batches of one file would:
+a dataset cut by lodgement month keeps every period whole (a week is cut at the month's end),
+one cut by day every day. The assessor is built once from the store and sent to every
+worker.
 
 A worker that dies mid-run has its partitions redone by another; nothing is written twice:
 - a partition's decisions are written to a file of the attempt, then renamed to

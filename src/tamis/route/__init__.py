@@ -402,7 +402,9 @@ def _within_budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:
 def _period(capacity: Capacity) -> pl.Expr:
     """The first day of each declaration's budget period (``Capacity.period_of``)."""
     day = pl.col("lodged_at").dt.date()
-    return day if capacity.period == "day" else day.dt.truncate("1w")
+    if capacity.period == "day":
+        return day
+    return pl.max_horizontal(day.dt.truncate("1w"), day.dt.truncate("1mo"))
 
 
 def _budgets(frame: pl.DataFrame, capacity: Capacity) -> pl.DataFrame:

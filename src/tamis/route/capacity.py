@@ -42,8 +42,9 @@ class Capacity(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     offices: dict[str, dict[Controlled, Budget]] = {}
-    # what a budget is counted over: each day, or each week (Monday to Sunday) where an
-    # office's days are too few declarations for a daily share to fit what arrives
+    # what a budget is counted over: each day, or each week (Monday to Sunday, cut at the
+    # month's end so that a month holds its periods whole) where an office's days are too
+    # few declarations for a daily share to fit what arrives
     period: Literal["day", "week"] = "day"
     rank_by: Literal["score", "expected_revenue", "both"] = "score"
     red_share: float | None = Field(default=None, gt=0, le=1)
@@ -58,12 +59,18 @@ class Capacity(BaseModel):
         return self
 
     def period_of(self, day: date) -> date:
-        """The first day of the budget period ``day`` is in."""
-        return day if self.period == "day" else day - timedelta(days=day.weekday())
+        """The first day of the budget period ``day`` is in: the day, or its week's Monday
+        (the first of the month where the week began in the month before)."""
+        if self.period == "day":
+            return day
+        return max(day - timedelta(days=day.weekday()), day.replace(day=1))
 
-    @property
-    def period_days(self) -> int:
-        return 1 if self.period == "day" else 7
+    def period_days(self, start: date) -> int:
+        """How many days the budget period starting ``start`` holds."""
+        if self.period == "day":
+            return 1
+        next_month = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return min(7 - start.weekday(), (next_month - start).days)
 
     @property
     def capped(self) -> bool:
@@ -72,13 +79,16 @@ class Capacity(BaseModel):
     def budgets(self, office: str | None) -> dict[Controlled, Budget]:
         return self.offices.get(office or "", self.offices.get(ANY_OFFICE, {}))
 
-    def expected_share(self, office: str | None, channel: Controlled, declarations: int):
-        """The share of a period of ``declarations`` that ``channel`` may take; None: no
-        cap."""
+    def expected_share(
+        self, office: str | None, channel: Controlled, start: date, declarations: int
+    ):
+        """The share of the period starting ``start``, of ``declarations``, that ``channel``
+        may take; None: no cap."""
         budget = self.budgets(office).get(channel)
         if budget is None or (budget.share is None and budget.per_day is None):
             return None
-        per_period = None if budget.per_day is None else budget.per_day * self.period_days
+        days = self.period_days(start)
+        per_period = None if budget.per_day is None else budget.per_day * days
         by_count = 1.0 if per_period is None else per_period / max(declarations, 1)
         return min(1.0 if budget.share is None else budget.share, by_count)
 
@@ -150,7 +160,8 @@ def allowed(
     by_share = math.inf
     if budget.share is not None:
         by_share = math.floor(budget.share * declarations + day_fraction(office, day, channel))
-    by_count = math.inf if budget.per_day is None else budget.per_day * capacity.period_days
+    days = capacity.period_days(day)
+    by_count = math.inf if budget.per_day is None else budget.per_day * days
     return int(min(by_share, by_count))
 
 
