@@ -1,13 +1,14 @@
 """A learnt combination of detectors' signals (fitted by ``tamis.learn.combiner``).
 
-P(fraud) = σ(intercept + Σ_d Σ_k step_dk · [score_d > STEPS_k] + revenue · ln(1 + revenue at
-stake)): each detector's score counts by the step it clears (above 0: it flagged; above
-0.25, 0.5, 0.75: more sure), which lets a detector whose middling scores find little but
-whose highest find much weigh as it deserves (a straight weight on the score does not). A
-detector it knows that is not in use counts by its ``absent`` weight instead (what the
-decisions made before it existed taught). A detector the combination does not know (added
-since it was fitted) counts as independent evidence on top, weighted as under fixed
-weights: risk = 1 − (1 − P(fraud)) · Π (1 − w · s).
+P(fraud) = σ(intercept + Σ_d Σ_k step_dk · [score_d > STEPS_k] + Σ_r rule_r · [r hit] +
+revenue · ln(1 + revenue at stake)): each rule learnt on its own counts when it hits, each
+detector's score by the step it clears (above 0: it flagged; above 0.25, 0.5, 0.75: more
+sure), which lets a detector whose middling scores find little but whose highest find much
+weigh as it deserves (a straight weight on the score does not). A detector it knows that
+is not in use counts by its ``absent`` weight instead (what the decisions made before it
+existed taught). A detector the combination does not know (added since it was fitted)
+counts as independent evidence on top, weighted as under fixed weights: risk = 1 − (1 −
+P(fraud)) · Π (1 − w · s).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from tamis.reasons import parse
+from tamis.reasons import parse, reason
 
 LIMIT = 700.0  # |z| beyond which e^z overflows a float
 
@@ -65,13 +66,12 @@ class Combiner(BaseModel):
             reasons = pl.concat_list(
                 pl.col(f"{n}__reasons").fill_null(pl.lit([], pl.List(pl.String))) for n in names
             )
-            hit = reasons.list.eval(
-                pl.when(pl.element().str.json_path_match("$.code") == HIT).then(
-                    pl.element().str.json_path_match("$.rule")
-                )
-            )
             for rule, weight in self.rules.items():
-                z = z + hit.list.contains(rule).fill_null(False).cast(pl.Float64) * weight
+                # a stored hit is ``reason``'s compact JSON, the rule first: read as text,
+                # fifty times faster than as JSON
+                start, said = reason(HIT, rule=rule)[:-1], pl.element()
+                hit = said.str.starts_with(start + ",") | (said == start + "}")
+                z = z + reasons.list.eval(hit).list.any().cast(pl.Float64) * weight
         if names and self.revenue:
             revenue = pl.max_horizontal(pl.col(f"{n}__revenue_at_stake") for n in names)
             z = z + revenue.fill_null(0.0).clip(0.0, None).log1p() * self.revenue
