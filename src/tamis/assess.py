@@ -215,8 +215,8 @@ _past_days_lock = threading.Lock()
 
 def past_days(conn, capacity: Capacity, office: str | None, day: date):
     """An office's budget period (a day or a week) starting ``day`` forecast from its last
-    ``PAST_DAYS`` days: the declarations it will hold (the mean of the past periods that had
-    any) and, per capped channel, the priority (``capacity.priority``) that the channel's
+    ``PAST_DAYS`` days: the declarations it will hold (at the daily rate of the past periods
+    that had any) and, per capped channel, the priority (``capacity.priority``) that the channel's
     budget held on them (its share of the highest, counted from the red). Past days do not
     change: worked out once per office and period, read through ``conn`` (a lodgement
     holding the write lock must not wait for a second connection)."""
