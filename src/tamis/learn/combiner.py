@@ -48,6 +48,11 @@ def under_floor(labelled: pl.DataFrame, names: list[str], learning: Learning) ->
     """Of ``names`` (detectors, or ``rule:<id>`` flags), those whose lift stays under the
     floor once enough of their flags were inspected: name -> its lift and the floor."""
     found = {name: telling_lift(labelled, name, STEPS, learning.min_flagged) for name in names}
+    return below_floor(found, learning)
+
+
+def below_floor(found: dict[str, dict], learning: Learning) -> dict:
+    """``under_floor`` of lifts already worked out (name -> ``telling_lift``)."""
     return {
         name: {"lift": f["lift"], "floor": learning.lift_floor}
         for name, f in found.items()

@@ -32,7 +32,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from tamis.learn import registry
-from tamis.learn.combiner import KIND, Learning, under_floor
+from tamis.learn.combiner import KIND, Learning, below_floor
 from tamis.learn.outcomes import RULE, decided_and_found, rule_flags, telling_lift
 from tamis.route import RoutingConfig, route
 from tamis.route.capacity import Capacity
@@ -125,13 +125,15 @@ def report(
     labelled = decided.filter(pl.col("fraud").is_not_null())
     marginal = _marginals(decided, names, routing, share)
     left_out = _left_out(engine, routing)
-    watched = under_floor(labelled, [*names, *(c.removesuffix("__score") for c in rules.columns)],
-                          learning)  # fmt: skip
-    rows = []
-    for kind, name in [("detector", n) for n in names] + [
+    judged = [("detector", n) for n in names] + [
         ("rule", c.removesuffix("__score")) for c in rules.columns
-    ]:
-        found = telling_lift(labelled, name, STEPS, learning.min_flagged)
+    ]
+    lifts = {name: telling_lift(labelled, name, STEPS, learning.min_flagged)
+             for _, name in judged}  # fmt: skip
+    watched = below_floor(lifts, learning)
+    rows = []
+    for kind, name in judged:
+        found = lifts[name]
         flagged = int((decided[f"{name}__score"].fill_null(0.0) > found["above"]).sum())
         status = "kept"
         if name in left_out:

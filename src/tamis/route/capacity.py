@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tamis.reasons import parse
+from tamis.store.partitions import month_of, next_month
 
 Controlled = Literal["yellow", "orange", "red"]
 CONTROLLED: tuple[Controlled, ...] = ("red", "orange", "yellow")  # the costliest first
@@ -63,14 +64,13 @@ class Capacity(BaseModel):
         (the first of the month where the week began in the month before)."""
         if self.period == "day":
             return day
-        return max(day - timedelta(days=day.weekday()), day.replace(day=1))
+        return max(day - timedelta(days=day.weekday()), month_of(day))
 
     def period_days(self, start: date) -> int:
         """How many days the budget period starting ``start`` holds."""
         if self.period == "day":
             return 1
-        next_month = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return min(7 - start.weekday(), (next_month - start).days)
+        return min(7 - start.weekday(), (next_month(month_of(start)) - start).days)
 
     @property
     def capped(self) -> bool:

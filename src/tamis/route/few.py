@@ -181,7 +181,8 @@ def _risk(structs: dict[str, dict], config: RoutingConfig) -> float:
     ]
     revenue = max(revenues) if revenues else None
     if combiner is not None:
-        hits = hit_rules(r for s in structs.values() for r in s["reasons"] or ())
+        said = (r for s in structs.values() for r in s["reasons"] or ())
+        hits = hit_rules(said) if combiner.rules else set()
         logs.append(combiner.log_not_fraud_of(scores, revenue, hits))
     for name, score in scores.items():
         if combiner is None or name not in combiner.terms:
@@ -224,14 +225,11 @@ def _capped(
     for (office, day), members in groups.items():
         before = earlier.get((office, day), DaySoFar())
         declarations = max(before.decided + len(members), before.expected)
+        first = {i: _priority(rows[i], capacity) for i in members}
         # equal priorities: the first lodged goes first, as in ``route``
         ranked = sorted(
             members,
-            key=lambda i: (
-                -_priority(rows[i], capacity),
-                header[i]["lodged_at"],
-                header[i]["declaration_id"],
-            ),
+            key=lambda i: (-first[i], header[i]["lodged_at"], header[i]["declaration_id"]),
         )
         caps = {c: allowed(capacity, office, day, c, declarations) for c in CONTROLLED}
         taken = {c: sum(rows[i]["__imposed"] == RANK[c] for i in members)
@@ -243,7 +241,7 @@ def _capped(
             eligible = [
                 i for i in ranked
                 if wanted[i] >= c and rows[i]["__imposed"] < c and capped[i] is None
-                and _priority(rows[i], capacity) >= bar
+                and first[i] >= bar
             ]  # fmt: skip
             for place, i in enumerate(eligible, start=1):
                 if left is None or place <= left:
